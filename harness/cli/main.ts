@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * `nanomq`: run scenarios, list backends, report and compare results.
+ * Exit codes (../../../shared/DESIGN.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed
+ * with --enforce-slo; 4 a significant regression (compare).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerList } from './list-command.js';
+import { registerRun } from './run-command.js';
+import { registerTrial } from './trial-command.js';
+import { BadInput, ExitCode } from './exit.js';
+
+const program = new Command();
+program
+  .name('nanomq')
+  .description('Measure and compare inter-thread message queues on Node.js')
+  .showHelpAfterError()
+  .exitOverride();
+registerRun(program);
+registerList(program);
+registerTrial(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end here with code 0; usage errors are bad input.
+    process.exit(error.exitCode === 0 ? 0 : ExitCode.BadInput);
+  }
+  if (error instanceof BadInput) {
+    process.stderr.write(`nanomq: ${error.message}\n`);
+    process.exit(ExitCode.BadInput);
+  }
+  process.stderr.write(`nanomq: ${(error as Error).stack ?? error}\n`);
+  process.exit(ExitCode.Failed);
+}

@@ -1,0 +1,60 @@
+/** The table `nanomq run` prints after each scenario: one row per case. */
+import type { CaseResult, ResultFile } from '../results/types.js';
+import { formatCount, formatDuration } from '../units.js';
+import { renderTable } from './table.js';
+
+export function deliveryVerdict(c: CaseResult): string {
+  const k = c.summary?.correctness;
+  if (!k) return '-';
+  const bad = k.lost + k.duplicated + k.reordered + k.corrupt;
+  if (bad === 0) return `ok (${formatCount(k.received)})`;
+  const parts = (['lost', 'duplicated', 'reordered', 'corrupt'] as const).filter((p) => k[p] > 0).map((p) => `${k[p]} ${p}`);
+  return `FAIL ${parts.join(', ')}`;
+}
+
+export function caseFlags(c: CaseResult): string[] {
+  const flags: string[] = [];
+  if (c.oversubscribed && c.status !== 'skipped') flags.push('OVERSUBSCRIBED');
+  if (c.summary?.rate?.belowTarget) flags.push(`BELOW-RATE ${c.summary.rate.shortfallPct.toFixed(1)}%`);
+  const slo = c.summary?.slo ?? {};
+  const missed = Object.entries(slo).filter(([, v]) => v === 'fail').map(([k]) => k);
+  if (missed.length > 0) flags.push(`SLO-MISS ${missed.join(',')}`);
+  else if (Object.keys(slo).length > 0) flags.push('SLO-ok');
+  if (c.pinned === false) flags.push('UNPINNED');
+  return flags;
+}
+
+function paramsLabel(c: CaseResult): string {
+  const p = c.params;
+  const rate = p.rate !== undefined ? ` r=${formatCount(p.rate)}/s` : '';
+  return `p=${p.payload} n=${p.producers} b=${p.batch} ${p.wait}${rate}`;
+}
+
+export function summaryTable(result: ResultFile): string {
+  const rows = result.cases.map((c) => {
+    const s = c.summary;
+    const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
+    const lat = (v: number | undefined) => (v === undefined ? '-' : formatDuration(v));
+    const status = c.status === 'ok' ? 'ok' : c.status === 'skipped' ? 'skipped' : 'FAILED';
+    return [
+      c.backend,
+      c.workload,
+      paramsLabel(c),
+      status,
+      s?.msgsPerSec !== undefined ? `${formatCount(s.msgsPerSec)}${ci}` : '-',
+      lat(s?.latencyNs?.p50),
+      lat(s?.latencyNs?.p99),
+      lat(s?.latencyNs?.p999),
+      c.status === 'skipped' ? (c.reason ?? '') : deliveryVerdict(c),
+      caseFlags(c).join(' '),
+    ];
+  });
+  const table = renderTable(
+    ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'delivery', 'flags'],
+    rows,
+    new Set([4, 5, 6, 7]),
+  );
+  const notes = result.environment.warnings.map((w) => `warning: ${w}`);
+  const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
+  return [table, ...failed, ...notes].join('\n');
+}

@@ -1,0 +1,24 @@
+/** Hidden `_trial`: the child side of `fork: process` (see ../run/fork.ts). */
+import type { Command } from 'commander';
+import { findBackend } from '../../implementations/registry.js';
+import type { ForkedTrialRequest } from '../run/fork.js';
+import { runTrial } from '../run/trial.js';
+
+async function readStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) text += chunk;
+  return text;
+}
+
+export function registerTrial(program: Command): void {
+  program
+    .command('_trial', { hidden: true })
+    .description('run one trial read as JSON from stdin (used by fork: process)')
+    .action(async () => {
+      const request = JSON.parse(await readStdin()) as ForkedTrialRequest;
+      const backend = findBackend(request.planned.backend);
+      if (!backend) throw new Error(`unknown backend ${request.planned.backend}`);
+      const result = await runTrial({ planned: request.planned, scenario: request.scenario, backend, trial: request.trial });
+      process.stdout.write(JSON.stringify(result));
+    });
+}

@@ -1,0 +1,51 @@
+/**
+ * Small statistics over trials: medians and percentile-bootstrap confidence intervals.
+ * Hand-written because it is a dozen lines and must be deterministic (seeded), which the
+ * statistics packages on npm do not offer for the bootstrap.
+ */
+export function median(values: readonly number[]): number {
+  return quantile(values, 0.5);
+}
+
+/** Linear-interpolated quantile (type 7, as R and NumPy default). */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+}
+
+/** Deterministic PRNG (mulberry32), so the same trials always give the same interval. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * 95% percentile-bootstrap interval of a statistic (default: the median) over the samples.
+ * Returns undefined for fewer than two samples: one trial has no spread to speak of.
+ */
+export function bootstrapCi(
+  samples: readonly number[],
+  statistic: (values: readonly number[]) => number = median,
+  { iterations = 4000, confidence = 0.95, seed = 0x5eed } = {},
+): [number, number] | undefined {
+  if (samples.length < 2) return undefined;
+  const random = seededRandom(seed);
+  const estimates = new Array<number>(iterations);
+  const resample = new Array<number>(samples.length);
+  for (let i = 0; i < iterations; i++) {
+    for (let j = 0; j < samples.length; j++) resample[j] = samples[Math.floor(random() * samples.length)];
+    estimates[i] = statistic(resample);
+  }
+  const tail = (1 - confidence) / 2;
+  return [quantile(estimates, tail), quantile(estimates, 1 - tail)];
+}

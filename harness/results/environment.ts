@@ -1,0 +1,48 @@
+/** Where and with what a run was made, recorded in every result file. */
+import { execFileSync } from 'node:child_process';
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { calibrateClock, type ClockCalibration } from '../metrics/clock.js';
+
+export interface Environment {
+  node: string;
+  v8: string;
+  os: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  gitCommit: string | null;
+  startedAt: string;
+  finishedAt?: string;
+  clock: ClockCalibration;
+  /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
+  warnings: string[];
+  [extra: string]: unknown;
+}
+
+function gitCommit(): string | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${commit}-dirty` : commit;
+  } catch {
+    return null;
+  }
+}
+
+export function captureEnvironment(): Environment {
+  const cores = availableParallelism();
+  const warnings: string[] = [];
+  if (cores <= 2) warnings.push(`only ${cores} cores: cases with more busy threads than cores are marked oversubscribed`);
+  return {
+    node: process.versions.node,
+    v8: process.versions.v8,
+    os: `${type()} ${release()} ${process.arch}`,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cores,
+    memoryBytes: totalmem(),
+    gitCommit: gitCommit(),
+    startedAt: new Date().toISOString(),
+    clock: calibrateClock(),
+    warnings,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The result file (schema `nanomq.result/1`, ../../../shared/DESIGN.md "Result file").
+ * Figures a workload does not measure are absent, never zero.
+ */
+import type { CaseParams } from '../scenario/plan.js';
+import type { Scenario } from '../scenario/schema.js';
+import type { LatencySummary } from '../metrics/histogram.js';
+import type { WaitCounters } from '../worker/wait-strategy.js';
+import type { Environment } from './environment.js';
+
+export const RESULT_SCHEMA = 'nanomq.result/1';
+
+export interface Correctness {
+  sent: number;
+  received: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+  corrupt: number;
+}
+
+export interface CpuFigures {
+  /** Producer threads' CPU, in % of one core, summed over producers. */
+  producerPct?: number;
+  /** Consumer thread's CPU, in % of one core. */
+  consumerPct?: number;
+  /** The whole process (all threads, the coordinator too), in % of one core. */
+  processPct?: number;
+  /** The whole machine, in % of all its cores. */
+  systemPct?: number;
+  /** Why per-thread figures are missing, when they are. */
+  unavailable?: string;
+}
+
+export interface MemoryFigures {
+  /** Peak resident set size of the process during the window. */
+  rssBytes: number;
+  /** V8 heap in use, all threads, at the end of the window (peak over trials in a summary). */
+  heapBytes: number;
+  /** SharedArrayBuffer bytes the queue(s) allocated. */
+  sharedBytes: number;
+}
+
+export interface RateFigures {
+  targetPerSec: number;
+  achievedPerSec: number;
+  /** How far below target, in percent (negative: above). */
+  shortfallPct: number;
+  /** True when more than 5% short of the target: the latency figures are then for a lower rate. */
+  belowTarget: boolean;
+}
+
+export type SloVerdict = 'pass' | 'fail';
+
+export interface Figures {
+  msgsPerSec?: number;
+  bytesPerSec?: number;
+  /** Throughput and ping-pong: from the send timestamp (ping-pong: round trip). Rate: from the intended send time. */
+  latencyNs?: LatencySummary;
+  /** Rate only: from the actual send time — what a closed-loop tool would report (coordinated omission). */
+  serviceLatencyNs?: LatencySummary;
+  /** Rate only: actual minus intended send time. */
+  sendLagNs?: LatencySummary;
+  rate?: RateFigures;
+  cpu?: CpuFigures;
+  memory?: MemoryFigures;
+  /** Absent only when a trial failed before anything could be counted. */
+  correctness?: Correctness;
+  wait?: { producer: WaitCounters; consumer: WaitCounters };
+  backendCounters?: Record<string, number>;
+  /** Measure window length (consumer's view). */
+  windowNs?: number;
+}
+
+export interface TrialResult extends Figures {
+  trial: number;
+  status: 'ok' | 'failed';
+  reason?: string;
+  pinned?: boolean;
+}
+
+export interface CaseSummary extends Figures {
+  msgsPerSecCi95?: [number, number];
+  p99Ci95?: [number, number];
+  slo?: Record<string, SloVerdict>;
+  /** Number of trials the summary is taken over. */
+  trials: number;
+}
+
+export interface CaseResult {
+  id: string;
+  backend: string;
+  workload: string;
+  params: CaseParams;
+  status: 'ok' | 'failed' | 'skipped';
+  reason?: string;
+  oversubscribed: boolean;
+  busyThreads: number;
+  /** Whether producer and consumer threads were pinned to cores (scenario `pin: true`). */
+  pinned?: boolean;
+  trials: TrialResult[];
+  summary?: CaseSummary;
+}
+
+export interface ResultFile {
+  schema: typeof RESULT_SCHEMA;
+  scenario: Scenario & { file?: string };
+  environment: Environment;
+  cases: CaseResult[];
+}

@@ -1,0 +1,144 @@
+/**
+ * Turns one trial's worker reports and the coordinator's own samples into the figures of a
+ * result file, and decides whether the trial delivered correctly.
+ */
+import type { CpuInfo } from 'node:os';
+import { HEADER_BYTES } from '../../implementations/envelope.js';
+import { mergeHistograms, summarize } from '../metrics/histogram.js';
+import type { PlannedCase } from '../scenario/plan.js';
+import type { WorkerReport } from '../worker/protocol.js';
+import type { WaitCounters } from '../worker/wait-strategy.js';
+import type { Correctness, CpuFigures, Figures } from '../results/types.js';
+
+export interface CoordinatorSamples {
+  cpuStart: NodeJS.CpuUsage;
+  cpuEnd?: NodeJS.CpuUsage;
+  cpusStart: CpuInfo[];
+  cpusEnd?: CpuInfo[];
+  wallStartNs: number;
+  wallEndNs?: number;
+  peakRssBytes: number;
+  mainHeapBytes: number;
+  sharedBytes: number;
+}
+
+/** An open-loop case more than this far below its rate is flagged. */
+export const RATE_SHORTFALL_LIMIT_PCT = 5;
+
+function machineBusyPct(start: CpuInfo[], end: CpuInfo[]): number {
+  let busy = 0;
+  let total = 0;
+  end.forEach((cpu, i) => {
+    const before = start[i]?.times;
+    if (!before) return;
+    const t = cpu.times;
+    const idle = t.idle - before.idle;
+    const all = t.user - before.user + (t.nice - before.nice) + (t.sys - before.sys) + (t.irq - before.irq) + idle;
+    busy += all - idle;
+    total += all;
+  });
+  return total > 0 ? (100 * busy) / total : 0;
+}
+
+function sumWait(reports: WorkerReport[]): WaitCounters {
+  const total: WaitCounters = { stalls: 0, sleeps: 0, wakes: 0, timeouts: 0 };
+  for (const r of reports) {
+    total.stalls += r.wait.stalls;
+    total.sleeps += r.wait.sleeps;
+    total.wakes += r.wait.wakes;
+    total.timeouts += r.wait.timeouts;
+  }
+  return total;
+}
+
+function sumCounters(reports: WorkerReport[]): Record<string, number> {
+  const total: Record<string, number> = {};
+  for (const r of reports) for (const [k, v] of Object.entries(r.backendCounters)) total[k] = (total[k] ?? 0) + v;
+  return total;
+}
+
+export function computeFigures(
+  planned: PlannedCase,
+  reports: WorkerReport[],
+  samples: CoordinatorSamples,
+): { figures: Figures; problem?: string } {
+  const byRole = (role: WorkerReport['role']) => reports.filter((r) => r.role === role);
+  const pingPong = planned.workload === 'ping-pong';
+  // The thread whose window defines throughput: the consumer, or the ping-pong client.
+  const reader = pingPong ? byRole('pinger')[0] : byRole('consumer')[0];
+  const writers = pingPong ? byRole('pinger') : byRole('producer');
+  const echo = byRole('ponger')[0];
+
+  const sent = writers.reduce((s, r) => s + (r.totalSent ?? 0), 0);
+  const deliveries = [reader.delivery!, ...(echo?.delivery ? [echo.delivery] : [])];
+  const duplicated = deliveries.reduce((s, d) => s + d.duplicated, 0);
+  const correctness: Correctness = {
+    sent,
+    received: reader.delivery!.received,
+    lost: Math.max(0, sent - (reader.delivery!.received - reader.delivery!.duplicated)),
+    duplicated,
+    reordered: deliveries.reduce((s, d) => s + d.reordered, 0),
+    corrupt: deliveries.reduce((s, d) => s + d.corrupt, 0),
+  };
+
+  const figures: Figures = { correctness };
+  const problems: string[] = [];
+  if (reader.windowNs > 0 && reader.windowMessages > 0) {
+    figures.msgsPerSec = (reader.windowMessages * 1e9) / reader.windowNs;
+    figures.bytesPerSec = figures.msgsPerSec * (HEADER_BYTES + planned.params.payload);
+    figures.windowNs = reader.windowNs;
+  } else {
+    problems.push('no message completed inside the measure window');
+  }
+  if (reader.latency) figures.latencyNs = summarize(mergeHistograms([reader.latency]));
+  const service = reports.filter((r) => r.serviceLatency).map((r) => r.serviceLatency!);
+  if (service.length > 0) figures.serviceLatencyNs = summarize(mergeHistograms(service));
+  const lags = writers.filter((r) => r.sendLag).map((r) => r.sendLag!);
+  if (lags.length > 0) figures.sendLagNs = summarize(mergeHistograms(lags));
+
+  if (planned.params.rate !== undefined && figures.msgsPerSec !== undefined) {
+    const target = planned.params.rate;
+    const shortfallPct = (100 * (target - figures.msgsPerSec)) / target;
+    figures.rate = {
+      targetPerSec: target,
+      achievedPerSec: figures.msgsPerSec,
+      shortfallPct,
+      belowTarget: shortfallPct > RATE_SHORTFALL_LIMIT_PCT,
+    };
+  }
+
+  const cpu: CpuFigures = {};
+  const threadCpu = (rs: WorkerReport[]) =>
+    rs.every((r) => r.cpuNs !== null && r.windowNs > 0) ? rs.reduce((s, r) => s + (100 * r.cpuNs!) / r.windowNs, 0) : undefined;
+  const producerSide = pingPong ? byRole('pinger') : byRole('producer');
+  const consumerSide = pingPong ? byRole('ponger') : byRole('consumer');
+  const producerPct = threadCpu(producerSide);
+  const consumerPct = threadCpu(consumerSide);
+  if (producerPct !== undefined) cpu.producerPct = producerPct;
+  if (consumerPct !== undefined) cpu.consumerPct = consumerPct;
+  if (producerPct === undefined || consumerPct === undefined) cpu.unavailable = 'per-thread CPU needs /proc/thread-self/schedstat (Linux)';
+  if (samples.cpuEnd && samples.wallEndNs) {
+    const wallNs = samples.wallEndNs - samples.wallStartNs;
+    cpu.processPct = (100 * (samples.cpuEnd.user + samples.cpuEnd.system) * 1e3) / wallNs;
+  }
+  if (samples.cpusEnd) cpu.systemPct = machineBusyPct(samples.cpusStart, samples.cpusEnd);
+  figures.cpu = cpu;
+
+  figures.memory = {
+    rssBytes: samples.peakRssBytes,
+    heapBytes: samples.mainHeapBytes + reports.reduce((s, r) => s + r.heapUsedBytes, 0),
+    sharedBytes: samples.sharedBytes,
+  };
+  figures.wait = { producer: sumWait(producerSide), consumer: sumWait(consumerSide) };
+  figures.backendCounters = sumCounters(reports);
+
+  const { lost, duplicated: dup, reordered, corrupt } = correctness;
+  if (lost + dup + reordered + corrupt > 0) {
+    const details = deliveries.flatMap((d) => d.problems).slice(0, 3);
+    problems.push(
+      `delivery errors: ${lost} lost, ${dup} duplicated, ${reordered} reordered, ${corrupt} corrupt of ${sent} sent` +
+        (details.length ? ` (${details.join('; ')})` : ''),
+    );
+  }
+  return problems.length > 0 ? { figures, problem: problems.join('; ') } : { figures };
+}

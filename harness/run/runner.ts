@@ -1,0 +1,84 @@
+/**
+ * Runs a scenario: plans its cases, runs every trial of every case, and assembles the result
+ * file. A failing or hung case is recorded and the suite goes on.
+ */
+import { findBackend } from '../../implementations/registry.js';
+import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
+import { RESULT_SCHEMA } from '../results/types.js';
+import { captureEnvironment, type Environment } from '../results/environment.js';
+import { planCases, type PlannedCase } from '../scenario/plan.js';
+import type { Scenario } from '../scenario/schema.js';
+import { runTrialInChild } from './fork.js';
+import { summarizeTrials } from './summary.js';
+import { runTrial } from './trial.js';
+
+export interface RunEvents {
+  caseStarted?(planned: PlannedCase, index: number, total: number): void;
+  trialFinished?(planned: PlannedCase, trial: TrialResult): void;
+  caseFinished?(result: CaseResult, index: number, total: number): void;
+}
+
+export interface RunOptions {
+  /** Only these backends (CLI --backend). */
+  backends?: readonly string[];
+  /** Override the scenario's trial count (CLI --trials). */
+  trials?: number;
+  events?: RunEvents;
+  /** When aborted (Ctrl-C), the cases not yet run are recorded as skipped: interrupted. */
+  signal?: AbortSignal;
+  /** Measured once per process and shared by the scenarios of one run. */
+  environment?: Environment;
+}
+
+export async function runScenario(scenario: Scenario, file: string | undefined, options: RunOptions = {}): Promise<ResultFile> {
+  const environment = options.environment ?? captureEnvironment();
+  const effective: Scenario = {
+    ...scenario,
+    trials: options.trials ?? scenario.trials,
+    matrix: {
+      ...scenario.matrix,
+      backend: options.backends ? scenario.matrix.backend.filter((b) => options.backends!.includes(b)) : scenario.matrix.backend,
+    },
+  };
+  const planned = planCases(effective, findBackend);
+  const cases: CaseResult[] = [];
+  for (const [index, p] of planned.entries()) {
+    options.events?.caseStarted?.(p, index, planned.length);
+    const result = options.signal?.aborted ? interrupted(p) : await runCase(p, effective);
+    cases.push(result);
+    options.events?.caseFinished?.(result, index, planned.length);
+  }
+  const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
+  const warnings = [...environment.warnings];
+  if (oversubscribed > 0) warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
+  return {
+    schema: RESULT_SCHEMA,
+    scenario: file ? { ...effective, file } : effective,
+    environment: { ...environment, warnings, finishedAt: new Date().toISOString() },
+    cases,
+  };
+
+  function interrupted(p: PlannedCase): CaseResult {
+    return { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, busyThreads: p.busyThreads, status: 'skipped', reason: 'interrupted', trials: [] };
+  }
+
+  async function runCase(p: PlannedCase, s: Scenario): Promise<CaseResult> {
+    const base = { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, busyThreads: p.busyThreads };
+    if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
+    const backend = findBackend(p.backend)!;
+    const trials: TrialResult[] = [];
+    for (let trial = 0; trial < s.trials; trial++) {
+      const setup = { planned: p, scenario: s, backend, trial };
+      const result = s.fork === 'process' ? await runTrialInChild(setup) : await runTrial(setup);
+      trials.push(result);
+      options.events?.trialFinished?.(p, result);
+    }
+    const failedTrial = trials.find((t) => t.status === 'failed');
+    const result: CaseResult = { ...base, status: failedTrial ? 'failed' : 'ok', trials };
+    if (failedTrial) result.reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;
+    const summary = summarizeTrials(trials, s.slo);
+    if (summary) result.summary = summary;
+    if (s.pin) result.pinned = trials.every((t) => t.pinned === true);
+    return result;
+  }
+}

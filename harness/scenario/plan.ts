@@ -1,0 +1,80 @@
+/**
+ * Matrix expansion: every combination of the matrix axes, for every workload, becomes a case.
+ * A case a backend cannot serve is kept as `skipped` with the reason, never silently dropped.
+ */
+import { availableParallelism } from 'node:os';
+import type { QueueBackend } from '../../implementations/contract.js';
+import { formatCount } from '../units.js';
+import type { Scenario, WaitStrategyName, Workload } from './schema.js';
+
+export interface CaseParams {
+  payload: number;
+  producers: number;
+  batch: number;
+  wait: WaitStrategyName;
+  /** Messages per second, for the open-loop `rate` workload only. */
+  rate?: number;
+}
+
+export interface PlannedCase {
+  id: string;
+  backend: string;
+  workload: Workload['kind'];
+  params: CaseParams;
+  /** Set when the case cannot run; the reason is shown and recorded. */
+  skip?: string;
+  /** More busy threads than cores: the figures measure the scheduler as much as the queue. */
+  oversubscribed: boolean;
+  busyThreads: number;
+}
+
+export function caseId(backend: string, workload: string, p: CaseParams): string {
+  const rate = p.rate !== undefined ? `/rate=${formatCount(p.rate)}` : '';
+  return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}/batch=${p.batch}/wait=${p.wait}${rate}`;
+}
+
+export function planCases(
+  scenario: Scenario,
+  lookup: (id: string) => QueueBackend | undefined,
+  cores = availableParallelism(),
+): PlannedCase[] {
+  const cases: PlannedCase[] = [];
+  const m = scenario.matrix;
+  for (const backendId of m.backend)
+    for (const workload of scenario.workloads)
+      for (const payload of m.payload)
+        for (const producers of m.producers)
+          for (const batch of m.batch)
+            for (const wait of m.wait) {
+              const params: CaseParams = { payload, producers, batch, wait };
+              if (workload.kind === 'rate') params.rate = workload.rate;
+              const backend = lookup(backendId);
+              // ping-pong runs one client and one echo server, each on its own thread.
+              const busyThreads = workload.kind === 'ping-pong' ? 2 : producers + 1;
+              const planned: PlannedCase = {
+                id: caseId(backendId, workload.kind, params),
+                backend: backendId,
+                workload: workload.kind,
+                params,
+                // Closed-loop producers never idle, whatever the wait strategy, so every thread counts.
+                oversubscribed: busyThreads > cores,
+                busyThreads,
+              };
+              const skip = skipReason(backend, workload.kind, params);
+              if (skip) planned.skip = skip;
+              cases.push(planned);
+            }
+  return cases;
+}
+
+function skipReason(backend: QueueBackend | undefined, workload: string, p: CaseParams): string | undefined {
+  if (!backend) return 'unknown backend';
+  const availability = backend.available();
+  if (!availability.available) return `backend unavailable: ${availability.reason ?? 'no reason given'}`;
+  if (p.producers > backend.traits.maxProducers) {
+    return `${backend.id} serves at most ${backend.traits.maxProducers} producer(s), case asks for ${p.producers}`;
+  }
+  if (workload === 'ping-pong' && p.producers !== 1) return 'ping-pong runs one client and one echo server (producers must be 1)';
+  if (p.wait !== 'spin' && !backend.traits.canBlock) return `${backend.id} cannot sleep on the queue (wait ${p.wait} needs Atomics.wait)`;
+  return undefined;
+}

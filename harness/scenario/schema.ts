@@ -1,0 +1,91 @@
+/**
+ * The scenario file's schema (../../../shared/DESIGN.md, "Scenario file"). Loaded scenarios are
+ * normalised: durations in nanoseconds, sizes in bytes, rates per second, CPU in percent.
+ */
+import { z } from 'zod';
+import { MAX_PAYLOAD_BYTES } from '../../implementations/envelope.js';
+import { parseCount, parseDuration, parsePercent, parseSize, type Parsed } from '../units.js';
+
+function quantity(parse: (input: unknown) => Parsed, min = 0) {
+  return z.unknown().transform((input, ctx) => {
+    const parsed = parse(input);
+    if (!parsed.ok) {
+      ctx.addIssue({ code: 'custom', message: parsed.message });
+      return z.NEVER;
+    }
+    if (parsed.value < min) {
+      ctx.addIssue({ code: 'custom', message: `must be at least ${min}, got ${JSON.stringify(input)}` });
+      return z.NEVER;
+    }
+    return parsed.value;
+  });
+}
+
+const duration = (min = 0) => quantity(parseDuration, min);
+const count = (min = 0) => quantity(parseCount, min);
+const size = () => quantity(parseSize);
+const percent = () => quantity(parsePercent);
+
+/** A matrix axis: a list, or one value as shorthand for a list of one. */
+function axis<T extends z.ZodTypeAny>(item: T) {
+  return z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, 'needs at least one value'));
+}
+
+const integer = (min: number, max: number) =>
+  quantity(parseCount, min).refine((v) => Number.isInteger(v) && v <= max, { message: `must be a whole number from ${min} to ${max}` });
+
+export const WAIT_STRATEGIES = ['spin', 'park', 'block'] as const;
+export type WaitStrategyName = (typeof WAIT_STRATEGIES)[number];
+
+export const WORKLOAD_KINDS = ['throughput', 'ping-pong', 'rate'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+const workload = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('throughput') }),
+  z.strictObject({ kind: z.literal('ping-pong') }),
+  z.strictObject({ kind: z.literal('rate'), rate: count(1) }),
+]);
+
+export function scenarioSchema(knownBackends: readonly string[]) {
+  const backend = z.string().refine((id) => knownBackends.includes(id), {
+    error: (issue) => `unknown backend ${JSON.stringify(issue.input)} (known: ${knownBackends.join(', ')})`,
+  });
+  return z.strictObject({
+    name: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes ([a-z0-9-])'),
+    description: z.string().optional(),
+    duration: duration(1e6).default(2e9),
+    warmup: duration().default(1e9),
+    trials: integer(1, 1000).default(1),
+    timeout: duration(1e6).default(30e9),
+    /** `sequence`: ids, sequence numbers and lengths checked; `crc`: also the payload CRC32. */
+    verify: z.enum(['sequence', 'crc']).default('sequence'),
+    /** Bytes of queue storage per queue. */
+    capacity: size().default(1024 * 1024),
+    /** `process`: each trial in a fresh Node process, so JIT and GC state cannot leak between trials. */
+    fork: z.enum(['none', 'process']).default('none'),
+    /** Pin producer and consumer threads to different cores (needs the native addon). */
+    pin: z.boolean().default(false),
+    matrix: z.strictObject({
+      backend: axis(backend),
+      payload: axis(size().refine((v) => Number.isInteger(v) && v <= MAX_PAYLOAD_BYTES, { message: `must be a whole number of bytes from 0 to ${MAX_PAYLOAD_BYTES}` })).default([0]),
+      producers: axis(integer(1, 64)).default([1]),
+      batch: axis(integer(1, 4096)).default([1]),
+      wait: axis(z.enum(WAIT_STRATEGIES)).default(['spin']),
+    }),
+    workloads: z.array(workload).min(1, 'needs at least one workload'),
+    slo: z
+      .strictObject({
+        p50: duration().optional(),
+        p99: duration().optional(),
+        p999: duration().optional(),
+        throughput: count().optional(),
+        rss: size().optional(),
+        cpu: percent().optional(),
+      })
+      .optional(),
+  });
+}
+
+export type Scenario = z.output<ReturnType<typeof scenarioSchema>>;
+export type Workload = Scenario['workloads'][number];
+export type Slo = NonNullable<Scenario['slo']>;

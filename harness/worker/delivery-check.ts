@@ -1,0 +1,92 @@
+/**
+ * Checks, on the consumer, that every message arrives exactly once, in order and intact.
+ * Each producer numbers its messages 0, 1, 2, …; per producer the consumer expects the next one.
+ *
+ * - seq == expected: in order.
+ * - seq  > expected: the ones in between are missing for now (remembered, up to a bound).
+ * - seq  < expected: a late arrival of a remembered missing one (reordered) or a duplicate.
+ * Lost = sent − (received − duplicated), once producers report how many they sent.
+ * Corrupt: bad magic, a length that disagrees with the record, an unknown producer, a payload
+ * whose stamped sequence disagrees with the header, or a CRC32 mismatch (verify: crc).
+ */
+import { EnvelopeCodec, Flags, HEADER_BYTES, MAGIC, payloadCrc } from '../../implementations/envelope.js';
+
+const MAX_REMEMBERED_GAPS = 1_000_000;
+
+export interface DeliveryCounts {
+  received: number;
+  duplicated: number;
+  reordered: number;
+  corrupt: number;
+}
+
+export class DeliveryCheck implements DeliveryCounts {
+  received = 0;
+  duplicated = 0;
+  reordered = 0;
+  corrupt = 0;
+  /** First few problems in words, for the failure reason. */
+  readonly problems: string[] = [];
+  private readonly expected: Float64Array;
+  private readonly missing: (Set<number> | undefined)[];
+
+  constructor(
+    private readonly producers: number,
+    private readonly verifyCrc: boolean,
+  ) {
+    this.expected = new Float64Array(producers);
+    this.missing = new Array(producers);
+  }
+
+  /** Unique messages received: the figure compared with what producers sent. */
+  get unique(): number {
+    return this.received - this.duplicated;
+  }
+
+  /** Returns the producer id, or -1 when the record is too damaged to attribute. */
+  check(codec: EnvelopeCodec, offset: number, length: number): number {
+    this.received++;
+    if (length < HEADER_BYTES || codec.magic(offset) !== MAGIC) return this.fail(-1, `record of ${length} bytes without a valid header`);
+    const producer = codec.producerId(offset);
+    if (producer >= this.producers) return this.fail(-1, `unknown producer id ${producer}`);
+    const payloadLength = codec.payloadLength(offset);
+    if (payloadLength + HEADER_BYTES !== length) return this.fail(producer, `payload length ${payloadLength} in a ${length}-byte record`);
+    const seq = codec.sequence(offset);
+    if (payloadLength >= 4 && codec.stampedSequence(offset) !== seq >>> 0) {
+      this.fail(producer, `payload of seq ${seq} carries seq ${codec.stampedSequence(offset)}`);
+    } else if (this.verifyCrc && (codec.flags(offset) & Flags.HAS_CRC) !== 0) {
+      if (payloadCrc(codec.bytes, offset + HEADER_BYTES, payloadLength) !== codec.crc(offset)) this.fail(producer, `CRC32 mismatch at seq ${seq}`);
+    }
+    const expected = this.expected[producer];
+    if (seq === expected) {
+      this.expected[producer] = seq + 1;
+    } else if (seq > expected) {
+      this.note(`producer ${producer}: expected seq ${expected}, got ${seq}`);
+      let gaps = this.missing[producer];
+      if (gaps === undefined) gaps = this.missing[producer] = new Set();
+      for (let s = expected; s < seq && gaps.size < MAX_REMEMBERED_GAPS; s++) gaps.add(s);
+      this.expected[producer] = seq + 1;
+    } else if (this.missing[producer]?.delete(seq)) {
+      this.reordered++;
+      this.note(`producer ${producer}: seq ${seq} arrived after later ones`);
+    } else {
+      this.duplicated++;
+      this.note(`producer ${producer}: seq ${seq} delivered again`);
+    }
+    return producer;
+  }
+
+  counts(): DeliveryCounts {
+    return { received: this.received, duplicated: this.duplicated, reordered: this.reordered, corrupt: this.corrupt };
+  }
+
+  private fail(producer: number, problem: string): number {
+    this.corrupt++;
+    this.note(problem);
+    return producer;
+  }
+
+  private note(problem: string): void {
+    if (this.problems.length < 5) this.problems.push(problem);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * What the coordinator and a trial's workers say to each other.
+ *
+ *   coordinator ──workerData (WorkerTask)──▶ worker
+ *   worker ──{ type: 'ready' }──▶ coordinator           attached, waiting for WARMUP
+ *   worker ──{ type: 'report', report }──▶ coordinator   after STOP, all figures of this thread
+ *   worker ──{ type: 'error', message }──▶ coordinator   anything thrown
+ */
+import type { BackendCounters, QueueDescriptor } from '../../implementations/contract.js';
+import type { CaseParams } from '../scenario/plan.js';
+import type { DeliveryCounts } from './delivery-check.js';
+import type { WaitCounters } from './wait-strategy.js';
+
+export type Role = 'producer' | 'consumer' | 'pinger' | 'ponger';
+
+export interface WorkerTask {
+  role: Role;
+  index: number;
+  backend: string;
+  /** The queue this worker writes to (producer, pinger, ponger) or reads from (consumer). */
+  queue: QueueDescriptor;
+  /** ping-pong only: the reply queue (pinger reads it, ponger writes it). */
+  reply?: QueueDescriptor;
+  control: SharedArrayBuffer;
+  workload: 'throughput' | 'ping-pong' | 'rate';
+  params: CaseParams;
+  verifyCrc: boolean;
+  /** CPU to pin this thread to, when the scenario asks for pinning. */
+  pinCpu?: number;
+}
+
+export interface WorkerReport {
+  role: Role;
+  index: number;
+  /** Messages this thread sent (producers) or received (consumers) inside the measure window. */
+  windowMessages: number;
+  /** Length of the measure window as this thread saw it. */
+  windowNs: number;
+  /** Messages sent in all (producer side), warm-up and drain included. */
+  totalSent?: number;
+  /** Thread CPU time inside the window; null where /proc/thread-self is missing. */
+  cpuNs: number | null;
+  /** Latency from the message's timestamp to its receipt (consumer, pinger: round trip). */
+  latency?: string;
+  /** rate workload: latency from the actual send time (what coordinated omission would show). */
+  serviceLatency?: string;
+  /** rate workload: actual − intended send time, on the producer. */
+  sendLag?: string;
+  delivery?: DeliveryCounts & { problems: string[] };
+  wait: WaitCounters;
+  backendCounters: BackendCounters;
+  heapUsedBytes: number;
+  pinned?: boolean;
+  pinError?: string;
+}
+
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'report'; report: WorkerReport }
+  | { type: 'error'; message: string };

@@ -1,0 +1,35 @@
+/**
+ * Intended send times for the open-loop `rate` workload: bursts of `burst` messages, one burst
+ * every burst/rate seconds, counted from the start. The schedule never moves because the sender
+ * fell behind: late bursts stay due at their original times, which is what makes latency measured
+ * from `due` honest under stalls (coordinated omission, as wrk2 and HdrHistogram describe it).
+ */
+export class RateSchedule {
+  readonly intervalNs: number;
+  private bursts = 0;
+
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    readonly startNs: number,
+  ) {
+    if (!(ratePerSecond > 0)) throw new RangeError(`rate must be positive, got ${ratePerSecond}`);
+    this.intervalNs = (burst * 1e9) / ratePerSecond;
+  }
+
+  /** When the current burst is due. */
+  get due(): number {
+    return this.startNs + this.bursts * this.intervalNs;
+  }
+
+  /** The current burst has been sent; move to the next. */
+  next(): void {
+    this.bursts++;
+  }
+
+  /** Bursts already due at `nowNs` and not yet sent (the backlog after a stall). */
+  backlog(nowNs: number): number {
+    if (nowNs < this.due) return 0;
+    return Math.floor((nowNs - this.due) / this.intervalNs) + 1;
+  }
+}

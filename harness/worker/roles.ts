@@ -1,0 +1,344 @@
+/**
+ * The loops each worker thread runs. One file so the four roles stay visibly alike:
+ *
+ *   throughput  producer ×N ──queue──▶ consumer          closed loop, as fast as the queue takes
+ *   rate        producer ×N ──queue──▶ consumer          open loop, sends on a schedule
+ *   ping-pong   pinger ──queue──▶ ponger ──reply──▶ pinger   one round trip at a time (or a burst)
+ *
+ * Every loop polls the control PHASE between batches; work done before MEASURE or after STOP is
+ * not counted, but every message is still checked for delivery.
+ */
+import type { Consumer, MessageVisitor, Producer, QueueBackend } from '../../implementations/contract.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../../implementations/envelope.js';
+import { nowNs } from '../metrics/clock.js';
+import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
+import { Control, Phase } from './control.js';
+import { DeliveryCheck } from './delivery-check.js';
+import { MeasureWindow } from './measure-window.js';
+import type { WorkerReport, WorkerTask } from './protocol.js';
+import { RateSchedule } from './rate-schedule.js';
+import { WaitStrategy } from './wait-strategy.js';
+import { getHeapStatistics } from 'node:v8';
+
+/** In closed-loop runs, one message in this many carries a timestamp, so the clock does not dominate. */
+export const TIMESTAMP_EVERY = 64;
+/** Most messages a consumer takes per drain call. */
+export const DRAIN_MAX = 1024;
+/** After STOP, how long a consumer waits without progress for messages still in flight. */
+export const DRAIN_GRACE_NS = 2e9;
+
+/** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
+function payloadTemplate(bytes: number, producer: number): Uint8Array {
+  const t = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) t[i] = (i * 31 + producer * 7 + 1) & 0xff;
+  return t;
+}
+
+/** Writes envelopes into a producer's claimed records. */
+class EnvelopeWriter {
+  private codec: EnvelopeCodec | null = null;
+  private readonly template: Uint8Array;
+
+  constructor(
+    private readonly producerId: number,
+    private readonly payload: number,
+    private readonly verifyCrc: boolean,
+  ) {
+    this.template = payloadTemplate(payload, producerId);
+  }
+
+  /** Fills records 0..n-1 of the last claim; the first carries timestamps when given (non-zero). */
+  write(producer: Producer, n: number, firstSeq: number, timestampNs: number, sentAtNs: number, stampAll: boolean): void {
+    const buffer = producer.buffer;
+    let codec = this.codec;
+    if (codec === null || codec.bytes !== buffer) codec = this.codec = new EnvelopeCodec(buffer);
+    const payload = this.payload;
+    let flags = this.verifyCrc ? Flags.HAS_CRC : 0;
+    if (sentAtNs !== 0) flags |= Flags.SENT_AT;
+    for (let i = 0; i < n; i++) {
+      const offset = producer.offsetOf(i);
+      const seq = firstSeq + i;
+      if (payload > 0) {
+        buffer.set(this.template, offset + HEADER_BYTES);
+        if (payload >= 4) codec.stampSequence(offset, seq);
+      }
+      const crc = this.verifyCrc ? payloadCrc(buffer, offset + HEADER_BYTES, payload) : 0;
+      const stamped = timestampNs !== 0 && (stampAll || i === 0);
+      codec.writeHeader(offset, this.producerId, seq, stamped ? timestampNs : 0, payload, stamped ? flags | Flags.TIMESTAMPED : flags, crc, sentAtNs);
+    }
+  }
+}
+
+interface Context {
+  task: WorkerTask;
+  backend: QueueBackend;
+  control: Control;
+  ready: () => void;
+}
+
+export function runRole(ctx: Context): WorkerReport {
+  switch (ctx.task.role) {
+    case 'producer':
+      return ctx.task.workload === 'rate' ? runRateProducer(ctx) : runProducer(ctx);
+    case 'consumer':
+      return runConsumer(ctx);
+    case 'pinger':
+      return runPinger(ctx);
+    case 'ponger':
+      return runPonger(ctx);
+  }
+}
+
+function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitStrategy, counters: Record<string, number>): WorkerReport {
+  return {
+    role: task.role,
+    index: task.index,
+    windowMessages: window.messages,
+    windowNs: window.durationNs,
+    cpuNs: window.cpuNs,
+    wait: wait.counters,
+    backendCounters: counters,
+    heapUsedBytes: getHeapStatistics().used_heap_size,
+  };
+}
+
+function runProducer({ task, backend, control, ready }: Context): WorkerReport {
+  const producer = backend.producer(task.queue, task.index);
+  const { batch, payload } = task.params;
+  const writer = new EnvelopeWriter(task.index, payload, task.verifyCrc);
+  const wait = new WaitStrategy(task.params.wait);
+  const sleep = (ms: number) => producer.awaitSpace(ms);
+  const window = new MeasureWindow();
+  const length = HEADER_BYTES + payload;
+  let seq = 0;
+  let lastStamp = -TIMESTAMP_EVERY;
+  ready();
+  control.awaitPhase(Phase.WARMUP);
+  for (;;) {
+    const phase = control.phase();
+    window.observe(phase, seq);
+    if (phase >= Phase.STOP) break;
+    const n = producer.claim(batch, length);
+    if (n === 0) {
+      wait.stall(sleep);
+      continue;
+    }
+    wait.progressed();
+    const stamp = seq - lastStamp >= TIMESTAMP_EVERY;
+    if (stamp) lastStamp = seq;
+    writer.write(producer, n, seq, stamp ? nowNs() : 0, 0, false);
+    producer.commit();
+    seq += n;
+  }
+  control.reportSent(task.index, seq);
+  const report = baseReport(task, window, wait, producer.counters());
+  report.totalSent = seq;
+  producer.close();
+  return report;
+}
+
+/**
+ * Open loop (wrk2-style): bursts of `batch` messages are due every batch/rate seconds from the
+ * start, whatever happened before. Each message carries its INTENDED send time, so a stall on
+ * either side shows up as latency of every message that was due during it (no coordinated
+ * omission). The producer never skips ahead: it sends late messages as fast as the queue takes.
+ */
+function runRateProducer({ task, backend, control, ready }: Context): WorkerReport {
+  const producer = backend.producer(task.queue, task.index);
+  const { batch, payload, producers } = task.params;
+  const rate = task.params.rate!;
+  const writer = new EnvelopeWriter(task.index, payload, task.verifyCrc);
+  const wait = new WaitStrategy(task.params.wait);
+  const sleep = (ms: number) => producer.awaitSpace(ms);
+  const window = new MeasureWindow();
+  const sendLag = createHistogram(true);
+  const length = HEADER_BYTES + payload;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let seq = 0;
+  ready();
+  control.awaitPhase(Phase.WARMUP);
+  // Each producer carries its share of the rate.
+  const schedule = new RateSchedule(rate / producers, batch, nowNs());
+  let remaining = batch;
+  for (;;) {
+    const phase = control.phase();
+    window.observe(phase, seq);
+    if (phase >= Phase.STOP) break;
+    const intended = schedule.due;
+    const ahead = intended - nowNs();
+    if (ahead > 0) {
+      // Sleep through long gaps (Atomics.wait wakes ~50–100 µs late), spin through short ones.
+      if (ahead > 1e6) Atomics.wait(pause, 0, 0, (ahead - 5e5) / 1e6);
+      continue;
+    }
+    const n = producer.claim(remaining, length);
+    if (n === 0) {
+      wait.stall(sleep);
+      continue;
+    }
+    wait.progressed();
+    const sentAt = nowNs();
+    writer.write(producer, n, seq, intended, sentAt, true);
+    producer.commit();
+    if (window.measuring) sendLag.recordValueWithCount(Math.max(0, sentAt - intended), n);
+    seq += n;
+    remaining -= n;
+    if (remaining === 0) {
+      remaining = batch;
+      schedule.next();
+    }
+  }
+  control.reportSent(task.index, seq);
+  const report = baseReport(task, window, wait, producer.counters());
+  report.totalSent = seq;
+  report.sendLag = encodeHistogram(sendLag);
+  sendLag.destroy();
+  producer.close();
+  return report;
+}
+
+/** Drains until STOP, then until every message producers reported is in (or the grace runs out). */
+function drainLoop(
+  consumer: Consumer,
+  visit: MessageVisitor,
+  control: Control,
+  window: MeasureWindow,
+  wait: WaitStrategy,
+  check: DeliveryCheck,
+  producers: number,
+  max: number,
+  count: () => number,
+): void {
+  const sleep = (ms: number) => consumer.awaitData(ms);
+  let lastProgress = 0;
+  for (;;) {
+    const n = consumer.drain(max, visit);
+    window.observe(control.phase(), count());
+    if (n > 0) wait.progressed();
+    if (window.stopped) {
+      const now = nowNs();
+      if (n > 0 || lastProgress === 0) lastProgress = now;
+      if (control.producersDone() === producers && check.unique >= control.totalSent(producers)) return;
+      if (now - lastProgress > DRAIN_GRACE_NS) return;
+    }
+    if (n === 0) wait.stall(sleep);
+  }
+}
+
+function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
+  const consumer = backend.consumer(task.queue, task.index);
+  const { producers } = task.params;
+  const check = new DeliveryCheck(producers, task.verifyCrc);
+  const wait = new WaitStrategy(task.params.wait);
+  const window = new MeasureWindow();
+  const latency = createHistogram(true);
+  const isRate = task.workload === 'rate';
+  const service: Histogram | null = isRate ? createHistogram(true) : null;
+  let codec: EnvelopeCodec | null = null;
+  let received = 0;
+  const visit: MessageVisitor = (bytes, offset, length) => {
+    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
+    check.check(codec, offset, length);
+    received++;
+    if (window.measuring && (codec.flags(offset) & Flags.TIMESTAMPED) !== 0) {
+      const now = nowNs();
+      latency.recordValue(Math.max(0, now - codec.timestampNs(offset)));
+      if (service !== null) service.recordValue(Math.max(0, now - codec.sentAtNs(offset)));
+    }
+  };
+  ready();
+  control.awaitPhase(Phase.WARMUP);
+  drainLoop(consumer, visit, control, window, wait, check, producers, DRAIN_MAX, () => received);
+  const report = baseReport(task, window, wait, consumer.counters());
+  report.latency = encodeHistogram(latency);
+  if (service !== null) report.serviceLatency = encodeHistogram(service);
+  report.delivery = { ...check.counts(), problems: check.problems };
+  latency.destroy();
+  service?.destroy();
+  consumer.close();
+  return report;
+}
+
+/** Ping-pong client: sends a burst of `batch` (usually 1), waits for every reply, records round trips. */
+function runPinger({ task, backend, control, ready }: Context): WorkerReport {
+  const requests = backend.producer(task.queue, 0);
+  const replies = backend.consumer(task.reply!, 0);
+  const { batch, payload } = task.params;
+  const writer = new EnvelopeWriter(0, payload, task.verifyCrc);
+  const check = new DeliveryCheck(1, task.verifyCrc);
+  const wait = new WaitStrategy(task.params.wait);
+  const sleepSpace = (ms: number) => requests.awaitSpace(ms);
+  const sleepData = (ms: number) => replies.awaitData(ms);
+  const window = new MeasureWindow();
+  const roundTrip = createHistogram(true);
+  const length = HEADER_BYTES + payload;
+  let codec: EnvelopeCodec | null = null;
+  let received = 0;
+  const visit: MessageVisitor = (bytes, offset, len) => {
+    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
+    check.check(codec, offset, len);
+    received++;
+    if (window.measuring) roundTrip.recordValue(Math.max(0, nowNs() - codec.timestampNs(offset)));
+  };
+  let seq = 0;
+  ready();
+  control.awaitPhase(Phase.WARMUP);
+  outer: for (;;) {
+    const phase = control.phase();
+    window.observe(phase, received);
+    if (phase >= Phase.STOP) break;
+    const n = requests.claim(batch, length);
+    if (n === 0) {
+      wait.stall(sleepSpace);
+      continue;
+    }
+    writer.write(requests, n, seq, nowNs(), 0, true);
+    requests.commit();
+    seq += n;
+    const stalledSince = nowNs();
+    while (received < seq) {
+      if (replies.drain(seq - received, visit) === 0) {
+        wait.stall(sleepData);
+        if (control.phase() >= Phase.STOP && nowNs() - stalledSince > DRAIN_GRACE_NS) break outer;
+      }
+    }
+    wait.progressed();
+  }
+  control.reportSent(0, seq);
+  const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
+  report.totalSent = seq;
+  report.latency = encodeHistogram(roundTrip);
+  report.delivery = { ...check.counts(), problems: check.problems };
+  roundTrip.destroy();
+  requests.close();
+  replies.close();
+  return report;
+}
+
+/** Ping-pong server: echoes every request, as it came, onto the reply queue. */
+function runPonger({ task, backend, control, ready }: Context): WorkerReport {
+  const requests = backend.consumer(task.queue, 0);
+  const replies = backend.producer(task.reply!, 0);
+  const check = new DeliveryCheck(1, task.verifyCrc);
+  const wait = new WaitStrategy(task.params.wait);
+  const sleepSpace = (ms: number) => replies.awaitSpace(ms);
+  const window = new MeasureWindow();
+  let codec: EnvelopeCodec | null = null;
+  let echoed = 0;
+  const visit: MessageVisitor = (bytes, offset, length) => {
+    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
+    check.check(codec, offset, length);
+    while (replies.claim(1, length) === 0) wait.stall(sleepSpace);
+    replies.buffer.set(bytes.subarray(offset, offset + length), replies.offsetOf(0));
+    replies.commit();
+    echoed++;
+  };
+  ready();
+  control.awaitPhase(Phase.WARMUP);
+  drainLoop(requests, visit, control, window, wait, check, 1, task.params.batch, () => echoed);
+  const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
+  report.delivery = { ...check.counts(), problems: check.problems };
+  requests.close();
+  replies.close();
+  return report;
+}

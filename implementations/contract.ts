@@ -1,0 +1,128 @@
+/**
+ * The queue contract every backend implements. The harness knows backends only through this file
+ * and the registry; a backend knows nothing of scenarios, workloads or result files.
+ *
+ * Life of a queue:
+ *   coordinator:  backend.create(options)  ->  descriptor (structured-cloneable)
+ *   worker:       backend.producer(descriptor, i) / backend.consumer(descriptor, i)
+ *
+ * Hot paths pass numbers, not objects: a claim returns how many records were reserved and the
+ * caller asks for each record's byte offset in `producer.buffer`; a drain hands the callback
+ * (buffer, offset, length) so no view is allocated per message.
+ */
+
+/** What a backend can serve; the planner skips cases outside these limits, with the reason. */
+export interface QueueTraits {
+  /** Most producers that may attach at once (1 for SPSC). */
+  readonly maxProducers: number;
+  /** Most consumers that may attach at once. */
+  readonly maxConsumers: number;
+  /** True when drain hands out views of the queue's own memory (no copy on the read side). */
+  readonly zeroCopyRead: boolean;
+  /** True when a claim hands out the queue's own memory to write into (no copy on the write side). */
+  readonly zeroCopyWrite: boolean;
+  /** True when a thread can sleep until the other side makes progress (Atomics.wait/notify). */
+  readonly canBlock: boolean;
+  /** True when the backend's memory is a SharedArrayBuffer (its size is reported as shared memory). */
+  readonly sharedMemory: boolean;
+}
+
+export interface QueueOptions {
+  /** Bytes of record storage (rounded up to a power of two by ring backends). */
+  readonly capacityBytes: number;
+  /** Producers that will attach (some backends size per-producer state by it). */
+  readonly producers: number;
+  /** Consumers that will attach. */
+  readonly consumers: number;
+  /** Largest message (envelope) in bytes that will be written; backends refuse larger ones. */
+  readonly maxMessageBytes: number;
+}
+
+/** Plain data plus SharedArrayBuffers and MessagePorts: whatever survives postMessage. */
+export type QueueDescriptor = {
+  readonly backend: string;
+  /** Bytes of shared memory this queue allocated (reported in results). */
+  readonly sharedBytes: number;
+  /** MessagePorts inside the descriptor, which must be listed in postMessage's transfer list. */
+  readonly transfer?: readonly MessagePortLike[];
+  readonly [key: string]: unknown;
+};
+
+/** Structural stand-in for worker_threads.MessagePort, so this file stays free of Node imports. */
+export interface MessagePortLike {
+  close(): void;
+}
+
+/** Outcome of waiting for the other side. */
+export type WaitOutcome = 'woken' | 'timed-out' | 'not-needed';
+
+/** Counters a backend keeps about itself (e.g. failed CAS attempts); summed over threads. */
+export type BackendCounters = Record<string, number>;
+
+export interface Producer {
+  /**
+   * The memory that claimed offsets refer to. Read it after each claim: a backend that
+   * copies on send (post-message) may hand out a different scratch buffer for each claim.
+   */
+  readonly buffer: Uint8Array;
+  /**
+   * Reserve space for up to `max` records of `length` bytes each. Returns how many were
+   * reserved: 0 when the queue is full (a normal outcome, never an exception).
+   * Throws RangeError when `length` can never fit (larger than the queue allows).
+   * Nothing is visible to consumers until `commit()`.
+   */
+  claim(max: number, length: number): number;
+  /** Byte offset in `buffer` of the i-th record reserved by the last claim (0-based). */
+  offsetOf(i: number): number;
+  /** Publish every record of the last claim at once. */
+  commit(): void;
+  /** Copy one message in; false when full. Throws RangeError when it can never fit. */
+  tryWrite(message: Uint8Array): boolean;
+  /** Sleep until a consumer has probably made room, at most `timeoutMs`. */
+  awaitSpace(timeoutMs: number): WaitOutcome;
+  counters(): BackendCounters;
+  close(): void;
+}
+
+/** Sees one message in place: valid only until the drain that called it returns. */
+export type MessageVisitor = (buffer: Uint8Array, offset: number, length: number) => void;
+
+export interface Consumer {
+  /** Hand up to `max` messages to `visit` in order; returns how many (0 when empty). */
+  drain(max: number, visit: MessageVisitor): number;
+  /** Copy one message into `destination`; returns its length, or -1 when empty. */
+  tryRead(destination: Uint8Array): number;
+  /** Sleep until a producer has probably published, at most `timeoutMs`. */
+  awaitData(timeoutMs: number): WaitOutcome;
+  counters(): BackendCounters;
+  close(): void;
+}
+
+export interface Availability {
+  readonly available: boolean;
+  /** Why not (or a note when available); shown by `nanomq list` and in skipped cases. */
+  readonly reason?: string;
+}
+
+export interface QueueBackend {
+  readonly id: string;
+  readonly description: string;
+  readonly traits: QueueTraits;
+  available(): Availability;
+  create(options: QueueOptions): QueueDescriptor;
+  /**
+   * The part of the descriptor that one worker needs. MessagePorts can be transferred only
+   * once, so a backend with a port per producer hands each worker its own. Default: all of it.
+   */
+  select?(descriptor: QueueDescriptor, role: 'producer' | 'consumer', index: number): QueueDescriptor;
+  producer(descriptor: QueueDescriptor, index: number): Producer;
+  consumer(descriptor: QueueDescriptor, index: number): Consumer;
+}
+
+/** Thrown for a message that can never fit: the caller's mistake, not a full queue. */
+export class MessageTooLargeError extends RangeError {
+  constructor(length: number, limit: number) {
+    super(`message of ${length} bytes exceeds this queue's limit of ${limit} bytes`);
+    this.name = 'MessageTooLargeError';
+  }
+}

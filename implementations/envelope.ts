@@ -1,0 +1,256 @@
+/**
+ * The NanoMQ message envelope: a 64-byte, cache-line-sized header followed by 0..65536 payload
+ * bytes. The harness writes it and checks it; backends only move bytes.
+ *
+ *   byte  0        4      6      8             16            24       28      32           40        64
+ *         +--------+------+------+-------------+-------------+--------+-------+------------+---------+
+ *         | magic  |flags | prod | sequence    | timestamp   |payload | crc32 | sent-at    |reserved |
+ *         | u32    | u16  | u16  | u64 (lo,hi) | u64 ns      |len u32 | u32   | u64 ns     | (zero)  |
+ *         +--------+------+------+-------------+-------------+--------+-------+------------+---------+
+ *
+ * All fields little-endian. `timestamp` is the time the message was meant to be sent (for
+ * open-loop runs the intended time, else the actual send time), on process.hrtime's clock, which
+ * every thread of the process shares. `sent-at` is the actual send time when it differs (flag
+ * SENT_AT), so coordinated omission can be shown, not hidden.
+ *
+ * Integers up to 2^53 are split into two u32 words, so no BigInt is made on the hot path.
+ */
+import { crc32 } from 'node:zlib';
+
+export const HEADER_BYTES = 64;
+export const MAX_PAYLOAD_BYTES = 65536;
+export const MAX_ENVELOPE_BYTES = HEADER_BYTES + MAX_PAYLOAD_BYTES;
+/** 'NMQ' and version 1. */
+export const MAGIC = 0x4e4d5101;
+
+export const Flags = {
+  /** `timestamp` is set; the consumer records latency for this message. */
+  TIMESTAMPED: 1,
+  /** `crc32` holds the CRC32 of the payload. */
+  HAS_CRC: 2,
+  /** `sent-at` holds the actual send time (open-loop runs). */
+  SENT_AT: 4,
+} as const;
+
+/** Word (u32) offsets within the header. */
+const W_MAGIC = 0;
+const W_FLAGS_PRODUCER = 1;
+const W_SEQ_LO = 2;
+const W_SEQ_HI = 3;
+const W_TS_LO = 4;
+const W_TS_HI = 5;
+const W_LENGTH = 6;
+const W_CRC = 7;
+const W_SENT_LO = 8;
+const W_SENT_HI = 9;
+
+const TWO_32 = 4294967296;
+
+export interface Header {
+  magic: number;
+  flags: number;
+  producerId: number;
+  sequence: number;
+  timestampNs: number;
+  payloadLength: number;
+  crc: number;
+  sentAtNs: number;
+}
+
+export class EnvelopeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EnvelopeError';
+  }
+}
+
+/** Refuses, never truncates, a payload the format cannot carry. */
+export function checkPayloadLength(length: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > MAX_PAYLOAD_BYTES) {
+    throw new EnvelopeError(`payload of ${length} bytes is outside 0..${MAX_PAYLOAD_BYTES} bytes`);
+  }
+}
+
+export function payloadCrc(bytes: Uint8Array, offset: number, length: number): number {
+  return crc32(bytes.subarray(offset, offset + length));
+}
+
+/**
+ * Reads and writes headers in one buffer. Backends align records to 8 bytes, so the aligned
+ * path (a Uint32Array alias of the same memory) serves the hot loop; a DataView covers the rest.
+ */
+export class EnvelopeCodec {
+  readonly bytes: Uint8Array;
+  private readonly words: Uint32Array | null;
+  private readonly view: DataView;
+
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.words =
+      bytes.byteOffset % 4 === 0
+        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
+        : null;
+  }
+
+  /** Writes a header at `offset`. `crc` is ignored unless flags include HAS_CRC. */
+  writeHeader(
+    offset: number,
+    producerId: number,
+    sequence: number,
+    timestampNs: number,
+    payloadLength: number,
+    flags: number,
+    crc: number,
+    sentAtNs: number,
+  ): void {
+    const w = this.words;
+    if (w !== null && (offset & 3) === 0) {
+      const i = offset >>> 2;
+      w[i + W_MAGIC] = MAGIC;
+      w[i + W_FLAGS_PRODUCER] = (flags & 0xffff) | ((producerId & 0xffff) << 16);
+      w[i + W_SEQ_LO] = sequence >>> 0;
+      w[i + W_SEQ_HI] = (sequence / TWO_32) >>> 0;
+      w[i + W_TS_LO] = timestampNs >>> 0;
+      w[i + W_TS_HI] = (timestampNs / TWO_32) >>> 0;
+      w[i + W_LENGTH] = payloadLength;
+      w[i + W_CRC] = crc >>> 0;
+      w[i + W_SENT_LO] = sentAtNs >>> 0;
+      w[i + W_SENT_HI] = (sentAtNs / TWO_32) >>> 0;
+      return;
+    }
+    const v = this.view;
+    v.setUint32(offset, MAGIC, true);
+    v.setUint16(offset + 4, flags, true);
+    v.setUint16(offset + 6, producerId, true);
+    v.setUint32(offset + 8, sequence >>> 0, true);
+    v.setUint32(offset + 12, (sequence / TWO_32) >>> 0, true);
+    v.setUint32(offset + 16, timestampNs >>> 0, true);
+    v.setUint32(offset + 20, (timestampNs / TWO_32) >>> 0, true);
+    v.setUint32(offset + 24, payloadLength, true);
+    v.setUint32(offset + 28, crc >>> 0, true);
+    v.setUint32(offset + 32, sentAtNs >>> 0, true);
+    v.setUint32(offset + 36, (sentAtNs / TWO_32) >>> 0, true);
+  }
+
+  magic(offset: number): number {
+    return this.u32(offset, W_MAGIC);
+  }
+  flags(offset: number): number {
+    return this.u32(offset, W_FLAGS_PRODUCER) & 0xffff;
+  }
+  producerId(offset: number): number {
+    return this.u32(offset, W_FLAGS_PRODUCER) >>> 16;
+  }
+  sequence(offset: number): number {
+    return this.u32(offset, W_SEQ_LO) + this.u32(offset, W_SEQ_HI) * TWO_32;
+  }
+  timestampNs(offset: number): number {
+    return this.u32(offset, W_TS_LO) + this.u32(offset, W_TS_HI) * TWO_32;
+  }
+  sentAtNs(offset: number): number {
+    return this.u32(offset, W_SENT_LO) + this.u32(offset, W_SENT_HI) * TWO_32;
+  }
+  payloadLength(offset: number): number {
+    return this.u32(offset, W_LENGTH);
+  }
+  crc(offset: number): number {
+    return this.u32(offset, W_CRC);
+  }
+
+  /**
+   * The harness stamps the low 32 bits of the sequence into the first payload word, so a
+   * payload left over from an older record is caught even without a CRC.
+   */
+  stampSequence(offset: number, sequence: number): void {
+    const at = offset + HEADER_BYTES;
+    const w = this.words;
+    if (w !== null && (at & 3) === 0) w[at >>> 2] = sequence >>> 0;
+    else this.view.setUint32(at, sequence >>> 0, true);
+  }
+  stampedSequence(offset: number): number {
+    const at = offset + HEADER_BYTES;
+    const w = this.words;
+    if (w !== null && (at & 3) === 0) return w[at >>> 2];
+    return this.view.getUint32(at, true);
+  }
+
+  readHeader(offset: number): Header {
+    return {
+      magic: this.magic(offset),
+      flags: this.flags(offset),
+      producerId: this.producerId(offset),
+      sequence: this.sequence(offset),
+      timestampNs: this.timestampNs(offset),
+      payloadLength: this.payloadLength(offset),
+      crc: this.crc(offset),
+      sentAtNs: this.sentAtNs(offset),
+    };
+  }
+
+  private u32(offset: number, word: number): number {
+    const w = this.words;
+    if (w !== null && (offset & 3) === 0) return w[(offset >>> 2) + word];
+    return this.view.getUint32(offset + word * 4, true);
+  }
+}
+
+export interface EncodeFields {
+  producerId: number;
+  sequence: number;
+  timestampNs?: number;
+  sentAtNs?: number;
+  withCrc?: boolean;
+}
+
+/** Builds one whole envelope (header + copy of payload). For tests and tools, not hot loops. */
+export function encode(fields: EncodeFields, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  checkPayloadLength(payload.length);
+  const out = new Uint8Array(HEADER_BYTES + payload.length);
+  out.set(payload, HEADER_BYTES);
+  let flags = 0;
+  if (fields.timestampNs !== undefined) flags |= Flags.TIMESTAMPED;
+  if (fields.sentAtNs !== undefined) flags |= Flags.SENT_AT;
+  const crc = fields.withCrc === false ? 0 : crc32(payload);
+  if (fields.withCrc !== false) flags |= Flags.HAS_CRC;
+  new EnvelopeCodec(out).writeHeader(
+    0,
+    fields.producerId,
+    fields.sequence,
+    fields.timestampNs ?? 0,
+    payload.length,
+    flags,
+    crc,
+    fields.sentAtNs ?? 0,
+  );
+  return out;
+}
+
+export interface Decoded {
+  header: Header;
+  payload: Uint8Array;
+}
+
+/** Parses and verifies one envelope; throws EnvelopeError naming what is wrong. */
+export function decode(bytes: Uint8Array, offset = 0, length = bytes.length - offset): Decoded {
+  if (length < HEADER_BYTES) throw new EnvelopeError(`record of ${length} bytes is shorter than the 64-byte header`);
+  const header = new EnvelopeCodec(bytes).readHeader(offset);
+  const problem = verify(bytes, offset, length);
+  if (problem !== null) throw new EnvelopeError(problem);
+  return { header, payload: bytes.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + header.payloadLength) };
+}
+
+/** Returns null when the envelope is intact, else what is wrong with it. */
+export function verify(bytes: Uint8Array, offset = 0, length = bytes.length - offset): string | null {
+  if (length < HEADER_BYTES) return `record of ${length} bytes is shorter than the header`;
+  const codec = new EnvelopeCodec(bytes);
+  if (codec.magic(offset) !== MAGIC) return `bad magic 0x${codec.magic(offset).toString(16)}`;
+  const payloadLength = codec.payloadLength(offset);
+  if (payloadLength > MAX_PAYLOAD_BYTES) return `payload length ${payloadLength} exceeds ${MAX_PAYLOAD_BYTES}`;
+  if (HEADER_BYTES + payloadLength !== length) return `payload length ${payloadLength} does not match record of ${length} bytes`;
+  if ((codec.flags(offset) & Flags.HAS_CRC) !== 0) {
+    const actual = payloadCrc(bytes, offset + HEADER_BYTES, payloadLength);
+    if (actual !== codec.crc(offset)) return `CRC32 mismatch: header 0x${codec.crc(offset).toString(16)}, payload 0x${actual.toString(16)}`;
+  }
+  return null;
+}

@@ -1,0 +1,252 @@
+/**
+ * postMessage baseline: what every Node user already has. One MessageChannel per producer; the
+ * consumer polls all its ports with `receiveMessageOnPort`, so it runs the same synchronous loop
+ * as the shared-memory backends (no event-loop turn per message).
+ *
+ * Payloads are TRANSFERRED, not cloned: a commit copies the claimed records out of the
+ * producer's scratch buffer into one fresh ArrayBuffer (a memcpy) and posts it with that buffer
+ * in the transfer list, so structured clone moves ownership instead of copying again. One
+ * commit is one postMessage, so batch 256 sends 256 records in one message.
+ *
+ * MessagePorts are unbounded; left alone a fast producer would queue gigabytes. For a fair
+ * comparison with the bounded rings, producers take credit from a shared in-flight byte count
+ * (capacityBytes, like a ring's size) and the consumer returns it. Under many producers the
+ * bound is approximate (check-then-add), which only matters for memory, not for delivery.
+ *
+ *   control SharedArrayBuffer (Int32 words)
+ *   byte 0    | IN_FLIGHT bytes posted and not yet consumed |
+ *   byte 128  | NOT_EMPTY event count (epoch, waiters)      |  consumer sleeps here
+ *   byte 256  | NOT_FULL event count (epoch, waiters)       |  producers sleep here
+ */
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  MessageTooLargeError,
+  type BackendCounters,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type QueueBackend,
+  type QueueDescriptor,
+  type WaitOutcome,
+} from '../contract.js';
+import { EventCount } from '../shared/event-count.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+
+const IN_FLIGHT = 0;
+const NOT_EMPTY = 128 / 4;
+const NOT_FULL = 256 / 4;
+const CONTROL_BYTES = 384;
+
+interface PostMessageDescriptor extends QueueDescriptor {
+  readonly control: SharedArrayBuffer;
+  readonly capacityBytes: number;
+  /** producerPorts[i] goes to producer i; consumerPorts[i] is the consumer's end of that channel. */
+  readonly producerPorts: (MessagePort | null)[];
+  readonly consumerPorts: (MessagePort | null)[];
+}
+
+class PostMessageProducer implements Producer {
+  buffer = new Uint8Array(64 * 1024);
+  private words = new Int32Array(this.buffer.buffer);
+  private readonly inFlight: Int32Array;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private claimedBytes = 0;
+  private recordSize = 0;
+  private lastNeed = 0;
+
+  constructor(
+    private readonly port: MessagePort,
+    control: SharedArrayBuffer,
+    private readonly capacityBytes: number,
+  ) {
+    this.inFlight = new Int32Array(control);
+    this.notEmpty = new EventCount(this.inFlight, NOT_EMPTY);
+    this.notFull = new EventCount(this.inFlight, NOT_FULL);
+  }
+
+  claim(max: number, length: number): number {
+    const size = recordBytes(length);
+    if (size > this.capacityBytes) throw new MessageTooLargeError(length, this.capacityBytes - RECORD_HEADER_BYTES);
+    const free = this.capacityBytes - Atomics.load(this.inFlight, IN_FLIGHT);
+    const n = Math.min(max, Math.floor(free / size));
+    if (n <= 0) {
+      this.lastNeed = size;
+      return 0;
+    }
+    const total = n * size;
+    if (this.buffer.length < total) {
+      this.buffer = new Uint8Array(Math.max(total, this.buffer.length * 2));
+      this.words = new Int32Array(this.buffer.buffer);
+    }
+    const words = this.words;
+    for (let i = 0, w = 0; i < n; i++, w += size >> 2) {
+      words[w] = length;
+      words[w + 1] = RecordType.MESSAGE;
+    }
+    this.recordSize = size;
+    this.claimedBytes = total;
+    return n;
+  }
+
+  offsetOf(i: number): number {
+    return i * this.recordSize + RECORD_HEADER_BYTES;
+  }
+
+  commit(): void {
+    const total = this.claimedBytes;
+    if (total === 0) return;
+    const batch = this.buffer.buffer.slice(0, total);
+    Atomics.add(this.inFlight, IN_FLIGHT, total);
+    this.port.postMessage(batch, [batch]);
+    this.claimedBytes = 0;
+    this.notEmpty.signal();
+  }
+
+  tryWrite(message: Uint8Array): boolean {
+    if (this.claim(1, message.length) === 0) return false;
+    this.buffer.set(message, RECORD_HEADER_BYTES);
+    this.commit();
+    return true;
+  }
+
+  awaitSpace(timeoutMs: number): WaitOutcome {
+    const need = this.lastNeed;
+    return this.notFull.await(() => this.capacityBytes - Atomics.load(this.inFlight, IN_FLIGHT) >= need, timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return {};
+  }
+
+  close(): void {
+    this.port.close();
+  }
+}
+
+class PostMessageConsumer implements Consumer {
+  private readonly inFlight: Int32Array;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  /** The batch being read, and where in it: a drain may stop in the middle of a batch. */
+  private current: Uint8Array | null = null;
+  private currentWords: Int32Array | null = null;
+  private position = 0;
+  private nextPort = 0;
+
+  constructor(
+    private readonly ports: MessagePort[],
+    control: SharedArrayBuffer,
+  ) {
+    this.inFlight = new Int32Array(control);
+    this.notEmpty = new EventCount(this.inFlight, NOT_EMPTY);
+    this.notFull = new EventCount(this.inFlight, NOT_FULL);
+  }
+
+  /** Takes the next batch from the ports, round robin so no producer starves. */
+  private receive(): boolean {
+    const count = this.ports.length;
+    for (let k = 0; k < count; k++) {
+      const port = this.ports[this.nextPort];
+      this.nextPort = this.nextPort + 1 === count ? 0 : this.nextPort + 1;
+      const got = receiveMessageOnPort(port);
+      if (got !== undefined) {
+        const batch = got.message as ArrayBuffer;
+        this.current = new Uint8Array(batch);
+        this.currentWords = new Int32Array(batch);
+        this.position = 0;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  drain(max: number, visit: MessageVisitor): number {
+    let n = 0;
+    while (n < max) {
+      if (this.current === null && !this.receive()) break;
+      const bytes = this.current!;
+      const words = this.currentWords!;
+      while (n < max && this.position < bytes.length) {
+        const length = words[this.position >> 2];
+        visit(bytes, this.position + RECORD_HEADER_BYTES, length);
+        n++;
+        this.position += recordBytes(length);
+      }
+      if (this.position >= bytes.length) {
+        Atomics.sub(this.inFlight, IN_FLIGHT, bytes.length);
+        this.current = null;
+        this.currentWords = null;
+        this.notFull.signal();
+      }
+    }
+    return n;
+  }
+
+  tryRead(destination: Uint8Array): number {
+    let length = -1;
+    this.drain(1, (bytes, offset, len) => {
+      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
+      destination.set(bytes.subarray(offset, offset + len));
+      length = len;
+    });
+    return length;
+  }
+
+  awaitData(timeoutMs: number): WaitOutcome {
+    if (this.current !== null) return 'not-needed';
+    return this.notEmpty.await(() => Atomics.load(this.inFlight, IN_FLIGHT) > 0, timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return {};
+  }
+
+  close(): void {
+    for (const port of this.ports) port.close();
+  }
+}
+
+export const postMessage: QueueBackend = {
+  id: 'post-message',
+  description: 'MessageChannel per producer, payloads transferred, consumer polls with receiveMessageOnPort',
+  traits: { maxProducers: 64, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: false, canBlock: true, sharedMemory: false },
+  available: () => ({ available: true }),
+  create(options): PostMessageDescriptor {
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
+    const producerPorts: MessagePort[] = [];
+    const consumerPorts: MessagePort[] = [];
+    for (let i = 0; i < options.producers; i++) {
+      const channel = new MessageChannel();
+      producerPorts.push(channel.port1);
+      consumerPorts.push(channel.port2);
+    }
+    const capacityBytes = Math.max(options.capacityBytes, 2 * recordBytes(options.maxMessageBytes));
+    return {
+      backend: 'post-message',
+      control,
+      capacityBytes,
+      producerPorts,
+      consumerPorts,
+      sharedBytes: 0,
+      transfer: [...producerPorts, ...consumerPorts],
+    };
+  },
+  select(descriptor, role, index) {
+    const d = descriptor as PostMessageDescriptor;
+    const producerPorts = d.producerPorts.map((p, i) => (role === 'producer' && i === index ? p : null));
+    const consumerPorts = role === 'consumer' ? d.consumerPorts : [];
+    const transfer = [...producerPorts, ...consumerPorts].filter((p): p is MessagePort => p !== null);
+    return { ...d, producerPorts, consumerPorts, transfer };
+  },
+  producer(descriptor, index) {
+    const d = descriptor as PostMessageDescriptor;
+    const port = d.producerPorts[index];
+    if (!port) throw new Error(`post-message: no port for producer ${index}`);
+    return new PostMessageProducer(port, d.control, d.capacityBytes);
+  },
+  consumer(descriptor) {
+    const d = descriptor as PostMessageDescriptor;
+    return new PostMessageConsumer(d.consumerPorts.filter((p): p is MessagePort => p !== null), d.control);
+  },
+};

@@ -1,0 +1,18 @@
+/**
+ * Every backend the harness can run, by id. Adding a backend: implement contract.ts in a folder
+ * of its own, list it here, and the shared conformance suite (test/conformance.test.ts) runs
+ * against it automatically.
+ */
+import type { QueueBackend } from './contract.js';
+import { sabSpsc } from './sab-spsc/backend.js';
+import { postMessage } from './post-message/backend.js';
+
+export const backends: readonly QueueBackend[] = [sabSpsc, postMessage];
+
+export function findBackend(id: string): QueueBackend | undefined {
+  return backends.find((b) => b.id === id);
+}
+
+export function backendIds(): string[] {
+  return backends.map((b) => b.id);
+}

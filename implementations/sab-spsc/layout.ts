@@ -1,0 +1,36 @@
+/**
+ * Shared-memory layout of the single-producer single-consumer ring. The native backend
+ * (implementations/native/src/spsc_ring.hpp) uses exactly this layout, so a JavaScript producer
+ * and a native consumer can share one queue: change both together.
+ *
+ *   byte 0     +--------------------------------------------------+
+ *              | META: capacity (i32), layout version (i32)       |  read-only after create
+ *   byte 128   +--------------------------------------------------+
+ *              | TAIL: producer position (i32, wraps at 2^32)     |  written by the producer only
+ *   byte 256   +--------------------------------------------------+
+ *              | HEAD: consumer position (i32, wraps at 2^32)     |  written by the consumer only
+ *   byte 384   +--------------------------------------------------+
+ *              | NOT_EMPTY event count (epoch, waiters)           |  consumer sleeps here
+ *   byte 512   +--------------------------------------------------+
+ *              | NOT_FULL event count (epoch, waiters)            |  producer sleeps here
+ *   byte 640   +--------------------------------------------------+
+ *              | DATA: `capacity` bytes of records (records.ts)   |
+ *              +--------------------------------------------------+
+ *
+ * Head and tail sit 128 bytes apart (two cache lines) so the adjacent-line prefetcher does not
+ * make producer and consumer fight over one pair of lines. Positions are byte counters that wrap
+ * at 2^32; the capacity is a power of two, so `position & (capacity - 1)` is the index and
+ * `(tail - head) | 0` the bytes in use.
+ */
+export const LAYOUT_VERSION = 1;
+export const META_CAPACITY = 0; // Int32 index
+export const META_VERSION = 1;
+export const TAIL = 128 / 4;
+export const HEAD = 256 / 4;
+export const NOT_EMPTY = 384 / 4;
+export const NOT_FULL = 512 / 4;
+export const DATA_OFFSET = 640;
+
+export function ringBytes(capacity: number): number {
+  return DATA_OFFSET + capacity;
+}

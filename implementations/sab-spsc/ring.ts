@@ -1,0 +1,190 @@
+/**
+ * Lock-free SPSC ring on a SharedArrayBuffer (layout in layout.ts, framing in ../shared/records.ts).
+ *
+ * Each side keeps a private cached copy of the other side's position (rigtorp/SPSCQueue): the
+ * producer reads HEAD only when its cached head says the ring is full, the consumer reads TAIL
+ * only when its cached tail says it is empty, so in steady state each side touches the other's
+ * cache line once per batch, not once per message.
+ *
+ * Publication: the producer writes records with plain stores, then one Atomics.store of TAIL
+ * publishes the whole batch; the consumer's Atomics.load of TAIL makes those stores visible
+ * (Atomics are sequentially consistent, which orders the plain accesses around them).
+ * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
+ */
+import {
+  MessageTooLargeError,
+  type BackendCounters,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type WaitOutcome,
+} from '../contract.js';
+import { EventCount } from '../shared/event-count.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
+
+export class SpscRingProducer implements Producer {
+  readonly buffer: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private tail: number;
+  private cachedHead: number;
+  private pendingTail: number;
+  private claimed = 0;
+  private offsets = new Int32Array(256);
+  private lastNeed = 0;
+  private notifies = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.buffer = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.capacity = this.words[META_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+    this.tail = Atomics.load(this.words, TAIL);
+    this.pendingTail = this.tail;
+    this.cachedHead = Atomics.load(this.words, HEAD);
+  }
+
+  claim(max: number, length: number): number {
+    const size = recordBytes(length);
+    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
+    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    const words = this.words;
+    let t = this.tail;
+    let n = 0;
+    while (n < max) {
+      const index = t & this.mask;
+      const toEnd = this.capacity - index;
+      const need = toEnd < size ? size + toEnd : size;
+      if (need > this.capacity - ((t - this.cachedHead) | 0)) {
+        this.cachedHead = Atomics.load(words, HEAD);
+        if (need > this.capacity - ((t - this.cachedHead) | 0)) {
+          this.lastNeed = need;
+          break;
+        }
+      }
+      let at = DATA_OFFSET + index;
+      if (toEnd < size) {
+        words[at >> 2] = toEnd;
+        words[(at >> 2) + 1] = RecordType.PADDING;
+        t = (t + toEnd) | 0;
+        at = DATA_OFFSET;
+      }
+      words[at >> 2] = length;
+      words[(at >> 2) + 1] = RecordType.MESSAGE;
+      this.offsets[n++] = at + RECORD_HEADER_BYTES;
+      t = (t + size) | 0;
+    }
+    this.pendingTail = t;
+    this.claimed = n;
+    return n;
+  }
+
+  offsetOf(i: number): number {
+    return this.offsets[i];
+  }
+
+  commit(): void {
+    if (this.claimed === 0) return;
+    Atomics.store(this.words, TAIL, this.pendingTail);
+    this.tail = this.pendingTail;
+    this.claimed = 0;
+    if (this.notEmpty.signal()) this.notifies++;
+  }
+
+  tryWrite(message: Uint8Array): boolean {
+    if (this.claim(1, message.length) === 0) return false;
+    this.buffer.set(message, this.offsets[0]);
+    this.commit();
+    return true;
+  }
+
+  awaitSpace(timeoutMs: number): WaitOutcome {
+    const need = this.lastNeed;
+    return this.notFull.await(
+      () => need <= this.capacity - ((this.tail - Atomics.load(this.words, HEAD)) | 0),
+      timeoutMs,
+    );
+  }
+
+  counters(): BackendCounters {
+    return { notifies: this.notifies };
+  }
+
+  close(): void {}
+}
+
+export class SpscRingConsumer implements Consumer {
+  private readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly mask: number;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private head: number;
+  private cachedTail: number;
+  private notifies = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.bytes = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.mask = this.words[META_CAPACITY] - 1;
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+    this.head = Atomics.load(this.words, HEAD);
+    this.cachedTail = Atomics.load(this.words, TAIL);
+  }
+
+  drain(max: number, visit: MessageVisitor): number {
+    let h = this.head;
+    if (h === this.cachedTail) {
+      this.cachedTail = Atomics.load(this.words, TAIL);
+      if (h === this.cachedTail) return 0;
+    }
+    const words = this.words;
+    const end = this.cachedTail;
+    let n = 0;
+    while (n < max && h !== end) {
+      const at = DATA_OFFSET + (h & this.mask);
+      const length = words[at >> 2];
+      if (words[(at >> 2) + 1] === RecordType.PADDING) {
+        h = (h + length) | 0;
+        continue;
+      }
+      visit(this.bytes, at + RECORD_HEADER_BYTES, length);
+      n++;
+      h = (h + recordBytes(length)) | 0;
+    }
+    // A padding record alone still moves the head, so the producer gets its space back.
+    if (h !== this.head) {
+      Atomics.store(words, HEAD, h);
+      this.head = h;
+      if (this.notFull.signal()) this.notifies++;
+    }
+    return n;
+  }
+
+  tryRead(destination: Uint8Array): number {
+    let length = -1;
+    this.drain(1, (bytes, offset, len) => {
+      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
+      destination.set(bytes.subarray(offset, offset + len));
+      length = len;
+    });
+    return length;
+  }
+
+  awaitData(timeoutMs: number): WaitOutcome {
+    return this.notEmpty.await(() => Atomics.load(this.words, TAIL) !== this.head, timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return { notifies: this.notifies };
+  }
+
+  close(): void {}
+}

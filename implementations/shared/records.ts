@@ -1,0 +1,37 @@
+/**
+ * Record framing shared by the ring backends (sab-spsc, mpsc-cas, mutex, native):
+ * every record starts with two Int32 words and is padded to 8 bytes, as in agrona's
+ * RecordDescriptor, so the envelope inside always starts 8-aligned.
+ *
+ *   +-----------+-----------+----------------------------+---------+
+ *   | length    | type      | message bytes (length)     | to 8    |
+ *   | i32       | i32       |                            | aligned |
+ *   +-----------+-----------+----------------------------+---------+
+ *
+ * A PADDING record fills the space from the last record to the end of the buffer when the next
+ * record would not fit there; its length is the number of bytes to skip (header included).
+ */
+export const RECORD_HEADER_BYTES = 8;
+export const RECORD_ALIGNMENT = 8;
+export const RecordType = { MESSAGE: 1, PADDING: 2 } as const;
+
+/** Bytes a record of `length` message bytes takes in the buffer. */
+export function recordBytes(length: number): number {
+  return (length + RECORD_HEADER_BYTES + RECORD_ALIGNMENT - 1) & ~(RECORD_ALIGNMENT - 1);
+}
+
+export function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * Ring capacity for the options: a power of two (so positions wrap with a mask), and at least
+ * two of the largest records, so one always fits even after a padding record at the wrap.
+ */
+export function ringCapacity(capacityBytes: number, maxMessageBytes: number): number {
+  const capacity = nextPowerOfTwo(Math.max(capacityBytes, 2 * recordBytes(maxMessageBytes), 1024));
+  if (capacity > 2 ** 30) throw new RangeError(`ring capacity ${capacity} exceeds 1 GiB`);
+  return capacity;
+}

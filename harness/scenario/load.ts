@@ -16,14 +16,18 @@ export interface ScenarioProblem {
 }
 
 export class ScenarioError extends Error {
-  constructor(readonly problems: ScenarioProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+  readonly problems: ScenarioProblem[];
+  constructor(problems: ScenarioProblem[]) {
+    const sorted = [...problems].sort((a, b) => a.line - b.line || a.column - b.column);
+    super(sorted.map(formatProblem).join('\n'));
+    this.problems = sorted;
     this.name = 'ScenarioError';
   }
 }
 
 export function formatProblem(p: ScenarioProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return `${where}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
 }
 
 export interface LoadedScenario {

@@ -1,0 +1,92 @@
+/** The CLI as users and CI meet it: exit codes, messages, result files. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readResultFile } from '../harness/results/read-result.js';
+import { nanomq, tempDir, writeScenario } from './support/cli.js';
+
+const tiny = `name: cli-tiny
+duration: 200ms
+warmup: 100ms
+matrix:
+  backend: [sab-spsc, post-message]
+  batch: [32]
+workloads:
+  - kind: throughput
+`;
+
+describe('nanomq run', () => {
+  it('runs a scenario, prints the table and the result path, exits 0', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny);
+    const r = nanomq(['run', file, '--out', dir]);
+    expect(r.stderr).toMatch(/\[2\/2\] post-message\/throughput/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/sab-spsc\s+throughput/);
+    const path = /result: (.+\.json)/.exec(r.stdout)![1];
+    expect(existsSync(path)).toBe(true);
+    const result = readResultFile(path);
+    expect(result.cases.map((c) => c.status)).toEqual(['ok', 'ok']);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('exits 2 naming the key and its line for a misspelt key, before running anything', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'typo.yaml', tiny.replace('  batch:', '  bacth:'));
+    const r = nanomq(['run', file, '--out', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${file}:6:3: matrix.bacth: unknown key (did you mean "batch"?)`);
+    expect(readdirSync(dir)).toEqual(['typo.yaml']);
+  });
+
+  it('exits 2 for an unknown backend flag, a bad --trials and a missing file', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny);
+    expect(nanomq(['run', file, '--backend', 'nope']).stderr).toMatch(/--backend: unknown backend "nope"/);
+    expect(nanomq(['run', file, '--backend', 'nope']).status).toBe(2);
+    expect(nanomq(['run', file, '--trials', '0']).status).toBe(2);
+    const missing = nanomq(['run', join(dir, 'missing.yaml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/missing.yaml: cannot read/);
+  });
+
+  it('stops a hung trial at its timeout, marks the case failed, goes on, and exits 1', () => {
+    const dir = tempDir();
+    // The warm-up outlasts the timeout, so the first trial is stopped mid-run.
+    const file = writeScenario(
+      dir,
+      'hang.yaml',
+      tiny.replace('warmup: 100ms', 'warmup: 5s').replace('duration: 200ms', 'duration: 200ms\ntimeout: 300ms'),
+    );
+    const r = nanomq(['run', file, '--out', dir, '--json']);
+    expect(r.status).toBe(1);
+    const out = JSON.parse(r.stdout) as { results: { file: string; cases: { status: string; reason: string }[] }[] };
+    expect(out.results[0].cases.map((c) => c.status)).toEqual(['failed', 'failed']);
+    expect(out.results[0].cases[0].reason).toMatch(/timed out after 0.3s \(in warm-up\)/);
+    expect(existsSync(out.results[0].file)).toBe(true);
+  });
+
+  it('--backend keeps only the named backends', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny);
+    const r = nanomq(['run', file, '--out', dir, '--backend', 'sab-spsc', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { results: { cases: { id: string }[] }[] };
+    expect(out.results[0].cases.map((c) => c.id)).toEqual(['sab-spsc/throughput/payload=0/producers=1/batch=32/wait=spin']);
+  });
+});
+
+describe('nanomq list', () => {
+  it('--json lists backends with availability, reason and traits, and the shipped scenarios', () => {
+    const r = nanomq(['list', '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { backends: { id: string; available: boolean; reason: string | null; traits: object }[]; scenarios: string[] };
+    const ids = out.backends.map((b) => b.id);
+    expect(ids).toEqual(expect.arrayContaining(['sab-spsc', 'post-message']));
+    for (const b of out.backends) {
+      expect(b).toHaveProperty('traits.maxProducers');
+      if (!b.available) expect(b.reason).toBeTruthy();
+    }
+    expect(out.scenarios).toContain('scenarios/quick.yaml');
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Result files: a real (short) run produces a file matching DESIGN.md's schema, written
+ * atomically; figures a workload does not measure are absent.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backendIds } from '../implementations/registry.js';
+import { writeFileAtomic } from '../harness/results/atomic-write.js';
+import { parseResultFile, readResultFile, ResultFileError } from '../harness/results/read-result.js';
+import type { ResultFile } from '../harness/results/types.js';
+import { runScenario } from '../harness/run/runner.js';
+import { parseScenario } from '../harness/scenario/load.js';
+
+const scenarioText = `name: result-test
+duration: 300ms
+warmup: 100ms
+timeout: 20s
+verify: crc
+matrix:
+  backend: [sab-spsc, post-message]
+  payload: [64]
+  producers: [1, 2]
+  batch: [16]
+workloads:
+  - kind: throughput
+  - kind: ping-pong
+slo:
+  throughput: 1k
+  p99: 1s
+`;
+
+describe('result file', () => {
+  let result: ResultFile;
+  beforeAll(async () => {
+    result = await runScenario(parseScenario(scenarioText, 'inline.yaml', backendIds()), 'inline.yaml');
+  });
+
+  it('has the DESIGN.md shape and survives a round trip through the reader', () => {
+    const text = JSON.stringify(result);
+    const back = parseResultFile(text, 'mem.json');
+    expect(back.schema).toBe('nanomq.result/1');
+    expect(back.scenario.name).toBe('result-test');
+    expect(Object.keys(back.environment)).toEqual(
+      expect.arrayContaining(['node', 'v8', 'os', 'cpuModel', 'cores', 'memoryBytes', 'gitCommit', 'startedAt', 'finishedAt', 'clock']),
+    );
+    expect(back.environment.clock.overheadNs).toBeGreaterThan(0);
+  });
+
+  it('records every planned case: ran, or skipped with its reason', () => {
+    const ids = result.cases.map((c) => c.id);
+    expect(ids).toContain('sab-spsc/throughput/payload=64/producers=1/batch=16/wait=spin');
+    const skipped = result.cases.find((c) => c.id === 'sab-spsc/throughput/payload=64/producers=2/batch=16/wait=spin')!;
+    expect(skipped.status).toBe('skipped');
+    expect(skipped.reason).toMatch(/at most 1 producer/);
+    expect(skipped.summary).toBeUndefined();
+  });
+
+  it('carries verified delivery, throughput, latency, CPU and memory for a case that ran', () => {
+    const c = result.cases.find((x) => x.id === 'sab-spsc/throughput/payload=64/producers=1/batch=16/wait=spin')!;
+    expect(c.status).toBe('ok');
+    const s = c.summary!;
+    expect(s.correctness).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, corrupt: 0 });
+    expect(s.correctness!.sent).toBe(s.correctness!.received);
+    expect(s.msgsPerSec).toBeGreaterThan(0);
+    expect(s.bytesPerSec).toBeCloseTo(s.msgsPerSec! * 128, 0);
+    expect(s.latencyNs!.count).toBeGreaterThan(0);
+    expect(s.latencyNs!.histogram.length).toBeGreaterThan(10);
+    expect(s.memory!.sharedBytes).toBeGreaterThan(1 << 20);
+    expect(s.slo).toEqual({ throughput: 'pass', p99: expect.stringMatching(/pass|fail/) });
+    expect(c.trials).toHaveLength(1);
+    expect(c.trials[0].msgsPerSec).toBe(s.msgsPerSec);
+    // One trial has no spread: no confidence interval rather than a fake one.
+    expect(s.msgsPerSecCi95).toBeUndefined();
+    // Throughput runs do not measure open-loop figures: absent, not zero.
+    expect(s.rate).toBeUndefined();
+    expect(s.serviceLatencyNs).toBeUndefined();
+  });
+
+  it('runs the many-producer post-message case and marks it oversubscribed on 2 cores', () => {
+    const c = result.cases.find((x) => x.id === 'post-message/throughput/payload=64/producers=2/batch=16/wait=spin')!;
+    expect(c.status).toBe('ok');
+    expect(c.summary!.correctness!.lost).toBe(0);
+    expect(c.oversubscribed).toBe(result.environment.cores < 3);
+  });
+});
+
+describe('atomic write', () => {
+  it('leaves the whole new file and no temporary behind', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const path = join(dir, 'sub', 'r.json');
+    writeFileAtomic(path, '{"a":1}');
+    writeFileAtomic(path, '{"a":2}');
+    expect(readFileSync(path, 'utf8')).toBe('{"a":2}');
+    expect(readdirSync(join(dir, 'sub'))).toEqual(['r.json']);
+  });
+
+  it('keeps the old file and removes the temporary when the write fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const path = join(dir, 'r.json');
+    // A directory where the file should go makes the rename fail.
+    mkdirSync(path);
+    writeFileSync(join(path, 'keep'), 'x');
+    expect(() => writeFileAtomic(path, '{}')).toThrow();
+    expect(readdirSync(dir)).toEqual(['r.json']);
+    expect(existsSync(join(path, 'keep'))).toBe(true);
+  });
+});
+
+describe('reading result files', () => {
+  it('names the file and the problem for bad input', () => {
+    expect(() => parseResultFile('not json', 'x.json')).toThrow(/x.json: not JSON/);
+    expect(() => parseResultFile('{"schema":"other/1"}', 'y.json')).toThrow(/y.json: schema is "other\/1"/);
+    expect(() => parseResultFile('{"schema":"nanomq.result/1","cases":[]}', 'z.json')).toThrow(ResultFileError);
+    expect(() => readResultFile('/nonexistent/r.json')).toThrow(/cannot read \(ENOENT\)/);
+  });
+});

@@ -32,19 +32,21 @@ export const Flags = {
   SENT_AT: 4,
 } as const;
 
-/** Word (u32) offsets within the header. */
-const W_MAGIC = 0;
-const W_FLAGS_PRODUCER = 1;
-const W_SEQ_LO = 2;
-const W_SEQ_HI = 3;
-const W_TS_LO = 4;
-const W_TS_HI = 5;
-const W_LENGTH = 6;
-const W_CRC = 7;
-const W_SENT_LO = 8;
-const W_SENT_HI = 9;
+/** Word (u32) offsets within the header, for readers that index the words directly. */
+export const W_MAGIC = 0;
+export const W_FLAGS_PRODUCER = 1;
+export const W_SEQ_LO = 2;
+export const W_SEQ_HI = 3;
+export const W_TS_LO = 4;
+export const W_TS_HI = 5;
+export const W_LENGTH = 6;
+export const W_CRC = 7;
+export const W_SENT_LO = 8;
+export const W_SENT_HI = 9;
+/** First payload word: the harness stamps the sequence's low 32 bits there. */
+export const W_PAYLOAD = HEADER_BYTES / 4;
 
-const TWO_32 = 4294967296;
+export const TWO_32 = 4294967296;
 
 export interface Header {
   magic: number;
@@ -81,7 +83,8 @@ export function payloadCrc(bytes: Uint8Array, offset: number, length: number): n
  */
 export class EnvelopeCodec {
   readonly bytes: Uint8Array;
-  private readonly words: Uint32Array | null;
+  /** A u32 alias of `bytes` when it starts 4-aligned (always, for the backends' own memory). */
+  readonly words: Uint32Array | null;
   private readonly view: DataView;
 
   constructor(bytes: Uint8Array) {
@@ -131,6 +134,12 @@ export class EnvelopeCodec {
     v.setUint32(offset + 28, crc >>> 0, true);
     v.setUint32(offset + 32, sentAtNs >>> 0, true);
     v.setUint32(offset + 36, (sentAtNs / TWO_32) >>> 0, true);
+  }
+
+  /** flags() for the hot path: no bounds on alignment checked twice. */
+  flagsFast(offset: number): number {
+    const w = this.words;
+    return w !== null && (offset & 3) === 0 ? w[(offset >>> 2) + W_FLAGS_PRODUCER] & 0xffff : this.flags(offset);
   }
 
   magic(offset: number): number {

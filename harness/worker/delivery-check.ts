@@ -9,7 +9,20 @@
  * Corrupt: bad magic, a length that disagrees with the record, an unknown producer, a payload
  * whose stamped sequence disagrees with the header, or a CRC32 mismatch (verify: crc).
  */
-import { EnvelopeCodec, Flags, HEADER_BYTES, MAGIC, payloadCrc } from '../../implementations/envelope.js';
+import {
+  EnvelopeCodec,
+  Flags,
+  HEADER_BYTES,
+  MAGIC,
+  payloadCrc,
+  TWO_32,
+  W_FLAGS_PRODUCER,
+  W_LENGTH,
+  W_MAGIC,
+  W_PAYLOAD,
+  W_SEQ_HI,
+  W_SEQ_LO,
+} from '../../implementations/envelope.js';
 
 const MAX_REMEMBERED_GAPS = 1_000_000;
 
@@ -45,6 +58,31 @@ export class DeliveryCheck implements DeliveryCounts {
 
   /** Returns the producer id, or -1 when the record is too damaged to attribute. */
   check(codec: EnvelopeCodec, offset: number, length: number): number {
+    const w = codec.words;
+    // Fast path: in-order, intact, 4-aligned: a handful of word reads, no calls.
+    if (w !== null && (offset & 3) === 0 && length >= HEADER_BYTES) {
+      const i = offset >>> 2;
+      const flagsProducer = w[i + W_FLAGS_PRODUCER];
+      const producer = flagsProducer >>> 16;
+      const payloadLength = w[i + W_LENGTH];
+      const lo = w[i + W_SEQ_LO];
+      if (
+        w[i + W_MAGIC] === MAGIC &&
+        producer < this.producers &&
+        payloadLength + HEADER_BYTES === length &&
+        lo + w[i + W_SEQ_HI] * TWO_32 === this.expected[producer] &&
+        (payloadLength < 4 || w[i + W_PAYLOAD] === lo) &&
+        !(this.verifyCrc && (flagsProducer & Flags.HAS_CRC) !== 0)
+      ) {
+        this.received++;
+        this.expected[producer]++;
+        return producer;
+      }
+    }
+    return this.checkSlowly(codec, offset, length);
+  }
+
+  private checkSlowly(codec: EnvelopeCodec, offset: number, length: number): number {
     this.received++;
     if (length < HEADER_BYTES || codec.magic(offset) !== MAGIC) return this.fail(-1, `record of ${length} bytes without a valid header`);
     const producer = codec.producerId(offset);

@@ -69,6 +69,32 @@ class EnvelopeWriter {
   }
 }
 
+/**
+ * Copies a record between buffers. Short aligned records go word by word: `set(subarray(…))`
+ * allocates a view per call, which shows in a sub-microsecond round trip.
+ */
+function copyBytes(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
+  if (length <= 256 && ((from.byteOffset + fromOffset) & 3) === 0 && ((to.byteOffset + toOffset) & 3) === 0 && (length & 3) === 0) {
+    const src = wordsOf(from);
+    const dst = wordsOf(to);
+    const s = (from.byteOffset + fromOffset) >> 2;
+    const d = (to.byteOffset + toOffset) >> 2;
+    for (let i = 0; i < length >> 2; i++) dst[d + i] = src[s + i];
+    return;
+  }
+  to.set(from.subarray(fromOffset, fromOffset + length), toOffset);
+}
+
+const wordViews = new WeakMap<ArrayBufferLike, Uint32Array>();
+function wordsOf(bytes: Uint8Array): Uint32Array {
+  let words = wordViews.get(bytes.buffer);
+  if (words === undefined || words.byteLength !== (bytes.buffer.byteLength & ~3)) {
+    words = new Uint32Array(bytes.buffer, 0, bytes.buffer.byteLength >> 2);
+    wordViews.set(bytes.buffer, words);
+  }
+  return words;
+}
+
 interface Context {
   task: WorkerTask;
   backend: QueueBackend;
@@ -240,7 +266,7 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
     if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
     check.check(codec, offset, length);
     received++;
-    if (window.measuring && (codec.flags(offset) & Flags.TIMESTAMPED) !== 0) {
+    if (window.measuring && (codec.flagsFast(offset) & Flags.TIMESTAMPED) !== 0) {
       const now = nowNs();
       latency.recordValue(Math.max(0, now - codec.timestampNs(offset)));
       if (service !== null) service.recordValue(Math.max(0, now - codec.sentAtNs(offset)));
@@ -329,7 +355,7 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
     if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
     check.check(codec, offset, length);
     while (replies.claim(1, length) === 0) wait.stall(sleepSpace);
-    replies.buffer.set(bytes.subarray(offset, offset + length), replies.offsetOf(0));
+    copyBytes(bytes, offset, replies.buffer, replies.offsetOf(0), length);
     replies.commit();
     echoed++;
   };

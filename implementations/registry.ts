@@ -6,8 +6,10 @@
 import type { QueueBackend } from './contract.js';
 import { sabSpsc } from './sab-spsc/backend.js';
 import { postMessage } from './post-message/backend.js';
+import { mpscCas } from './mpsc-cas/backend.js';
+import { mutex } from './mutex/backend.js';
 
-export const backends: readonly QueueBackend[] = [sabSpsc, postMessage];
+export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, postMessage];
 
 export function findBackend(id: string): QueueBackend | undefined {
   return backends.find((b) => b.id === id);

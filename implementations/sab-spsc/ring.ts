@@ -146,18 +146,26 @@ export class SpscRingConsumer implements Consumer {
       if (h === this.cachedTail) return 0;
     }
     const words = this.words;
-    const end = this.cachedTail;
+    let end = this.cachedTail;
     let n = 0;
-    while (n < max && h !== end) {
-      const at = DATA_OFFSET + (h & this.mask);
-      const length = words[at >> 2];
-      if (words[(at >> 2) + 1] === RecordType.PADDING) {
-        h = (h + length) | 0;
-        continue;
+    for (;;) {
+      while (n < max && h !== end) {
+        const at = DATA_OFFSET + (h & this.mask);
+        const length = words[at >> 2];
+        if (words[(at >> 2) + 1] === RecordType.PADDING) {
+          h = (h + length) | 0;
+          continue;
+        }
+        visit(this.bytes, at + RECORD_HEADER_BYTES, length);
+        n++;
+        h = (h + recordBytes(length)) | 0;
       }
-      visit(this.bytes, at + RECORD_HEADER_BYTES, length);
-      n++;
-      h = (h + recordBytes(length)) | 0;
+      // Reached the cached tail with room to spare: look again, so a drain takes what
+      // was published meanwhile instead of leaving it for the next call.
+      if (n === max || end !== this.cachedTail) break;
+      end = Atomics.load(words, TAIL);
+      if (end === this.cachedTail) break;
+      this.cachedTail = end;
     }
     // A padding record alone still moves the head, so the producer gets its space back.
     if (h !== this.head) {

@@ -1,0 +1,262 @@
+/**
+ * Bounded many-producer single-consumer ring on a SharedArrayBuffer, after agrona's
+ * ManyToOneRingBuffer: producers claim space by compare-and-swap on TAIL and publish each claim
+ * by storing its record length; the consumer reads records in order and stops at the first
+ * length still zero (claimed, not yet committed).
+ *
+ * Why variable-length records and not Vyukov's per-slot sequence numbers: payloads range from 0
+ * to 64 KiB, and a slot queue must size every slot for the largest message (64 KiB × slots),
+ * where records take only what each message needs. The price is that the consumer must zero
+ * what it consumed (so a future record's length reads 0 until committed), as agrona does.
+ *
+ *   byte 0     +--------------------------------------------------+
+ *              | META: capacity (i32), layout version (i32)       |  read-only after create
+ *   byte 128   +--------------------------------------------------+
+ *              | TAIL: next free position (i32, CAS by producers) |
+ *   byte 256   +--------------------------------------------------+
+ *              | HEAD_CACHE: a recent HEAD, shared by producers   |  saves each producer a read
+ *   byte 384   +--------------------------------------------------+  of the consumer's line
+ *              | HEAD: consumer position (i32)                    |  written by the consumer only
+ *   byte 512   +--------------------------------------------------+
+ *              | NOT_EMPTY event count (epoch, waiters)           |  consumer sleeps here
+ *   byte 640   +--------------------------------------------------+
+ *              | NOT_FULL event count (epoch, waiters)            |  producers sleep here
+ *   byte 768   +--------------------------------------------------+
+ *              | DATA: `capacity` bytes of records                |
+ *              +--------------------------------------------------+
+ *
+ *   record:  | record length incl. header (i32, 0 = not committed) | type (i32) | message | pad to 8 |
+ *
+ * The length word holds the whole record's length (message + 8-byte header, as agrona does), so
+ * a committed record is never 0, even for an empty message.
+ *
+ * A batch claim takes room for n records with one CAS. Its commit stores the lengths of records
+ * 1..n-1 with plain writes and the first record's length last, with Atomics.store: the consumer
+ * cannot pass the first record before that store, and once it sees it, every earlier write of
+ * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
+ */
+import {
+  MessageTooLargeError,
+  type BackendCounters,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type WaitOutcome,
+} from '../contract.js';
+import { EventCount } from '../shared/event-count.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+
+export const LAYOUT_VERSION = 1;
+export const META_CAPACITY = 0;
+export const META_VERSION = 1;
+export const TAIL = 128 / 4;
+export const HEAD_CACHE = 256 / 4;
+export const HEAD = 384 / 4;
+export const NOT_EMPTY = 512 / 4;
+export const NOT_FULL = 640 / 4;
+export const DATA_OFFSET = 768;
+
+/** TAIL reads (its own cache line) a consumer makes instead of re-reading an uncommitted record. */
+export const BACK_OFF_SPINS = 32;
+
+export function mpscRingBytes(capacity: number): number {
+  return DATA_OFFSET + capacity;
+}
+
+export class MpscRingProducer implements Producer {
+  readonly buffer: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private offsets = new Int32Array(256);
+  private claimed = 0;
+  private claimedLength = 0;
+  private lastNeed = 0;
+  private casFailures = 0;
+  private headReads = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.buffer = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.capacity = this.words[META_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+  }
+
+  claim(max: number, length: number): number {
+    const size = recordBytes(length);
+    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
+    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    const words = this.words;
+    const capacity = this.capacity;
+    let head = Atomics.load(words, HEAD_CACHE);
+    for (;;) {
+      const tail = Atomics.load(words, TAIL);
+      const index = tail & this.mask;
+      const toEnd = capacity - index;
+      const free = capacity - ((tail - head) | 0);
+      // A batch never straddles the end: it stops there, or (if not even one record fits
+      // before the end) a padding record fills the rest and the batch starts at 0.
+      let padding = toEnd < size ? toEnd : 0;
+      let n = padding > 0 ? Math.min(max, Math.floor((free - padding) / size)) : Math.min(max, Math.floor(free / size), Math.floor(toEnd / size));
+      if (n <= 0) {
+        const fresh = Atomics.load(words, HEAD);
+        this.headReads++;
+        if (fresh === head) {
+          this.lastNeed = size + padding;
+          return 0;
+        }
+        head = fresh;
+        Atomics.store(words, HEAD_CACHE, fresh);
+        continue;
+      }
+      const need = n * size + padding;
+      if (Atomics.compareExchange(words, TAIL, tail, (tail + need) | 0) !== tail) {
+        this.casFailures++;
+        continue;
+      }
+      let at = DATA_OFFSET + index;
+      if (padding > 0) {
+        words[(at >> 2) + 1] = RecordType.PADDING;
+        Atomics.store(words, at >> 2, padding);
+        at = DATA_OFFSET;
+        padding = 0;
+      }
+      for (let i = 0; i < n; i++, at += size) {
+        words[(at >> 2) + 1] = RecordType.MESSAGE;
+        this.offsets[i] = at + RECORD_HEADER_BYTES;
+      }
+      this.claimed = n;
+      this.claimedLength = length + RECORD_HEADER_BYTES;
+      return n;
+    }
+  }
+
+  offsetOf(i: number): number {
+    return this.offsets[i];
+  }
+
+  commit(): void {
+    const n = this.claimed;
+    if (n === 0) return;
+    const words = this.words;
+    const recordLength = this.claimedLength;
+    for (let i = n - 1; i > 0; i--) words[(this.offsets[i] - RECORD_HEADER_BYTES) >> 2] = recordLength;
+    Atomics.store(words, (this.offsets[0] - RECORD_HEADER_BYTES) >> 2, recordLength);
+    this.claimed = 0;
+    this.notEmpty.signal();
+  }
+
+  tryWrite(message: Uint8Array): boolean {
+    if (this.claim(1, message.length) === 0) return false;
+    this.buffer.set(message, this.offsets[0]);
+    this.commit();
+    return true;
+  }
+
+  awaitSpace(timeoutMs: number): WaitOutcome {
+    const need = this.lastNeed;
+    const words = this.words;
+    return this.notFull.await(() => need <= this.capacity - ((Atomics.load(words, TAIL) - Atomics.load(words, HEAD)) | 0), timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return { casFailures: this.casFailures, headReads: this.headReads };
+  }
+
+  close(): void {}
+}
+
+export class MpscRingConsumer implements Consumer {
+  private readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly capacity: number;
+  private readonly mask: number;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private head: number;
+  private backOffs = 0;
+  /** Keeps the back-off loop from being optimised away. */
+  sink = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.bytes = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.capacity = this.words[META_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+    this.head = Atomics.load(this.words, HEAD);
+  }
+
+  drain(max: number, visit: MessageVisitor): number {
+    const words = this.words;
+    const start = this.head;
+    // Never past the tail seen now: what is read is zeroed only after the loop, so a drain
+    // allowed to run a whole lap would meet its own records again.
+    const tail = Atomics.load(words, TAIL);
+    let h = start;
+    let n = 0;
+    while (n < max && h !== tail) {
+      const at = DATA_OFFSET + (h & this.mask);
+      const recordLength = Atomics.load(words, at >> 2);
+      if (recordLength === 0) {
+        // Claimed, not yet committed: its producer is writing this very cache line. Polling it
+        // at once would pull the line back on every write the producer makes, so leave it
+        // alone for a moment (measured: ~2× the single-producer throughput on 2 cores).
+        if (n === 0) this.backOff();
+        break;
+      }
+      if (words[(at >> 2) + 1] === RecordType.PADDING) {
+        h = (h + recordLength) | 0;
+        continue;
+      }
+      visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
+      n++;
+      h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
+    }
+    if (h !== start) {
+      // Zero what was read before giving it back: a later record's length word may land anywhere.
+      const from = start & this.mask;
+      const used = (h - start) | 0;
+      const first = Math.min(used, this.capacity - from);
+      this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);
+      if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);
+      Atomics.store(words, HEAD, h);
+      this.head = h;
+      this.notFull.signal();
+    }
+    return n;
+  }
+
+  private backOff(): void {
+    this.backOffs++;
+    let x = 0;
+    for (let i = 0; i < BACK_OFF_SPINS; i++) x += Atomics.load(this.words, TAIL);
+    this.sink = x;
+  }
+
+  tryRead(destination: Uint8Array): number {
+    let length = -1;
+    this.drain(1, (bytes, offset, len) => {
+      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
+      destination.set(bytes.subarray(offset, offset + len));
+      length = len;
+    });
+    return length;
+  }
+
+  awaitData(timeoutMs: number): WaitOutcome {
+    const at = (DATA_OFFSET + (this.head & this.mask)) >> 2;
+    return this.notEmpty.await(() => Atomics.load(this.words, at) !== 0, timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return { uncommittedBackOffs: this.backOffs };
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,203 @@
+/**
+ * The lock baseline: a ring of records (same framing as sab-spsc) where every operation takes
+ * one mutex. It shows what a lock costs next to the lock-free rings, so it is built the way a
+ * careful engineer would build it, not as a straw man:
+ * - SharedMutex spins briefly before sleeping, and unlock notifies only when someone sleeps;
+ * - like java.util.concurrent's LinkedBlockingQueue, poll and offer first peek at the positions
+ *   without the lock and return "empty"/"full" at once, so a polling reader does not take the
+ *   lock away from writers just to find nothing;
+ * - one lock hold per batch: claim takes the lock, commit releases it, so the copy into the
+ *   ring happens under the lock (that is what a mutex queue is) but only once per batch.
+ * Many producers and many consumers may attach.
+ *
+ *   byte 0     | META: capacity (i32), layout version (i32)          |
+ *   byte 128   | LOCK (SharedMutex word)                             |
+ *   byte 256   | HEAD (i32), TAIL (i32): changed only under LOCK     |  read without it to peek
+ *   byte 384   | NOT_EMPTY condition (seq, waiters)                  |  readers sleep here
+ *   byte 512   | NOT_FULL condition (seq, waiters)                   |  writers sleep here
+ *   byte 640   | DATA: `capacity` bytes of records (../shared/records.ts) |
+ */
+import {
+  MessageTooLargeError,
+  type BackendCounters,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type WaitOutcome,
+} from '../contract.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { Condition } from './condition.js';
+import { SharedMutex } from './lock.js';
+
+export const LAYOUT_VERSION = 1;
+export const META_CAPACITY = 0;
+export const META_VERSION = 1;
+export const LOCK = 128 / 4;
+export const HEAD = 256 / 4;
+export const TAIL = HEAD + 1;
+export const NOT_EMPTY = 384 / 4;
+export const NOT_FULL = 512 / 4;
+export const DATA_OFFSET = 640;
+
+export function mutexQueueBytes(capacity: number): number {
+  return DATA_OFFSET + capacity;
+}
+
+abstract class MutexSide {
+  protected readonly words: Int32Array;
+  protected readonly bytes: Uint8Array;
+  protected readonly capacity: number;
+  protected readonly mask: number;
+  protected readonly mutex: SharedMutex;
+  protected readonly notEmpty: Condition;
+  protected readonly notFull: Condition;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.words = new Int32Array(memory);
+    this.bytes = new Uint8Array(memory);
+    this.capacity = this.words[META_CAPACITY];
+    this.mask = this.capacity - 1;
+    this.mutex = new SharedMutex(this.words, LOCK);
+    this.notEmpty = new Condition(this.words, NOT_EMPTY);
+    this.notFull = new Condition(this.words, NOT_FULL);
+  }
+
+  protected used(): number {
+    return (Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) | 0;
+  }
+
+  counters(): BackendCounters {
+    return { lockContended: this.mutex.contended, lockSleeps: this.mutex.sleeps };
+  }
+
+  close(): void {}
+}
+
+export class MutexQueueProducer extends MutexSide implements Producer {
+  get buffer(): Uint8Array {
+    return this.bytes;
+  }
+  private offsets = new Int32Array(256);
+  private pendingTail = 0;
+  private holding = false;
+  private lastNeed = 0;
+
+  claim(max: number, length: number): number {
+    const size = recordBytes(length);
+    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
+    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    if (this.capacity - this.used() < size) {
+      this.lastNeed = 2 * size;
+      return 0;
+    }
+    this.mutex.lock();
+    const words = this.words;
+    const head = words[HEAD];
+    let t = words[TAIL];
+    let n = 0;
+    while (n < max) {
+      const index = t & this.mask;
+      const toEnd = this.capacity - index;
+      const need = toEnd < size ? size + toEnd : size;
+      if (need > this.capacity - ((t - head) | 0)) {
+        this.lastNeed = need;
+        break;
+      }
+      let at = DATA_OFFSET + index;
+      if (toEnd < size) {
+        words[at >> 2] = toEnd;
+        words[(at >> 2) + 1] = RecordType.PADDING;
+        t = (t + toEnd) | 0;
+        at = DATA_OFFSET;
+      }
+      words[at >> 2] = length;
+      words[(at >> 2) + 1] = RecordType.MESSAGE;
+      this.offsets[n++] = at + RECORD_HEADER_BYTES;
+      t = (t + size) | 0;
+    }
+    if (n === 0) {
+      this.mutex.unlock();
+      return 0;
+    }
+    this.pendingTail = t;
+    this.holding = true;
+    return n;
+  }
+
+  offsetOf(i: number): number {
+    return this.offsets[i];
+  }
+
+  commit(): void {
+    if (!this.holding) return;
+    Atomics.store(this.words, TAIL, this.pendingTail);
+    this.holding = false;
+    this.mutex.unlock();
+    this.notEmpty.signal();
+  }
+
+  tryWrite(message: Uint8Array): boolean {
+    if (this.claim(1, message.length) === 0) return false;
+    this.bytes.set(message, this.offsets[0]);
+    this.commit();
+    return true;
+  }
+
+  awaitSpace(timeoutMs: number): WaitOutcome {
+    const need = this.lastNeed;
+    this.mutex.lock();
+    try {
+      if (this.capacity - this.used() >= need) return 'not-needed';
+      return this.notFull.wait(this.mutex, timeoutMs);
+    } finally {
+      this.mutex.unlock();
+    }
+  }
+}
+
+export class MutexQueueConsumer extends MutexSide implements Consumer {
+  drain(max: number, visit: MessageVisitor): number {
+    if (this.used() === 0) return 0;
+    this.mutex.lock();
+    const words = this.words;
+    const tail = words[TAIL];
+    let h = words[HEAD];
+    const start = h;
+    let n = 0;
+    while (n < max && h !== tail) {
+      const at = DATA_OFFSET + (h & this.mask);
+      const length = words[at >> 2];
+      if (words[(at >> 2) + 1] === RecordType.PADDING) {
+        h = (h + length) | 0;
+        continue;
+      }
+      visit(this.bytes, at + RECORD_HEADER_BYTES, length);
+      n++;
+      h = (h + recordBytes(length)) | 0;
+    }
+    if (h !== start) Atomics.store(words, HEAD, h);
+    this.mutex.unlock();
+    if (h !== start) this.notFull.signal();
+    return n;
+  }
+
+  tryRead(destination: Uint8Array): number {
+    let length = -1;
+    this.drain(1, (bytes, offset, len) => {
+      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
+      destination.set(bytes.subarray(offset, offset + len));
+      length = len;
+    });
+    return length;
+  }
+
+  awaitData(timeoutMs: number): WaitOutcome {
+    this.mutex.lock();
+    try {
+      if (this.used() !== 0) return 'not-needed';
+      return this.notEmpty.wait(this.mutex, timeoutMs);
+    } finally {
+      this.mutex.unlock();
+    }
+  }
+}

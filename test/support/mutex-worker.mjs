@@ -1,0 +1,53 @@
+// Workers for the mutex tests: increment a shared counter non-atomically under the lock, or
+// play one side of a blocking hand-off.
+import { parentPort, workerData } from 'node:worker_threads';
+
+const dist = new URL('../../dist/', import.meta.url);
+const { SharedMutex } = await import(new URL('implementations/mutex/lock.js', dist));
+const { findBackend } = await import(new URL('implementations/registry.js', dist));
+const { encode } = await import(new URL('implementations/envelope.js', dist));
+
+const { job } = workerData;
+
+if (job === 'increment') {
+  const { memory, lockIndex, counterIndex, iterations } = workerData;
+  const words = new Int32Array(memory);
+  const mutex = new SharedMutex(words, lockIndex);
+  let sink = 0;
+  for (let i = 0; i < iterations; i++) {
+    mutex.lock();
+    // Read, dawdle, write: without mutual exclusion, increments are lost.
+    const value = words[counterIndex];
+    for (let k = 0; k < 20; k++) sink += k;
+    words[counterIndex] = value + 1;
+    mutex.unlock();
+  }
+  parentPort.postMessage({ sink, contended: mutex.contended, sleeps: mutex.sleeps });
+} else if (job === 'blocked-reader') {
+  // Sleeps on an empty queue (long timeout) and counts how it woke, for `rounds` messages.
+  const { descriptor, rounds, backendId, timeoutMs } = workerData;
+  const consumer = findBackend(backendId).consumer(descriptor, 0);
+  const outcomes = { woken: 0, 'timed-out': 0, 'not-needed': 0 };
+  let got = 0;
+  while (got < rounds) {
+    const n = consumer.drain(1, () => {});
+    if (n > 0) {
+      got++;
+      continue;
+    }
+    outcomes[consumer.awaitData(timeoutMs)]++;
+  }
+  consumer.close();
+  parentPort.postMessage(outcomes);
+} else if (job === 'slow-writer') {
+  // Writes one message at a time, pausing so the reader is asleep when each arrives.
+  const { descriptor, rounds, backendId } = workerData;
+  const producer = findBackend(backendId).producer(descriptor, 0);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < rounds; i++) {
+    Atomics.wait(pause, 0, 0, 2);
+    while (!producer.tryWrite(encode({ producerId: 0, sequence: i }))) {}
+  }
+  producer.close();
+  parentPort.postMessage({ sent: rounds });
+}

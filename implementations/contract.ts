@@ -25,6 +25,13 @@ export interface QueueTraits {
   readonly canBlock: boolean;
   /** True when the backend's memory is a SharedArrayBuffer (its size is reported as shared memory). */
   readonly sharedMemory: boolean;
+  /** Workloads it can serve, when not all (the planner skips the others, with the reason). */
+  readonly workloads?: readonly ('throughput' | 'ping-pong' | 'rate')[];
+  /**
+   * True when producer and consumer loops run outside JavaScript (native threads): the harness
+   * then calls `runThreads` from one worker instead of attaching a producer and a consumer.
+   */
+  readonly selfDriven?: boolean;
 }
 
 export interface QueueOptions {
@@ -117,6 +124,49 @@ export interface QueueBackend {
   select?(descriptor: QueueDescriptor, role: 'producer' | 'consumer', index: number): QueueDescriptor;
   producer(descriptor: QueueDescriptor, index: number): Producer;
   consumer(descriptor: QueueDescriptor, index: number): Consumer;
+}
+
+/** What a self-driven backend's threads measured, in the harness's own terms. */
+export interface SelfDrivenSide {
+  windowMessages: number;
+  windowNs: number;
+  cpuNs: number;
+  pinned: boolean;
+  pinError?: string;
+}
+
+export interface SelfDrivenReport {
+  producer: SelfDrivenSide;
+  consumer: SelfDrivenSide;
+  sent: number;
+  received: number;
+  duplicated: number;
+  reordered: number;
+  corrupt: number;
+  /** Latency samples in ns: one-way (throughput) or round trip (ping-pong). */
+  latency: Uint32Array;
+}
+
+export interface SelfDrivenRun {
+  queue: QueueDescriptor;
+  reply?: QueueDescriptor;
+  /** The harness's control block (harness/worker/control.ts): PHASE is word 0. */
+  control: SharedArrayBuffer;
+  pingPong: boolean;
+  payload: number;
+  batch: number;
+  /** CPU for each thread, or -1 for no pinning. */
+  pinProducer: number;
+  pinConsumer: number;
+}
+
+export interface SelfDrivenBackend extends QueueBackend {
+  /** Runs one trial on the backend's own threads; blocks the calling worker until they finish. */
+  runThreads(run: SelfDrivenRun): SelfDrivenReport;
+}
+
+export function isSelfDriven(backend: QueueBackend): backend is SelfDrivenBackend {
+  return backend.traits.selfDriven === true && typeof (backend as SelfDrivenBackend).runThreads === 'function';
 }
 
 /** Thrown for a message that can never fit: the caller's mistake, not a full queue. */

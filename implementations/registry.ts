@@ -8,8 +8,9 @@ import { sabSpsc } from './sab-spsc/backend.js';
 import { postMessage } from './post-message/backend.js';
 import { mpscCas } from './mpsc-cas/backend.js';
 import { mutex } from './mutex/backend.js';
+import { native, nativeThreads } from './native/backend.js';
 
-export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, postMessage];
+export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, postMessage];
 
 export function findBackend(id: string): QueueBackend | undefined {
   return backends.find((b) => b.id === id);

@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { QueueBackend, QueueDescriptor } from '../../implementations/contract.js';
+import { isSelfDriven, type QueueBackend, type QueueDescriptor } from '../../implementations/contract.js';
 import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { sleep } from '../metrics/clock.js';
@@ -49,10 +49,10 @@ function taskFor(
   pinCpu: number | undefined,
 ): { task: WorkerTask; transfer: unknown[] } {
   const { backend, planned, scenario } = setup;
-  const writes = role === 'producer' || role === 'pinger';
+  const writes = role === 'producer' || role === 'pinger' || role === 'driver';
   const select = (d: QueueDescriptor, side: 'producer' | 'consumer') => backend.select?.(d, side, index) ?? d;
   const mine = select(queue, writes ? 'producer' : 'consumer');
-  const myReply = reply ? select(reply, role === 'pinger' ? 'consumer' : 'producer') : undefined;
+  const myReply = reply ? select(reply, role === 'pinger' || role === 'driver' ? 'consumer' : 'producer') : undefined;
   const task: WorkerTask = {
     role,
     index,
@@ -105,35 +105,43 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     const reply = planned.workload === 'ping-pong' ? backend.create(options) : undefined;
     if (reply) sharedBytes.push(reply.sharedBytes);
 
-    const roles: [Role, number][] =
-      planned.workload === 'ping-pong'
+    const selfDriven = isSelfDriven(backend);
+    const roles: [Role, number][] = selfDriven
+      ? [['driver', 0]]
+      : planned.workload === 'ping-pong'
         ? [
             ['ponger', 0],
             ['pinger', 0],
           ]
         : [['consumer', 0], ...Array.from({ length: producers }, (_, i): [Role, number] => ['producer', i])];
 
+    // A driver reports for both sides of its native threads.
+    const expectedReports = selfDriven ? 2 : roles.length;
     roles.forEach(([role, index], k) => {
       // With pinning, the reader goes on core 0 and writers spread over the others.
       const pinCpu = scenario.pin ? k % cores : undefined;
-      const { task, transfer } = taskFor(setup, role, index, queue, control, reply, pinCpu);
+      const { task, transfer } = taskFor(setup, role, index, queue, control, reply, selfDriven ? undefined : pinCpu);
+      if (selfDriven && scenario.pin) {
+        task.pinConsumer = 0;
+        task.pinProducer = 1 % cores;
+      }
       const label = `${role}#${index}`;
       const worker = new Worker(workerEntryPath(), { workerData: task, transferList: transfer as never[] });
-      let reported = false;
+      let reported = 0;
       worker.on('message', (message: WorkerMessage) => {
         if (message.type === 'ready') {
           if (++readyCount === roles.length) onReady();
         } else if (message.type === 'report') {
-          reported = true;
+          reported++;
           reports.push(message.report);
-          if (reports.length === roles.length) onReports();
+          if (reports.length === expectedReports) onReports();
         } else {
           failure!(new TrialFailure(`${label}: ${message.message}`));
         }
       });
       worker.on('error', (error) => failure!(new TrialFailure(`${label}: ${error.stack ?? error.message}`)));
       worker.on('exit', (code) => {
-        if (!reported) failure!(new TrialFailure(`${label} exited (code ${code}) before reporting`));
+        if (reported === 0) failure!(new TrialFailure(`${label} exited (code ${code}) before reporting`));
       });
       workers.push({ label, worker });
     });

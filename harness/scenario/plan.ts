@@ -71,10 +71,13 @@ function skipReason(backend: QueueBackend | undefined, workload: string, p: Case
   if (!backend) return 'unknown backend';
   const availability = backend.available();
   if (!availability.available) return `backend unavailable: ${availability.reason ?? 'no reason given'}`;
+  if (backend.traits.workloads && !backend.traits.workloads.includes(workload as 'throughput')) {
+    return `${backend.id} runs only ${backend.traits.workloads.join(' and ')}`;
+  }
   if (p.producers > backend.traits.maxProducers) {
     return `${backend.id} serves at most ${backend.traits.maxProducers} producer(s), case asks for ${p.producers}`;
   }
   if (workload === 'ping-pong' && p.producers !== 1) return 'ping-pong runs one client and one echo server (producers must be 1)';
-  if (p.wait !== 'spin' && !backend.traits.canBlock) return `${backend.id} cannot sleep on the queue (wait ${p.wait} needs Atomics.wait)`;
+  if (p.wait !== 'spin' && !backend.traits.canBlock) return `${backend.id} only busy-spins (wait ${p.wait} needs a thread that can sleep on the queue)`;
   return undefined;
 }

@@ -17,12 +17,14 @@ async function main(task: WorkerTask): Promise<void> {
   const backend = findBackend(task.backend);
   if (!backend) throw new Error(`unknown backend ${task.backend}`);
   const pin = task.pinCpu !== undefined ? pinCurrentThread(task.pinCpu) : undefined;
-  const report = runRole({ task, backend, control: new Control(task.control), ready: () => send({ type: 'ready' }) });
-  if (pin !== undefined) {
-    report.pinned = pin.pinned;
-    if (pin.error) report.pinError = pin.error;
+  const reports = runRole({ task, backend, control: new Control(task.control), ready: () => send({ type: 'ready' }) });
+  for (const report of reports) {
+    if (pin !== undefined) {
+      report.pinned = pin.pinned;
+      if (pin.error) report.pinError = pin.error;
+    }
+    send({ type: 'report', report });
   }
-  send({ type: 'report', report });
 }
 
 main(workerData as WorkerTask).catch((error: unknown) => {

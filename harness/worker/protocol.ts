@@ -11,7 +11,8 @@ import type { CaseParams } from '../scenario/plan.js';
 import type { DeliveryCounts } from './delivery-check.js';
 import type { WaitCounters } from './wait-strategy.js';
 
-export type Role = 'producer' | 'consumer' | 'pinger' | 'ponger';
+/** `driver`: one worker that runs a self-driven backend's own threads and reports for both sides. */
+export type Role = 'producer' | 'consumer' | 'pinger' | 'ponger' | 'driver';
 
 export interface WorkerTask {
   role: Role;
@@ -27,10 +28,14 @@ export interface WorkerTask {
   verifyCrc: boolean;
   /** CPU to pin this thread to, when the scenario asks for pinning. */
   pinCpu?: number;
+  /** driver only: CPUs for the native producer and consumer threads (-1: no pinning). */
+  pinProducer?: number;
+  pinConsumer?: number;
 }
 
 export interface WorkerReport {
-  role: Role;
+  /** The side this report speaks for (a driver reports as producer + consumer, or pinger + ponger). */
+  role: Exclude<Role, 'driver'>;
   index: number;
   /** Messages this thread sent (producers) or received (consumers) inside the measure window. */
   windowMessages: number;

@@ -8,7 +8,7 @@
  * Every loop polls the control PHASE between batches; work done before MEASURE or after STOP is
  * not counted, but every message is still checked for delivery.
  */
-import type { Consumer, MessageVisitor, Producer, QueueBackend } from '../../implementations/contract.js';
+import { isSelfDriven, type Consumer, type MessageVisitor, type Producer, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../../implementations/envelope.js';
 import { nowNs } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
@@ -102,22 +102,64 @@ interface Context {
   ready: () => void;
 }
 
-export function runRole(ctx: Context): WorkerReport {
+export function runRole(ctx: Context): WorkerReport[] {
   switch (ctx.task.role) {
     case 'producer':
-      return ctx.task.workload === 'rate' ? runRateProducer(ctx) : runProducer(ctx);
+      return [ctx.task.workload === 'rate' ? runRateProducer(ctx) : runProducer(ctx)];
     case 'consumer':
-      return runConsumer(ctx);
+      return [runConsumer(ctx)];
     case 'pinger':
-      return runPinger(ctx);
+      return [runPinger(ctx)];
     case 'ponger':
-      return runPonger(ctx);
+      return [runPonger(ctx)];
+    case 'driver':
+      return runDriver(ctx);
   }
+}
+
+/**
+ * A self-driven backend (native-threads) runs both sides on its own threads; this worker starts
+ * them, blocks until they finish, and turns what they measured into the usual two reports.
+ */
+function runDriver({ task, backend, ready }: Context): WorkerReport[] {
+  if (!isSelfDriven(backend)) throw new Error(`${backend.id} is not self-driven`);
+  const pingPong = task.workload === 'ping-pong';
+  ready();
+  const r = backend.runThreads({
+    queue: task.queue,
+    ...(task.reply ? { reply: task.reply } : {}),
+    control: task.control,
+    pingPong,
+    payload: task.params.payload,
+    batch: task.params.batch,
+    pinProducer: task.pinProducer ?? -1,
+    pinConsumer: task.pinConsumer ?? -1,
+  });
+  const latency = createHistogram(true);
+  for (let i = 0; i < r.latency.length; i++) latency.recordValue(r.latency[i]);
+  const idle = { stalls: 0, sleeps: 0, wakes: 0, timeouts: 0 };
+  const heap = getHeapStatistics().used_heap_size;
+  const side = (role: WorkerReport['role'], s: SelfDrivenSide): WorkerReport => {
+    const report: WorkerReport = { role, index: 0, windowMessages: s.windowMessages, windowNs: s.windowNs, cpuNs: s.cpuNs, wait: idle, backendCounters: {}, heapUsedBytes: heap };
+    if (task.pinProducer !== undefined && task.pinProducer >= 0) report.pinned = s.pinned;
+    if (s.pinError) report.pinError = s.pinError;
+    return report;
+  };
+  const writer = side(pingPong ? 'pinger' : 'producer', r.producer);
+  const reader = side(pingPong ? 'ponger' : 'consumer', r.consumer);
+  writer.totalSent = r.sent;
+  const delivery = { received: r.received, duplicated: r.duplicated, reordered: r.reordered, corrupt: r.corrupt, problems: [] };
+  // Throughput is counted where messages arrive: the consumer, or the ping-pong client.
+  const receiving = pingPong ? writer : reader;
+  receiving.delivery = delivery;
+  receiving.latency = encodeHistogram(latency);
+  latency.destroy();
+  return [writer, reader];
 }
 
 function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitStrategy, counters: Record<string, number>): WorkerReport {
   return {
-    role: task.role,
+    role: task.role as WorkerReport['role'],
     index: task.index,
     windowMessages: window.messages,
     windowNs: window.durationNs,

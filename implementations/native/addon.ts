@@ -7,9 +7,28 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../shared/package-root.js';
 
+/** Opaque handle to native per-side state (an N-API External). */
+export type NativeHandle = { readonly __brand: 'NativeHandle' };
+
+/** The functions implementations/native/src/addon.cc exports. */
 export interface NativeAddon {
   pinThread(cpu: number): void;
-  [name: string]: unknown;
+  producerOpen(ring: Int32Array, offsets: Int32Array): NativeHandle;
+  producerClaim(handle: NativeHandle, max: number, length: number): number;
+  producerPublish(handle: NativeHandle): boolean;
+  consumerOpen(ring: Int32Array, records: Int32Array): NativeHandle;
+  consumerPeek(handle: NativeHandle, max: number): number;
+  consumerRelease(handle: NativeHandle): boolean;
+  runThreads(options: {
+    ring: Int32Array;
+    reply?: Int32Array;
+    control: Int32Array;
+    pingPong: boolean;
+    payload: number;
+    batch: number;
+    pinProducer: number;
+    pinConsumer: number;
+  }): import('../contract.js').SelfDrivenReport;
 }
 
 export type AddonLoad = { ok: true; module: NativeAddon } | { ok: false; reason: string };

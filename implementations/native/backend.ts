@@ -1,0 +1,204 @@
+/**
+ * Two native backends on the sab-spsc memory layout (so JS and native sides interoperate):
+ *
+ * - `native`: JavaScript workers claim, publish, peek and release through N-API calls (two per
+ *   batch on each side), writing and reading messages in place in the SharedArrayBuffer. Same
+ *   work as sab-spsc, with the index arithmetic behind the JS/native boundary: the difference
+ *   between the two is what the boundary costs.
+ * - `native-threads`: producer and consumer loops run on C++ threads the addon starts and joins;
+ *   the ceiling with no JavaScript in the loop. Busy-spin only, throughput and ping-pong only.
+ *
+ * Waking a sleeping JavaScript thread needs Atomics.notify (a native futex call cannot wake V8's
+ * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
+ */
+import {
+  MessageTooLargeError,
+  type BackendCounters,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type QueueBackend,
+  type SelfDrivenBackend,
+  type WaitOutcome,
+} from '../contract.js';
+import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
+import { HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
+import { EventCount } from '../shared/event-count.js';
+import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
+import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
+
+/** Largest batch one native call claims or peeks. */
+const MAX_BATCH = 4096;
+
+function addon(): NativeAddon {
+  const load = loadNativeAddon();
+  if (!load.ok) throw new Error(load.reason);
+  return load.module;
+}
+
+class NativeProducer implements Producer {
+  readonly buffer: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly capacity: number;
+  private readonly offsets = new Int32Array(new SharedArrayBuffer(MAX_BATCH * 4));
+  private readonly native = addon();
+  private readonly handle: NativeHandle;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private lastNeed = 0;
+  private calls = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.buffer = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.capacity = this.words[META_CAPACITY];
+    this.handle = this.native.producerOpen(this.words, this.offsets);
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+  }
+
+  claim(max: number, length: number): number {
+    const size = recordBytes(length);
+    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
+    this.calls++;
+    const n = this.native.producerClaim(this.handle, Math.min(max, MAX_BATCH), length);
+    if (n === 0) this.lastNeed = 2 * size;
+    return n;
+  }
+
+  offsetOf(i: number): number {
+    return this.offsets[i];
+  }
+
+  commit(): void {
+    this.calls++;
+    if (this.native.producerPublish(this.handle)) this.notEmpty.signal();
+  }
+
+  tryWrite(message: Uint8Array): boolean {
+    if (this.claim(1, message.length) === 0) return false;
+    this.buffer.set(message, this.offsets[0]);
+    this.commit();
+    return true;
+  }
+
+  awaitSpace(timeoutMs: number): WaitOutcome {
+    const need = this.lastNeed;
+    const w = this.words;
+    return this.notFull.await(() => need <= this.capacity - ((Atomics.load(w, TAIL) - Atomics.load(w, HEAD)) | 0), timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return { nativeCalls: this.calls };
+  }
+
+  close(): void {}
+}
+
+class NativeConsumer implements Consumer {
+  private readonly bytes: Uint8Array;
+  private readonly words: Int32Array;
+  private readonly records = new Int32Array(new SharedArrayBuffer(MAX_BATCH * 8));
+  private readonly native = addon();
+  private readonly handle: NativeHandle;
+  private readonly notEmpty: EventCount;
+  private readonly notFull: EventCount;
+  private calls = 0;
+
+  constructor(memory: SharedArrayBuffer) {
+    this.bytes = new Uint8Array(memory);
+    this.words = new Int32Array(memory);
+    this.handle = this.native.consumerOpen(this.words, this.records);
+    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
+    this.notFull = new EventCount(this.words, NOT_FULL);
+  }
+
+  drain(max: number, visit: MessageVisitor): number {
+    this.calls += 2;
+    const n = this.native.consumerPeek(this.handle, Math.min(max, MAX_BATCH));
+    const r = this.records;
+    for (let i = 0; i < n; i++) visit(this.bytes, r[2 * i], r[2 * i + 1]);
+    // Released even when n is 0: the peek may have stepped over a padding record.
+    if (this.native.consumerRelease(this.handle)) this.notFull.signal();
+    return n;
+  }
+
+  tryRead(destination: Uint8Array): number {
+    let length = -1;
+    this.drain(1, (bytes, offset, len) => {
+      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
+      destination.set(bytes.subarray(offset, offset + len));
+      length = len;
+    });
+    return length;
+  }
+
+  awaitData(timeoutMs: number): WaitOutcome {
+    const w = this.words;
+    return this.notEmpty.await(() => Atomics.load(w, TAIL) !== Atomics.load(w, HEAD), timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return { nativeCalls: this.calls };
+  }
+
+  close(): void {}
+}
+
+function availability() {
+  const load = loadNativeAddon();
+  return load.ok ? { available: true } : { available: false, reason: load.reason };
+}
+
+export const native: QueueBackend = {
+  id: 'native',
+  description: 'C++ SPSC ring (sab-spsc layout) driven from JavaScript through N-API calls: the cost of the boundary',
+  traits: { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, canBlock: true, sharedMemory: true },
+  available: availability,
+  create(options): SpscDescriptor {
+    const memory = createSpscMemory(options);
+    return { backend: 'native', memory, sharedBytes: memory.byteLength };
+  },
+  producer: (d) => new NativeProducer((d as SpscDescriptor).memory),
+  consumer: (d) => new NativeConsumer((d as SpscDescriptor).memory),
+};
+
+export const nativeThreads: SelfDrivenBackend = {
+  id: 'native-threads',
+  description: 'C++ SPSC ring with producer and consumer loops on C++ threads: the native ceiling',
+  traits: {
+    maxProducers: 1,
+    maxConsumers: 1,
+    zeroCopyRead: true,
+    zeroCopyWrite: true,
+    canBlock: false,
+    sharedMemory: true,
+    workloads: ['throughput', 'ping-pong'],
+    selfDriven: true,
+  },
+  available: availability,
+  create(options): SpscDescriptor {
+    const memory = createSpscMemory(options);
+    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength };
+  },
+  producer() {
+    throw new Error('native-threads runs its own C++ threads; use runThreads');
+  },
+  consumer() {
+    throw new Error('native-threads runs its own C++ threads; use runThreads');
+  },
+  runThreads(run) {
+    const ring = new Int32Array((run.queue as SpscDescriptor).memory);
+    const options = {
+      ring,
+      control: new Int32Array(run.control),
+      pingPong: run.pingPong,
+      payload: run.payload,
+      batch: run.batch,
+      pinProducer: run.pinProducer,
+      pinConsumer: run.pinConsumer,
+      ...(run.reply ? { reply: new Int32Array((run.reply as SpscDescriptor).memory) } : {}),
+    };
+    return addon().runThreads(options);
+  },
+};

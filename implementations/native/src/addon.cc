@@ -1,0 +1,151 @@
+// N-API bindings (node-addon-api) for the native backends. No static state: every call gets
+// what it needs from its arguments or from a handle object, so the addon loads in any worker.
+//
+//   pinThread(cpu)                                   pin the calling thread
+//   producerOpen(ring: Int32Array, offsets: Int32Array) -> handle
+//   producerClaim(handle, max, length) -> n          offsets[0..n) = message byte offsets
+//   producerPublish(handle) -> bool                  true: a JS consumer sleeps, notify it from JS
+//   consumerOpen(ring: Int32Array, records: Int32Array) -> handle
+//   consumerPeek(handle, max) -> n                   records[2i], records[2i+1] = offset, length
+//   consumerRelease(handle) -> bool                  true: a JS producer sleeps, notify it from JS
+//   runThreads(options) -> report                    native-threads: C++ producer and consumer
+//
+// Ring memory and the offsets/records arrays must be SharedArrayBuffer-backed: their data never
+// moves, so a handle may keep raw pointers (the JS wrapper keeps the arrays alive).
+#include <napi.h>
+
+#include "spsc_ring.hpp"
+#include "threads.hpp"
+
+namespace {
+
+using nanomq::SpscConsumer;
+using nanomq::SpscProducer;
+
+struct ProducerHandle {
+  SpscProducer queue;
+  int32_t* offsets;
+  uint32_t offsets_length;
+};
+
+struct ConsumerHandle {
+  SpscConsumer queue;
+  int32_t* records;
+  uint32_t records_length;
+  uint32_t pending_end;
+};
+
+template <typename T>
+T* handle_of(const Napi::Value& v) {
+  return v.As<Napi::External<T>>().Data();
+}
+
+Napi::Value PinThread(const Napi::CallbackInfo& info) {
+  const std::string error = nanomq::pin_current_thread(info[0].As<Napi::Number>().Int32Value());
+  if (!error.empty()) Napi::Error::New(info.Env(), error).ThrowAsJavaScriptException();
+  return info.Env().Undefined();
+}
+
+Napi::Value ProducerOpen(const Napi::CallbackInfo& info) {
+  auto ring = info[0].As<Napi::Int32Array>();
+  auto offsets = info[1].As<Napi::Int32Array>();
+  auto* h = new ProducerHandle{SpscProducer(ring.Data()), offsets.Data(), static_cast<uint32_t>(offsets.ElementLength())};
+  return Napi::External<ProducerHandle>::New(info.Env(), h, [](Napi::Env, ProducerHandle* p) { delete p; });
+}
+
+Napi::Value ProducerClaim(const Napi::CallbackInfo& info) {
+  auto* h = handle_of<ProducerHandle>(info[0]);
+  uint32_t max = info[1].As<Napi::Number>().Uint32Value();
+  if (max > h->offsets_length) max = h->offsets_length;
+  const uint32_t length = info[2].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(info.Env(), h->queue.claim(max, length, h->offsets));
+}
+
+Napi::Value ProducerPublish(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), handle_of<ProducerHandle>(info[0])->queue.publish());
+}
+
+Napi::Value ConsumerOpen(const Napi::CallbackInfo& info) {
+  auto ring = info[0].As<Napi::Int32Array>();
+  auto records = info[1].As<Napi::Int32Array>();
+  auto* h = new ConsumerHandle{SpscConsumer(ring.Data()), records.Data(), static_cast<uint32_t>(records.ElementLength() / 2), 0};
+  h->pending_end = h->queue.head;
+  return Napi::External<ConsumerHandle>::New(info.Env(), h, [](Napi::Env, ConsumerHandle* c) { delete c; });
+}
+
+Napi::Value ConsumerPeek(const Napi::CallbackInfo& info) {
+  auto* h = handle_of<ConsumerHandle>(info[0]);
+  uint32_t max = info[1].As<Napi::Number>().Uint32Value();
+  if (max > h->records_length) max = h->records_length;
+  int32_t* out = h->records;
+  uint32_t i = 0;
+  const uint32_t n = h->queue.scan(max, h->pending_end, [&](uint32_t offset, uint32_t length) {
+    out[2 * i] = static_cast<int32_t>(offset);
+    out[2 * i + 1] = static_cast<int32_t>(length);
+    i++;
+  });
+  return Napi::Number::New(info.Env(), n);
+}
+
+Napi::Value ConsumerRelease(const Napi::CallbackInfo& info) {
+  auto* h = handle_of<ConsumerHandle>(info[0]);
+  const bool moved = h->pending_end != h->queue.head;
+  h->queue.release(h->pending_end);
+  return Napi::Boolean::New(info.Env(), moved && h->queue.producer_waiting());
+}
+
+Napi::Object SideToObject(Napi::Env env, const nanomq::SideReport& s) {
+  auto o = Napi::Object::New(env);
+  o.Set("windowMessages", Napi::Number::New(env, static_cast<double>(s.window_messages)));
+  o.Set("windowNs", Napi::Number::New(env, static_cast<double>(s.window_ns)));
+  o.Set("cpuNs", Napi::Number::New(env, static_cast<double>(s.cpu_ns)));
+  o.Set("pinned", Napi::Boolean::New(env, s.pinned));
+  if (!s.pin_error.empty()) o.Set("pinError", Napi::String::New(env, s.pin_error));
+  return o;
+}
+
+// Blocks the calling (worker) thread until both native threads have finished the trial.
+Napi::Value RunThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto options = info[0].As<Napi::Object>();
+  nanomq::ThreadsConfig config;
+  config.ring = options.Get("ring").As<Napi::Int32Array>().Data();
+  config.control = options.Get("control").As<Napi::Int32Array>().Data();
+  config.ping_pong = options.Get("pingPong").As<Napi::Boolean>().Value();
+  if (config.ping_pong) config.reply = options.Get("reply").As<Napi::Int32Array>().Data();
+  config.payload = options.Get("payload").As<Napi::Number>().Uint32Value();
+  config.batch = options.Get("batch").As<Napi::Number>().Uint32Value();
+  config.pin_producer = options.Get("pinProducer").As<Napi::Number>().Int32Value();
+  config.pin_consumer = options.Get("pinConsumer").As<Napi::Number>().Int32Value();
+
+  nanomq::ThreadsResult r = nanomq::NativeRun(config).run();
+
+  auto out = Napi::Object::New(env);
+  out.Set("producer", SideToObject(env, r.producer));
+  out.Set("consumer", SideToObject(env, r.consumer));
+  out.Set("sent", Napi::Number::New(env, static_cast<double>(r.sent)));
+  out.Set("received", Napi::Number::New(env, static_cast<double>(r.received)));
+  out.Set("duplicated", Napi::Number::New(env, static_cast<double>(r.duplicated)));
+  out.Set("reordered", Napi::Number::New(env, static_cast<double>(r.reordered)));
+  out.Set("corrupt", Napi::Number::New(env, static_cast<double>(r.corrupt)));
+  auto latency = Napi::Uint32Array::New(env, r.latency.size());
+  if (!r.latency.empty()) std::memcpy(latency.Data(), r.latency.data(), r.latency.size() * sizeof(uint32_t));
+  out.Set("latency", latency);
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("pinThread", Napi::Function::New(env, PinThread));
+  exports.Set("producerOpen", Napi::Function::New(env, ProducerOpen));
+  exports.Set("producerClaim", Napi::Function::New(env, ProducerClaim));
+  exports.Set("producerPublish", Napi::Function::New(env, ProducerPublish));
+  exports.Set("consumerOpen", Napi::Function::New(env, ConsumerOpen));
+  exports.Set("consumerPeek", Napi::Function::New(env, ConsumerPeek));
+  exports.Set("consumerRelease", Napi::Function::New(env, ConsumerRelease));
+  exports.Set("runThreads", Napi::Function::New(env, RunThreads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(nanomq_native, Init)

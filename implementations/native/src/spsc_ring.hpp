@@ -1,0 +1,189 @@
+// The sab-spsc ring, in C++, on the very same memory layout as implementations/sab-spsc/layout.ts
+// and the same record framing as implementations/shared/records.ts, so a JavaScript producer and
+// a native consumer (or the reverse) can share one SharedArrayBuffer. Change both together.
+//
+//   byte 0     | META: capacity (i32), layout version (i32)     |
+//   byte 128   | TAIL: producer position (i32, wraps at 2^32)   |  written by the producer only
+//   byte 256   | HEAD: consumer position (i32, wraps at 2^32)   |  written by the consumer only
+//   byte 384   | NOT_EMPTY event count (epoch, waiters)         |
+//   byte 512   | NOT_FULL event count (epoch, waiters)          |
+//   byte 640   | DATA: capacity bytes of records                |
+//
+//   record: | length (i32, message bytes) | type (i32: 1 message, 2 padding) | bytes | pad to 8 |
+//
+// JavaScript's Atomics are sequentially consistent; std::atomic_ref with seq_cst on the same
+// Int32 words interoperates with them (PLATFORM.md). Positions are kept as uint32_t so that
+// wrap-around arithmetic is defined; the words hold the same bits as the JS Int32 values.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+
+namespace nanomq {
+
+constexpr int kMetaCapacity = 0;
+constexpr int kTail = 128 / 4;
+constexpr int kHead = 256 / 4;
+constexpr int kNotEmpty = 384 / 4;
+constexpr int kNotFull = 512 / 4;
+constexpr uint32_t kDataOffset = 640;
+constexpr uint32_t kRecordHeader = 8;
+constexpr int32_t kMessage = 1;
+constexpr int32_t kPadding = 2;
+
+inline uint32_t record_bytes(uint32_t length) { return (length + kRecordHeader + 7u) & ~7u; }
+
+inline std::atomic_ref<int32_t> word(int32_t* words, int index) { return std::atomic_ref<int32_t>(words[index]); }
+
+inline uint32_t load_position(int32_t* words, int index) {
+  return static_cast<uint32_t>(word(words, index).load(std::memory_order_seq_cst));
+}
+inline void store_position(int32_t* words, int index, uint32_t value, std::memory_order order = std::memory_order_seq_cst) {
+  word(words, index).store(static_cast<int32_t>(value), order);
+}
+
+// Who may be on the other side of a ring. A JavaScript thread may sleep on an event count, and
+// seeing its waiter flag right after a publish needs a sequentially consistent store (store →
+// load order). Between two C++ threads that only spin, a release store publishes just as well
+// and does not stall on the store buffer: on x86 a plain MOV instead of an XCHG.
+enum class Peer { kJavaScript, kNativeOnly };
+
+// Producer side. `tail` and `cached_head` are the producer's private state; callers keep them
+// (in C++ threads: locals; behind N-API: a small Int32Array the JavaScript side owns).
+struct SpscProducer {
+  int32_t* words;
+  uint8_t* bytes;
+  uint32_t capacity;
+  uint32_t mask;
+  uint32_t tail;
+  uint32_t cached_head;
+  uint32_t pending_tail;
+  Peer peer;
+
+  explicit SpscProducer(int32_t* w, Peer p = Peer::kJavaScript)
+      : words(w),
+        bytes(reinterpret_cast<uint8_t*>(w)),
+        capacity(static_cast<uint32_t>(w[kMetaCapacity])),
+        mask(capacity - 1),
+        tail(load_position(w, kTail)),
+        cached_head(load_position(w, kHead)),
+        pending_tail(tail),
+        peer(p) {}
+
+  // Reserves up to `max` records of `length` bytes; writes their record headers and stores each
+  // message's byte offset (from the start of the buffer) in `offsets`. Returns how many.
+  uint32_t claim(uint32_t max, uint32_t length, int32_t* offsets) {
+    const uint32_t size = record_bytes(length);
+    uint32_t t = tail;
+    uint32_t n = 0;
+    while (n < max) {
+      const uint32_t index = t & mask;
+      const uint32_t to_end = capacity - index;
+      const uint32_t need = to_end < size ? size + to_end : size;
+      if (need > capacity - (t - cached_head)) {
+        cached_head = load_position(words, kHead);
+        if (need > capacity - (t - cached_head)) break;
+      }
+      uint32_t at = kDataOffset + index;
+      if (to_end < size) {
+        words[at >> 2] = static_cast<int32_t>(to_end);
+        words[(at >> 2) + 1] = kPadding;
+        t += to_end;
+        at = kDataOffset;
+      }
+      words[at >> 2] = static_cast<int32_t>(length);
+      words[(at >> 2) + 1] = kMessage;
+      offsets[n++] = static_cast<int32_t>(at + kRecordHeader);
+      t += size;
+    }
+    pending_tail = t;
+    return n;
+  }
+
+  // Publishes everything claimed since the last publish with one store. Returns true when a
+  // JavaScript thread sleeps on NOT_EMPTY (the caller must then have it notified from JS:
+  // a native futex call cannot wake V8's Atomics.wait).
+  bool publish() {
+    if (pending_tail == tail) return false;
+    tail = pending_tail;
+    if (peer == Peer::kNativeOnly) {
+      store_position(words, kTail, tail, std::memory_order_release);
+      return false;
+    }
+    store_position(words, kTail, tail);
+    return word(words, kNotEmpty + 1).load(std::memory_order_seq_cst) != 0;
+  }
+};
+
+struct SpscConsumer {
+  int32_t* words;
+  uint8_t* bytes;
+  uint32_t mask;
+  uint32_t head;
+  uint32_t cached_tail;
+  Peer peer;
+
+  explicit SpscConsumer(int32_t* w, Peer p = Peer::kJavaScript)
+      : words(w),
+        bytes(reinterpret_cast<uint8_t*>(w)),
+        mask(static_cast<uint32_t>(w[kMetaCapacity]) - 1),
+        head(load_position(w, kHead)),
+        cached_tail(load_position(w, kTail)),
+        peer(p) {}
+
+  uint32_t pending_head = 0;
+
+  // Visits up to `max` published messages in order; returns how many, and in `end` the position
+  // after the last one (padding skipped). Nothing is given back to the producer yet.
+  template <typename Visit>
+  uint32_t scan(uint32_t max, uint32_t& end, Visit&& visit) {
+    uint32_t h = head;
+    end = h;
+    if (h == cached_tail) {
+      cached_tail = load_position(words, kTail);
+      if (h == cached_tail) return 0;
+    }
+    uint32_t n = 0;
+    for (;;) {
+      while (n < max && h != cached_tail) {
+        const uint32_t at = kDataOffset + (h & mask);
+        const uint32_t length = static_cast<uint32_t>(words[at >> 2]);
+        if (words[(at >> 2) + 1] == kPadding) {
+          h += length;
+          continue;
+        }
+        visit(at + kRecordHeader, length);
+        n++;
+        h += record_bytes(length);
+      }
+      if (n == max) break;
+      const uint32_t fresh = load_position(words, kTail);
+      if (fresh == cached_tail) break;
+      cached_tail = fresh;
+    }
+    end = h;
+    return n;
+  }
+
+  // Gives the space up to `end` back to the producer with one store of HEAD.
+  void release(uint32_t end) {
+    if (end == head) return;
+    store_position(words, kHead, end, peer == Peer::kNativeOnly ? std::memory_order_release : std::memory_order_seq_cst);
+    head = end;
+  }
+
+  // Calls visit(offset, length) for up to `max` messages, then releases them: one HEAD store.
+  template <typename Visit>
+  uint32_t drain(uint32_t max, Visit&& visit) {
+    uint32_t end = head;
+    const uint32_t n = scan(max, end, visit);
+    release(end);
+    return n;
+  }
+
+  // True when a JavaScript producer sleeps on NOT_FULL (see SpscProducer::publish).
+  bool producer_waiting() const { return word(words, kNotFull + 1).load(std::memory_order_seq_cst) != 0; }
+};
+
+}  // namespace nanomq

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { QueueBackend } from '../implementations/contract.js';
 import { MAX_ENVELOPE_BYTES } from '../implementations/envelope.js';
-import { backends } from '../implementations/registry.js';
+import { backends, findBackend } from '../implementations/registry.js';
 
 const workerUrl = new URL('./support/stress-worker.mjs', import.meta.url);
 
@@ -30,16 +30,17 @@ function runWorker<T>(data: Record<string, unknown>, transfer: unknown[]): Promi
   });
 }
 
-export async function stress(backend: QueueBackend, producers: number, perProducer: number): Promise<ConsumerReport> {
+/** Producers attach through `backend`, the consumer through `reader` (the same by default). */
+export async function stress(backend: QueueBackend, producers: number, perProducer: number, reader: QueueBackend = backend): Promise<ConsumerReport> {
   const descriptor = backend.create({ capacityBytes: 1 << 20, producers, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
-  const common = { backendId: backend.id, count: perProducer, producers, deadlineMs: 90_000 };
+  const common = { count: perProducer, producers, deadlineMs: 90_000 };
   const part = (role: 'producer' | 'consumer', index: number) => backend.select?.(descriptor, role, index) ?? descriptor;
   const consumerPart = part('consumer', 0);
-  const consumer = runWorker<ConsumerReport>({ ...common, role: 'consumer', index: 0, descriptor: consumerPart }, [...(consumerPart.transfer ?? [])]);
+  const consumer = runWorker<ConsumerReport>({ ...common, backendId: reader.id, role: 'consumer', index: 0, descriptor: consumerPart }, [...(consumerPart.transfer ?? [])]);
   const sent = await Promise.all(
     Array.from({ length: producers }, (_, i) => {
       const mine = part('producer', i);
-      return runWorker<{ sent: number }>({ ...common, role: 'producer', index: i, descriptor: mine }, [...(mine.transfer ?? [])]);
+      return runWorker<{ sent: number }>({ ...common, backendId: backend.id, role: 'producer', index: i, descriptor: mine }, [...(mine.transfer ?? [])]);
     }),
   );
   expect(sent.map((s) => s.sent)).toEqual(Array(producers).fill(perProducer));
@@ -60,5 +61,22 @@ describe.each(testable.map((b) => [b.id, b] as const))('stress: %s', (_id, backe
     const report = await stress(backend, 3, 250_000);
     expect(report.problems).toEqual([]);
     expect(report).toMatchObject({ received: 750_000, unique: 750_000, duplicated: 0, reordered: 0, corrupt: 0, extra: 0 });
+  });
+});
+
+// The native ring uses the sab-spsc layout: a JavaScript side and a native side share one queue.
+const nativeBackend = findBackend('native')!;
+const jsRing = findBackend('sab-spsc')!;
+describe.runIf(nativeBackend.available().available)('interop: JavaScript and native on one ring', () => {
+  it('JavaScript producer → native consumer: 1M messages exactly once, in order, CRC intact', async () => {
+    const report = await stress(jsRing, 1, 1_000_000, nativeBackend);
+    expect(report.problems).toEqual([]);
+    expect(report).toMatchObject({ received: 1_000_000, unique: 1_000_000, duplicated: 0, reordered: 0, corrupt: 0, extra: 0 });
+  });
+
+  it('native producer → JavaScript consumer: 1M messages exactly once, in order, CRC intact', async () => {
+    const report = await stress(nativeBackend, 1, 1_000_000, jsRing);
+    expect(report.problems).toEqual([]);
+    expect(report).toMatchObject({ received: 1_000_000, unique: 1_000_000, duplicated: 0, reordered: 0, corrupt: 0, extra: 0 });
   });
 });

@@ -1,6 +1,7 @@
 /** Where and with what a run was made, recorded in every result file. */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { measureBoundaryCost, type BoundaryCost } from '../metrics/boundary-cost.js';
 import { calibrateClock, type ClockCalibration } from '../metrics/clock.js';
 
 export interface Environment {
@@ -14,6 +15,8 @@ export interface Environment {
   startedAt: string;
   finishedAt?: string;
   clock: ClockCalibration;
+  /** Single-thread cost of one message through sab-spsc and through the N-API boundary. */
+  boundary: BoundaryCost;
   /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
   warnings: string[];
   [extra: string]: unknown;
@@ -43,6 +46,7 @@ export function captureEnvironment(): Environment {
     gitCommit: gitCommit(),
     startedAt: new Date().toISOString(),
     clock: calibrateClock(),
+    boundary: measureBoundaryCost(),
     warnings,
   };
 }

@@ -37,7 +37,8 @@ let cached: AddonLoad | null = null;
 
 export function loadNativeAddon(): AddonLoad {
   if (cached) return cached;
-  const path = join(packageRoot(), 'build', 'Release', 'nanomq_native.node');
+  // NANOMQ_NATIVE_ADDON points at another build (or at nothing, to run as a machine without one).
+  const path = process.env.NANOMQ_NATIVE_ADDON || join(packageRoot(), 'build', 'Release', 'nanomq_native.node');
   if (!existsSync(path)) {
     cached = { ok: false, reason: `native addon not built (${path} missing; run npm run build:native, needs g++ and Node headers)` };
     return cached;

@@ -32,6 +32,8 @@ export interface QueueTraits {
    * then calls `runThreads` from one worker instead of attaching a producer and a consumer.
    */
   readonly selfDriven?: boolean;
+  /** False for `null`, which moves counts but no bytes (conformance and stress tests skip it). */
+  readonly carriesBytes?: boolean;
 }
 
 export interface QueueOptions {

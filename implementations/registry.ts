@@ -9,8 +9,9 @@ import { postMessage } from './post-message/backend.js';
 import { mpscCas } from './mpsc-cas/backend.js';
 import { mutex } from './mutex/backend.js';
 import { native, nativeThreads } from './native/backend.js';
+import { nullBackend } from './null/backend.js';
 
-export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, postMessage];
+export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, postMessage, nullBackend];
 
 export function findBackend(id: string): QueueBackend | undefined {
   return backends.find((b) => b.id === id);

@@ -36,8 +36,9 @@ function readAll(consumer: Consumer, max = 1 << 20): Uint8Array[] {
   return out;
 }
 
-// Self-driven backends (native-threads) have no JavaScript side to attach: the harness tests them.
-const testable = backends.filter((b) => b.available().available && !b.traits.selfDriven);
+// Self-driven backends (native-threads) have no JavaScript side to attach, and null carries no
+// bytes: the harness tests both end to end.
+const testable = backends.filter((b) => b.available().available && !b.traits.selfDriven && b.traits.carriesBytes !== false);
 const unavailable = backends.filter((b) => !b.available().available);
 
 describe.each(testable.map((b) => [b.id, b] as const))('conformance: %s', (_id, backend) => {

@@ -25,8 +25,9 @@ function payload(seq: number, size: number): Uint8Array {
   return Uint8Array.from({ length: size }, (_, i) => (seq * 31 + i) & 0xff);
 }
 
-// Self-driven backends (native-threads) have no JavaScript side to attach: the harness tests them.
-const testable = backends.filter((b) => b.available().available && !b.traits.selfDriven);
+// Self-driven backends (native-threads) have no JavaScript side to attach, and null carries no
+// bytes: the harness tests both end to end.
+const testable = backends.filter((b) => b.available().available && !b.traits.selfDriven && b.traits.carriesBytes !== false);
 
 describe.each(testable.map((b) => [b.id, b] as const))('model: %s', (_id, backend) => {
   it('behaves like a FIFO array under any sequence of operations', () => {

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
 import { measureBoundaryCost, type BoundaryCost } from '../metrics/boundary-cost.js';
 import { calibrateClock, type ClockCalibration } from '../metrics/clock.js';
+import { measureHarnessOverhead, type HarnessOverhead } from '../metrics/harness-overhead.js';
 
 export interface Environment {
   node: string;
@@ -17,6 +18,8 @@ export interface Environment {
   clock: ClockCalibration;
   /** Single-thread cost of one message through sab-spsc and through the N-API boundary. */
   boundary: BoundaryCost;
+  /** The harness's own per-message work on one thread, through the `null` backend. */
+  harnessOverhead: HarnessOverhead;
   /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
   warnings: string[];
   [extra: string]: unknown;
@@ -47,6 +50,7 @@ export function captureEnvironment(): Environment {
     startedAt: new Date().toISOString(),
     clock: calibrateClock(),
     boundary: measureBoundaryCost(),
+    harnessOverhead: measureHarnessOverhead(),
     warnings,
   };
 }

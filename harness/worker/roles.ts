@@ -9,13 +9,14 @@
  * not counted, but every message is still checked for delivery.
  */
 import { isSelfDriven, type Consumer, type MessageVisitor, type Producer, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../../implementations/envelope.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
 import { nowNs } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
+import { EnvelopeWriter } from './envelope-writer.js';
 import { RateSchedule } from './rate-schedule.js';
 import { WaitStrategy } from './wait-strategy.js';
 import { getHeapStatistics } from 'node:v8';
@@ -26,48 +27,6 @@ export const TIMESTAMP_EVERY = 64;
 export const DRAIN_MAX = 1024;
 /** After STOP, how long a consumer waits without progress for messages still in flight. */
 export const DRAIN_GRACE_NS = 2e9;
-
-/** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
-function payloadTemplate(bytes: number, producer: number): Uint8Array {
-  const t = new Uint8Array(bytes);
-  for (let i = 0; i < bytes; i++) t[i] = (i * 31 + producer * 7 + 1) & 0xff;
-  return t;
-}
-
-/** Writes envelopes into a producer's claimed records. */
-class EnvelopeWriter {
-  private codec: EnvelopeCodec | null = null;
-  private readonly template: Uint8Array;
-
-  constructor(
-    private readonly producerId: number,
-    private readonly payload: number,
-    private readonly verifyCrc: boolean,
-  ) {
-    this.template = payloadTemplate(payload, producerId);
-  }
-
-  /** Fills records 0..n-1 of the last claim; the first carries timestamps when given (non-zero). */
-  write(producer: Producer, n: number, firstSeq: number, timestampNs: number, sentAtNs: number, stampAll: boolean): void {
-    const buffer = producer.buffer;
-    let codec = this.codec;
-    if (codec === null || codec.bytes !== buffer) codec = this.codec = new EnvelopeCodec(buffer);
-    const payload = this.payload;
-    let flags = this.verifyCrc ? Flags.HAS_CRC : 0;
-    if (sentAtNs !== 0) flags |= Flags.SENT_AT;
-    for (let i = 0; i < n; i++) {
-      const offset = producer.offsetOf(i);
-      const seq = firstSeq + i;
-      if (payload > 0) {
-        buffer.set(this.template, offset + HEADER_BYTES);
-        if (payload >= 4) codec.stampSequence(offset, seq);
-      }
-      const crc = this.verifyCrc ? payloadCrc(buffer, offset + HEADER_BYTES, payload) : 0;
-      const stamped = timestampNs !== 0 && (stampAll || i === 0);
-      codec.writeHeader(offset, this.producerId, seq, stamped ? timestampNs : 0, payload, stamped ? flags | Flags.TIMESTAMPED : flags, crc, sentAtNs);
-    }
-  }
-}
 
 /**
  * Copies a record between buffers. Short aligned records go word by word: `set(subarray(…))`

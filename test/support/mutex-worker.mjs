@@ -10,9 +10,12 @@ const { encode } = await import(new URL('implementations/envelope.js', dist));
 const { job } = workerData;
 
 if (job === 'increment') {
-  const { memory, lockIndex, counterIndex, iterations } = workerData;
+  const { memory, lockIndex, counterIndex, barrierIndex, workers, iterations } = workerData;
   const words = new Int32Array(memory);
   const mutex = new SharedMutex(words, lockIndex);
+  // Start together: threads start one by one, and a short run could finish before the next starts.
+  Atomics.add(words, barrierIndex, 1);
+  while (Atomics.load(words, barrierIndex) < workers);
   let sink = 0;
   for (let i = 0; i < iterations; i++) {
     mutex.lock();

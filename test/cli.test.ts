@@ -90,3 +90,43 @@ describe('nanomq list', () => {
     expect(out.scenarios).toContain('scenarios/quick.yaml');
   });
 });
+
+describe('SLOs and forked trials', () => {
+  const sloScenario = (throughput: string) => `name: slo
+duration: 200ms
+warmup: 50ms
+trials: 2
+fork: process
+matrix:
+  backend: [sab-spsc]
+  batch: [16]
+workloads:
+  - kind: throughput
+slo:
+  throughput: ${throughput}
+`;
+
+  it('--enforce-slo exits 3 when a case misses; without it the run exits 0 and the table says so', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'slo.yaml', sloScenario('100G'));
+    const plain = nanomq(['run', file, '--out', dir]);
+    expect(plain.status).toBe(0);
+    expect(plain.stdout).toMatch(/SLO-MISS throughput/);
+    expect(nanomq(['run', file, '--out', dir, '--enforce-slo']).status).toBe(3);
+  });
+
+  it('fork: process runs each trial in a fresh process, with medians and an interval over trials', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'slo.yaml', sloScenario('1k'));
+    const r = nanomq(['run', file, '--out', dir, '--enforce-slo']);
+    expect(r.status).toBe(0);
+    const result = readResultFile(/result: (.+\.json)/.exec(r.stdout)![1]);
+    const c = result.cases[0];
+    expect(c.trials).toHaveLength(2);
+    const pids = new Set(c.trials.map((t) => t.pid));
+    expect(pids.size).toBe(2);
+    expect(pids.has(process.pid)).toBe(false);
+    expect(c.summary!.msgsPerSecCi95).toHaveLength(2);
+    expect(c.summary!.slo).toEqual({ throughput: 'pass' });
+  });
+});

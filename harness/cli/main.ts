@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerList } from './list-command.js';
+import { registerMicro } from './micro-command.js';
 import { registerRun } from './run-command.js';
 import { registerTrial } from './trial-command.js';
 import { BadInput, ExitCode } from './exit.js';
@@ -18,6 +19,7 @@ program
   .exitOverride();
 registerRun(program);
 registerList(program);
+registerMicro(program);
 registerTrial(program);
 
 try {

@@ -77,6 +77,8 @@ export interface TrialResult extends Figures {
   status: 'ok' | 'failed';
   reason?: string;
   pinned?: boolean;
+  /** The process the trial ran in: differs from trial to trial with `fork: process`. */
+  pid?: number;
 }
 
 export interface CaseSummary extends Figures {

@@ -64,6 +64,7 @@ function taskFor(
     verifyCrc: scenario.verify === 'crc',
   };
   if (myReply) task.reply = myReply;
+  if (scenario.stall && (role === 'consumer' || role === 'ponger')) task.stall = { every: scenario.stall.every, durationMs: scenario.stall.duration / 1e6 };
   if (pinCpu !== undefined) task.pinCpu = pinCpu;
   return { task, transfer: [...(mine.transfer ?? []), ...(myReply?.transfer ?? [])] };
 }
@@ -180,7 +181,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     phaseName = 'drain after stop';
     await race(allReported);
     const figures = computeFigures(planned, reports, samples);
-    const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', ...figures.figures };
+    const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', pid: process.pid, ...figures.figures };
     if (figures.problem) result.reason = figures.problem;
     if (scenario.pin) result.pinned = reports.every((r) => r.pinned === true);
     return result;

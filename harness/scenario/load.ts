@@ -99,7 +99,7 @@ function knownKeysHint(key: string, issue: z.core.$ZodIssue): string {
 }
 
 const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'duration', 'warmup', 'trials', 'timeout', 'verify', 'capacity', 'fork', 'pin', 'matrix', 'workloads', 'slo'],
+  '': ['name', 'description', 'duration', 'warmup', 'trials', 'timeout', 'verify', 'capacity', 'fork', 'pin', 'stall', 'matrix', 'workloads', 'slo'],
   matrix: ['backend', 'payload', 'producers', 'batch', 'wait'],
   workload: ['kind', 'rate'],
   slo: ['p50', 'p99', 'p999', 'throughput', 'rss', 'cpu'],

@@ -65,6 +65,11 @@ export function scenarioSchema(knownBackends: readonly string[]) {
     fork: z.enum(['none', 'process']).default('none'),
     /** Pin producer and consumer threads to different cores (needs the native addon). */
     pin: z.boolean().default(false),
+    /**
+     * Fault injection: the consumer sleeps `duration` after every `every` messages, as a GC pause
+     * or a slow handler would. Shows what coordinated omission hides (see the rate workload).
+     */
+    stall: z.strictObject({ every: count(1), duration: duration(1) }).optional(),
     matrix: z.strictObject({
       backend: axis(backend),
       payload: axis(size().refine((v) => Number.isInteger(v) && v <= MAX_PAYLOAD_BYTES, { message: `must be a whole number of bytes from 0 to ${MAX_PAYLOAD_BYTES}` })).default([0]),

@@ -28,6 +28,8 @@ export interface WorkerTask {
   verifyCrc: boolean;
   /** CPU to pin this thread to, when the scenario asks for pinning. */
   pinCpu?: number;
+  /** Consumer only: sleep `durationMs` after every `every` messages (scenario `stall`). */
+  stall?: { every: number; durationMs: number };
   /** driver only: CPUs for the native producer and consumer threads (-1: no pinning). */
   pinProducer?: number;
   pinConsumer?: number;

@@ -235,11 +235,18 @@ function drainLoop(
   producers: number,
   max: number,
   count: () => number,
+  stall: WorkerTask['stall'],
 ): void {
   const sleep = (ms: number) => consumer.awaitData(ms);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let nextStall = stall ? stall.every : Infinity;
   let lastProgress = 0;
   for (;;) {
     const n = consumer.drain(max, visit);
+    if (count() >= nextStall) {
+      Atomics.wait(pause, 0, 0, stall!.durationMs);
+      nextStall += stall!.every;
+    }
     window.observe(control.phase(), count());
     if (n > 0) wait.progressed();
     if (window.stopped) {
@@ -275,7 +282,7 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
-  drainLoop(consumer, visit, control, window, wait, check, producers, DRAIN_MAX, () => received);
+  drainLoop(consumer, visit, control, window, wait, check, producers, DRAIN_MAX, () => received, task.stall);
   const report = baseReport(task, window, wait, consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
@@ -362,7 +369,7 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
-  drainLoop(requests, visit, control, window, wait, check, 1, task.params.batch, () => echoed);
+  drainLoop(requests, visit, control, window, wait, check, 1, task.params.batch, () => echoed, task.stall);
   const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
   report.delivery = { ...check.counts(), problems: check.problems };
   requests.close();

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { runMicroBenchmarks } from '../micro/micro-benchmarks.js';
+import { writeFileAtomic } from '../results/atomic-write.js';
+import { captureEnvironment } from '../results/environment.js';
+import { BadInput } from './exit.js';
+import { resultFileName } from './run-command.js';
+import { renderTable } from './table.js';
+
+export function registerMicro(program: Command): void {
+  program
+    .command('micro')
+    .description('single-thread micro-benchmarks (tinybench): backends, envelope, CRC32, HdrHistogram, clock')
+    .option('--out <dir>', 'folder for the result file', 'results')
+    .option('--time <ms>', 'measuring time per benchmark', '300')
+    .option('--filter <regex>', 'only benchmarks whose name matches')
+    .option('--json', 'print machine-readable results')
+    .action(async (flags: { out: string; time: string; filter?: string; json?: boolean }) => {
+      const timeMs = Number(flags.time);
+      if (!Number.isFinite(timeMs) || timeMs <= 0) throw new BadInput(`--time: expected milliseconds > 0, got ${JSON.stringify(flags.time)}`);
+      let filter: RegExp | undefined;
+      try {
+        filter = flags.filter ? new RegExp(flags.filter) : undefined;
+      } catch (error) {
+        throw new BadInput(`--filter: ${(error as Error).message}`);
+      }
+      const environment = captureEnvironment();
+      const benchmarks = await runMicroBenchmarks({ timeMs, filter });
+      const result = { schema: 'nanomq.micro/1', environment: { ...environment, finishedAt: new Date().toISOString() }, benchmarks };
+      const path = join(flags.out, resultFileName('micro'));
+      writeFileAtomic(path, JSON.stringify(result, null, 2) + '\n');
+      if (flags.json) {
+        process.stdout.write(JSON.stringify({ file: path, benchmarks }, null, 2) + '\n');
+        return;
+      }
+      const rows = benchmarks.map((b) => [b.name, Number.isFinite(b.nsPerOp) ? b.nsPerOp.toFixed(1) : 'error', `±${b.rmePct.toFixed(1)}%`, String(b.samples)]);
+      process.stdout.write(renderTable(['benchmark', 'ns/op', 'rme', 'samples'], rows, new Set([1, 2, 3])) + '\n');
+      process.stdout.write(`(each sample is ${1000} operations; N-API boundary per message: ${environment.boundary.boundaryNs?.toFixed(1) ?? 'n/a'} ns)\nresult: ${path}\n`);
+    });
+}

@@ -1,0 +1,88 @@
+/**
+ * `nanomq micro`: single-thread costs, measured with tinybench. Each task repeats its operation
+ * OPS_PER_CALL times per call, so sub-microsecond operations are not lost in the timer's
+ * resolution; figures are per operation.
+ */
+import { Bench } from 'tinybench';
+import { crc32 } from 'node:zlib';
+import { EnvelopeCodec, HEADER_BYTES, encode, Flags } from '../../implementations/envelope.js';
+import { backends } from '../../implementations/registry.js';
+import { nowNs } from '../metrics/clock.js';
+import { createHistogram, initHistograms } from '../metrics/histogram.js';
+
+export const OPS_PER_CALL = 1000;
+
+export interface MicroResult {
+  name: string;
+  group: string;
+  nsPerOp: number;
+  /** Relative margin of error of the mean, in percent (95%). */
+  rmePct: number;
+  samples: number;
+}
+
+export async function runMicroBenchmarks(options: { timeMs?: number; filter?: RegExp } = {}): Promise<MicroResult[]> {
+  await initHistograms();
+  const bench = new Bench({ time: options.timeMs ?? 300, warmupTime: 100 });
+  const groups = new Map<string, string>();
+  const add = (group: string, name: string, fn: () => void) => {
+    if (options.filter && !options.filter.test(name)) return;
+    groups.set(name, group);
+    bench.add(name, () => {
+      for (let i = 0; i < OPS_PER_CALL; i++) fn();
+    });
+  };
+
+  add('clock', 'clock: process.hrtime.bigint → ns', () => void nowNs());
+  add('clock', 'clock: performance.now', () => void performance.now());
+
+  const histogram = createHistogram(true);
+  let v = 1;
+  add('histogram', 'HdrHistogram record (WebAssembly)', () => histogram.recordValue((v = (v * 1103515245 + 12345) & 0xfffff)));
+  const jsHistogram = createHistogram(false);
+  add('histogram', 'HdrHistogram record (JavaScript)', () => jsHistogram.recordValue((v = (v * 1103515245 + 12345) & 0xfffff)));
+
+  const envelope = new Uint8Array(HEADER_BYTES + 64);
+  const codec = new EnvelopeCodec(envelope);
+  let seq = 0;
+  add('envelope', 'envelope: write header', () => codec.writeHeader(0, 1, seq++, 123456789, 64, Flags.TIMESTAMPED, 0, 0));
+  add('envelope', 'envelope: read header fields', () => void (codec.sequence(0) + codec.timestampNs(0) + codec.payloadLength(0)));
+  add('envelope', 'envelope: encode 64 B payload (allocating, with CRC)', () => void encode({ producerId: 0, sequence: seq++ }, envelope.subarray(0, 64)));
+
+  for (const size of [0, 64, 1024, 16384, 65536]) {
+    const payload = new Uint8Array(size).fill(7);
+    add('crc32', `crc32: ${size} B payload`, () => void crc32(payload));
+  }
+
+  for (const backend of backends) {
+    if (!backend.available().available || backend.traits.selfDriven) continue;
+    const d = backend.create({ capacityBytes: 1 << 20, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES + 64 });
+    const producer = backend.producer(backend.select?.(d, 'producer', 0) ?? d, 0);
+    const consumer = backend.consumer(backend.select?.(d, 'consumer', 0) ?? d, 0);
+    const visit = () => {};
+    add('backend', `${backend.id}: write + read one 128 B message`, () => {
+      if (producer.claim(1, HEADER_BYTES + 64) === 1) producer.commit();
+      consumer.drain(1, visit);
+    });
+  }
+
+  await bench.run();
+  const results: MicroResult[] = [];
+  for (const task of bench.tasks) {
+    const r = task.result;
+    if (r.state !== 'completed') {
+      results.push({ name: task.name, group: groups.get(task.name) ?? '', nsPerOp: NaN, rmePct: NaN, samples: 0 });
+      continue;
+    }
+    results.push({
+      name: task.name,
+      group: groups.get(task.name) ?? '',
+      nsPerOp: (r.latency.mean * 1e6) / OPS_PER_CALL,
+      rmePct: r.latency.rme,
+      // Degrees of freedom + 1: tinybench keeps no sample array unless asked to.
+      samples: r.latency.df + 1,
+    });
+  }
+  histogram.destroy();
+  return results;
+}

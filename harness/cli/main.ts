@@ -5,7 +5,9 @@
  * with --enforce-slo; 4 a significant regression (compare).
  */
 import { Command, CommanderError } from 'commander';
+import { registerCompare } from './compare-command.js';
 import { registerList } from './list-command.js';
+import { registerReport } from './report-command.js';
 import { registerMicro } from './micro-command.js';
 import { registerRun } from './run-command.js';
 import { registerTrial } from './trial-command.js';
@@ -20,6 +22,8 @@ program
 registerRun(program);
 registerList(program);
 registerMicro(program);
+registerCompare(program);
+registerReport(program);
 registerTrial(program);
 
 try {

@@ -1,5 +1,5 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
-import type { CaseResult, ResultFile } from '../results/types.js';
+import { OTHER_LOAD_LIMIT_PCT, type CaseResult, type ResultFile } from '../results/types.js';
 import { formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
 
@@ -15,6 +15,8 @@ export function deliveryVerdict(c: CaseResult): string {
 export function caseFlags(c: CaseResult): string[] {
   const flags: string[] = [];
   if (c.oversubscribed && c.status !== 'skipped') flags.push('OVERSUBSCRIBED');
+  const other = c.summary?.cpu?.otherPct;
+  if (other !== undefined && other > OTHER_LOAD_LIMIT_PCT) flags.push(`NOISY other programs used ${other.toFixed(0)}% of a core`);
   if (c.summary?.rate?.belowTarget) flags.push(`BELOW-RATE ${c.summary.rate.shortfallPct.toFixed(1)}%`);
   const slo = c.summary?.slo ?? {};
   const missed = Object.entries(slo).filter(([, v]) => v === 'fail').map(([k]) => k);

@@ -4,6 +4,8 @@ import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
 import { measureBoundaryCost, type BoundaryCost } from '../metrics/boundary-cost.js';
 import { calibrateClock, type ClockCalibration } from '../metrics/clock.js';
 import { measureHarnessOverhead, type HarnessOverhead } from '../metrics/harness-overhead.js';
+import { measureSchedulerNoise, type SchedulerNoise } from '../metrics/scheduler-noise.js';
+import { formatDuration } from '../units.js';
 
 export interface Environment {
   node: string;
@@ -20,6 +22,8 @@ export interface Environment {
   boundary: BoundaryCost;
   /** The harness's own per-message work on one thread, through the `null` backend. */
   harnessOverhead: HarnessOverhead;
+  /** How often the machine takes a spinning thread off the CPU (measured before the run). */
+  schedulerNoise: SchedulerNoise;
   /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
   warnings: string[];
   [extra: string]: unknown;
@@ -36,9 +40,16 @@ function gitCommit(): string | null {
 }
 
 export function captureEnvironment(): Environment {
+  // First, before the other calibrations leave JIT and GC work running on background threads.
+  const schedulerNoise = measureSchedulerNoise();
   const cores = availableParallelism();
   const warnings: string[] = [];
   if (cores <= 2) warnings.push(`only ${cores} cores: cases with more busy threads than cores are marked oversubscribed`);
+  if (schedulerNoise.lostPct > 0.1) {
+    warnings.push(
+      `this machine took a lone spinning thread off the CPU for ${schedulerNoise.lostPct.toFixed(2)}% of a ${schedulerNoise.spinMs} ms test (gaps up to ${formatDuration(schedulerNoise.maxGapNs)}): latency percentiles above p${(100 - schedulerNoise.lostPct).toFixed(1)} include scheduler stalls no queue can avoid`,
+    );
+  }
   return {
     node: process.versions.node,
     v8: process.versions.v8,
@@ -51,6 +62,7 @@ export function captureEnvironment(): Environment {
     clock: calibrateClock(),
     boundary: measureBoundaryCost(),
     harnessOverhead: measureHarnessOverhead(),
+    schedulerNoise,
     warnings,
   };
 }

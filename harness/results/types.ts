@@ -28,6 +28,11 @@ export interface CpuFigures {
   processPct?: number;
   /** The whole machine, in % of all its cores. */
   systemPct?: number;
+  /**
+   * CPU the machine spent outside this process during the window, in % of one core: other
+   * programs competing with the measurement. Above OTHER_LOAD_LIMIT_PCT the case is flagged.
+   */
+  otherPct?: number;
   /** Why per-thread figures are missing, when they are. */
   unavailable?: string;
 }
@@ -40,6 +45,9 @@ export interface MemoryFigures {
   /** SharedArrayBuffer bytes the queue(s) allocated. */
   sharedBytes: number;
 }
+
+/** Other programs using more than this share of one core during a window make the case NOISY. */
+export const OTHER_LOAD_LIMIT_PCT = 25;
 
 export interface RateFigures {
   targetPerSec: number;

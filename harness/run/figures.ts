@@ -121,7 +121,10 @@ export function computeFigures(
     const wallNs = samples.wallEndNs - samples.wallStartNs;
     cpu.processPct = (100 * (samples.cpuEnd.user + samples.cpuEnd.system) * 1e3) / wallNs;
   }
-  if (samples.cpusEnd) cpu.systemPct = machineBusyPct(samples.cpusStart, samples.cpusEnd);
+  if (samples.cpusEnd) {
+    cpu.systemPct = machineBusyPct(samples.cpusStart, samples.cpusEnd);
+    if (cpu.processPct !== undefined) cpu.otherPct = Math.max(0, (cpu.systemPct * samples.cpusEnd.length) - cpu.processPct);
+  }
   figures.cpu = cpu;
 
   figures.memory = {

@@ -4,7 +4,7 @@
  */
 import { findBackend } from '../../implementations/registry.js';
 import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
-import { RESULT_SCHEMA } from '../results/types.js';
+import { OTHER_LOAD_LIMIT_PCT, RESULT_SCHEMA } from '../results/types.js';
 import { captureEnvironment, type Environment } from '../results/environment.js';
 import { planCases, type PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -50,6 +50,8 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   }
   const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
   const warnings = [...environment.warnings];
+  const noisy = cases.filter((c) => (c.summary?.cpu?.otherPct ?? 0) > OTHER_LOAD_LIMIT_PCT).length;
+  if (noisy > 0) warnings.push(`${noisy} case(s) ran while other programs used more than ${OTHER_LOAD_LIMIT_PCT}% of a core (flagged NOISY): re-run them on a quiet machine before publishing`);
   if (oversubscribed > 0) warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
   return {
     schema: RESULT_SCHEMA,

@@ -67,6 +67,8 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
       consumerPct: medianOf(measured, (t) => t.cpu?.consumerPct),
       processPct: medianOf(measured, (t) => t.cpu?.processPct),
       systemPct: medianOf(measured, (t) => t.cpu?.systemPct),
+      // The worst trial: one disturbed trial is enough to doubt the case.
+      otherPct: measured.some((t) => t.cpu?.otherPct !== undefined) ? Math.max(...measured.map((t) => t.cpu?.otherPct ?? 0)) : undefined,
       unavailable: measured.find((t) => t.cpu?.unavailable)?.cpu?.unavailable,
     },
   );

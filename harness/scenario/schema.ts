@@ -47,9 +47,13 @@ const workload = z.discriminatedUnion('kind', [
 ]);
 
 export function scenarioSchema(knownBackends: readonly string[]) {
-  const backend = z.string().refine((id) => knownBackends.includes(id), {
-    error: (issue) => `unknown backend ${JSON.stringify(issue.input)} (known: ${knownBackends.join(', ')})`,
-  });
+  // YAML reads a bare `null` as null; the backend of that name should not need quotes.
+  const backend = z.preprocess(
+    (v) => (v === null ? 'null' : v),
+    z.string().refine((id) => knownBackends.includes(id), {
+      error: (issue) => `unknown backend ${JSON.stringify(issue.input)} (known: ${knownBackends.join(', ')})`,
+    }),
+  );
   return z.strictObject({
     name: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes ([a-z0-9-])'),
     description: z.string().optional(),

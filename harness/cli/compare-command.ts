@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { compareResults, type Comparison } from '../compare/compare.js';
+import { readResultFile, ResultFileError } from '../results/read-result.js';
+import type { ResultFile } from '../results/types.js';
+import { formatCount, formatDuration } from '../units.js';
+import { BadInput, ExitCode } from './exit.js';
+import { renderTable } from './table.js';
+
+export function readResultOrBadInput(path: string): ResultFile {
+  try {
+    return readResultFile(path);
+  } catch (error) {
+    if (error instanceof ResultFileError) throw new BadInput(error.message);
+    throw error;
+  }
+}
+
+export function parseThreshold(value: string): number {
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isFinite(n) || n < 0 || n >= 100) throw new BadInput(`--threshold: expected a percentage from 0 to 100, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function comparisonTable(c: Comparison): string {
+  const fmt = (metric: string, v: number) => (metric === 'p99' ? formatDuration(v) : formatCount(v));
+  const rows = c.cases.flatMap((k) =>
+    k.metrics.map((m) => [
+      k.id,
+      m.metric === 'p99' ? 'p99' : 'msg/s',
+      fmt(m.metric, m.baseline),
+      fmt(m.metric, m.candidate),
+      `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (1 trial)'}`,
+      m.verdict === 'slower' ? 'SLOWER' : m.verdict,
+    ]),
+  );
+  const lines = [renderTable(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows, new Set([2, 3, 4]))];
+  for (const id of c.onlyInBaseline) lines.push(`only in baseline: ${id}`);
+  for (const id of c.onlyInCandidate) lines.push(`only in candidate: ${id}`);
+  for (const n of c.notCompared) lines.push(`not compared: ${n.id} (${n.reason})`);
+  lines.push(`${c.regressions} significant regression(s), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%`);
+  return lines.join('\n');
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('per-case ratios with confidence intervals and verdicts; exit 4 on a significant regression')
+    .argument('<baseline>', 'baseline result file')
+    .argument('<candidate>', 'candidate result file')
+    .option('--threshold <pct>', 'smallest change that counts, in percent', '5')
+    .option('--json', 'print machine-readable output')
+    .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean }) => {
+      const threshold = parseThreshold(flags.threshold);
+      const comparison = compareResults(readResultOrBadInput(baselinePath), readResultOrBadInput(candidatePath), threshold);
+      process.stdout.write(flags.json ? JSON.stringify(comparison, null, 2) + '\n' : comparisonTable(comparison) + '\n');
+      process.exitCode = comparison.regressions > 0 ? ExitCode.Regression : ExitCode.Ok;
+    });
+}

@@ -1,0 +1,81 @@
+/**
+ * What the tslab notebooks use: load result files, tables as HTML, charts as pre-rendered SVG
+ * (vega-lite mime bundles do not survive nbconvert's HTML), comparisons. Notebooks reach this
+ * through notebooks/esm-import.cjs, since tslab compiles cells to CommonJS.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { compareResults, type Comparison } from '../compare/compare.js';
+import { readResultFile } from '../results/read-result.js';
+import type { ResultFile } from '../results/types.js';
+import { caseRow, CASE_COLUMNS, environmentLines } from '../report/case-rows.js';
+import { buildCharts } from '../report/charts.js';
+import { escapeHtml } from '../report/escape.js';
+import { renderSvg } from '../report/render-chart.js';
+import { formatCount, formatDuration } from '../units.js';
+
+export { compareResults, readResultFile as loadResult };
+
+/** The newest result file in a folder (by modification time), or undefined. */
+export function newestResult(dir: string): string | undefined {
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(dir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function htmlTable(headers: string[], rows: string[][]): string {
+  const th = headers.map((h) => `<th style="text-align:left">${escapeHtml(h)}</th>`).join('');
+  const tr = rows.map((r) => `<tr>${r.map((c) => `<td style="text-align:left">${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
+  return `<table><thead><tr>${th}</tr></thead><tbody>${tr}</tbody></table>`;
+}
+
+export function casesTableHtml(result: ResultFile): string {
+  return htmlTable(CASE_COLUMNS, result.cases.map((c) => caseRow(c).cells));
+}
+
+export function environmentHtml(result: ResultFile): string {
+  return htmlTable(['', ''], environmentLines(result));
+}
+
+export async function chartsSvg(results: ResultFile[]): Promise<{ title: string; caption: string; svg: string }[]> {
+  const out = [];
+  for (const c of buildCharts(results)) out.push({ title: c.title, caption: c.caption, svg: await renderSvg(c.spec) });
+  return out;
+}
+
+/** Fastest case per backend and workload: the one-line answer most readers want first. */
+export function bestPerBackend(result: ResultFile): { backend: string; workload: string; case: string; msgsPerSec: string; p99: string }[] {
+  const best = new Map<string, ResultFile['cases'][number]>();
+  for (const c of result.cases) {
+    if (c.status !== 'ok' || c.summary?.msgsPerSec === undefined) continue;
+    const key = `${c.backend} ${c.workload}`;
+    const current = best.get(key);
+    if (!current || c.summary.msgsPerSec > current.summary!.msgsPerSec!) best.set(key, c);
+  }
+  return [...best.values()].map((c) => ({
+    backend: c.backend,
+    workload: c.workload,
+    case: c.id,
+    msgsPerSec: formatCount(c.summary!.msgsPerSec!),
+    p99: c.summary!.latencyNs?.p99 !== undefined ? formatDuration(c.summary!.latencyNs.p99) : '–',
+  }));
+}
+
+export function comparisonTableHtml(c: Comparison): string {
+  const rows = c.cases.flatMap((k) =>
+    k.metrics.map((m) => [
+      k.id,
+      m.metric,
+      m.metric === 'p99' ? formatDuration(m.baseline) : formatCount(m.baseline),
+      m.metric === 'p99' ? formatDuration(m.candidate) : formatCount(m.candidate),
+      `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ''}`,
+      m.verdict,
+    ]),
+  );
+  return htmlTable(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows);
+}

@@ -1,0 +1,80 @@
+/**
+ * The per-case table both report formats show: every case, with its figures, delivery verdict,
+ * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
+ */
+import { caseFlags, deliveryVerdict } from '../cli/summary-table.js';
+import type { CaseResult, ResultFile } from '../results/types.js';
+import { formatBytes, formatCount, formatDuration } from '../units.js';
+
+export const CASE_COLUMNS = ['case', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p99.9', 'max', 'CPU prod/cons', 'RSS', 'delivery', 'SLO', 'notes'];
+
+export interface CaseRow {
+  status: CaseResult['status'];
+  oversubscribed: boolean;
+  cells: string[];
+}
+
+function sloCell(c: CaseResult): string {
+  const slo = c.summary?.slo;
+  if (!slo || Object.keys(slo).length === 0) return '';
+  return Object.entries(slo)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+export function caseRow(c: CaseResult): CaseRow {
+  const s = c.summary;
+  const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
+  const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
+  const cpu = s?.cpu?.producerPct !== undefined && s.cpu.consumerPct !== undefined ? `${s.cpu.producerPct.toFixed(0)}% / ${s.cpu.consumerPct.toFixed(0)}%` : '–';
+  const notes = [...caseFlags(c).filter((f) => !f.startsWith('SLO')), ...(c.status !== 'ok' && c.reason ? [c.reason] : []), ...(s?.latencyNs?.warnings ?? [])];
+  return {
+    status: c.status,
+    oversubscribed: c.oversubscribed && c.status !== 'skipped',
+    cells: [
+      c.id,
+      c.status,
+      s?.msgsPerSec !== undefined ? `${formatCount(s.msgsPerSec)}${ci}` : '–',
+      lat(s?.latencyNs?.p50),
+      lat(s?.latencyNs?.p99),
+      lat(s?.latencyNs?.p999),
+      lat(s?.latencyNs?.max),
+      cpu,
+      s?.memory ? formatBytes(s.memory.rssBytes) : '–',
+      c.status === 'skipped' ? '–' : deliveryVerdict(c),
+      sloCell(c),
+      notes.join('; '),
+    ],
+  };
+}
+
+export function environmentLines(r: ResultFile): [string, string][] {
+  const e = r.environment;
+  const lines: [string, string][] = [
+    ['machine', `${e.cpuModel}, ${e.cores} cores, ${formatBytes(e.memoryBytes)}`],
+    ['software', `Node ${e.node}, V8 ${e.v8}, ${e.os}`],
+    ['commit', e.gitCommit ?? 'unknown (not a git checkout)'],
+    ['run', `${e.startedAt} → ${e.finishedAt ?? '?'}`],
+    ['clock', `process.hrtime: resolution ${formatDuration(e.clock.resolutionNs)}, ${e.clock.overheadNs.toFixed(0)} ns a read`],
+  ];
+  if (e.harnessOverhead) lines.push(['harness overhead', `${e.harnessOverhead.perMessageNs.toFixed(0)} ns a message at batch 1, ${e.harnessOverhead.perMessageBatchedNs.toFixed(0)} ns at batch 256 (null backend, one thread)`]);
+  if (e.boundary) {
+    const b = e.boundary;
+    lines.push(['N-API boundary', b.napiPushPopNs !== undefined ? `push+pop ${b.napiPushPopNs.toFixed(0)} ns through N-API vs ${b.jsPushPopNs.toFixed(0)} ns in JavaScript (+${b.boundaryNs!.toFixed(0)} ns a message)` : (b.note ?? 'not measured')]);
+  }
+  const s = r.scenario;
+  lines.push(['scenario', `${s.name}${s.file ? ` (${s.file})` : ''}: window ${formatDuration(s.duration)}, warm-up ${formatDuration(s.warmup)}, ${s.trials} trial(s)${s.fork === 'process' ? ' each in a fresh process' : ''}, verify ${s.verify}, queue ${formatBytes(s.capacity)}${s.pin ? ', threads pinned' : ''}`]);
+  return lines;
+}
+
+/** What each workload measures and how: the method section of both formats. */
+export const METHOD: [string, string][] = [
+  ['throughput', 'Closed loop: producers write as fast as the queue accepts; the consumer counts messages over the measure window on its own clock. One message in 64 carries a timestamp, so latency here is the time spent in a saturated queue.'],
+  ['ping-pong', 'One client sends a message (or a burst of `batch`) and waits for the echo from a server thread through a second queue; every round trip is timed. msg/s counts round trips.'],
+  ['rate', 'Open loop at a fixed rate (wrk2-style): messages are due 1/rate apart from the start, whatever happened before, and latency is measured from the intended send time, so a stall shows in the percentiles instead of hiding (coordinated omission). Latency from the actual send time and the send lag are recorded beside it. A case more than 5% short of its rate is flagged.'],
+  ['delivery', 'Every message is checked on arrival: producer id, per-producer sequence (lost, duplicated, reordered), length, a sequence stamp in the payload, and the CRC32 with verify: crc. A case with any delivery error fails, whatever its speed.'],
+  ['latency', 'process.hrtime (one monotonic clock for all threads), recorded in HdrHistogram (3 significant digits) per thread and merged. A percentile is reported only when at least 10 samples lie beyond it (p99 needs 1 000 samples, p99.9 10 000).'],
+  ['CPU', 'Per thread from /proc/thread-self/schedstat at the window edges, in % of one core (producers summed); the process from process.cpuUsage, the machine from os.cpus(), over the same window.'],
+  ['memory', 'Peak resident set size sampled every 20 ms over the window; V8 heap of all threads at the end of the window; shared memory the queues allocated.'],
+  ['trials', 'Each trial has fresh queues and fresh worker threads (fork: process: a fresh Node process). Summaries are medians over trials; 95% intervals are percentile bootstraps over trials (none with a single trial).'],
+];

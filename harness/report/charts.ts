@@ -1,0 +1,260 @@
+/**
+ * The report's charts as vega-lite specs, built from result files. A chart is made only when
+ * the data supports it (e.g. latency against rate needs at least two rates); each comes with a
+ * caption saying what it shows and how it was measured.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { decodeHistogram } from '../metrics/histogram.js';
+import { MIN_TAIL_SAMPLES } from '../metrics/histogram.js';
+import type { CaseResult, ResultFile } from '../results/types.js';
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const WIDTH = 560;
+/** Case labels are long; let the legend show them whole. */
+const LEGEND = { legend: { labelLimit: 360 } };
+const HEIGHT = 300;
+
+function label(c: CaseResult): string {
+  const p = c.params;
+  return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${p.producers > 1 ? ` n=${p.producers}` : ''}`;
+}
+
+const okCases = (results: ResultFile[]) => results.flatMap((r) => r.cases).filter((c) => c.status === 'ok' && c.summary);
+
+function distinct<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Throughput by backend, grouped by payload, one panel per batch size, with 95% CI whiskers. */
+function throughputChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases
+    .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined && c.params.producers === 1 && c.params.wait === 'spin')
+    .map((c) => ({
+      backend: c.backend,
+      payload: `${c.params.payload} B`,
+      batch: `batch ${c.params.batch}`,
+      msgsPerSec: c.summary!.msgsPerSec!,
+      lo: c.summary!.msgsPerSecCi95?.[0] ?? c.summary!.msgsPerSec!,
+      hi: c.summary!.msgsPerSecCi95?.[1] ?? c.summary!.msgsPerSec!,
+      oversubscribed: c.oversubscribed,
+    }));
+  if (rows.length === 0) return undefined;
+  const batches = distinct(rows.map((r) => r.batch));
+  return {
+    id: 'throughput',
+    title: 'Throughput by backend, payload and batch',
+    caption:
+      'Closed loop, one producer, busy-spin. Messages per second counted by the consumer over the measure window (median over trials); whiskers are the 95% bootstrap interval over trials where there are two or more. Log scale.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      data: { values: rows },
+      facet: { column: { field: 'batch', type: 'nominal', title: null, sort: batches } },
+      spec: {
+        width: Math.max(200, Math.floor(WIDTH / batches.length)),
+        height: HEIGHT,
+        layer: [
+          {
+            // Points, not bars: a bar on a log axis has no base to stand on.
+            mark: { type: 'point', filled: true, size: 90 },
+            encoding: {
+              x: { field: 'backend', type: 'nominal', title: null, axis: { labelAngle: -40 } },
+              xOffset: { field: 'payload', type: 'nominal' },
+              y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second', axis: { format: '~s' } },
+              color: { field: 'payload', type: 'nominal', title: 'payload' },
+              shape: { field: 'payload', type: 'nominal', title: 'payload' },
+              tooltip: [
+                { field: 'backend' },
+                { field: 'payload' },
+                { field: 'batch' },
+                { field: 'msgsPerSec', format: '.3s' },
+              ],
+            },
+          },
+          {
+            mark: { type: 'rule', color: 'black' },
+            encoding: {
+              x: { field: 'backend', type: 'nominal' },
+              xOffset: { field: 'payload', type: 'nominal' },
+              y: { field: 'lo', type: 'quantitative' },
+              y2: { field: 'hi' },
+            },
+          },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+const SPECTRUM_PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
+
+/**
+ * HdrHistogram-style percentile spectrum: x is 1/(1−p) on a log axis, so p50, p90, p99, p99.9
+ * are evenly spaced. One line per case of the workload with the most latency data; percentiles
+ * with fewer than MIN_TAIL_SAMPLES samples beyond them are left out.
+ */
+function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undefined {
+  let chosen = cases.filter((c) => c.workload === workload && c.summary!.latencyNs && c.summary!.latencyNs.count > 0);
+  if (chosen.length === 0) return undefined;
+  // Too many lines to read: keep one reference configuration per backend.
+  if (chosen.length > 10) {
+    const byBackend = new Map<string, CaseResult>();
+    for (const c of chosen) {
+      const best = byBackend.get(c.backend);
+      const score = (x: CaseResult) => x.params.payload + x.params.batch * 1000 + (x.params.wait === 'spin' ? 0 : 1e9) + x.params.producers * 1e7;
+      if (!best || score(c) < score(best)) byBackend.set(c.backend, c);
+    }
+    chosen = [...byBackend.values()];
+  }
+  const rows = chosen.flatMap((c) => {
+    const h = decodeHistogram(c.summary!.latencyNs!.histogram);
+    const count = h.totalCount;
+    const points = SPECTRUM_PERCENTILES.filter((p) => count >= MIN_TAIL_SAMPLES / (1 - p / 100)).map((p) => ({
+      series: label(c),
+      percentile: `p${p}`,
+      x: 1 / (1 - p / 100),
+      latencyUs: h.getValueAtPercentile(p) / 1000,
+    }));
+    h.destroy();
+    return points;
+  });
+  if (rows.length === 0) return undefined;
+  const what =
+    workload === 'ping-pong'
+      ? 'Round trip through a request and a reply queue, every message timed.'
+      : workload === 'rate'
+        ? 'Open loop: latency from the intended send time (coordinated omission accounted for).'
+        : 'Closed loop: one message in 64 timed; the time a message spends in a saturated queue.';
+  return {
+    id: `spectrum-${workload}`,
+    title: `Latency percentile spectrum (${workload})`,
+    caption: `${what} x is 1/(1−p) on a log axis (p50 … p99.99); a percentile is drawn only where at least ${MIN_TAIL_SAMPLES} samples lie beyond it. Log scale.`,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: {
+          field: 'x',
+          type: 'quantitative',
+          scale: { type: 'log' },
+          title: 'percentile',
+          axis: { values: [2, 10, 100, 1000, 10000], labelExpr: "{'2': 'p50', '10': 'p90', '100': 'p99', '1000': 'p99.9', '10000': 'p99.99'}[datum.value]" },
+        },
+        y: { field: 'latencyUs', type: 'quantitative', scale: { type: 'log' }, title: 'latency (µs)' },
+        color: { field: 'series', type: 'nominal', title: 'case' },
+        tooltip: [{ field: 'series' }, { field: 'percentile' }, { field: 'latencyUs', format: '.3~f', title: 'µs' }],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** p99 against the offered rate, one line per backend and wait strategy (needs two rates). */
+function latencyVsRateChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases
+    .filter((c) => c.workload === 'rate' && c.summary!.latencyNs?.p99 !== undefined)
+    .map((c) => ({ series: `${c.backend} b=${c.params.batch} ${c.params.wait}`, rate: c.params.rate!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
+  if (distinct(rows.map((r) => r.rate)).length < 2) return undefined;
+  return {
+    id: 'latency-vs-rate',
+    title: 'p99 latency against offered rate',
+    caption: 'Open loop; latency from the intended send time. Log scales.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'rate', type: 'quantitative', scale: { type: 'log' }, title: 'offered rate (msg/s)' },
+        y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 (µs)' },
+        color: { field: 'series', type: 'nominal', title: 'case' },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** The wait-strategy trade-off: consumer CPU against p99, coloured by wait strategy. */
+function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases
+    .filter((c) => c.summary!.cpu?.consumerPct !== undefined && c.summary!.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
+    .map((c) => ({ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), cpu: c.summary!.cpu!.consumerPct!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
+  if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
+  return {
+    id: 'cpu-vs-p99',
+    title: 'Consumer CPU against p99, by wait strategy',
+    caption:
+      'Each point is a case (rate and ping-pong workloads). A spinning consumer holds a core at ~100% for the lowest latency; parking and blocking save CPU and pay the wake-up. CPU from /proc/thread-self/schedstat over the window, in % of one core.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      mark: { type: 'point', filled: true, size: 80 },
+      encoding: {
+        x: { field: 'cpu', type: 'quantitative', title: 'consumer CPU (% of one core)' },
+        y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 (µs)' },
+        color: { field: 'wait', type: 'nominal', title: 'wait' },
+        shape: { field: 'backend', type: 'nominal', title: 'backend' },
+        tooltip: [{ field: 'case' }, { field: 'workload' }, { field: 'cpu', format: '.1f' }, { field: 'p99Us', format: '.3~f' }],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** Throughput as producers grow, one line per backend and wait strategy (needs two counts). */
+function producersChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases
+    .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined)
+    .map((c) => ({ series: `${c.backend} ${c.params.wait} p=${c.params.payload} b=${c.params.batch}`, producers: c.params.producers, msgsPerSec: c.summary!.msgsPerSec!, oversubscribed: c.oversubscribed }));
+  if (distinct(rows.map((r) => r.producers)).length < 2) return undefined;
+  return {
+    id: 'producers',
+    title: 'Throughput as producers grow',
+    caption: 'Closed loop. Hollow points ran more busy threads than the machine has cores (oversubscribed): they measure the scheduler as much as the queue.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      layer: [
+        { mark: 'line', encoding: { x: { field: 'producers', type: 'ordinal' }, y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second' }, color: { field: 'series', type: 'nominal', title: 'case' } } },
+        {
+          mark: { type: 'point', size: 60 },
+          encoding: {
+            x: { field: 'producers', type: 'ordinal', title: 'producers' },
+            y: { field: 'msgsPerSec', type: 'quantitative' },
+            color: { field: 'series', type: 'nominal' },
+            fill: { condition: { test: 'datum.oversubscribed', value: 'white' }, field: 'series', type: 'nominal', legend: null },
+          },
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
+export function buildCharts(results: ResultFile[]): ChartSpec[] {
+  const cases = okCases(results);
+  const charts = [
+    throughputChart(cases),
+    spectrumChart(cases, 'ping-pong'),
+    spectrumChart(cases, 'rate'),
+    spectrumChart(cases, 'throughput'),
+    latencyVsRateChart(cases),
+    cpuVsLatencyChart(cases),
+    producersChart(cases),
+  ];
+  return charts.filter((c): c is ChartSpec => c !== undefined);
+}

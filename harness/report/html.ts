@@ -1,0 +1,118 @@
+/**
+ * The HTML report: one self-contained file (charts inline as SVG, CSS inline, no scripts, no
+ * network requests), readable on a phone (tables scroll sideways) and on a wide screen.
+ */
+import type { Comparison } from '../compare/compare.js';
+import type { ResultFile } from '../results/types.js';
+import { formatCount, formatDuration } from '../units.js';
+import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
+import { escapeHtml as h } from './escape.js';
+
+export interface RenderedChart {
+  id: string;
+  title: string;
+  caption: string;
+  svg: string;
+  png: string;
+}
+
+const CSS = `
+:root { color-scheme: light; --fg: #1d2330; --muted: #5b6474; --line: #d9dee7; --warn: #8a5a00; --warn-bg: #fff6e0; --bad: #a4001d; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; color: var(--fg); }
+main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
+h1 { font-size: 1.6rem; margin: .5rem 0; } h2 { font-size: 1.25rem; margin-top: 2rem; border-bottom: 1px solid var(--line); }
+.muted { color: var(--muted); }
+.warnings { background: var(--warn-bg); color: var(--warn); border: 1px solid #f0d48a; border-radius: 6px; padding: .5rem 1rem; }
+figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; display: block; }
+figcaption { color: var(--muted); font-size: .9rem; max-width: 70ch; }
+.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid var(--line); border-radius: 6px; }
+table { border-collapse: collapse; font-size: .85rem; min-width: 100%; }
+th, td { padding: .3rem .5rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
+td.notes { white-space: normal; min-width: 16rem; }
+th { background: #f4f6f9; position: sticky; top: 0; }
+tr.failed td { color: var(--bad); } tr.skipped td { color: var(--muted); } tr.oversubscribed td:first-child::after { content: " ⚠"; color: var(--warn); }
+dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: 600; } dd { margin: 0; }
+@media (max-width: 640px) { dl { grid-template-columns: 1fr; } main { padding: .5rem; } }
+`;
+
+function table(headers: string[], rows: { cells: string[]; className?: string }[], notesColumn = -1): string {
+  const head = headers.map((c) => `<th>${h(c)}</th>`).join('');
+  const body = rows
+    .map((r) => `<tr${r.className ? ` class="${r.className}"` : ''}>${r.cells.map((c, i) => `<td${i === notesColumn ? ' class="notes"' : ''}>${h(c)}</td>`).join('')}</tr>`)
+    .join('\n');
+  return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+}
+
+function comparisonHtml(c: Comparison): string {
+  const rows = c.cases.flatMap((k) =>
+    k.metrics.map((m) => ({
+      className: m.verdict === 'slower' ? 'failed' : undefined,
+      cells: [
+        k.id,
+        m.metric === 'p99' ? 'p99' : 'msg/s',
+        m.metric === 'p99' ? formatDuration(m.baseline) : formatCount(m.baseline),
+        m.metric === 'p99' ? formatDuration(m.candidate) : formatCount(m.candidate),
+        `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (single trial)'}`,
+        m.verdict,
+      ],
+    })),
+  );
+  const extra = [
+    ...c.onlyInBaseline.map((id) => `only in baseline: ${id}`),
+    ...c.onlyInCandidate.map((id) => `only in candidate: ${id}`),
+    ...c.notCompared.map((n) => `not compared: ${n.id} (${n.reason})`),
+  ];
+  return `<h2 id="comparison">Comparison with the baseline</h2>
+<p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. Ratio = candidate / baseline, with a 95% bootstrap interval over trials; a change counts when the whole interval lies beyond ${c.thresholdPct}%. ${c.regressions} significant regression(s), ${c.improvements} improvement(s).</p>
+${table(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows)}
+${extra.length ? `<ul>${extra.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
+}
+
+export function renderHtml(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison, notebookNote?: string): string {
+  const title = `NanoMQ report: ${results.map((r) => r.scenario.name).join(', ')}`;
+  const warnings = [...new Set(results.flatMap((r) => r.environment.warnings))];
+  const cases = results.flatMap((r) => r.cases);
+  const counts = { ok: 0, failed: 0, skipped: 0 };
+  for (const c of cases) counts[c.status]++;
+  const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
+  const rows = cases.map((c) => {
+    const r = caseRow(c);
+    return { cells: r.cells, className: [r.status !== 'ok' ? r.status : '', r.oversubscribed ? 'oversubscribed' : ''].filter(Boolean).join(' ') || undefined };
+  });
+  const figures = charts
+    .map((c) => `<figure id="${h(c.id)}">\n<h3>${h(c.title)}</h3>\n${c.svg}\n<figcaption>${h(c.caption)}</figcaption>\n</figure>`)
+    .join('\n');
+  const environment = results
+    .map((r) => `<dl>${environmentLines(r).map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>${h(title)}</h1>
+${results.map((r) => `<p class="muted">${h(r.scenario.description ?? '')}</p>`).join('\n')}
+<p>${cases.length} cases: ${counts.ok} ok, ${counts.failed} failed, ${counts.skipped} skipped${oversubscribed ? `, ${oversubscribed} oversubscribed (⚠)` : ''}.</p>
+${warnings.length ? `<div class="warnings"><strong>Read with care:</strong><ul>${warnings.map((w) => `<li>${h(w)}</li>`).join('')}</ul></div>` : ''}
+<h2 id="charts">Charts</h2>
+${figures || '<p class="muted">No case produced data for a chart.</p>'}
+<h2 id="cases">Every case</h2>
+<p class="muted">Failed cases in red, skipped ones grey with the reason, oversubscribed ones marked ⚠ (more busy threads than cores).</p>
+${table(CASE_COLUMNS, rows, CASE_COLUMNS.length - 1)}
+${comparison ? comparisonHtml(comparison) : ''}
+<h2 id="environment">Environment</h2>
+${environment}
+<h2 id="method">Method</h2>
+<dl>${METHOD.map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>
+${notebookNote ? `<p class="muted">${h(notebookNote)}</p>` : ''}
+</main>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,41 @@
+/** The Markdown report (GitHub-flavoured), with PNG charts beside it. */
+import type { Comparison } from '../compare/compare.js';
+import type { ResultFile } from '../results/types.js';
+import { formatCount, formatDuration } from '../units.js';
+import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
+import { escapeMarkdown as m } from './escape.js';
+import type { RenderedChart } from './html.js';
+
+function table(headers: string[], rows: string[][]): string {
+  return [`| ${headers.map(m).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((c) => m(c) || ' ').join(' | ')} |`)].join('\n');
+}
+
+export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison): string {
+  const out: string[] = [];
+  out.push(`# NanoMQ report: ${m(results.map((r) => r.scenario.name).join(', '))}`, '');
+  for (const r of results) if (r.scenario.description) out.push(m(r.scenario.description), '');
+  const warnings = [...new Set(results.flatMap((r) => r.environment.warnings))];
+  if (warnings.length) out.push('> **Read with care:**', ...warnings.map((w) => `> - ${m(w)}`), '');
+  out.push('## Charts', '');
+  for (const c of charts) out.push(`### ${m(c.title)}`, '', `![${m(c.title)}](${c.png})`, '', `*${m(c.caption)}*`, '');
+  out.push('## Every case', '', 'Oversubscribed cases (more busy threads than cores) are flagged OVERSUBSCRIBED in the notes.', '');
+  out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases).map((c) => caseRow(c).cells)), '');
+  if (comparison) {
+    out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline, 95% bootstrap interval over trials; significant beyond ${comparison.thresholdPct}%. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s).`, '');
+    const rows = comparison.cases.flatMap((k) =>
+      k.metrics.map((x) => [
+        k.id,
+        x.metric === 'p99' ? 'p99' : 'msg/s',
+        x.metric === 'p99' ? formatDuration(x.baseline) : formatCount(x.baseline),
+        x.metric === 'p99' ? formatDuration(x.candidate) : formatCount(x.candidate),
+        `${x.ratio.toFixed(3)}${x.ratioCi95 ? ` [${x.ratioCi95[0].toFixed(3)}–${x.ratioCi95[1].toFixed(3)}]` : ' (single trial)'}`,
+        x.verdict,
+      ]),
+    );
+    out.push(table(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows), '');
+  }
+  out.push('## Environment', '');
+  for (const r of results) out.push(...environmentLines(r).map(([k, v]) => `- **${m(k)}**: ${m(v)}`), '');
+  out.push('## Method', '', ...METHOD.map(([k, v]) => `- **${m(k)}**: ${m(v)}`), '');
+  return out.join('\n');
+}

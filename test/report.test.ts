@@ -1,0 +1,147 @@
+/**
+ * Reports from a fixture result: charts present, the numbers shown are the result's, every
+ * string escaped, no network resources; and the HTML as a browser sees it (headless Chromium).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { writeReport, type WrittenReport } from '../harness/report/write-report.js';
+import type { ResultFile } from '../harness/results/types.js';
+import { formatCount, formatDuration } from '../harness/units.js';
+import { nanomq, root, tempDir } from './support/cli.js';
+import { synthCase, synthResult } from './support/synthetic-result.js';
+
+const EVIL = '<script>alert(1)</script>';
+
+function fixture(): ResultFile {
+  const cases = [
+    synthCase('sab-spsc/throughput/payload=0/producers=1/batch=1/wait=spin', [30.5e6, 31e6, 29.8e6]),
+    synthCase('post-message/throughput/payload=0/producers=1/batch=1/wait=spin', [180e3, 175e3, 190e3]),
+    synthCase('sab-spsc/ping-pong/payload=0/producers=1/batch=1/wait=spin', [700e3, 710e3, 690e3], [4000, 4100, 3900]),
+    synthCase('mpsc-cas/throughput/payload=0/producers=2/batch=1/wait=spin', [2e6, 2.1e6, 1.9e6]),
+    synthCase('mpsc-cas/throughput/payload=0/producers=1/batch=1/wait=spin', [3e6, 3.1e6, 2.9e6]),
+  ];
+  cases[1].params = { ...cases[1].params };
+  cases[3].params = { ...cases[3].params, producers: 2 };
+  cases[3].oversubscribed = true;
+  cases.push({ ...synthCase('mutex/throughput/payload=0/producers=1/batch=1/wait=spin', [1]), status: 'failed', reason: `delivery errors: 3 lost <b>${EVIL}</b>`, summary: undefined });
+  cases.push({ ...synthCase('sab-spsc/throughput/payload=0/producers=4/batch=1/wait=spin', [1]), status: 'skipped', reason: 'sab-spsc serves at most 1 producer(s)', trials: [], summary: undefined });
+  const r = synthResult(cases, EVIL);
+  r.scenario.description = `description with ${EVIL} & friends`;
+  r.environment.warnings = ['only 2 cores: cases with more busy threads than cores are marked oversubscribed'];
+  return r;
+}
+
+describe('report from a fixture result', () => {
+  let report: WrittenReport;
+  let html: string;
+  let md: string;
+  const result = fixture();
+  beforeAll(async () => {
+    report = await writeReport([result], { sourcePaths: ['fixture.json'], out: join(tempDir(), 'report') });
+    html = readFileSync(report.htmlPath, 'utf8');
+    md = readFileSync(report.markdownPath, 'utf8');
+  });
+
+  it('has at least three inline SVG charts, and PNGs beside the Markdown', () => {
+    expect((html.match(/<figure id="[^"]+">/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    for (const png of report.charts) expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    expect(md).toMatch(/!\[Throughput by backend, payload and batch\]\(charts\/throughput\.png\)/);
+    expect(html).toContain('Throughput as producers grow');
+  });
+
+  it('shows the numbers of the result', () => {
+    const c = result.cases[0];
+    expect(html).toContain(formatCount(c.summary!.msgsPerSec!));
+    expect(html).toContain(formatDuration(c.summary!.latencyNs!.p99!));
+    expect(md).toContain(formatCount(result.cases[1].summary!.msgsPerSec!));
+  });
+
+  it('shows failed, skipped and oversubscribed cases, never dropping them', () => {
+    for (const c of result.cases) expect(html).toContain(c.id);
+    expect(html).toMatch(/<tr class="failed">/);
+    expect(html).toMatch(/<tr class="skipped">/);
+    expect(html).toMatch(/class="oversubscribed"/);
+    expect(html).toContain('sab-spsc serves at most 1 producer(s)');
+    expect(md).toContain('OVERSUBSCRIBED');
+  });
+
+  it('escapes every string from the scenario and result', () => {
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(md).not.toContain('<script>');
+    expect(md).not.toContain('<b>');
+  });
+
+  it('loads nothing from the network: no external src, href or url()', () => {
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/<link|<script/i);
+  });
+
+  it('has the environment and method sections and the warnings', () => {
+    expect(html).toContain('id="environment"');
+    expect(html).toContain('id="method"');
+    expect(html).toContain('coordinated omission');
+    expect(html).toContain('only 2 cores');
+  });
+});
+
+const chromium = '/usr/bin/chromium';
+describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headless Chromium', () => {
+  it('renders every chart with a size, logs no errors, requests nothing remote; screenshot written', async () => {
+    const { chromium: pw } = await import('playwright-core');
+    const report = await writeReport([fixture()], { sourcePaths: ['fixture.json'], out: join(tempDir(), 'report') });
+    const browser = await pw.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      for (const viewport of [{ width: 390, height: 844 }, { width: 1440, height: 900 }]) {
+        const page = await browser.newPage({ viewport });
+        const errors: string[] = [];
+        const remote: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('request', (r) => !/^(file|data|about):/.test(r.url()) && remote.push(r.url()));
+        await page.goto(`file://${report.htmlPath}`);
+        const sizes = await page.$$eval('figure svg', (svgs) => svgs.map((s) => s.getBoundingClientRect()).map((b) => [b.width, b.height]));
+        expect(sizes.length).toBeGreaterThanOrEqual(3);
+        for (const [w, h] of sizes) {
+          expect(w).toBeGreaterThan(50);
+          expect(h).toBeGreaterThan(50);
+          // Charts fit the screen: no chart wider than a phone.
+          expect(w).toBeLessThanOrEqual(viewport.width);
+        }
+        expect(errors).toEqual([]);
+        expect(remote).toEqual([]);
+        const dir = join(root, 'reports', 'test-screenshots');
+        mkdirSync(dir, { recursive: true });
+        const shot = join(dir, `report-${viewport.width}.png`);
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(readFileSync(shot).length).toBeGreaterThan(10_000);
+        await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('nanomq report', () => {
+  it('writes HTML and Markdown for a result file, and refuses a bad one with exit 2', () => {
+    const dir = tempDir();
+    const path = join(dir, 'r.json');
+    writeFileSync(path, JSON.stringify(fixture()));
+    const r = nanomq(['report', path, '--out', join(dir, 'out')]);
+    expect(r.status).toBe(0);
+    expect(existsSync(join(dir, 'out', 'index.html'))).toBe(true);
+    expect(existsSync(join(dir, 'out', 'report.md'))).toBe(true);
+    writeFileSync(join(dir, 'bad.json'), '{"schema":"nope"}');
+    const bad = nanomq(['report', join(dir, 'bad.json')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad.json: schema is "nope"/);
+  });
+});

@@ -83,3 +83,27 @@ workloads:
     expect(c.summary!.sendLagNs!.max).toBeGreaterThan(2_000_000);
   });
 });
+
+describe('the measure window', () => {
+  it('is the coordinator\'s, so a consumer asleep in a block wait does not stretch it', async () => {
+    // Bursts of 64 at 50k msg/s: the consumer sleeps between bursts; after STOP it would wake
+    // only at its 100 ms wait timeout, which once made the rate read ~5% low.
+    const text = `name: window
+duration: 1s
+warmup: 200ms
+matrix:
+  backend: [sab-spsc]
+  batch: [64]
+  wait: [block]
+workloads:
+  - kind: rate
+    rate: 50k
+`;
+    const result = await runScenario(parseScenario(text, 'window.yaml', backendIds()), 'window.yaml');
+    const s = result.cases[0].summary!;
+    expect(s.rate!.achievedPerSec).toBeGreaterThan(49_000);
+    expect(s.rate!.achievedPerSec).toBeLessThan(51_000);
+    expect(s.windowNs).toBeGreaterThan(0.99e9);
+    expect(s.windowNs).toBeLessThan(1.05e9);
+  });
+});

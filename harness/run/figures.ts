@@ -83,10 +83,14 @@ export function computeFigures(
 
   const figures: Figures = { correctness };
   const problems: string[] = [];
-  if (reader.windowNs > 0 && reader.windowMessages > 0) {
-    figures.msgsPerSec = (reader.windowMessages * 1e9) / reader.windowNs;
+  // The window is the one the coordinator defined (MEASURE to STOP on the shared clock), not
+  // the reader's view of it: a reader asleep in a `block` wait notices STOP only when its wait
+  // times out, which would stretch its window by up to that timeout (seen: 5% low at 500k/s).
+  const windowNs = samples.wallEndNs !== undefined ? samples.wallEndNs - samples.wallStartNs : reader.windowNs;
+  if (windowNs > 0 && reader.windowMessages > 0) {
+    figures.msgsPerSec = (reader.windowMessages * 1e9) / windowNs;
     figures.bytesPerSec = figures.msgsPerSec * (HEADER_BYTES + planned.params.payload);
-    figures.windowNs = reader.windowNs;
+    figures.windowNs = windowNs;
   } else {
     problems.push('no message completed inside the measure window');
   }

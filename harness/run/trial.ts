@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { isSelfDriven, type QueueBackend, type QueueDescriptor } from '../../implementations/contract.js';
 import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
-import { sleep } from '../metrics/clock.js';
+import { nowNs, sleep } from '../metrics/clock.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Control, Phase } from '../worker/control.js';
@@ -157,7 +157,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     const samples: CoordinatorSamples = {
       cpuStart: process.cpuUsage(),
       cpusStart: cpus(),
-      wallStartNs: performance.now() * 1e6,
+      wallStartNs: nowNs(),
       peakRssBytes: process.memoryUsage.rss(),
       sharedBytes: sharedBytes.reduce((a, b) => a + b, 0),
       mainHeapBytes: 0,
@@ -171,10 +171,10 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     } finally {
       clearInterval(sampler);
     }
+    samples.wallEndNs = nowNs();
     control.setPhase(Phase.STOP);
     samples.cpuEnd = process.cpuUsage(samples.cpuStart);
     samples.cpusEnd = cpus();
-    samples.wallEndNs = performance.now() * 1e6;
     samples.peakRssBytes = Math.max(samples.peakRssBytes, process.memoryUsage.rss());
     samples.mainHeapBytes = process.memoryUsage().heapUsed;
 

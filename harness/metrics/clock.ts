@@ -1,13 +1,20 @@
 /**
  * The one clock every thread of the process shares: process.hrtime's monotonic clock, in
- * nanoseconds as a Number (exact below 2^53 ns, 104 days).
- *
- * Read through performance.now() plus a per-thread offset: process.hrtime.bigint() allocates a
- * BigInt on every read, and a pacing loop reading the clock millions of times a second turns
- * that garbage into scavenges that stall the very thread being measured (seen here: p99 of
- * 4 ms at 500k msg/s). performance.now() has a different origin in each worker, so each thread
- * measures its own offset to hrtime once, from the tightest of many bracketing reads; the
- * remaining cross-thread error is half that bracket (tens of ns, recorded as offsetErrorNs).
+ * nanoseconds as a Number (exact below 2^53 ns, 104 days). Every timestamp that crosses threads
+ * (send times, receive times, the schedule's start) is read here, so one-way latency carries no
+ * clock error between threads.
+ */
+export function nowNs(): number {
+  return Number(process.hrtime.bigint());
+}
+
+/**
+ * The same clock read through performance.now() plus a per-thread offset: no BigInt per read,
+ * for loops that spin on the clock (the rate producer's pacing) and would otherwise turn out
+ * millions of short-lived BigInts a second. performance.now() has a different origin in each
+ * worker, so each thread measures its own offset once, from the tightest of many bracketing
+ * reads; the error is at most half that bracket (`offsetErrorNs`, ~100 ns here). Use it only
+ * to decide *when* to act, never for a timestamp that is reported.
  */
 const calibration = (() => {
   let bestWidth = Infinity;
@@ -26,13 +33,8 @@ const calibration = (() => {
 
 const offsetNs = calibration.offset;
 
-export function nowNs(): number {
+export function pacingNowNs(): number {
   return performance.now() * 1e6 + offsetNs;
-}
-
-/** Largest error of this thread's clock against process.hrtime, from its calibration. */
-export function clockOffsetErrorNs(): number {
-  return calibration.errorNs;
 }
 
 export interface ClockCalibration {
@@ -40,7 +42,7 @@ export interface ClockCalibration {
   resolutionNs: number;
   /** Mean cost of one read. */
   overheadNs: number;
-  /** How far this thread's performance.now()-based clock may sit from process.hrtime. */
+  /** How far the pacing clock (pacingNowNs) may sit from process.hrtime. */
   offsetErrorNs: number;
 }
 

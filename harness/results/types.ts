@@ -38,8 +38,14 @@ export interface CpuFigures {
 }
 
 export interface MemoryFigures {
-  /** Peak resident set size of the process during the window. */
+  /**
+   * Peak resident set size of the whole process during the window. With `fork: none` the
+   * process has run earlier cases too and keeps their high-water mark: use `fork: process`
+   * when memory per case matters.
+   */
   rssBytes: number;
+  /** Resident set size when the trial started, before its queues and threads existed. */
+  rssAtStartBytes?: number;
   /** V8 heap in use, all threads, at the end of the window (peak over trials in a summary). */
   heapBytes: number;
   /** SharedArrayBuffer bytes the queue(s) allocated. */

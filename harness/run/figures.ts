@@ -18,6 +18,7 @@ export interface CoordinatorSamples {
   wallStartNs: number;
   wallEndNs?: number;
   peakRssBytes: number;
+  rssAtStartBytes: number;
   mainHeapBytes: number;
   sharedBytes: number;
 }
@@ -133,6 +134,7 @@ export function computeFigures(
 
   figures.memory = {
     rssBytes: samples.peakRssBytes,
+    rssAtStartBytes: samples.rssAtStartBytes,
     heapBytes: samples.mainHeapBytes + reports.reduce((s, r) => s + r.heapUsedBytes, 0),
     sharedBytes: samples.sharedBytes,
   };

@@ -77,6 +77,7 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
   if (memories.length > 0) {
     summary.memory = {
       rssBytes: Math.max(...memories.map((m) => m!.rssBytes)),
+      rssAtStartBytes: Math.max(...memories.map((m) => m!.rssAtStartBytes ?? 0)),
       heapBytes: Math.max(...memories.map((m) => m!.heapBytes)),
       sharedBytes: Math.max(...memories.map((m) => m!.sharedBytes)),
     };

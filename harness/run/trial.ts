@@ -100,6 +100,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   timedOut.catch(() => {});
 
   const sharedBytes: number[] = [];
+  const rssAtStart = process.memoryUsage.rss();
   try {
     const queue = backend.create(options);
     sharedBytes.push(queue.sharedBytes);
@@ -161,6 +162,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
       peakRssBytes: process.memoryUsage.rss(),
       sharedBytes: sharedBytes.reduce((a, b) => a + b, 0),
       mainHeapBytes: 0,
+      rssAtStartBytes: rssAtStart,
     };
     control.setPhase(Phase.MEASURE);
     const sampler = setInterval(() => {

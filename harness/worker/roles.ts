@@ -10,7 +10,7 @@
  */
 import { isSelfDriven, type Consumer, type MessageVisitor, type Producer, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
-import { nowNs } from '../metrics/clock.js';
+import { nowNs, pacingNowNs } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
@@ -192,7 +192,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     window.observe(phase, seq);
     if (phase >= Phase.STOP) break;
     const intended = schedule.due;
-    const ahead = intended - nowNs();
+    const ahead = intended - pacingNowNs();
     if (ahead > 0) {
       // Sleep through long gaps (Atomics.wait wakes ~50–100 µs late), spin through short ones.
       if (ahead > 1e6) Atomics.wait(pause, 0, 0, (ahead - 5e5) / 1e6);

@@ -71,11 +71,17 @@ describe('SLO verdicts', () => {
     cpu: { producerPct: 99, consumerPct: 20 },
   };
 
-  it('passes and fails each limit it can judge', () => {
+  it('passes and fails each limit it can judge; CPU is the consumer thread\'s', () => {
     expect(sloVerdicts(summary, { p99: 10_000, throughput: 1e6, rss: 100 * 2 ** 20, cpu: 30 })).toEqual({
       p99: 'pass',
       throughput: 'pass',
       rss: 'pass',
+      cpu: 'pass',
+    });
+    expect(sloVerdicts(summary, { p99: 5_000, throughput: 3e6, rss: 50 * 2 ** 20, cpu: 10 })).toEqual({
+      p99: 'fail',
+      throughput: 'fail',
+      rss: 'fail',
       cpu: 'fail',
     });
   });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { writeReport } from '../report/write-report.js';
 import { notebookSupport, runNotebooks } from '../report/notebooks.js';
 import { parseThreshold, readResultOrBadInput } from './compare-command.js';
 
@@ -29,6 +28,9 @@ export function registerReport(program: Command): void {
         : support.ok
           ? 'Notebooks: run nanomq report --notebook (or npm run notebooks) to execute notebooks/explore.ipynb and compare.ipynb into this folder.'
           : `Notebooks not executed: ${support.reason}`;
+      // Loaded here, not at start-up: vega, vega-lite and resvg are large, and every `nanomq`
+      // process (forked trial processes included) would otherwise carry them in its memory.
+      const { writeReport } = await import('../report/write-report.js');
       const report = await writeReport(results, { sourcePaths: paths, out: flags.out, baseline, thresholdPct, notebookNote: note });
       process.stdout.write(`report: ${report.htmlPath}\nmarkdown: ${report.markdownPath}\ncharts: ${report.charts.length}\n`);
       if (flags.notebook) {

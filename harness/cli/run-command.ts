@@ -8,7 +8,8 @@ import { runScenario } from '../run/runner.js';
 import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.js';
 import { BadInput, ExitCode } from './exit.js';
 import { progressReporter } from './progress.js';
-import { caseFlags, deliveryVerdict, summaryTable } from './summary-table.js';
+import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import { summaryTable } from './summary-table.js';
 
 interface RunFlags {
   out: string;

@@ -1,30 +1,8 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
-import { OTHER_LOAD_LIMIT_PCT, type CaseResult, type ResultFile } from '../results/types.js';
+import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import type { CaseResult, ResultFile } from '../results/types.js';
 import { formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
-
-export function deliveryVerdict(c: CaseResult): string {
-  const k = c.summary?.correctness;
-  if (!k) return '-';
-  const bad = k.lost + k.duplicated + k.reordered + k.corrupt;
-  if (bad === 0) return `ok (${formatCount(k.received)})`;
-  const parts = (['lost', 'duplicated', 'reordered', 'corrupt'] as const).filter((p) => k[p] > 0).map((p) => `${k[p]} ${p}`);
-  return `FAIL ${parts.join(', ')}`;
-}
-
-export function caseFlags(c: CaseResult): string[] {
-  const flags: string[] = [];
-  if (c.oversubscribed && c.status !== 'skipped') flags.push('OVERSUBSCRIBED');
-  const other = c.summary?.cpu?.otherPct;
-  if (other !== undefined && other > OTHER_LOAD_LIMIT_PCT) flags.push(`NOISY other programs used ${other.toFixed(0)}% of a core`);
-  if (c.summary?.rate?.belowTarget) flags.push(`BELOW-RATE ${c.summary.rate.shortfallPct.toFixed(1)}%`);
-  const slo = c.summary?.slo ?? {};
-  const missed = Object.entries(slo).filter(([, v]) => v === 'fail').map(([k]) => k);
-  if (missed.length > 0) flags.push(`SLO-MISS ${missed.join(',')}`);
-  else if (Object.keys(slo).length > 0) flags.push('SLO-ok');
-  if (c.pinned === false) flags.push('UNPINNED');
-  return flags;
-}
 
 function paramsLabel(c: CaseResult): string {
   const p = c.params;

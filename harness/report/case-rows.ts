@@ -2,7 +2,7 @@
  * The per-case table both report formats show: every case, with its figures, delivery verdict,
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
-import { caseFlags, deliveryVerdict } from '../cli/summary-table.js';
+import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 

@@ -45,6 +45,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { readOneInto } from '../shared/read-one.js';
 
 export const LAYOUT_VERSION = 1;
 export const META_CAPACITY = 0;
@@ -264,13 +265,7 @@ export class MpscRingConsumer implements Consumer {
   }
 
   tryRead(destination: Uint8Array): number {
-    let length = -1;
-    this.drain(1, (bytes, offset, len) => {
-      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
-      destination.set(bytes.subarray(offset, offset + len));
-      length = len;
-    });
-    return length;
+    return readOneInto(this, destination);
   }
 
   awaitData(timeoutMs: number): WaitOutcome {

@@ -26,6 +26,7 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { readOneInto } from '../shared/read-one.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 
@@ -182,13 +183,7 @@ export class MutexQueueConsumer extends MutexSide implements Consumer {
   }
 
   tryRead(destination: Uint8Array): number {
-    let length = -1;
-    this.drain(1, (bytes, offset, len) => {
-      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
-      destination.set(bytes.subarray(offset, offset + len));
-      length = len;
-    });
-    return length;
+    return readOneInto(this, destination);
   }
 
   awaitData(timeoutMs: number): WaitOutcome {

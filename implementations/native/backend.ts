@@ -25,6 +25,7 @@ import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
+import { readOneInto } from '../shared/read-one.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** Largest batch one native call claims or peeks. */
@@ -124,13 +125,7 @@ class NativeConsumer implements Consumer {
   }
 
   tryRead(destination: Uint8Array): number {
-    let length = -1;
-    this.drain(1, (bytes, offset, len) => {
-      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
-      destination.set(bytes.subarray(offset, offset + len));
-      length = len;
-    });
-    return length;
+    return readOneInto(this, destination);
   }
 
   awaitData(timeoutMs: number): WaitOutcome {

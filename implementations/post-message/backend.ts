@@ -34,6 +34,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { readOneInto } from '../shared/read-one.js';
 
 const IN_FLIGHT = 0;
 const NOT_EMPTY = 128 / 4;
@@ -195,13 +196,7 @@ class PostMessageConsumer implements Consumer {
   }
 
   tryRead(destination: Uint8Array): number {
-    let length = -1;
-    this.drain(1, (bytes, offset, len) => {
-      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
-      destination.set(bytes.subarray(offset, offset + len));
-      length = len;
-    });
-    return length;
+    return readOneInto(this, destination);
   }
 
   awaitData(timeoutMs: number): WaitOutcome {

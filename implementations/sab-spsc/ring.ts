@@ -21,6 +21,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { readOneInto } from '../shared/read-one.js';
 import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
 export class SpscRingProducer implements Producer {
@@ -177,13 +178,7 @@ export class SpscRingConsumer implements Consumer {
   }
 
   tryRead(destination: Uint8Array): number {
-    let length = -1;
-    this.drain(1, (bytes, offset, len) => {
-      if (len > destination.length) throw new RangeError(`destination of ${destination.length} bytes is too small for a ${len}-byte message`);
-      destination.set(bytes.subarray(offset, offset + len));
-      length = len;
-    });
-    return length;
+    return readOneInto(this, destination);
   }
 
   awaitData(timeoutMs: number): WaitOutcome {

@@ -1,5 +1,5 @@
 /** The CLI as users and CI meet it: exit codes, messages, result files. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readResultFile } from '../harness/results/read-result.js';
@@ -128,5 +128,21 @@ slo:
     expect(pids.has(process.pid)).toBe(false);
     expect(c.summary!.msgsPerSecCi95).toHaveLength(2);
     expect(c.summary!.slo).toEqual({ throughput: 'pass' });
+  });
+});
+
+describe('nanomq micro', () => {
+  it('runs the selected micro-benchmarks, prints ns per operation and writes a result file', () => {
+    const dir = tempDir();
+    const r = nanomq(['micro', '--time', '50', '--filter', 'sab-spsc|crc32: 64 B|clock: process', '--out', dir, '--json']);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { file: string; benchmarks: { name: string; nsPerOp: number; samples: number }[] };
+    expect(out.benchmarks.map((b) => b.name).sort()).toEqual(['clock: process.hrtime.bigint → ns', 'crc32: 64 B payload', 'sab-spsc: write + read one 128 B message']);
+    for (const b of out.benchmarks) {
+      expect(b.nsPerOp).toBeGreaterThan(0);
+      expect(b.samples).toBeGreaterThan(1);
+    }
+    expect(JSON.parse(readFileSync(out.file, 'utf8')).schema).toBe('nanomq.micro/1');
+    expect(nanomq(['micro', '--filter', '(']).status).toBe(2);
   });
 });

@@ -3,6 +3,7 @@
  * race-free under ThreadSanitizer, and measured through the same harness as every backend.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { findBackend } from '../implementations/registry.js';
 import { nanomq, root, tempDir, writeScenario } from './support/cli.js';
@@ -76,5 +77,19 @@ describe.runIf(native.available().available)('native-threads through the harness
     }
     expect(cases.find((c) => c.id.includes('wait=block'))!.reason).toMatch(/only busy-spins/);
     expect(cases.find((c) => c.id.includes('/rate/'))!.reason).toMatch(/runs only throughput and ping-pong/);
+  });
+});
+
+describe.runIf(native.available().available)('pinning', () => {
+  it('pin: true pins every backend\'s threads and the result records it', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'pin.yaml', 'name: pin\nduration: 200ms\nwarmup: 50ms\npin: true\nmatrix:\n  backend: [sab-spsc, native-threads]\n  batch: [16]\nworkloads:\n  - kind: throughput\n');
+    const r = nanomq(['run', file, '--out', dir]);
+    expect(r.status).toBe(0);
+    const result = JSON.parse(readFileSync(/result: (.+\.json)/.exec(r.stdout)![1], 'utf8')) as { cases: { id: string; pinned?: boolean; trials: { pinned?: boolean }[] }[] };
+    for (const c of result.cases) {
+      expect({ id: c.id, pinned: c.pinned }).toEqual({ id: c.id, pinned: true });
+      expect(c.trials[0].pinned).toBe(true);
+    }
   });
 });

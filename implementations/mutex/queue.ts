@@ -25,7 +25,7 @@ import {
   type Producer,
   type WaitOutcome,
 } from '../contract.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
 import { readOneInto } from '../shared/read-one.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
@@ -97,24 +97,12 @@ export class MutexQueueProducer extends MutexSide implements Producer {
     let t = words[TAIL];
     let n = 0;
     while (n < max) {
-      const index = t & this.mask;
-      const toEnd = this.capacity - index;
-      const need = toEnd < size ? size + toEnd : size;
+      const need = spaceNeeded(t, size, this.capacity);
       if (need > this.capacity - ((t - head) | 0)) {
         this.lastNeed = need;
         break;
       }
-      let at = DATA_OFFSET + index;
-      if (toEnd < size) {
-        words[at >> 2] = toEnd;
-        words[(at >> 2) + 1] = RecordType.PADDING;
-        t = (t + toEnd) | 0;
-        at = DATA_OFFSET;
-      }
-      words[at >> 2] = length;
-      words[(at >> 2) + 1] = RecordType.MESSAGE;
-      this.offsets[n++] = at + RECORD_HEADER_BYTES;
-      t = (t + size) | 0;
+      t = placeRecord(words, DATA_OFFSET, this.capacity, t, size, length, this.offsets, n++);
     }
     if (n === 0) {
       this.mutex.unlock();

@@ -20,7 +20,7 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
 import { readOneInto } from '../shared/read-one.js';
 import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
@@ -28,7 +28,6 @@ export class SpscRingProducer implements Producer {
   readonly buffer: Uint8Array;
   private readonly words: Int32Array;
   private readonly capacity: number;
-  private readonly mask: number;
   private readonly notEmpty: EventCount;
   private readonly notFull: EventCount;
   private tail: number;
@@ -43,7 +42,6 @@ export class SpscRingProducer implements Producer {
     this.buffer = new Uint8Array(memory);
     this.words = new Int32Array(memory);
     this.capacity = this.words[META_CAPACITY];
-    this.mask = this.capacity - 1;
     this.notEmpty = new EventCount(this.words, NOT_EMPTY);
     this.notFull = new EventCount(this.words, NOT_FULL);
     this.tail = Atomics.load(this.words, TAIL);
@@ -59,9 +57,7 @@ export class SpscRingProducer implements Producer {
     let t = this.tail;
     let n = 0;
     while (n < max) {
-      const index = t & this.mask;
-      const toEnd = this.capacity - index;
-      const need = toEnd < size ? size + toEnd : size;
+      const need = spaceNeeded(t, size, this.capacity);
       if (need > this.capacity - ((t - this.cachedHead) | 0)) {
         this.cachedHead = Atomics.load(words, HEAD);
         if (need > this.capacity - ((t - this.cachedHead) | 0)) {
@@ -69,17 +65,7 @@ export class SpscRingProducer implements Producer {
           break;
         }
       }
-      let at = DATA_OFFSET + index;
-      if (toEnd < size) {
-        words[at >> 2] = toEnd;
-        words[(at >> 2) + 1] = RecordType.PADDING;
-        t = (t + toEnd) | 0;
-        at = DATA_OFFSET;
-      }
-      words[at >> 2] = length;
-      words[(at >> 2) + 1] = RecordType.MESSAGE;
-      this.offsets[n++] = at + RECORD_HEADER_BYTES;
-      t = (t + size) | 0;
+      t = placeRecord(words, DATA_OFFSET, this.capacity, t, size, length, this.offsets, n++);
     }
     this.pendingTail = t;
     this.claimed = n;

@@ -35,3 +35,41 @@ export function ringCapacity(capacityBytes: number, maxMessageBytes: number): nu
   if (capacity > 2 ** 30) throw new RangeError(`ring capacity ${capacity} exceeds 1 GiB`);
   return capacity;
 }
+
+/** Bytes a record of `size` needs at ring position `position`: itself, plus padding when it would straddle the end. */
+export function spaceNeeded(position: number, size: number, capacity: number): number {
+  const toEnd = capacity - (position & (capacity - 1));
+  return toEnd < size ? size + toEnd : size;
+}
+
+/**
+ * Writes the header of one message record at ring position `position` (after a padding record
+ * up to the end of the buffer when it would not fit there), stores where its message bytes
+ * start in `offsets[slot]`, and returns the position after it. The caller has checked that
+ * `spaceNeeded` bytes are free; nothing is published here.
+ */
+export function placeRecord(
+  words: Int32Array,
+  dataOffset: number,
+  capacity: number,
+  position: number,
+  size: number,
+  length: number,
+  offsets: Int32Array,
+  slot: number,
+): number {
+  const index = position & (capacity - 1);
+  const toEnd = capacity - index;
+  let at = dataOffset + index;
+  let t = position;
+  if (toEnd < size) {
+    words[at >> 2] = toEnd;
+    words[(at >> 2) + 1] = RecordType.PADDING;
+    t = (t + toEnd) | 0;
+    at = dataOffset;
+  }
+  words[at >> 2] = length;
+  words[(at >> 2) + 1] = RecordType.MESSAGE;
+  offsets[slot] = at + RECORD_HEADER_BYTES;
+  return (t + size) | 0;
+}

@@ -120,3 +120,18 @@ describe('scenario loading and planning', () => {
     expect(cases.find((c) => c.id === 'post-message/throughput/payload=0/producers=1/batch=1/wait=spin')!.oversubscribed).toBe(false);
   });
 });
+
+describe('shipped scenarios', () => {
+  it('every file in scenarios/ loads, validates and plans at least one runnable case', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { loadScenarioFile } = await import('../harness/scenario/load.js');
+    const { backendIds } = await import('../implementations/registry.js');
+    const files = readdirSync('scenarios').filter((f) => f.endsWith('.yaml'));
+    expect(files).toEqual(expect.arrayContaining(['quick.yaml', 'contention.yaml', 'seed-targets.yaml']));
+    for (const f of files) {
+      const { scenario } = loadScenarioFile(`scenarios/${f}`, backendIds());
+      const cases = planCases(scenario, findBackend, 2);
+      expect(cases.filter((c) => !c.skip).length, f).toBeGreaterThan(0);
+    }
+  });
+});

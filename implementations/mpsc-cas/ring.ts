@@ -45,7 +45,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
-import { readOneInto } from '../shared/read-one.js';
+import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 
 export const LAYOUT_VERSION = 1;
 export const META_CAPACITY = 0;
@@ -160,10 +160,7 @@ export class MpscRingProducer implements Producer {
   }
 
   tryWrite(message: Uint8Array): boolean {
-    if (this.claim(1, message.length) === 0) return false;
-    this.buffer.set(message, this.offsets[0]);
-    this.commit();
-    return true;
+    return writeOneFrom(this, message);
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {

@@ -26,7 +26,7 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
-import { readOneInto } from '../shared/read-one.js';
+import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 
@@ -126,10 +126,7 @@ export class MutexQueueProducer extends MutexSide implements Producer {
   }
 
   tryWrite(message: Uint8Array): boolean {
-    if (this.claim(1, message.length) === 0) return false;
-    this.bytes.set(message, this.offsets[0]);
-    this.commit();
-    return true;
+    return writeOneFrom(this, message);
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {

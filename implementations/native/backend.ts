@@ -25,7 +25,7 @@ import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
-import { readOneInto } from '../shared/read-one.js';
+import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** Largest batch one native call claims or peeks. */
@@ -77,10 +77,7 @@ class NativeProducer implements Producer {
   }
 
   tryWrite(message: Uint8Array): boolean {
-    if (this.claim(1, message.length) === 0) return false;
-    this.buffer.set(message, this.offsets[0]);
-    this.commit();
-    return true;
+    return writeOneFrom(this, message);
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {

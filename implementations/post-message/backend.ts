@@ -34,7 +34,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
-import { readOneInto } from '../shared/read-one.js';
+import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 
 const IN_FLIGHT = 0;
 const NOT_EMPTY = 128 / 4;
@@ -116,10 +116,7 @@ class PostMessageProducer implements Producer {
   }
 
   tryWrite(message: Uint8Array): boolean {
-    if (this.claim(1, message.length) === 0) return false;
-    this.buffer.set(message, RECORD_HEADER_BYTES);
-    this.commit();
-    return true;
+    return writeOneFrom(this, message);
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {

@@ -21,7 +21,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
-import { readOneInto } from '../shared/read-one.js';
+import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
 export class SpscRingProducer implements Producer {
@@ -85,10 +85,7 @@ export class SpscRingProducer implements Producer {
   }
 
   tryWrite(message: Uint8Array): boolean {
-    if (this.claim(1, message.length) === 0) return false;
-    this.buffer.set(message, this.offsets[0]);
-    this.commit();
-    return true;
+    return writeOneFrom(this, message);
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { compareResults, type Comparison } from '../compare/compare.js';
+import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import { readResultFile, ResultFileError } from '../results/read-result.js';
 import type { ResultFile } from '../results/types.js';
-import { formatCount, formatDuration } from '../units.js';
 import { BadInput, ExitCode } from './exit.js';
 import { renderTable } from './table.js';
 
@@ -22,21 +22,9 @@ export function parseThreshold(value: string): number {
 }
 
 export function comparisonTable(c: Comparison): string {
-  const fmt = (metric: string, v: number) => (metric === 'p99' ? formatDuration(v) : formatCount(v));
-  const rows = c.cases.flatMap((k) =>
-    k.metrics.map((m) => [
-      k.id,
-      m.metric === 'p99' ? 'p99' : 'msg/s',
-      fmt(m.metric, m.baseline),
-      fmt(m.metric, m.candidate),
-      `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (1 trial)'}`,
-      m.verdict === 'slower' ? 'SLOWER' : m.verdict,
-    ]),
-  );
-  const lines = [renderTable(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows, new Set([2, 3, 4]))];
-  for (const id of c.onlyInBaseline) lines.push(`only in baseline: ${id}`);
-  for (const id of c.onlyInCandidate) lines.push(`only in candidate: ${id}`);
-  for (const n of c.notCompared) lines.push(`not compared: ${n.id} (${n.reason})`);
+  // SLOWER in capitals: the line a maintainer scans a CI log for.
+  const rows = comparisonRows(c).map((r) => (r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : r.cells));
+  const lines = [renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4])), ...comparisonNotes(c)];
   lines.push(`${c.regressions} significant regression(s), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%`);
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareResults, type Comparison } from '../compare/compare.js';
+import { COMPARISON_COLUMNS, comparisonRows } from '../compare/comparison-rows.js';
 import { readResultFile } from '../results/read-result.js';
 import type { ResultFile } from '../results/types.js';
 import { caseRow, CASE_COLUMNS, environmentLines } from '../report/case-rows.js';
@@ -67,15 +68,5 @@ export function bestPerBackend(result: ResultFile): { backend: string; workload:
 }
 
 export function comparisonTableHtml(c: Comparison): string {
-  const rows = c.cases.flatMap((k) =>
-    k.metrics.map((m) => [
-      k.id,
-      m.metric,
-      m.metric === 'p99' ? formatDuration(m.baseline) : formatCount(m.baseline),
-      m.metric === 'p99' ? formatDuration(m.candidate) : formatCount(m.candidate),
-      `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ''}`,
-      m.verdict,
-    ]),
-  );
-  return htmlTable(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows);
+  return htmlTable(COMPARISON_COLUMNS, comparisonRows(c).map((r) => r.cells));
 }

@@ -3,8 +3,8 @@
  * network requests), readable on a phone (tables scroll sideways) and on a wide screen.
  */
 import type { Comparison } from '../compare/compare.js';
+import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import type { ResultFile } from '../results/types.js';
-import { formatCount, formatDuration } from '../units.js';
 import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
 import { escapeHtml as h } from './escape.js';
 
@@ -45,28 +45,12 @@ function table(headers: string[], rows: { cells: string[]; className?: string }[
 }
 
 function comparisonHtml(c: Comparison): string {
-  const rows = c.cases.flatMap((k) =>
-    k.metrics.map((m) => ({
-      className: m.verdict === 'slower' ? 'failed' : undefined,
-      cells: [
-        k.id,
-        m.metric === 'p99' ? 'p99' : 'msg/s',
-        m.metric === 'p99' ? formatDuration(m.baseline) : formatCount(m.baseline),
-        m.metric === 'p99' ? formatDuration(m.candidate) : formatCount(m.candidate),
-        `${m.ratio.toFixed(3)}${m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (single trial)'}`,
-        m.verdict,
-      ],
-    })),
-  );
-  const extra = [
-    ...c.onlyInBaseline.map((id) => `only in baseline: ${id}`),
-    ...c.onlyInCandidate.map((id) => `only in candidate: ${id}`),
-    ...c.notCompared.map((n) => `not compared: ${n.id} (${n.reason})`),
-  ];
+  const rows = comparisonRows(c).map((r) => ({ cells: r.cells, className: r.slower ? 'failed' : undefined }));
+  const notes = comparisonNotes(c);
   return `<h2 id="comparison">Comparison with the baseline</h2>
 <p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. Ratio = candidate / baseline, with a 95% bootstrap interval over trials; a change counts when the whole interval lies beyond ${c.thresholdPct}%. ${c.regressions} significant regression(s), ${c.improvements} improvement(s).</p>
-${table(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows)}
-${extra.length ? `<ul>${extra.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
+${table(COMPARISON_COLUMNS, rows)}
+${notes.length ? `<ul>${notes.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
 }
 
 export function renderHtml(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison, notebookNote?: string): string {

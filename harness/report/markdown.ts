@@ -1,7 +1,7 @@
 /** The Markdown report (GitHub-flavoured), with PNG charts beside it. */
 import type { Comparison } from '../compare/compare.js';
+import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import type { ResultFile } from '../results/types.js';
-import { formatCount, formatDuration } from '../units.js';
 import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
 import { escapeMarkdown as m } from './escape.js';
 import type { RenderedChart } from './html.js';
@@ -22,17 +22,8 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases).map((c) => caseRow(c).cells)), '');
   if (comparison) {
     out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline, 95% bootstrap interval over trials; significant beyond ${comparison.thresholdPct}%. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s).`, '');
-    const rows = comparison.cases.flatMap((k) =>
-      k.metrics.map((x) => [
-        k.id,
-        x.metric === 'p99' ? 'p99' : 'msg/s',
-        x.metric === 'p99' ? formatDuration(x.baseline) : formatCount(x.baseline),
-        x.metric === 'p99' ? formatDuration(x.candidate) : formatCount(x.candidate),
-        `${x.ratio.toFixed(3)}${x.ratioCi95 ? ` [${x.ratioCi95[0].toFixed(3)}–${x.ratioCi95[1].toFixed(3)}]` : ' (single trial)'}`,
-        x.verdict,
-      ]),
-    );
-    out.push(table(['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'], rows), '');
+    out.push(table(COMPARISON_COLUMNS, comparisonRows(comparison).map((r) => r.cells)), '');
+    out.push(...comparisonNotes(comparison).map((n) => `- ${m(n)}`), '');
   }
   out.push('## Environment', '');
   for (const r of results) out.push(...environmentLines(r).map(([k, v]) => `- **${m(k)}**: ${m(v)}`), '');

@@ -1,0 +1,32 @@
+/** The comparison as table rows and notes, shared by the CLI, both report formats and the notebooks. */
+import { formatCount, formatDuration } from '../units.js';
+import type { Comparison } from './compare.js';
+
+export const COMPARISON_COLUMNS = ['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'];
+
+export interface ComparisonRow {
+  slower: boolean;
+  cells: string[];
+}
+
+export function comparisonRows(c: Comparison): ComparisonRow[] {
+  return c.cases.flatMap((k) =>
+    k.metrics.map((m) => {
+      const fmt = m.metric === 'p99' ? formatDuration : formatCount;
+      const interval = m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (single trial)';
+      return {
+        slower: m.verdict === 'slower',
+        cells: [k.id, m.metric === 'p99' ? 'p99' : 'msg/s', fmt(m.baseline), fmt(m.candidate), `${m.ratio.toFixed(3)}${interval}`, m.verdict],
+      };
+    }),
+  );
+}
+
+/** Cases on one side only, and cases that ran on both sides but could not be compared. */
+export function comparisonNotes(c: Comparison): string[] {
+  return [
+    ...c.onlyInBaseline.map((id) => `only in baseline: ${id}`),
+    ...c.onlyInCandidate.map((id) => `only in candidate: ${id}`),
+    ...c.notCompared.map((n) => `not compared: ${n.id} (${n.reason})`),
+  ];
+}

@@ -27,6 +27,13 @@ function latencyOf(trials: TrialResult[], pick: (t: TrialResult) => LatencySumma
   return out;
 }
 
+/** Key-by-key median of counter objects (a counter missing from a trial counts as 0). */
+function medianCounters<T extends object>(perTrial: T[]): T {
+  const rows = perTrial as unknown as Record<string, number>[];
+  const keys = [...new Set(rows.flatMap((c) => Object.keys(c)))];
+  return Object.fromEntries(keys.map((k) => [k, median(rows.map((c) => c[k] ?? 0))])) as T;
+}
+
 function assignDefined<T extends object>(target: T, values: { [K in keyof T]?: T[K] | undefined }): T {
   for (const [k, v] of Object.entries(values)) if (v !== undefined) (target as Record<string, unknown>)[k] = v;
   return target;
@@ -82,8 +89,11 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
       sharedBytes: Math.max(...memories.map((m) => m!.sharedBytes)),
     };
   }
-  if (measured[0].wait) summary.wait = measured[measured.length - 1].wait;
-  if (measured[0].backendCounters) summary.backendCounters = measured[measured.length - 1].backendCounters;
+  // Counters, like every other summary figure, are medians over trials (key by key).
+  const waits = measured.map((t) => t.wait).filter((w) => w !== undefined);
+  if (waits.length > 0) summary.wait = { producer: medianCounters(waits.map((w) => w!.producer)), consumer: medianCounters(waits.map((w) => w!.consumer)) };
+  const counters = measured.map((t) => t.backendCounters).filter((c) => c !== undefined);
+  if (counters.length > 0) summary.backendCounters = medianCounters(counters as Record<string, number>[]);
   if (slo) summary.slo = sloVerdicts(summary, slo);
   return summary;
 }

@@ -8,7 +8,7 @@
  * Every loop polls the control PHASE between batches; work done before MEASURE or after STOP is
  * not counted, but every message is still checked for delivery.
  */
-import { isSelfDriven, type Consumer, type MessageVisitor, type Producer, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
+import { isSelfDriven, type Consumer, type MessageVisitor, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
 import { nowNs, pacingNowNs } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';

@@ -45,6 +45,12 @@ export interface QueueOptions {
   readonly consumers: number;
   /** Largest message (envelope) in bytes that will be written; backends refuse larger ones. */
   readonly maxMessageBytes: number;
+  /**
+   * Test-only: the byte position (a 32-bit counter, as an Int32) that head and tail start at, so
+   * tests can cross the 2^31 and 2^32 wrap points without moving 4 GiB first. Ring backends
+   * honour it; others ignore it. Never set by scenarios.
+   */
+  readonly startPosition?: number;
 }
 
 /** Plain data plus SharedArrayBuffers and MessagePorts: whatever survives postMessage. */
@@ -52,6 +58,11 @@ export type QueueDescriptor = {
   readonly backend: string;
   /** Bytes of shared memory this queue allocated (reported in results). */
   readonly sharedBytes: number;
+  /**
+   * Bytes of record storage the queue really has, after the backend's rounding (rings: a power
+   * of two holding two of the largest records). Results record it beside the scenario's figure.
+   */
+  readonly capacityBytes?: number;
   /** MessagePorts inside the descriptor, which must be listed in postMessage's transfer list. */
   readonly transfer?: readonly MessagePortLike[];
   readonly [key: string]: unknown;
@@ -77,19 +88,29 @@ export interface Producer {
   /**
    * Reserve space for up to `max` records of `length` bytes each. Returns how many were
    * reserved: 0 when the queue is full (a normal outcome, never an exception).
-   * Throws RangeError when `length` can never fit (larger than the queue allows).
+   * Throws RangeError when `length` can never fit (larger than the queue allows), and
+   * ClaimOpenError when the previous claim is still open (neither committed nor aborted): a
+   * claim is one producer's private reservation, and a second one on top of it would either
+   * deadlock (mutex) or leave a hole the consumer waits on forever (mpsc-cas).
    * Nothing is visible to consumers until `commit()`.
    */
   claim(max: number, length: number): number;
   /** Byte offset in `buffer` of the i-th record reserved by the last claim (0-based). */
   offsetOf(i: number): number;
-  /** Publish every record of the last claim at once. */
+  /** Publish every record of the last claim at once. No-op without an open claim. */
   commit(): void;
+  /**
+   * Give up the open claim: none of its records is ever delivered, and the queue stays usable
+   * by the consumer and every other producer (mpsc-cas turns the claimed records into padding
+   * the consumer steps over; mutex releases its lock). No-op without an open claim.
+   */
+  abort(): void;
   /** Copy one message in; false when full. Throws RangeError when it can never fit. */
   tryWrite(message: Uint8Array): boolean;
   /** Sleep until a consumer has probably made room, at most `timeoutMs`. */
   awaitSpace(timeoutMs: number): WaitOutcome;
   counters(): BackendCounters;
+  /** Detach this producer. An open claim is aborted first (see `abort`), never left hanging. */
   close(): void;
 }
 
@@ -97,7 +118,12 @@ export interface Producer {
 export type MessageVisitor = (buffer: Uint8Array, offset: number, length: number) => void;
 
 export interface Consumer {
-  /** Hand up to `max` messages to `visit` in order; returns how many (0 when empty). */
+  /**
+   * Hand up to `max` messages to `visit` in order; returns how many (0 when empty).
+   * When `visit` throws, the drain stops there and rethrows: every message whose visit returned
+   * is consumed (never delivered again), and the message whose visit threw stays in the queue,
+   * first in line for the next drain (so `tryRead` with a too-small destination loses nothing).
+   */
   drain(max: number, visit: MessageVisitor): number;
   /** Copy one message into `destination`; returns its length, or -1 when empty. */
   tryRead(destination: Uint8Array): number;
@@ -169,6 +195,14 @@ export interface SelfDrivenBackend extends QueueBackend {
 
 export function isSelfDriven(backend: QueueBackend): backend is SelfDrivenBackend {
   return backend.traits.selfDriven === true && typeof (backend as SelfDrivenBackend).runThreads === 'function';
+}
+
+/** Thrown by `claim` while the producer's previous claim is still open: the caller's mistake. */
+export class ClaimOpenError extends Error {
+  constructor() {
+    super('claim while the previous claim is still open: commit() or abort() it first');
+    this.name = 'ClaimOpenError';
+  }
 }
 
 /** Thrown for a message that can never fit: the caller's mistake, not a full queue. */

@@ -3,6 +3,7 @@
  * every queue: a backend that is listed in the registry is tested here without further wiring.
  * Single-thread operations only; cross-thread behaviour is in stress.test.ts.
  */
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
 import { decode, encode, EnvelopeError, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../implementations/envelope.js';
@@ -10,6 +11,29 @@ import { backends } from '../implementations/registry.js';
 import { seededRandom } from '../harness/metrics/stats.js';
 
 const CAPACITY = 256 * 1024;
+
+/**
+ * Runs one contract edge case (test/support/contract-worker.mjs) on a worker thread with a
+ * deadline: a backend that deadlocks fails here instead of hanging the runner.
+ */
+function inWorker<T>(job: string, backendId: string, deadlineMs = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./support/contract-worker.mjs', import.meta.url), { workerData: { job, backendId } });
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`${job} on ${backendId}: no answer in ${deadlineMs} ms (deadlocked?)`));
+    }, deadlineMs);
+    worker.once('message', (m) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(m as T);
+    });
+    worker.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
 
 function open(backend: QueueBackend, capacityBytes = CAPACITY) {
   const d = backend.create({ capacityBytes, producers: 1, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
@@ -181,6 +205,35 @@ describe.each(testable.map((b) => [b.id, b] as const))('conformance: %s', (_id, 
       seen = bytes.slice(offset, offset + length);
     });
     expect(seen).toEqual(message);
+  });
+
+  it('consumes exactly the messages visited when a visitor throws mid-drain; the one that threw stays', async () => {
+    const r = await inWorker<{ thrown: string; visited: number[]; after: number[]; small: string; last: number[] }>('throwing-visitor', backend.id);
+    expect(r.thrown).toBe('visitor failed');
+    expect(r.visited).toEqual([0, 1, 2]);
+    // Nothing visited is delivered again; the throwing message is next; the queue still works.
+    expect(r.after).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(r.small).toBe('RangeError');
+    expect(r.last).toEqual([12]);
+  });
+
+  it('close() with a claim open delivers none of it and leaves the queue usable', async () => {
+    const r = await inWorker<{ claimed: number; delivered: number[] }>('close-with-open-claim', backend.id);
+    expect(r.claimed).toBe(3);
+    // Many-producer backends may interleave producers; each producer's own order must hold.
+    expect([...r.delivered].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    expect(r.delivered.filter((s) => s < 2)).toEqual([0, 1]);
+    expect(r.delivered.filter((s) => s >= 2)).toEqual([2, 3, 4]);
+  });
+
+  it('refuses a second claim before commit, and the first still commits whole', async () => {
+    const r = await inWorker<{ claimed: number; error: string; delivered: number[]; after: number[] }>('second-claim', backend.id);
+    expect(r).toEqual({ claimed: 2, error: 'ClaimOpenError', delivered: [0, 1], after: [2] });
+  });
+
+  it('abort() discards a claim and gives its space back', async () => {
+    const r = await inWorker<{ delivered: number[] }>('abort', backend.id);
+    expect(r.delivered).toEqual([0, 1, 2]);
   });
 
   it('refuses a message larger than the queue allows, never truncating it', () => {

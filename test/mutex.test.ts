@@ -43,19 +43,33 @@ describe('mutex', () => {
 
 const blocking = backends.filter((b) => b.available().available && b.traits.canBlock && !b.traits.selfDriven && b.traits.carriesBytes !== false);
 
+type Outcomes = Record<'woken' | 'timed-out' | 'not-needed' | 'done', number>;
+
+/**
+ * Lost wake-ups, on both sides at once: a queue that holds a few messages, a producer and a
+ * consumer each as fast as it can go, each asleep (with a 250 ms timeout) whenever it finds
+ * the queue full or empty. The two sides race into and out of sleep thousands of times; a
+ * sleeper that is never woken times out, and one time-out fails the test. The timeout is short
+ * on purpose: a long retry would absorb a lost wake-up as mere slowness. (It must fail when the
+ * event count's re-check after announcing a waiter is removed, or when a condition variable
+ * counts its waiter after letting go of the lock: `npm run test:mutants` checks both.)
+ */
 describe.each(blocking.map((b) => [b.id, b] as const))('no lost wake-ups: %s', (_id, backend) => {
-  it('a reader asleep on an empty queue always wakes when a message arrives', async () => {
-    const rounds = 200;
-    const d = backend.create({ capacityBytes: 64 * 1024, producers: 1, consumers: 1, maxMessageBytes: 64 });
+  it('a producer asleep on full and a consumer asleep on empty are always woken', async () => {
+    const rounds = 30_000;
+    // The smallest queue a backend makes holds only a handful of 64-byte messages.
+    const d = backend.create({ capacityBytes: 256, producers: 1, consumers: 1, maxMessageBytes: 64 });
     const reader = backend.select?.(d, 'consumer', 0) ?? d;
     const writer = backend.select?.(d, 'producer', 0) ?? d;
-    const common = { backendId: backend.id, rounds };
-    // A 20 s timeout per sleep: a lost wake-up shows as a timed-out sleep (and a slow test).
-    const [outcomes] = await Promise.all([
-      run<Record<string, number>>({ ...common, job: 'blocked-reader', descriptor: reader, timeoutMs: 20_000 }, [...(reader.transfer ?? [])]),
-      run<{ sent: number }>({ ...common, job: 'slow-writer', descriptor: writer }, [...(writer.transfer ?? [])]),
+    const common = { backendId: backend.id, rounds, timeoutMs: 250, maxTimeouts: 1, stop: new SharedArrayBuffer(4) };
+    const [consumer, producer] = await Promise.all([
+      run<Outcomes>({ ...common, job: 'tight-consumer', descriptor: reader }, [...(reader.transfer ?? [])]),
+      run<Outcomes>({ ...common, job: 'tight-producer', descriptor: writer }, [...(writer.transfer ?? [])]),
     ]);
-    expect(outcomes['timed-out']).toBe(0);
-    expect(outcomes.woken).toBeGreaterThan(rounds / 2);
+    expect({ consumerTimedOut: consumer['timed-out'], producerTimedOut: producer['timed-out'] }).toEqual({ consumerTimedOut: 0, producerTimedOut: 0 });
+    expect(consumer.done).toBe(rounds);
+    // The test means something only if both sides really slept and were woken.
+    expect(consumer.woken).toBeGreaterThan(0);
+    expect(producer.woken).toBeGreaterThan(0);
   });
 });

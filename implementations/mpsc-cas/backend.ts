@@ -1,6 +1,6 @@
 import type { QueueBackend, QueueDescriptor } from '../contract.js';
 import { ringCapacity } from '../shared/records.js';
-import { LAYOUT_VERSION, META_CAPACITY, META_VERSION, MpscRingConsumer, MpscRingProducer, mpscRingBytes } from './ring.js';
+import { HEAD, HEAD_CACHE, LAYOUT_VERSION, META_CAPACITY, META_VERSION, MpscRingConsumer, MpscRingProducer, mpscRingBytes, TAIL } from './ring.js';
 
 interface MpscDescriptor extends QueueDescriptor {
   readonly memory: SharedArrayBuffer;
@@ -17,7 +17,8 @@ export const mpscCas: QueueBackend = {
     const words = new Int32Array(memory);
     words[META_CAPACITY] = capacity;
     words[META_VERSION] = LAYOUT_VERSION;
-    return { backend: 'mpsc-cas', memory, sharedBytes: memory.byteLength };
+    words[TAIL] = words[HEAD] = words[HEAD_CACHE] = options.startPosition ?? 0;
+    return { backend: 'mpsc-cas', memory, sharedBytes: memory.byteLength, capacityBytes: capacity };
   },
   producer: (d) => new MpscRingProducer((d as MpscDescriptor).memory),
   consumer: (d) => new MpscRingConsumer((d as MpscDescriptor).memory),

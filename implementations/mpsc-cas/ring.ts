@@ -36,6 +36,7 @@
  * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
  */
 import {
+  ClaimOpenError,
   MessageTooLargeError,
   type BackendCounters,
   type Consumer,
@@ -96,30 +97,46 @@ export class MpscRingProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
+    if (this.claimed !== 0) throw new ClaimOpenError();
     const size = recordBytes(length);
     if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
     if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
     const words = this.words;
     const capacity = this.capacity;
-    let head = Atomics.load(words, HEAD_CACHE);
+    // A head this producer just read from HEAD itself, used once instead of the cache.
+    let refreshed = 0;
+    let useRefreshed = false;
     for (;;) {
+      // TAIL first, then the head: a head read after the tail is never more than `capacity`
+      // behind it. Read the other way round, a producer preempted between the two reads could
+      // pair a head 2^31 bytes stale with a fresh tail, and `(tail - head) | 0` would come out
+      // negative: "more than capacity free", and it would overwrite unread records.
       const tail = Atomics.load(words, TAIL);
+      let head = useRefreshed ? refreshed : Atomics.load(words, HEAD_CACHE);
+      useRefreshed = false;
+      let used = (tail - head) | 0;
+      if (used < 0 || used > capacity) {
+        // Stale beyond a lap (a cache left behind, or our tail already overtaken): never
+        // trust it; read HEAD itself.
+        head = this.freshHead();
+        used = (tail - head) | 0;
+        if (used < 0 || used > capacity) continue; // `tail` was overtaken meanwhile: reload both
+      }
       const index = tail & this.mask;
       const toEnd = capacity - index;
-      const free = capacity - ((tail - head) | 0);
+      const free = capacity - used;
       // A batch never straddles the end: it stops there, or (if not even one record fits
       // before the end) a padding record fills the rest and the batch starts at 0.
       let padding = toEnd < size ? toEnd : 0;
       let n = padding > 0 ? Math.min(max, Math.floor((free - padding) / size)) : Math.min(max, Math.floor(free / size), Math.floor(toEnd / size));
       if (n <= 0) {
-        const fresh = Atomics.load(words, HEAD);
-        this.headReads++;
+        const fresh = this.freshHead();
         if (fresh === head) {
           this.lastNeed = size + padding;
           return 0;
         }
-        head = fresh;
-        Atomics.store(words, HEAD_CACHE, fresh);
+        refreshed = fresh;
+        useRefreshed = true;
         continue;
       }
       const need = n * size + padding;
@@ -144,6 +161,22 @@ export class MpscRingProducer implements Producer {
     }
   }
 
+  /**
+   * Reads HEAD and moves the shared cache forward to it, never backwards: a producer that read
+   * HEAD long ago must not store that old value over a newer one (every producer would then
+   * compute its free space from it). Positions wrap, so "forward" is a positive 32-bit difference.
+   */
+  private freshHead(): number {
+    const words = this.words;
+    const fresh = Atomics.load(words, HEAD);
+    this.headReads++;
+    for (;;) {
+      const cached = Atomics.load(words, HEAD_CACHE);
+      if (((fresh - cached) | 0) <= 0) return fresh;
+      if (Atomics.compareExchange(words, HEAD_CACHE, cached, fresh) === cached) return fresh;
+    }
+  }
+
   offsetOf(i: number): number {
     return this.offsets[i];
   }
@@ -155,6 +188,24 @@ export class MpscRingProducer implements Producer {
     const recordLength = this.claimedLength;
     for (let i = n - 1; i > 0; i--) words[(this.offsets[i] - RECORD_HEADER_BYTES) >> 2] = recordLength;
     Atomics.store(words, (this.offsets[0] - RECORD_HEADER_BYTES) >> 2, recordLength);
+    this.claimed = 0;
+    this.notEmpty.signal();
+  }
+
+  abort(): void {
+    // The space is taken (TAIL moved past it, and other producers may have claimed beyond it),
+    // so it cannot be handed back; it is committed as padding records the consumer steps over.
+    const n = this.claimed;
+    if (n === 0) return;
+    const words = this.words;
+    // A padding record's length word is the whole space to skip (the aligned record size).
+    const size = recordBytes(this.claimedLength - RECORD_HEADER_BYTES);
+    for (let i = n - 1; i >= 0; i--) {
+      const at = (this.offsets[i] - RECORD_HEADER_BYTES) >> 2;
+      words[at + 1] = RecordType.PADDING;
+      if (i > 0) words[at] = size;
+      else Atomics.store(words, at, size);
+    }
     this.claimed = 0;
     this.notEmpty.signal();
   }
@@ -173,7 +224,9 @@ export class MpscRingProducer implements Producer {
     return { casFailures: this.casFailures, headReads: this.headReads };
   }
 
-  close(): void {}
+  close(): void {
+    this.abort();
+  }
 }
 
 export class MpscRingConsumer implements Consumer {
@@ -210,48 +263,57 @@ export class MpscRingConsumer implements Consumer {
     const tail = Atomics.load(words, TAIL);
     let h = start;
     let n = 0;
-    while (n < max && h !== tail) {
-      const at = DATA_OFFSET + (h & this.mask);
-      const recordLength = Atomics.load(words, at >> 2);
-      if (recordLength === 0) {
-        // Claimed, not yet committed: its producer is writing this very cache line. Polling it
-        // at once would pull the line back on every write the producer makes, so leave it
-        // alone for a moment (measured: ~2× the single-producer throughput on 2 cores).
-        if (n === 0) {
-          if (at === this.stalledAt) {
-            if (++this.stalledFor >= STALLED_BACK_OFFS) {
-              this.stalledFor = 0;
-              this.yields++;
-              Atomics.wait(this.pause, 0, 0, YIELD_MS);
-            }
-          } else {
-            this.stalledAt = at;
-            this.stalledFor = 0;
-          }
-          this.backOff();
+    // `h` moves past a record only after its visit returns: when a visit throws, the `finally`
+    // consumes exactly the records visited, and the throwing one stays (contract.ts).
+    try {
+      while (n < max && h !== tail) {
+        const at = DATA_OFFSET + (h & this.mask);
+        const recordLength = Atomics.load(words, at >> 2);
+        if (recordLength === 0) {
+          // Claimed, not yet committed: its producer is writing this very cache line. Polling it
+          // at once would pull the line back on every write the producer makes, so leave it
+          // alone for a moment (measured: ~2× the single-producer throughput on 2 cores).
+          if (n === 0) this.waitOnUncommitted(at);
+          break;
         }
-        break;
+        if (words[(at >> 2) + 1] === RecordType.PADDING) {
+          h = (h + recordLength) | 0;
+          continue;
+        }
+        visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
+        n++;
+        h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
       }
-      if (words[(at >> 2) + 1] === RecordType.PADDING) {
-        h = (h + recordLength) | 0;
-        continue;
-      }
-      visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
-      n++;
-      h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
-    }
-    if (h !== start) {
-      // Zero what was read before giving it back: a later record's length word may land anywhere.
-      const from = start & this.mask;
-      const used = (h - start) | 0;
-      const first = Math.min(used, this.capacity - from);
-      this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);
-      if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);
-      Atomics.store(words, HEAD, h);
-      this.head = h;
-      this.notFull.signal();
+    } finally {
+      if (h !== start) this.release(start, h);
     }
     return n;
+  }
+
+  /** Zeroes what was read and gives it back: a later record's length word may land anywhere in it. */
+  private release(start: number, h: number): void {
+    const from = start & this.mask;
+    const used = (h - start) | 0;
+    const first = Math.min(used, this.capacity - from);
+    this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);
+    if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);
+    Atomics.store(this.words, HEAD, h);
+    this.head = h;
+    this.notFull.signal();
+  }
+
+  private waitOnUncommitted(at: number): void {
+    if (at === this.stalledAt) {
+      if (++this.stalledFor >= STALLED_BACK_OFFS) {
+        this.stalledFor = 0;
+        this.yields++;
+        Atomics.wait(this.pause, 0, 0, YIELD_MS);
+      }
+    } else {
+      this.stalledAt = at;
+      this.stalledFor = 0;
+    }
+    this.backOff();
   }
 
   private backOff(): void {

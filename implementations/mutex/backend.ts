@@ -1,6 +1,6 @@
 import type { QueueBackend, QueueDescriptor } from '../contract.js';
 import { ringCapacity } from '../shared/records.js';
-import { LAYOUT_VERSION, META_CAPACITY, META_VERSION, MutexQueueConsumer, MutexQueueProducer, mutexQueueBytes } from './queue.js';
+import { HEAD, LAYOUT_VERSION, META_CAPACITY, META_VERSION, MutexQueueConsumer, MutexQueueProducer, mutexQueueBytes, TAIL } from './queue.js';
 
 interface MutexDescriptor extends QueueDescriptor {
   readonly memory: SharedArrayBuffer;
@@ -17,7 +17,8 @@ export const mutex: QueueBackend = {
     const words = new Int32Array(memory);
     words[META_CAPACITY] = capacity;
     words[META_VERSION] = LAYOUT_VERSION;
-    return { backend: 'mutex', memory, sharedBytes: memory.byteLength };
+    words[TAIL] = words[HEAD] = options.startPosition ?? 0;
+    return { backend: 'mutex', memory, sharedBytes: memory.byteLength, capacityBytes: capacity };
   },
   producer: (d) => new MutexQueueProducer((d as MutexDescriptor).memory),
   consumer: (d) => new MutexQueueConsumer((d as MutexDescriptor).memory),

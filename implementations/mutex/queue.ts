@@ -18,6 +18,7 @@
  *   byte 640   | DATA: `capacity` bytes of records (../shared/records.ts) |
  */
 import {
+  ClaimOpenError,
   MessageTooLargeError,
   type BackendCounters,
   type Consumer,
@@ -25,7 +26,7 @@ import {
   type Producer,
   type WaitOutcome,
 } from '../contract.js';
-import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
+import { placeRecord, readRecords, RECORD_HEADER_BYTES, recordBytes, spaceNeeded, type DrainCursor } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
@@ -84,6 +85,8 @@ export class MutexQueueProducer extends MutexSide implements Producer {
   private lastNeed = 0;
 
   claim(max: number, length: number): number {
+    // A second claim would take the lock this producer already holds: a self-deadlock.
+    if (this.holding) throw new ClaimOpenError();
     const size = recordBytes(length);
     if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
     if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
@@ -125,6 +128,13 @@ export class MutexQueueProducer extends MutexSide implements Producer {
     this.notEmpty.signal();
   }
 
+  abort(): void {
+    // TAIL never moved: letting go of the lock discards the claim.
+    if (!this.holding) return;
+    this.holding = false;
+    this.mutex.unlock();
+  }
+
   tryWrite(message: Uint8Array): boolean {
     return writeOneFrom(this, message);
   }
@@ -139,32 +149,36 @@ export class MutexQueueProducer extends MutexSide implements Producer {
       this.mutex.unlock();
     }
   }
+
+  override close(): void {
+    this.abort();
+  }
 }
 
 export class MutexQueueConsumer extends MutexSide implements Consumer {
+  private readonly cursor: DrainCursor = { position: 0, count: 0 };
+
   drain(max: number, visit: MessageVisitor): number {
     if (this.used() === 0) return 0;
     this.mutex.lock();
     const words = this.words;
     const tail = words[TAIL];
-    let h = words[HEAD];
-    const start = h;
-    let n = 0;
-    while (n < max && h !== tail) {
-      const at = DATA_OFFSET + (h & this.mask);
-      const length = words[at >> 2];
-      if (words[(at >> 2) + 1] === RecordType.PADDING) {
-        h = (h + length) | 0;
-        continue;
-      }
-      visit(this.bytes, at + RECORD_HEADER_BYTES, length);
-      n++;
-      h = (h + recordBytes(length)) | 0;
+    const start = words[HEAD];
+    const cursor = this.cursor;
+    cursor.position = start;
+    cursor.count = 0;
+    // The lock must be let go whatever the visitor does: a visitor that throws would otherwise
+    // leave every other thread asleep on it forever. The cursor moves past a record only after
+    // its visit returns, so the throwing message stays in the queue (contract.ts).
+    try {
+      readRecords(words, this.bytes, DATA_OFFSET, this.mask, cursor, tail, max, visit);
+    } finally {
+      const h = cursor.position;
+      if (h !== start) Atomics.store(words, HEAD, h);
+      this.mutex.unlock();
+      if (h !== start) this.notFull.signal();
     }
-    if (h !== start) Atomics.store(words, HEAD, h);
-    this.mutex.unlock();
-    if (h !== start) this.notFull.signal();
-    return n;
+    return cursor.count;
   }
 
   tryRead(destination: Uint8Array): number {

@@ -12,6 +12,7 @@
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
 import {
+  ClaimOpenError,
   MessageTooLargeError,
   type BackendCounters,
   type Consumer,
@@ -22,7 +23,7 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
-import { HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
+import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
@@ -48,6 +49,7 @@ class NativeProducer implements Producer {
   private readonly notFull: EventCount;
   private lastNeed = 0;
   private calls = 0;
+  private open = false;
 
   constructor(memory: SharedArrayBuffer) {
     this.buffer = new Uint8Array(memory);
@@ -59,11 +61,13 @@ class NativeProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
+    if (this.open) throw new ClaimOpenError();
     const size = recordBytes(length);
     if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
     this.calls++;
     const n = this.native.producerClaim(this.handle, Math.min(max, MAX_BATCH), length);
     if (n === 0) this.lastNeed = 2 * size;
+    this.open = n > 0;
     return n;
   }
 
@@ -72,8 +76,16 @@ class NativeProducer implements Producer {
   }
 
   commit(): void {
+    if (!this.open) return;
+    this.open = false;
     this.calls++;
     if (this.native.producerPublish(this.handle)) this.notEmpty.signal();
+  }
+
+  abort(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.native.producerAbort(this.handle);
   }
 
   tryWrite(message: Uint8Array): boolean {
@@ -90,7 +102,9 @@ class NativeProducer implements Producer {
     return { nativeCalls: this.calls };
   }
 
-  close(): void {}
+  close(): void {
+    this.abort();
+  }
 }
 
 class NativeConsumer implements Consumer {
@@ -101,11 +115,13 @@ class NativeConsumer implements Consumer {
   private readonly handle: NativeHandle;
   private readonly notEmpty: EventCount;
   private readonly notFull: EventCount;
+  private readonly mask: number;
   private calls = 0;
 
   constructor(memory: SharedArrayBuffer) {
     this.bytes = new Uint8Array(memory);
     this.words = new Int32Array(memory);
+    this.mask = this.words[META_CAPACITY] - 1;
     this.handle = this.native.consumerOpen(this.words, this.records);
     this.notEmpty = new EventCount(this.words, NOT_EMPTY);
     this.notFull = new EventCount(this.words, NOT_FULL);
@@ -115,10 +131,24 @@ class NativeConsumer implements Consumer {
     this.calls += 2;
     const n = this.native.consumerPeek(this.handle, Math.min(max, MAX_BATCH));
     const r = this.records;
-    for (let i = 0; i < n; i++) visit(this.bytes, r[2 * i], r[2 * i + 1]);
+    let i = 0;
+    try {
+      for (; i < n; i++) visit(this.bytes, r[2 * i], r[2 * i + 1]);
+    } catch (error) {
+      // Consume only the records visited (contract.ts): release up to where record i starts.
+      if (this.native.consumerReleaseTo(this.handle, this.positionOf(r[2 * i]))) this.notFull.signal();
+      throw error;
+    }
     // Released even when n is 0: the peek may have stepped over a padding record.
     if (this.native.consumerRelease(this.handle)) this.notFull.signal();
     return n;
+  }
+
+  /** Ring position of the record whose message starts at byte `offset` (within a lap of HEAD). */
+  private positionOf(offset: number): number {
+    const head = Atomics.load(this.words, HEAD);
+    const index = offset - RECORD_HEADER_BYTES - DATA_OFFSET;
+    return (head + ((index - (head & this.mask)) & this.mask)) | 0;
   }
 
   tryRead(destination: Uint8Array): number {
@@ -149,7 +179,7 @@ export const native: QueueBackend = {
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
-    return { backend: 'native', memory, sharedBytes: memory.byteLength };
+    return { backend: 'native', memory, sharedBytes: memory.byteLength, capacityBytes: new Int32Array(memory)[META_CAPACITY] };
   },
   producer: (d) => new NativeProducer((d as SpscDescriptor).memory),
   consumer: (d) => new NativeConsumer((d as SpscDescriptor).memory),
@@ -171,7 +201,7 @@ export const nativeThreads: SelfDrivenBackend = {
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
-    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength };
+    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength, capacityBytes: new Int32Array(memory)[META_CAPACITY] };
   },
   producer() {
     throw new Error('native-threads runs its own C++ threads; use runThreads');

@@ -13,16 +13,24 @@
  *
  * MessagePorts are unbounded; left alone a fast producer would queue gigabytes. For a fair
  * comparison with the bounded rings, producers take credit from a shared in-flight byte count
- * (capacityBytes, like a ring's size) and the consumer returns it. Under many producers the
- * bound is approximate (check-then-add), which only matters for memory, not for delivery.
+ * (capacityBytes, like a ring's size) and the consumer returns it. Credit is taken by
+ * compare-and-swap, so the count never passes capacityBytes (≤ 1 GiB, scenario schema) and the
+ * Int32 cannot overflow however many producers race for it.
+ *
+ * Credit is taken before postMessage (a reservation), but a consumer must not be told "there is
+ * data" until a message is really on a port, or a `block` consumer woken by the credit would spin
+ * on an empty port. So POSTED counts batches after each postMessage, and the consumer sleeps on
+ * POSTED, not on IN_FLIGHT.
  *
  *   control SharedArrayBuffer (Int32 words)
- *   byte 0    | IN_FLIGHT bytes posted and not yet consumed |
+ *   byte 0    | IN_FLIGHT bytes reserved, not yet consumed  |  CAS by producers, sub by consumer
+ *   byte 4    | POSTED batches, counted after postMessage   |  wraps at 2^32
  *   byte 128  | NOT_EMPTY event count (epoch, waiters)      |  consumer sleeps here
  *   byte 256  | NOT_FULL event count (epoch, waiters)       |  producers sleep here
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import {
+  ClaimOpenError,
   MessageTooLargeError,
   type BackendCounters,
   type Consumer,
@@ -37,6 +45,7 @@ import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 
 const IN_FLIGHT = 0;
+const POSTED = 1;
 const NOT_EMPTY = 128 / 4;
 const NOT_FULL = 256 / 4;
 const CONTROL_BYTES = 384;
@@ -76,15 +85,21 @@ class PostMessageProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
+    if (this.claimedBytes !== 0) throw new ClaimOpenError();
     const size = recordBytes(length);
     if (size > this.capacityBytes) throw new MessageTooLargeError(length, this.capacityBytes - RECORD_HEADER_BYTES);
-    const free = this.capacityBytes - Atomics.load(this.inFlight, IN_FLIGHT);
-    const n = Math.min(max, Math.floor(free / size));
-    if (n <= 0) {
-      this.lastNeed = size;
-      return 0;
+    let n = 0;
+    let total = 0;
+    for (;;) {
+      const inFlight = Atomics.load(this.inFlight, IN_FLIGHT);
+      n = Math.min(max, Math.floor((this.capacityBytes - inFlight) / size));
+      if (n <= 0) {
+        this.lastNeed = size;
+        return 0;
+      }
+      total = n * size;
+      if (Atomics.compareExchange(this.inFlight, IN_FLIGHT, inFlight, inFlight + total) === inFlight) break;
     }
-    const total = n * size;
     this.transfer = total >= TRANSFER_FROM_BYTES;
     if (this.transfer || this.current.byteLength !== total) {
       this.current = new ArrayBuffer(total);
@@ -108,11 +123,21 @@ class PostMessageProducer implements Producer {
   commit(): void {
     const total = this.claimedBytes;
     if (total === 0) return;
-    Atomics.add(this.inFlight, IN_FLIGHT, total);
     if (this.transfer) this.port.postMessage(this.current, [this.current]);
     else this.port.postMessage(this.current);
+    // Counted only now that the batch is on the port: a consumer woken by it finds data.
+    Atomics.add(this.inFlight, POSTED, 1);
     this.claimedBytes = 0;
     this.notEmpty.signal();
+  }
+
+  abort(): void {
+    const total = this.claimedBytes;
+    if (total === 0) return;
+    // Nothing was posted: hand the reserved credit back.
+    Atomics.sub(this.inFlight, IN_FLIGHT, total);
+    this.claimedBytes = 0;
+    this.notFull.signal();
   }
 
   tryWrite(message: Uint8Array): boolean {
@@ -129,6 +154,7 @@ class PostMessageProducer implements Producer {
   }
 
   close(): void {
+    this.abort();
     this.port.close();
   }
 }
@@ -142,6 +168,8 @@ class PostMessageConsumer implements Consumer {
   private currentWords: Int32Array | null = null;
   private position = 0;
   private nextPort = 0;
+  /** Batches taken off the ports (compared with POSTED, both wrapping at 2^32). */
+  private received = 0;
 
   constructor(
     private readonly ports: MessagePort[],
@@ -164,6 +192,7 @@ class PostMessageConsumer implements Consumer {
         this.current = new Uint8Array(batch);
         this.currentWords = new Int32Array(batch);
         this.position = 0;
+        this.received = (this.received + 1) | 0;
         return true;
       }
     }
@@ -198,7 +227,7 @@ class PostMessageConsumer implements Consumer {
 
   awaitData(timeoutMs: number): WaitOutcome {
     if (this.current !== null) return 'not-needed';
-    return this.notEmpty.await(() => Atomics.load(this.inFlight, IN_FLIGHT) > 0, timeoutMs);
+    return this.notEmpty.await(() => Atomics.load(this.inFlight, POSTED) !== this.received, timeoutMs);
   }
 
   counters(): BackendCounters {
@@ -225,6 +254,8 @@ export const postMessage: QueueBackend = {
       consumerPorts.push(channel.port2);
     }
     const capacityBytes = Math.max(options.capacityBytes, 2 * recordBytes(options.maxMessageBytes));
+    // The in-flight count is an Int32: 1 GiB leaves it room (the scenario schema refuses more).
+    if (capacityBytes > 2 ** 30) throw new RangeError(`post-message capacity ${capacityBytes} exceeds 1 GiB`);
     return {
       backend: 'post-message',
       control,

@@ -1,6 +1,6 @@
 import type { QueueBackend, QueueDescriptor, QueueOptions } from '../contract.js';
 import { ringCapacity } from '../shared/records.js';
-import { LAYOUT_VERSION, META_CAPACITY, META_VERSION, ringBytes } from './layout.js';
+import { HEAD, LAYOUT_VERSION, META_CAPACITY, META_VERSION, ringBytes, TAIL } from './layout.js';
 import { SpscRingConsumer, SpscRingProducer } from './ring.js';
 
 export interface SpscDescriptor extends QueueDescriptor {
@@ -14,6 +14,7 @@ export function createSpscMemory(options: QueueOptions): SharedArrayBuffer {
   const words = new Int32Array(memory);
   words[META_CAPACITY] = capacity;
   words[META_VERSION] = LAYOUT_VERSION;
+  words[HEAD] = words[TAIL] = options.startPosition ?? 0;
   return memory;
 }
 
@@ -24,7 +25,7 @@ export const sabSpsc: QueueBackend = {
   available: () => ({ available: true }),
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
-    return { backend: 'sab-spsc', memory, sharedBytes: memory.byteLength };
+    return { backend: 'sab-spsc', memory, sharedBytes: memory.byteLength, capacityBytes: new Int32Array(memory)[META_CAPACITY] };
   },
   producer: (d) => new SpscRingProducer((d as SpscDescriptor).memory),
   consumer: (d) => new SpscRingConsumer((d as SpscDescriptor).memory),

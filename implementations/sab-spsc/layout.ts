@@ -4,7 +4,8 @@
  * and a native consumer can share one queue: change both together.
  *
  *   byte 0     +--------------------------------------------------+
- *              | META: capacity (i32), layout version (i32)       |  read-only after create
+ *              | META: capacity (i32), layout version (i32),      |  read-only after create
+ *              |       peer mode (i32, see PeerMode)              |  set once by the first side
  *   byte 128   +--------------------------------------------------+
  *              | TAIL: producer position (i32, wraps at 2^32)     |  written by the producer only
  *   byte 256   +--------------------------------------------------+
@@ -25,6 +26,7 @@
 export const LAYOUT_VERSION = 1;
 export const META_CAPACITY = 0; // Int32 index
 export const META_VERSION = 1;
+export const META_PEER_MODE = 2;
 export const TAIL = 128 / 4;
 export const HEAD = 256 / 4;
 export const NOT_EMPTY = 384 / 4;
@@ -33,4 +35,22 @@ export const DATA_OFFSET = 640;
 
 export function ringBytes(capacity: number): number {
   return DATA_OFFSET + capacity;
+}
+
+/**
+ * Who drives the ring's two ends, fixed by the first side that attaches. A native-only end
+ * (C++ threads that only spin) publishes with release stores and never looks for sleepers; a
+ * JavaScript end may sleep in Atomics.wait and must be woken. The two must never meet on one
+ * ring: a release store can pass the sleeper's later waiter-count load (store→load reordering),
+ * and nobody wakes a sleeper the native-only end never looks for. Every side claims the mode
+ * when it attaches and refuses a ring already claimed for the other (spsc_ring.hpp does the same).
+ */
+export const PeerMode = { UNSET: 0, JAVASCRIPT: 1, NATIVE_ONLY: 2 } as const;
+
+/** Claims the ring for a JavaScript-facing side; throws when native-only threads own it. */
+export function claimJavaScriptPeer(words: Int32Array): void {
+  const mode = Atomics.compareExchange(words, META_PEER_MODE, PeerMode.UNSET, PeerMode.JAVASCRIPT);
+  if (mode === PeerMode.NATIVE_ONLY) {
+    throw new Error('this ring is driven by native-only threads (release stores, no wake-ups): a JavaScript side cannot attach to it');
+  }
 }

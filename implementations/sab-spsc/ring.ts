@@ -12,6 +12,7 @@
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
 import {
+  ClaimOpenError,
   MessageTooLargeError,
   type BackendCounters,
   type Consumer,
@@ -20,9 +21,9 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { placeRecord, RECORD_HEADER_BYTES, RecordType, recordBytes, spaceNeeded } from '../shared/records.js';
+import { placeRecord, readRecords, RECORD_HEADER_BYTES, spaceNeeded, recordBytes, type DrainCursor } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
+import { claimJavaScriptPeer, DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
 export class SpscRingProducer implements Producer {
   readonly buffer: Uint8Array;
@@ -42,6 +43,7 @@ export class SpscRingProducer implements Producer {
     this.buffer = new Uint8Array(memory);
     this.words = new Int32Array(memory);
     this.capacity = this.words[META_CAPACITY];
+    claimJavaScriptPeer(this.words);
     this.notEmpty = new EventCount(this.words, NOT_EMPTY);
     this.notFull = new EventCount(this.words, NOT_FULL);
     this.tail = Atomics.load(this.words, TAIL);
@@ -50,6 +52,7 @@ export class SpscRingProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
+    if (this.claimed !== 0) throw new ClaimOpenError();
     const size = recordBytes(length);
     if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
     if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
@@ -84,6 +87,12 @@ export class SpscRingProducer implements Producer {
     if (this.notEmpty.signal()) this.notifies++;
   }
 
+  abort(): void {
+    // Nothing was published: the records written past TAIL are overwritten by the next claim.
+    this.pendingTail = this.tail;
+    this.claimed = 0;
+  }
+
   tryWrite(message: Uint8Array): boolean {
     return writeOneFrom(this, message);
   }
@@ -100,7 +109,9 @@ export class SpscRingProducer implements Producer {
     return { notifies: this.notifies };
   }
 
-  close(): void {}
+  close(): void {
+    this.abort();
+  }
 }
 
 export class SpscRingConsumer implements Consumer {
@@ -112,11 +123,13 @@ export class SpscRingConsumer implements Consumer {
   private head: number;
   private cachedTail: number;
   private notifies = 0;
+  private readonly cursor: DrainCursor = { position: 0, count: 0 };
 
   constructor(memory: SharedArrayBuffer) {
     this.bytes = new Uint8Array(memory);
     this.words = new Int32Array(memory);
     this.mask = this.words[META_CAPACITY] - 1;
+    claimJavaScriptPeer(this.words);
     this.notEmpty = new EventCount(this.words, NOT_EMPTY);
     this.notFull = new EventCount(this.words, NOT_FULL);
     this.head = Atomics.load(this.words, HEAD);
@@ -130,34 +143,32 @@ export class SpscRingConsumer implements Consumer {
       if (h === this.cachedTail) return 0;
     }
     const words = this.words;
+    const cursor = this.cursor;
+    cursor.position = h;
+    cursor.count = 0;
     let end = this.cachedTail;
-    let n = 0;
-    for (;;) {
-      while (n < max && h !== end) {
-        const at = DATA_OFFSET + (h & this.mask);
-        const length = words[at >> 2];
-        if (words[(at >> 2) + 1] === RecordType.PADDING) {
-          h = (h + length) | 0;
-          continue;
-        }
-        visit(this.bytes, at + RECORD_HEADER_BYTES, length);
-        n++;
-        h = (h + recordBytes(length)) | 0;
+    // The cursor moves past a record only after its visit returns, so when a visit throws, the
+    // `finally` gives back exactly the records visited and the throwing one stays (contract.ts).
+    try {
+      for (;;) {
+        readRecords(words, this.bytes, DATA_OFFSET, this.mask, cursor, end, max, visit);
+        // Reached the cached tail with room to spare: look again, so a drain takes what
+        // was published meanwhile instead of leaving it for the next call.
+        if (cursor.count === max || end !== this.cachedTail) break;
+        end = Atomics.load(words, TAIL);
+        if (end === this.cachedTail) break;
+        this.cachedTail = end;
       }
-      // Reached the cached tail with room to spare: look again, so a drain takes what
-      // was published meanwhile instead of leaving it for the next call.
-      if (n === max || end !== this.cachedTail) break;
-      end = Atomics.load(words, TAIL);
-      if (end === this.cachedTail) break;
-      this.cachedTail = end;
+    } finally {
+      // A padding record alone still moves the head, so the producer gets its space back.
+      h = cursor.position;
+      if (h !== this.head) {
+        Atomics.store(words, HEAD, h);
+        this.head = h;
+        if (this.notFull.signal()) this.notifies++;
+      }
     }
-    // A padding record alone still moves the head, so the producer gets its space back.
-    if (h !== this.head) {
-      Atomics.store(words, HEAD, h);
-      this.head = h;
-      if (this.notFull.signal()) this.notifies++;
-    }
-    return n;
+    return cursor.count;
   }
 
   tryRead(destination: Uint8Array): number {

@@ -73,3 +73,45 @@ export function placeRecord(
   offsets[slot] = at + RECORD_HEADER_BYTES;
   return (t + size) | 0;
 }
+
+/**
+ * How far a drain has got, kept up to date as it reads: when a visit throws, the caller's
+ * `finally` releases exactly up to `position`, the start of the record whose visit threw
+ * (contract.ts: visited messages are consumed, the throwing one stays). One per consumer.
+ */
+export interface DrainCursor {
+  position: number;
+  count: number;
+}
+
+/**
+ * Visits records from `cursor.position` until `end` or until `cursor.count` reaches `max`,
+ * stepping over padding (sab-spsc, mutex and the C++ ring's scan read records this way; mpsc-cas
+ * frames its length word differently and keeps its own loop).
+ */
+export function readRecords(
+  words: Int32Array,
+  bytes: Uint8Array,
+  dataOffset: number,
+  mask: number,
+  cursor: DrainCursor,
+  end: number,
+  max: number,
+  visit: (buffer: Uint8Array, offset: number, length: number) => void,
+): void {
+  let h = cursor.position;
+  let n = cursor.count;
+  while (n < max && h !== end) {
+    const at = dataOffset + (h & mask);
+    const length = words[at >> 2];
+    if (words[(at >> 2) + 1] !== RecordType.PADDING) {
+      visit(bytes, at + RECORD_HEADER_BYTES, length);
+      n++;
+      h = (h + recordBytes(length)) | 0;
+    } else {
+      h = (h + length) | 0;
+    }
+    cursor.position = h;
+    cursor.count = n;
+  }
+}

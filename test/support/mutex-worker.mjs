@@ -54,3 +54,35 @@ if (job === 'increment') {
   producer.close();
   parentPort.postMessage({ sent: rounds });
 }
+
+// Tight hand-off for the lost-wake-up test: a tiny queue, both sides as fast as they can go, and
+// each side sleeps (block strategy) whenever it finds the queue empty (consumer) or full
+// (producer), with a short timeout. A correct queue always wakes a sleeper; a lost wake-up shows
+// as a timed-out sleep. `stop` (a shared word) ends both sides early once one has given up.
+if (job === 'tight-consumer' || job === 'tight-producer') {
+  const { descriptor, rounds, backendId, timeoutMs, stop, maxTimeouts } = workerData;
+  const stopWord = new Int32Array(stop);
+  const outcomes = { woken: 0, 'timed-out': 0, 'not-needed': 0, done: 0 };
+  const deadline = Date.now() + 60_000;
+  const tooMany = () => outcomes['timed-out'] >= maxTimeouts || Atomics.load(stopWord, 0) !== 0 || Date.now() > deadline;
+  if (job === 'tight-consumer') {
+    const consumer = findBackend(backendId).consumer(descriptor, 0);
+    while (outcomes.done < rounds && !tooMany()) {
+      const n = consumer.drain(1, () => {});
+      if (n > 0) outcomes.done += n;
+      else outcomes[consumer.awaitData(timeoutMs)]++;
+    }
+    consumer.close();
+  } else {
+    const producer = findBackend(backendId).producer(descriptor, 0);
+    const message = encode({ producerId: 0, sequence: 0 });
+    while (outcomes.done < rounds && !tooMany()) {
+      if (producer.tryWrite(message)) outcomes.done++;
+      else outcomes[producer.awaitSpace(timeoutMs)]++;
+    }
+    producer.close();
+  }
+  // Only a side that gave up stops the other: one that finished leaves its peer to finish.
+  if (outcomes.done < rounds) Atomics.store(stopWord, 0, 1);
+  parentPort.postMessage(outcomes);
+}

@@ -5,9 +5,11 @@
 //   producerOpen(ring: Int32Array, offsets: Int32Array) -> handle
 //   producerClaim(handle, max, length) -> n          offsets[0..n) = message byte offsets
 //   producerPublish(handle) -> bool                  true: a JS consumer sleeps, notify it from JS
+//   producerAbort(handle)                            forget the unpublished claim
 //   consumerOpen(ring: Int32Array, records: Int32Array) -> handle
 //   consumerPeek(handle, max) -> n                   records[2i], records[2i+1] = offset, length
 //   consumerRelease(handle) -> bool                  true: a JS producer sleeps, notify it from JS
+//   consumerReleaseTo(handle, position) -> bool      release only up to `position` (a visitor threw)
 //   runThreads(options) -> report                    native-threads: C++ producer and consumer
 //
 // Ring memory and the offsets/records arrays must be SharedArrayBuffer-backed: their data never
@@ -21,6 +23,9 @@ namespace {
 
 using nanomq::SpscConsumer;
 using nanomq::SpscProducer;
+
+constexpr const char* kNativeOnlyRing =
+    "this ring is driven by native-only threads (release stores, no wake-ups): a JavaScript side cannot attach to it";
 
 struct ProducerHandle {
   SpscProducer queue;
@@ -50,6 +55,11 @@ Napi::Value ProducerOpen(const Napi::CallbackInfo& info) {
   auto ring = info[0].As<Napi::Int32Array>();
   auto offsets = info[1].As<Napi::Int32Array>();
   auto* h = new ProducerHandle{SpscProducer(ring.Data()), offsets.Data(), static_cast<uint32_t>(offsets.ElementLength())};
+  if (!h->queue.attached) {
+    delete h;
+    Napi::Error::New(info.Env(), kNativeOnlyRing).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   return Napi::External<ProducerHandle>::New(info.Env(), h, [](Napi::Env, ProducerHandle* p) { delete p; });
 }
 
@@ -65,10 +75,20 @@ Napi::Value ProducerPublish(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), handle_of<ProducerHandle>(info[0])->queue.publish());
 }
 
+Napi::Value ProducerAbort(const Napi::CallbackInfo& info) {
+  handle_of<ProducerHandle>(info[0])->queue.abort();
+  return info.Env().Undefined();
+}
+
 Napi::Value ConsumerOpen(const Napi::CallbackInfo& info) {
   auto ring = info[0].As<Napi::Int32Array>();
   auto records = info[1].As<Napi::Int32Array>();
   auto* h = new ConsumerHandle{SpscConsumer(ring.Data()), records.Data(), static_cast<uint32_t>(records.ElementLength() / 2), 0};
+  if (!h->queue.attached) {
+    delete h;
+    Napi::Error::New(info.Env(), kNativeOnlyRing).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
   h->pending_end = h->queue.head;
   return Napi::External<ConsumerHandle>::New(info.Env(), h, [](Napi::Env, ConsumerHandle* c) { delete c; });
 }
@@ -89,6 +109,15 @@ Napi::Value ConsumerPeek(const Napi::CallbackInfo& info) {
 
 Napi::Value ConsumerRelease(const Napi::CallbackInfo& info) {
   auto* h = handle_of<ConsumerHandle>(info[0]);
+  const bool moved = h->pending_end != h->queue.head;
+  h->queue.release(h->pending_end);
+  return Napi::Boolean::New(info.Env(), moved && h->queue.producer_waiting());
+}
+
+// A visitor threw at a record: only the records before it are consumed (contract.ts).
+Napi::Value ConsumerReleaseTo(const Napi::CallbackInfo& info) {
+  auto* h = handle_of<ConsumerHandle>(info[0]);
+  h->pending_end = static_cast<uint32_t>(info[1].As<Napi::Number>().Int32Value());
   const bool moved = h->pending_end != h->queue.head;
   h->queue.release(h->pending_end);
   return Napi::Boolean::New(info.Env(), moved && h->queue.producer_waiting());
@@ -117,6 +146,11 @@ Napi::Value RunThreads(const Napi::CallbackInfo& info) {
   config.batch = options.Get("batch").As<Napi::Number>().Uint32Value();
   config.pin_producer = options.Get("pinProducer").As<Napi::Number>().Int32Value();
   config.pin_consumer = options.Get("pinConsumer").As<Napi::Number>().Int32Value();
+  if (!nanomq::claim_peer_mode(config.ring, nanomq::Peer::kNativeOnly) ||
+      (config.reply != nullptr && !nanomq::claim_peer_mode(config.reply, nanomq::Peer::kNativeOnly))) {
+    Napi::Error::New(env, "native-threads: a JavaScript side is attached to this ring; native-only threads never wake it").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
 
   nanomq::ThreadsResult r = nanomq::NativeRun(config).run();
 
@@ -139,9 +173,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("producerOpen", Napi::Function::New(env, ProducerOpen));
   exports.Set("producerClaim", Napi::Function::New(env, ProducerClaim));
   exports.Set("producerPublish", Napi::Function::New(env, ProducerPublish));
+  exports.Set("producerAbort", Napi::Function::New(env, ProducerAbort));
   exports.Set("consumerOpen", Napi::Function::New(env, ConsumerOpen));
   exports.Set("consumerPeek", Napi::Function::New(env, ConsumerPeek));
   exports.Set("consumerRelease", Napi::Function::New(env, ConsumerRelease));
+  exports.Set("consumerReleaseTo", Napi::Function::New(env, ConsumerReleaseTo));
   exports.Set("runThreads", Napi::Function::New(env, RunThreads));
   return exports;
 }

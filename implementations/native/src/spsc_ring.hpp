@@ -2,7 +2,8 @@
 // and the same record framing as implementations/shared/records.ts, so a JavaScript producer and
 // a native consumer (or the reverse) can share one SharedArrayBuffer. Change both together.
 //
-//   byte 0     | META: capacity (i32), layout version (i32)     |
+//   byte 0     | META: capacity (i32), layout version (i32),    |
+//              |       peer mode (i32: 0 unset, 1 JS, 2 native)  |  claimed by the first side
 //   byte 128   | TAIL: producer position (i32, wraps at 2^32)   |  written by the producer only
 //   byte 256   | HEAD: consumer position (i32, wraps at 2^32)   |  written by the consumer only
 //   byte 384   | NOT_EMPTY event count (epoch, waiters)         |
@@ -23,6 +24,7 @@
 namespace nanomq {
 
 constexpr int kMetaCapacity = 0;
+constexpr int kMetaPeerMode = 2;
 constexpr int kTail = 128 / 4;
 constexpr int kHead = 256 / 4;
 constexpr int kNotEmpty = 384 / 4;
@@ -47,7 +49,26 @@ inline void store_position(int32_t* words, int index, uint32_t value, std::memor
 // seeing its waiter flag right after a publish needs a sequentially consistent store (store →
 // load order). Between two C++ threads that only spin, a release store publishes just as well
 // and does not stall on the store buffer: on x86 a plain MOV instead of an XCHG.
+//
+// The hazard if the two ever met: a native-only producer's release store of TAIL may still sit
+// in its store buffer when it loads the consumer's waiter count (x86 lets a later load pass an
+// earlier store). A JavaScript consumer can meanwhile announce itself, re-check TAIL (old value:
+// empty) and sleep, while the producer read "no waiters" and never notifies: a lost wake-up. A
+// native-only end does not even load the waiter count. So the mode is claimed in the ring's META
+// block by every side as it attaches (layout.ts: PeerMode), and a side whose mode disagrees with
+// the ring's is refused: constructed with `attached == false`, it claims and scans nothing.
 enum class Peer { kJavaScript, kNativeOnly };
+
+constexpr int32_t kPeerModeJavaScript = 1;
+constexpr int32_t kPeerModeNativeOnly = 2;
+
+// Claims the ring for `peer` (first side to attach) or checks that it was claimed for the same.
+inline bool claim_peer_mode(int32_t* words, Peer peer) {
+  const int32_t want = peer == Peer::kJavaScript ? kPeerModeJavaScript : kPeerModeNativeOnly;
+  int32_t seen = 0;
+  std::atomic_ref<int32_t>(words[kMetaPeerMode]).compare_exchange_strong(seen, want, std::memory_order_seq_cst);
+  return seen == 0 || seen == want;
+}
 
 // Producer side. `tail` and `cached_head` are the producer's private state; callers keep them
 // (in C++ threads: locals; behind N-API: a small Int32Array the JavaScript side owns).
@@ -60,6 +81,7 @@ struct SpscProducer {
   uint32_t cached_head;
   uint32_t pending_tail;
   Peer peer;
+  bool attached;
 
   explicit SpscProducer(int32_t* w, Peer p = Peer::kJavaScript)
       : words(w),
@@ -69,11 +91,13 @@ struct SpscProducer {
         tail(load_position(w, kTail)),
         cached_head(load_position(w, kHead)),
         pending_tail(tail),
-        peer(p) {}
+        peer(p),
+        attached(claim_peer_mode(w, p)) {}
 
   // Reserves up to `max` records of `length` bytes; writes their record headers and stores each
   // message's byte offset (from the start of the buffer) in `offsets`. Returns how many.
   uint32_t claim(uint32_t max, uint32_t length, int32_t* offsets) {
+    if (!attached) return 0;
     const uint32_t size = record_bytes(length);
     uint32_t t = tail;
     uint32_t n = 0;
@@ -101,6 +125,9 @@ struct SpscProducer {
     return n;
   }
 
+  // Forgets an unpublished claim: nothing past TAIL was visible, the next claim overwrites it.
+  void abort() { pending_tail = tail; }
+
   // Publishes everything claimed since the last publish with one store. Returns true when a
   // JavaScript thread sleeps on NOT_EMPTY (the caller must then have it notified from JS:
   // a native futex call cannot wake V8's Atomics.wait).
@@ -123,6 +150,7 @@ struct SpscConsumer {
   uint32_t head;
   uint32_t cached_tail;
   Peer peer;
+  bool attached;
 
   explicit SpscConsumer(int32_t* w, Peer p = Peer::kJavaScript)
       : words(w),
@@ -130,9 +158,8 @@ struct SpscConsumer {
         mask(static_cast<uint32_t>(w[kMetaCapacity]) - 1),
         head(load_position(w, kHead)),
         cached_tail(load_position(w, kTail)),
-        peer(p) {}
-
-  uint32_t pending_head = 0;
+        peer(p),
+        attached(claim_peer_mode(w, p)) {}
 
   // Visits up to `max` published messages in order; returns how many, and in `end` the position
   // after the last one (padding skipped). Nothing is given back to the producer yet.
@@ -140,6 +167,7 @@ struct SpscConsumer {
   uint32_t scan(uint32_t max, uint32_t& end, Visit&& visit) {
     uint32_t h = head;
     end = h;
+    if (!attached) return 0;
     if (h == cached_tail) {
       cached_tail = load_position(words, kTail);
       if (h == cached_tail) return 0;

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// `npm run test:mutants`: shows that the test suites catch the classic mistakes of concurrent
+// queues. Each mutant below is one dangerous edit, applied to a fresh copy of the project; the
+// copy is rebuilt and the tests that should notice are run against it. A mutant is KILLED when
+// those tests fail (or time out), and SURVIVES when they pass: then the tests cannot see that
+// mistake, and this command exits 1. The edit must match its file exactly once, so a mutant
+// cannot silently turn into a no-op when the code around it changes (that also exits 1).
+//
+// Why a named list and not Stryker: Stryker's random operators on this code mostly produce
+// mutants that the type checker or the first conformance test kills at once, and a full run
+// takes far longer than CI's budget on 2 cores; the list below targets the edits that are
+// plausible, dangerous and quiet (they pass a single-threaded test), which is what needs proving.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+const vitest = (...args) => ['npx', 'vitest', 'run', '--bail', '1', ...args];
+
+export const mutants = [
+  {
+    id: 'event-count-no-recheck',
+    what: 'EventCount sleeps without re-checking the queue after announcing itself',
+    file: 'implementations/shared/event-count.ts',
+    find: "      if (ready()) return 'not-needed';\n",
+    replace: '',
+    test: vitest('test/mutex.test.ts', '-t', 'lost wake-ups: sab-spsc'),
+  },
+  {
+    id: 'condition-count-after-unlock',
+    what: 'Condition.wait counts its waiter after letting go of the lock',
+    file: 'implementations/mutex/condition.ts',
+    find: '    Atomics.add(w, this.base + WAITERS, 1);\n    mutex.unlock();\n',
+    replace: '    mutex.unlock();\n    Atomics.add(w, this.base + WAITERS, 1);\n',
+    test: vitest('test/mutex.test.ts', '-t', 'lost wake-ups: mutex'),
+  },
+  {
+    id: 'publish-before-payload',
+    what: 'sab-spsc publishes TAIL at claim time, before the payload is written',
+    file: 'implementations/sab-spsc/ring.ts',
+    find: '    this.pendingTail = t;\n    this.claimed = n;\n',
+    replace: '    this.pendingTail = t;\n    this.claimed = n;\n    Atomics.store(words, TAIL, t);\n',
+    test: vitest('test/stress.test.ts', '-t', 'stress: sab-spsc'),
+  },
+  {
+    id: 'native-relaxed-publish',
+    what: 'the native ring publishes TAIL with a relaxed store where a JavaScript peer may sleep',
+    file: 'implementations/native/src/spsc_ring.hpp',
+    find: '    store_position(words, kTail, tail);\n',
+    replace: '    store_position(words, kTail, tail, std::memory_order_relaxed);\n',
+    test: ['bash', 'scripts/native-sanitize.sh'],
+    needs: 'g++',
+  },
+  {
+    id: 'mpsc-no-zeroing',
+    what: 'the mpsc-cas consumer gives space back without zeroing it',
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '    this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);\n    if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);\n',
+    replace: '',
+    test: vitest('test/stress.test.ts', '-t', 'mpsc-cas'),
+  },
+  {
+    id: 'mpsc-trusts-stale-head',
+    what: 'mpsc-cas trusts a head cache more than a lap stale',
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '      if (used < 0 || used > capacity) {\n',
+    replace: '      if (false) {\n',
+    test: vitest('test/mpsc-cas.test.ts'),
+  },
+  {
+    id: 'mutex-drain-no-finally',
+    what: 'the mutex drain unlocks only when the visitor returns (no finally)',
+    file: 'implementations/mutex/queue.ts',
+    find: '    } finally {\n      const h = cursor.position;\n      if (h !== start) Atomics.store(words, HEAD, h);\n      this.mutex.unlock();\n      if (h !== start) this.notFull.signal();\n    }\n',
+    replace: '    } catch (e) {\n      throw e;\n    }\n    const h = cursor.position;\n    if (h !== start) Atomics.store(words, HEAD, h);\n    this.mutex.unlock();\n    if (h !== start) this.notFull.signal();\n',
+    test: vitest('test/conformance.test.ts', '-t', 'conformance: mutex'),
+  },
+];
+
+const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);
+const TIMEOUT_MS = 240_000;
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+function freshCopy() {
+  const dir = mkdtempSync(join(tmpdir(), 'nanomq-mutant-'));
+  cpSync(root, dir, { recursive: true, filter: (src) => !COPY_SKIP.has(src.slice(root.length).split('/')[0]) });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+function run(dir, argv) {
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: TIMEOUT_MS, env: { ...process.env, CI: 'true' } });
+  return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+const only = process.argv.slice(2);
+const selected = only.length > 0 ? mutants.filter((m) => only.includes(m.id)) : mutants;
+const rows = [];
+let bad = 0;
+
+// Control: every test command must pass on the unmutated code, or a "killed" would mean nothing
+// (a filter that matches no test, a test that fails anyway).
+{
+  const dir = freshCopy();
+  try {
+    if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
+    const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
+    if (build.status !== 0) throw new Error(`control build failed:\n${build.output.slice(-2000)}`);
+    const commands = [...new Map(selected.filter((m) => !m.needs || has(m.needs)).map((m) => [m.test.join(' '), m.test])).values()];
+    for (const command of commands) {
+      const r = run(dir, command);
+      const ran = /Tests\s+\S*\d+ passed/.test(r.output) || /messages, 0 errors/.test(r.output);
+      if (r.status !== 0 || !ran) {
+        process.stderr.write(`control: ${command.join(' ')} does not pass on the unmutated code (exit ${r.status}):\n${r.output.slice(-2000)}\n`);
+        process.exit(1);
+      }
+      process.stderr.write(`control passes: ${command.join(' ')}\n`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+for (const m of selected) {
+  const started = Date.now();
+  if (m.needs && !has(m.needs)) {
+    rows.push([m.id, `SKIPPED (no ${m.needs})`, '']);
+    continue;
+  }
+  const dir = freshCopy();
+  try {
+    const path = join(dir, m.file);
+    const text = readFileSync(path, 'utf8');
+    const hits = text.split(m.find).length - 1;
+    if (hits !== 1) {
+      rows.push([m.id, `STALE: the edit matches ${hits} times in ${m.file}`, '']);
+      bad++;
+      continue;
+    }
+    writeFileSync(path, text.replace(m.find, m.replace));
+    if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
+    const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
+    const tested = build.status === 0 ? run(dir, m.test) : build;
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    if (build.status !== 0) rows.push([m.id, 'killed (does not compile)', `${seconds}s`]);
+    else if (tested.timedOut) rows.push([m.id, 'killed (tests timed out)', `${seconds}s`]);
+    else if (tested.status !== 0) {
+      rows.push([m.id, 'killed', `${seconds}s`]);
+      // The evidence: what failed (the first failing assertion or the sanitizer's verdict).
+      const why = tested.output.split('\n').filter((l) => /AssertionError|Error:|expected|ThreadSanitizer|errors/.test(l)).slice(0, 2);
+      process.stderr.write(`  ${why.join('\n  ')}\n`);
+    }
+    else {
+      rows.push([m.id, 'SURVIVED: the tests passed with this mistake in the code', `${seconds}s`]);
+      bad++;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stderr.write(`${rows.at(-1).join('  ')}  — ${m.what}\n`);
+}
+const width = Math.max(...rows.map((r) => r[0].length));
+process.stdout.write(`\nmutants: ${selected.length}\n${rows.map((r) => `  ${r[0].padEnd(width)}  ${r[1]}  ${r[2]}`).join('\n')}\n`);
+process.stdout.write(bad === 0 ? `every mutant killed\n` : `${bad} mutant(s) not killed\n`);
+process.exit(bad === 0 ? 0 : 1);

@@ -17,7 +17,7 @@ export function readResultOrBadInput(path: string): ResultFile {
 
 export function parseThreshold(value: string): number {
   const n = Number(value.replace(/%$/, ''));
-  if (!Number.isFinite(n) || n < 0 || n >= 100) throw new BadInput(`--threshold: expected a percentage from 0 to 100, got ${JSON.stringify(value)}`);
+  if (value.replace(/%$/, '').trim() === '' || !Number.isFinite(n) || n < 0 || n >= 100) throw new BadInput(`--threshold: expected a percentage from 0 to 100, got ${JSON.stringify(value)}`);
   return n;
 }
 

@@ -1,10 +1,9 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { runMicroBenchmarks } from '../micro/micro-benchmarks.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
+import { nameFilter, runMicroBenchmarks } from '../micro/micro-benchmarks.js';
 import { captureEnvironment } from '../results/environment.js';
+import { freeResultPath, writeNewResultFile } from '../results/result-file-name.js';
 import { BadInput } from './exit.js';
-import { resultFileName } from './run-command.js';
+import { prepareOutputFolder } from './output-folder.js';
 import { renderTable } from './table.js';
 
 export function registerMicro(program: Command): void {
@@ -13,22 +12,19 @@ export function registerMicro(program: Command): void {
     .description('single-thread micro-benchmarks (tinybench): backends, envelope, CRC32, HdrHistogram, clock')
     .option('--out <dir>', 'folder for the result file', 'results')
     .option('--time <ms>', 'measuring time per benchmark', '300')
-    .option('--filter <regex>', 'only benchmarks whose name matches')
+    .option('--filter <patterns>', 'only benchmarks whose name contains one of these (comma-separated; * matches anything)')
     .option('--json', 'print machine-readable results')
     .action(async (flags: { out: string; time: string; filter?: string; json?: boolean }) => {
       const timeMs = Number(flags.time);
       if (!Number.isFinite(timeMs) || timeMs <= 0) throw new BadInput(`--time: expected milliseconds > 0, got ${JSON.stringify(flags.time)}`);
-      let filter: RegExp | undefined;
-      try {
-        filter = flags.filter ? new RegExp(flags.filter) : undefined;
-      } catch (error) {
-        throw new BadInput(`--filter: ${(error as Error).message}`);
-      }
+      if (flags.filter !== undefined && flags.filter.trim() === '') throw new BadInput('--filter: empty pattern');
+      const filter = flags.filter ? nameFilter(flags.filter) : undefined;
+      prepareOutputFolder(flags.out, '--out');
       const environment = captureEnvironment();
       const benchmarks = await runMicroBenchmarks({ timeMs, filter });
+      if (benchmarks.length === 0) throw new BadInput(`--filter ${JSON.stringify(flags.filter)}: matches no benchmark (nanomq micro without --filter lists them all)`);
       const result = { schema: 'nanomq.micro/1', environment: { ...environment, finishedAt: new Date().toISOString() }, benchmarks };
-      const path = join(flags.out, resultFileName('micro'));
-      writeFileAtomic(path, JSON.stringify(result, null, 2) + '\n');
+      const path = writeNewResultFile(freeResultPath(flags.out, 'micro', new Set()), JSON.stringify(result, null, 2) + '\n');
       if (flags.json) {
         process.stdout.write(JSON.stringify({ file: path, benchmarks }, null, 2) + '\n');
         return;

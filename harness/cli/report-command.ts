@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { notebookSupport, runNotebooks } from '../report/notebooks.js';
 import { parseThreshold, readResultOrBadInput } from './compare-command.js';
+import { BadInput } from './exit.js';
+import { refuseKernelPath } from './output-folder.js';
 
 interface ReportFlags {
   out?: string;
@@ -19,6 +21,7 @@ export function registerReport(program: Command): void {
     .option('--threshold <pct>', 'smallest change the comparison counts, in percent', '5')
     .option('--notebook', 'also execute the notebooks headless into the report folder')
     .action(async (paths: string[], flags: ReportFlags) => {
+      if (flags.out !== undefined) refuseKernelPath(flags.out, '--out');
       const results = paths.map(readResultOrBadInput);
       const baseline = flags.baseline ? readResultOrBadInput(flags.baseline) : undefined;
       const thresholdPct = parseThreshold(flags.threshold);
@@ -30,15 +33,23 @@ export function registerReport(program: Command): void {
           : `Notebooks not executed: ${support.reason}`;
       // Loaded here, not at start-up: vega, vega-lite and resvg are large, and every `nanomq`
       // process (forked trial processes included) would otherwise carry them in its memory.
-      const { writeReport } = await import('../report/write-report.js');
-      const report = await writeReport(results, { sourcePaths: paths, out: flags.out, baseline, thresholdPct, notebookNote: note });
+      const { writeReport, recordReportFiles, ReportFolderError } = await import('../report/write-report.js');
+      let report;
+      try {
+        report = await writeReport(results, { out: flags.out, baseline, thresholdPct, notebookNote: note });
+      } catch (error) {
+        if (error instanceof ReportFolderError) throw new BadInput(flags.out !== undefined ? `--out ${error.message}` : error.message);
+        throw error;
+      }
       process.stdout.write(`report: ${report.htmlPath}\nmarkdown: ${report.markdownPath}\ncharts: ${report.charts.length}\n`);
       if (flags.notebook) {
         if (!support.ok) {
           process.stderr.write(`notebooks not executed: ${support.reason}\n`);
           return;
         }
-        for (const written of runNotebooks(report.dir, paths, flags.baseline)) process.stdout.write(`notebook: ${written}\n`);
+        const notebooks = runNotebooks(report.dir, paths, flags.baseline);
+        recordReportFiles(report.dir, notebooks.flatMap((html) => [html, html.replace(/\.html$/, '.ipynb')]));
+        for (const written of notebooks) process.stdout.write(`notebook: ${written}\n`);
       } else if (!support.ok) {
         process.stderr.write(`(notebooks: ${support.reason})\n`);
       }

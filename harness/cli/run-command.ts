@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { backendIds } from '../../implementations/registry.js';
-import { writeFileAtomic } from '../results/atomic-write.js';
 import { captureEnvironment } from '../results/environment.js';
+import { freeResultPath, writeNewResultFile } from '../results/result-file-name.js';
 import type { ResultFile } from '../results/types.js';
 import { runScenario } from '../run/runner.js';
 import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.js';
@@ -10,6 +9,9 @@ import { BadInput, ExitCode } from './exit.js';
 import { progressReporter } from './progress.js';
 import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import { summaryTable } from './summary-table.js';
+import { prepareOutputFolder } from './output-folder.js';
+import { planCases } from '../scenario/plan.js';
+import { findBackend } from '../../implementations/registry.js';
 
 interface RunFlags {
   out: string;
@@ -20,10 +22,12 @@ interface RunFlags {
   report?: boolean;
 }
 
-export function resultFileName(name: string, at = new Date()): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${name}-${stamp}.json`;
-}
+/** The signals that end a run early; each writes what ran and exits 128 + its number. */
+const STOP_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
+/** Most trials a run may ask for, as the scenario schema allows. */
+const MAX_TRIALS = 1000;
 
 export function parseBackendFlag(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
@@ -39,7 +43,7 @@ export function parseBackendFlag(value: string | undefined): string[] | undefine
 export function parseTrialsFlag(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new BadInput(`--trials: expected a whole number of at least 1, got ${JSON.stringify(value)}`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_TRIALS) throw new BadInput(`--trials: expected a whole number from 1 to ${MAX_TRIALS}, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -76,38 +80,76 @@ export function registerRun(program: Command): void {
         }
       }
       if (problems.length > 0) throw new BadInput(`invalid scenario:\n${problems.join('\n')}`);
+      if (backends) {
+        for (const { file, scenario } of loaded) {
+          if (!scenario.matrix.backend.some((b) => backends.includes(b))) {
+            throw new BadInput(`--backend ${backends.join(',')}: selects no case of ${file} (its backends: ${scenario.matrix.backend.join(', ')})`);
+          }
+        }
+      }
 
+      // Where the results (and reports) will go is checked before any case runs: a run that
+      // finds out at the end that it cannot write has thrown its machine time away.
+      prepareOutputFolder(flags.out, '--out');
+      const taken = new Set<string>();
+      const paths = loaded.map(({ scenario }) => freeResultPath(flags.out, scenario.name, taken));
+      for (const path of paths) prepareOutputFolder(flags.out, '--out', path.slice(flags.out.length + 1));
+      if (flags.report) {
+        const { checkReportFolder, defaultReportDir, ReportFolderError } = await import('../report/write-report.js');
+        try {
+          for (const { scenario } of loaded) checkReportFolder(defaultReportDir([{ scenario } as ResultFile]));
+        } catch (error) {
+          if (error instanceof ReportFolderError) throw new BadInput(`--report: ${error.message}`);
+          throw error;
+        }
+      }
+      for (const { file, scenario } of loaded) {
+        const runnable = planCases({ ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } }, findBackend);
+        if (runnable.length === 0) throw new BadInput(`${file}: no case to run`);
+      }
+
+      // SIGINT (Ctrl-C), SIGTERM (timeout, docker stop, a cancelled CI job) and SIGHUP alike:
+      // stop the case that is running, write every result with what ran, exit 128 + signal.
       const abort = new AbortController();
-      const onInterrupt = () => {
-        process.stderr.write('\ninterrupted: finishing the current case, then writing what ran\n');
+      let stoppedBy: StopSignal | undefined;
+      const onSignal = (signal: StopSignal) => {
+        if (stoppedBy) return;
+        stoppedBy = signal;
+        process.stderr.write(`\n${signal}: stopping the running case, then writing what ran\n`);
         abort.abort();
       };
-      process.once('SIGINT', onInterrupt);
+      const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
+        const handler = () => onSignal(signal);
+        process.on(signal, handler);
+        return [signal, handler] as const;
+      });
       const environment = captureEnvironment();
       const results: ResultFile[] = [];
       const written: string[] = [];
-      for (const { file, scenario } of loaded) {
-        const progress = progressReporter(scenario.name);
-        let result: ResultFile;
-        try {
-          result = await runScenario(scenario, file, { backends, trials, events: progress, signal: abort.signal, environment });
-        } finally {
-          progress.stop();
+      try {
+        for (const [k, { file, scenario }] of loaded.entries()) {
+          const progress = progressReporter(scenario.name);
+          let result: ResultFile;
+          try {
+            result = await runScenario(scenario, file, { backends, trials, events: progress, signal: abort.signal, environment });
+          } finally {
+            progress.stop();
+          }
+          const path = writeNewResultFile(paths[k], JSON.stringify(result, null, 2) + '\n');
+          results.push(result);
+          written.push(path);
+          if (!flags.json) {
+            process.stdout.write(`\n${scenario.name}: ${scenario.description ?? ''}\n${summaryTable(result)}\nresult: ${path}\n`);
+          }
+          if (flags.report) {
+            const { writeReport } = await import('../report/write-report.js');
+            const report = await writeReport([result], {});
+            if (!flags.json) process.stdout.write(`report: ${report.htmlPath}\n`);
+          }
         }
-        const path = join(flags.out, resultFileName(scenario.name));
-        writeFileAtomic(path, JSON.stringify(result, null, 2) + '\n');
-        results.push(result);
-        written.push(path);
-        if (!flags.json) {
-          process.stdout.write(`\n${scenario.name}: ${scenario.description ?? ''}\n${summaryTable(result)}\nresult: ${path}\n`);
-        }
-        if (flags.report) {
-          const { writeReport } = await import('../report/write-report.js');
-          const report = await writeReport([result], { sourcePaths: [path] });
-          if (!flags.json) process.stdout.write(`report: ${report.htmlPath}\n`);
-        }
+      } finally {
+        for (const [signal, handler] of handlers) process.off(signal, handler);
       }
-      process.off('SIGINT', onInterrupt);
       if (flags.json) {
         const out = results.map((r, i) => ({
           file: written[i],
@@ -127,6 +169,6 @@ export function registerRun(program: Command): void {
         }));
         process.stdout.write(JSON.stringify({ results: out }, null, 2) + '\n');
       }
-      process.exitCode = abort.signal.aborted ? 130 : exitCodeFor(results, flags.enforceSlo === true);
+      process.exitCode = stoppedBy ? STOP_SIGNALS[stoppedBy] : exitCodeFor(results, flags.enforceSlo === true);
     });
 }

@@ -62,6 +62,10 @@ function compareMetric(
   thresholdPct: number,
   higherIsBetter: boolean,
 ): MetricComparison | undefined {
+  // A ratio needs positive, finite figures on both sides: a zero or negative one (a broken or
+  // hand-edited file) would print Infinity [NaN–NaN] and decide nothing.
+  base = base.filter((v) => Number.isFinite(v) && v > 0);
+  cand = cand.filter((v) => Number.isFinite(v) && v > 0);
   if (base.length === 0 || cand.length === 0) return undefined;
   const b = median(base);
   const c = median(cand);

@@ -21,12 +21,33 @@ export interface MicroResult {
   samples: number;
 }
 
-export async function runMicroBenchmarks(options: { timeMs?: number; filter?: RegExp } = {}): Promise<MicroResult[]> {
+/**
+ * `--filter`: comma-separated patterns, each a plain substring or a glob with `*`, matched
+ * without regular expressions so that no pattern can make matching take exponential time.
+ */
+export function nameFilter(patterns: string): (name: string) => boolean {
+  const globs = patterns.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  const matches = (name: string, glob: string) => {
+    const parts = glob.split('*');
+    if (parts.length === 1) return name.includes(glob);
+    // Each literal part in order, each found after the previous one: linear time.
+    let at = 0;
+    for (const part of parts) {
+      const found = name.indexOf(part, at);
+      if (found < 0) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
+  return (name) => globs.some((g) => matches(name.toLowerCase(), g));
+}
+
+export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (name: string) => boolean } = {}): Promise<MicroResult[]> {
   await initHistograms();
   const bench = new Bench({ time: options.timeMs ?? 300, warmupTime: 100 });
   const groups = new Map<string, string>();
   const add = (group: string, name: string, fn: () => void) => {
-    if (options.filter && !options.filter.test(name)) return;
+    if (options.filter && !options.filter(name)) return;
     groups.set(name, group);
     bench.add(name, () => {
       for (let i = 0; i < OPS_PER_CALL; i++) fn();

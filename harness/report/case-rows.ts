@@ -60,7 +60,7 @@ export function environmentLines(r: ResultFile): [string, string][] {
   if (e.harnessOverhead) lines.push(['harness overhead', `${e.harnessOverhead.perMessageNs.toFixed(0)} ns a message at batch 1, ${e.harnessOverhead.perMessageBatchedNs.toFixed(0)} ns at batch 256 (null backend, one thread)`]);
   if (e.boundary) {
     const b = e.boundary;
-    lines.push(['N-API boundary', b.napiPushPopNs !== undefined ? `push+pop ${b.napiPushPopNs.toFixed(0)} ns through N-API vs ${b.jsPushPopNs.toFixed(0)} ns in JavaScript (+${b.boundaryNs!.toFixed(0)} ns a message)` : (b.note ?? 'not measured')]);
+    lines.push(['N-API boundary', b.napiPushPopNs !== undefined ? `push+pop ${b.napiPushPopNs.toFixed(0)} ns through N-API vs ${b.jsPushPopNs.toFixed(0)} ns in JavaScript (+${(b.boundaryNs ?? b.napiPushPopNs - b.jsPushPopNs).toFixed(0)} ns a message)` : (b.note ?? 'not measured')]);
   }
   const s = r.scenario;
   lines.push(['scenario', `${s.name}${s.file ? ` (${s.file})` : ''}: window ${formatDuration(s.duration)}, warm-up ${formatDuration(s.warmup)}, ${s.trials} trial(s)${s.fork === 'process' ? ' each in a fresh process' : ''}, verify ${s.verify}, queue ${formatBytes(s.capacity)}${s.pin ? ', threads pinned' : ''}`]);

@@ -1,10 +1,15 @@
 /**
- * `nanomq report`: result files → reports/<name>/ with index.html (self-contained), report.md
- * and charts/*.png + *.svg. Writes go to a temporary folder first and replace the old report
- * at the end, so a failure never leaves half a report.
+ * `nanomq report`: result files → a report folder with index.html (self-contained), report.md
+ * and charts/*.png, *.svg, *.vl.json.
+ *
+ * The folder may hold the user's own files, so nothing is deleted that this tool did not write:
+ * every report folder carries a manifest (`.nanomq-report`, the files the last report wrote),
+ * and a new report replaces exactly those. A folder that exists, is not empty and has no
+ * manifest is refused, as is a path that is a file. Everything is rendered in memory first, so a
+ * rendering failure leaves the old report as it was.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { compareResults } from '../compare/compare.js';
 import type { ResultFile } from '../results/types.js';
 import { buildCharts } from './charts.js';
@@ -12,9 +17,12 @@ import { renderHtml, type RenderedChart } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { renderSvg, svgToPng } from './render-chart.js';
 
+export const REPORT_MANIFEST = '.nanomq-report';
+/** Where reports go without --out; a default path never leaves this folder. */
+export const REPORTS_FOLDER = 'reports';
+const SAFE_NAME = /^[a-z0-9-]+$/;
+
 export interface ReportOptions {
-  /** Where the result files came from (named in the report). */
-  sourcePaths: string[];
   /** Output folder; default reports/<scenario names>/. */
   out?: string;
   baseline?: ResultFile;
@@ -30,33 +38,93 @@ export interface WrittenReport {
   charts: string[];
 }
 
+/** Thrown when the output folder cannot be used; the CLI turns it into exit 2. */
+export class ReportFolderError extends Error {}
+
+/**
+ * reports/<name>[+<name>…]. Names come from result files, which anyone can edit: each must be
+ * a scenario name ([a-z0-9-]+), and the folder must resolve inside reports/.
+ */
 export function defaultReportDir(results: ResultFile[]): string {
-  return join('reports', results.map((r) => r.scenario.name).join('+'));
+  const names = results.map((r) => r.scenario.name);
+  const bad = names.find((n) => typeof n !== 'string' || !SAFE_NAME.test(n));
+  if (bad !== undefined) throw new ReportFolderError(`scenario name ${JSON.stringify(bad)} in a result file is not a scenario name ([a-z0-9-]+); pass --out`);
+  const dir = join(REPORTS_FOLDER, names.join('+'));
+  const inside = relative(resolve(REPORTS_FOLDER), resolve(dir));
+  if (inside === '' || inside.startsWith('..') || inside.includes(`..${sep}`)) throw new ReportFolderError(`report folder ${dir} leaves ${REPORTS_FOLDER}/; pass --out`);
+  return dir;
+}
+
+interface Manifest {
+  files: string[];
+}
+
+/** The files a previous report wrote here, or throws when the folder is not this tool's to write. */
+export function checkReportFolder(dir: string): Manifest {
+  if (!existsSync(dir)) return { files: [] };
+  if (!statSync(dir).isDirectory()) throw new ReportFolderError(`${dir}: is a file, not a report folder`);
+  const manifestPath = join(dir, REPORT_MANIFEST);
+  if (!existsSync(manifestPath)) {
+    if (readdirSync(dir).length === 0) return { files: [] };
+    throw new ReportFolderError(`${dir}: folder is not empty and holds no report (no ${REPORT_MANIFEST}); choose another --out, nothing was changed`);
+  }
+  try {
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    if (!Array.isArray(manifest.files) || !manifest.files.every((f) => typeof f === 'string')) throw new Error('no file list');
+    return manifest;
+  } catch (error) {
+    throw new ReportFolderError(`${manifestPath}: unreadable report manifest (${(error as Error).message}); nothing was changed`);
+  }
+}
+
+/** A manifest entry must name a file inside the folder: a hand-edited one cannot reach out. */
+function ownFile(dir: string, file: string): string | undefined {
+  const path = resolve(dir, file);
+  const inside = relative(resolve(dir), path);
+  return inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep) ? path : undefined;
+}
+
+/** Replaces the files the last report wrote in `dir` with `files` (relative path → contents). */
+export function replaceReportFiles(dir: string, files: Map<string, string | Uint8Array>): void {
+  const previous = checkReportFolder(dir);
+  mkdirSync(dir, { recursive: true });
+  for (const old of previous.files) {
+    const path = ownFile(dir, old);
+    if (path && !files.has(old)) rmSync(path, { force: true });
+  }
+  for (const [file, contents] of files) {
+    const path = ownFile(dir, file);
+    if (!path) throw new ReportFolderError(`${file}: not a file inside ${dir}`);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, contents);
+  }
+  writeFileSync(join(dir, REPORT_MANIFEST), JSON.stringify({ files: [...files.keys()].sort() }, null, 2) + '\n');
+}
+
+/** Adds files written into a report folder after the report (executed notebooks) to its manifest. */
+export function recordReportFiles(dir: string, added: string[]): void {
+  const manifest = checkReportFolder(dir);
+  const files = [...new Set([...manifest.files, ...added.map((a) => relative(resolve(dir), resolve(a)))])].sort();
+  writeFileSync(join(dir, REPORT_MANIFEST), JSON.stringify({ files }, null, 2) + '\n');
 }
 
 export async function writeReport(results: ResultFile[], options: ReportOptions): Promise<WrittenReport> {
   const dir = options.out ?? defaultReportDir(results);
-  const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(join(staging, 'charts'), { recursive: true });
-  try {
-    const rendered: RenderedChart[] = [];
-    for (const chart of buildCharts(results)) {
-      const svg = await renderSvg(chart.spec);
-      writeFileSync(join(staging, 'charts', `${chart.id}.svg`), svg);
-      writeFileSync(join(staging, 'charts', `${chart.id}.png`), svgToPng(svg));
-      writeFileSync(join(staging, 'charts', `${chart.id}.vl.json`), JSON.stringify(chart.spec, null, 2));
-      rendered.push({ id: chart.id, title: chart.title, caption: chart.caption, svg, png: `charts/${chart.id}.png` });
-    }
-    const comparison = options.baseline ? compareResults(options.baseline, results[0], options.thresholdPct ?? 5) : undefined;
-    writeFileSync(join(staging, 'index.html'), renderHtml(results, rendered, comparison, options.notebookNote));
-    writeFileSync(join(staging, 'report.md'), renderMarkdown(results, rendered, comparison));
-    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dirname(dir), { recursive: true });
-    renameSync(staging, dir);
-    return { dir, htmlPath: join(dir, 'index.html'), markdownPath: join(dir, 'report.md'), charts: rendered.map((c) => join(dir, c.png)) };
-  } catch (error) {
-    rmSync(staging, { recursive: true, force: true });
-    throw error;
+  checkReportFolder(dir);
+  const files = new Map<string, string | Uint8Array>();
+  const rendered: RenderedChart[] = [];
+  for (const chart of buildCharts(results)) {
+    const svg = await renderSvg(chart.spec);
+    files.set(`charts/${chart.id}.svg`, svg);
+    files.set(`charts/${chart.id}.png`, svgToPng(svg));
+    files.set(`charts/${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 2));
+    rendered.push({ id: chart.id, title: chart.title, caption: chart.caption, svg, png: `charts/${chart.id}.png` });
   }
+  const comparison = options.baseline ? compareResults(options.baseline, results[0], options.thresholdPct ?? 5) : undefined;
+  files.set('index.html', renderHtml(results, rendered, comparison, options.notebookNote));
+  files.set('report.md', renderMarkdown(results, rendered, comparison));
+  // Everything the previous report wrote goes, executed notebooks included: they belonged to
+  // other results (`--notebook` executes them again for these).
+  replaceReportFiles(dir, files);
+  return { dir, htmlPath: join(dir, 'index.html'), markdownPath: join(dir, 'report.md'), charts: rendered.map((c) => join(dir, c.png)) };
 }

@@ -6,58 +6,128 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RESULT_SCHEMA, type ResultFile } from './types.js';
 
+/**
+ * Every field that reports, compare and notebooks read is typed here, so a file that passes is
+ * one they can render: a hand-edited or truncated file is refused at the door, naming the field,
+ * instead of failing later with a TypeError (test/fuzz-input.test.ts breaks 1 000 files to check
+ * it). Objects stay loose: newer writers may add figures, and readers ignore what they do not know.
+ */
+const num = z.number().finite();
+const count = num.min(0);
+const text = z.string();
+/** HdrHistogram's compressed base64: checked to be base64 here, decoded (and checked) when read. */
+const histogram = z.string().regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'is not base64 (an HdrHistogram encoding)');
+
 const latency = z.looseObject({
-  p50: z.number().optional(),
-  p90: z.number().optional(),
-  p99: z.number().optional(),
-  p999: z.number().optional(),
-  max: z.number(),
-  count: z.number(),
-  histogram: z.string(),
+  p50: count.optional(),
+  p90: count.optional(),
+  p99: count.optional(),
+  p999: count.optional(),
+  max: count,
+  count: count,
+  histogram,
+  warnings: z.array(text).optional(),
 });
 
-const correctness = z.object({
-  sent: z.number(),
-  received: z.number(),
-  lost: z.number(),
-  duplicated: z.number(),
-  reordered: z.number(),
-  corrupt: z.number(),
+const correctness = z.looseObject({
+  sent: count,
+  received: count,
+  lost: count,
+  duplicated: count,
+  reordered: count,
+  corrupt: count,
 });
+
+const waitCounters = z.looseObject({ stalls: count, sleeps: count, wakes: count, timeouts: count });
 
 const figures = {
-  msgsPerSec: z.number().optional(),
-  bytesPerSec: z.number().optional(),
+  msgsPerSec: count.optional(),
+  bytesPerSec: count.optional(),
   latencyNs: latency.optional(),
+  serviceLatencyNs: latency.optional(),
+  sendLagNs: latency.optional(),
+  rate: z.looseObject({ targetPerSec: count, achievedPerSec: count, shortfallPct: num, belowTarget: z.boolean() }).optional(),
+  cpu: z
+    .looseObject({
+      producerPct: count.optional(),
+      consumerPct: count.optional(),
+      processPct: count.optional(),
+      systemPct: count.optional(),
+      otherPct: num.optional(),
+      unavailable: text.optional(),
+    })
+    .optional(),
+  memory: z.looseObject({ rssBytes: count, rssAtStartBytes: count.optional(), heapBytes: count, sharedBytes: count }).optional(),
   correctness: correctness.optional(),
+  wait: z.looseObject({ producer: waitCounters, consumer: waitCounters }).optional(),
+  backendCounters: z.record(z.string(), num).optional(),
+  windowNs: count.optional(),
 };
+
+const interval = z.tuple([num, num]);
+const scenarioName = z.string().regex(/^[a-z0-9-]+$/, 'must be a scenario name ([a-z0-9-]+)');
 
 export const resultFileSchema = z.looseObject({
   schema: z.literal(RESULT_SCHEMA),
-  scenario: z.looseObject({ name: z.string() }),
+  scenario: z.looseObject({
+    name: scenarioName,
+    description: text.optional(),
+    file: text.optional(),
+    duration: count,
+    warmup: count,
+    trials: count,
+    timeout: count,
+    verify: text,
+    capacity: count,
+    fork: text,
+    pin: z.boolean(),
+    matrix: z.looseObject({
+      backend: z.array(text),
+      payload: z.array(count),
+      producers: z.array(count),
+      batch: z.array(count),
+      wait: z.array(text),
+    }),
+    workloads: z.array(z.looseObject({ kind: text, rate: count.optional() })),
+    slo: z.record(z.string(), num).optional(),
+  }),
   environment: z.looseObject({
-    node: z.string(),
-    v8: z.string(),
-    os: z.string(),
-    cpuModel: z.string(),
-    cores: z.number(),
-    memoryBytes: z.number(),
-    gitCommit: z.string().nullable(),
-    startedAt: z.string(),
-    finishedAt: z.string().optional(),
-    clock: z.object({ resolutionNs: z.number(), overheadNs: z.number() }),
+    node: text,
+    v8: text,
+    os: text,
+    cpuModel: text,
+    cores: count,
+    memoryBytes: count,
+    gitCommit: text.nullable(),
+    startedAt: text,
+    finishedAt: text.optional(),
+    clock: z.looseObject({ resolutionNs: num, overheadNs: num, offsetErrorNs: num.optional() }),
+    boundary: z.looseObject({ jsPushPopNs: num, napiPushPopNs: num.optional(), boundaryNs: num.optional(), note: text.optional() }),
+    harnessOverhead: z.looseObject({ perMessageNs: num, perMessageBatchedNs: num }),
+    schedulerNoise: z.looseObject({ spinMs: num, gaps: count, lostPct: num, maxGapNs: num }).optional(),
+    warnings: z.array(text),
   }),
   cases: z.array(
     z.looseObject({
-      id: z.string(),
-      backend: z.string(),
-      workload: z.string(),
-      params: z.looseObject({ payload: z.number(), producers: z.number(), batch: z.number(), wait: z.string() }),
+      id: text,
+      backend: text,
+      workload: text,
+      params: z.looseObject({ payload: count, producers: count, batch: count, wait: text, rate: count.optional() }),
       status: z.enum(['ok', 'failed', 'skipped']),
-      reason: z.string().optional(),
+      reason: text.optional(),
       oversubscribed: z.boolean(),
-      trials: z.array(z.looseObject({ trial: z.number(), status: z.enum(['ok', 'failed']), ...figures })),
-      summary: z.looseObject({ ...figures, msgsPerSecCi95: z.tuple([z.number(), z.number()]).optional() }).optional(),
+      busyThreads: count.optional(),
+      pinned: z.boolean().optional(),
+      trials: z.array(z.looseObject({ trial: count, status: z.enum(['ok', 'failed']), reason: text.optional(), pinned: z.boolean().optional(), pid: count.optional(), queueCapacityBytes: count.optional(), ...figures })),
+      summary: z
+        .looseObject({
+          ...figures,
+          msgsPerSecCi95: interval.optional(),
+          p99Ci95: interval.optional(),
+          slo: z.record(z.string(), z.enum(['pass', 'fail'])).optional(),
+          trials: count,
+        })
+        .optional(),
     }),
   ),
 });
@@ -76,7 +146,8 @@ export function parseResultFile(text: string, path: string): ResultFile {
   const parsed = resultFileSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ResultFileError(`${path}: ${issue.path.join('.')}: ${issue.message}`);
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
+    throw new ResultFileError(`${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message.split('\n')[0]}${more}`);
   }
   return parsed.data as unknown as ResultFile;
 }

@@ -93,6 +93,8 @@ export interface TrialResult extends Figures {
   pinned?: boolean;
   /** The process the trial ran in: differs from trial to trial with `fork: process`. */
   pid?: number;
+  /** Record storage the queue really had (the scenario's `capacity` after the backend's rounding). */
+  queueCapacityBytes?: number;
 }
 
 export interface CaseSummary extends Figures {

@@ -15,11 +15,20 @@ export interface ForkedTrialRequest {
   trial: number;
 }
 
+/**
+ * The child runs in its own process group, so a Ctrl-C at the terminal reaches only this
+ * process, which decides what happens to the child: on interruption it is killed (never left
+ * orphaned at full CPU) and the trial is reported as interrupted, not as a failure.
+ */
 export function runTrialInChild(setup: TrialSetup): Promise<TrialResult> {
   const request: ForkedTrialRequest = { planned: setup.planned, scenario: setup.scenario, trial: setup.trial };
   const cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js');
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, '_trial'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '_trial'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const kill = () => child.kill('SIGKILL');
+    setup.signal?.addEventListener('abort', kill, { once: true });
+    // Whatever ends this process normally, no child outlives it.
+    process.once('exit', kill);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -28,6 +37,12 @@ export function runTrialInChild(setup: TrialSetup): Promise<TrialResult> {
     const guard = setTimeout(() => child.kill('SIGKILL'), setup.scenario.timeout / 1e6 + 15_000);
     child.on('close', (code, signal) => {
       clearTimeout(guard);
+      setup.signal?.removeEventListener('abort', kill);
+      process.off('exit', kill);
+      if (setup.signal?.aborted) {
+        resolve({ trial: setup.trial, status: 'failed', reason: 'interrupted' });
+        return;
+      }
       try {
         resolve(JSON.parse(stdout) as TrialResult);
       } catch {
@@ -35,6 +50,7 @@ export function runTrialInChild(setup: TrialSetup): Promise<TrialResult> {
         resolve({ trial: setup.trial, status: 'failed', reason: `forked trial process ended (${why}) without a result: ${stderr.trim().slice(-500)}` });
       }
     });
+    child.stdin.on('error', () => {}); // a child killed early closes its stdin under us
     child.stdin.end(JSON.stringify(request));
   });
 }

@@ -70,8 +70,11 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     const backend = findBackend(p.backend)!;
     const trials: TrialResult[] = [];
     for (let trial = 0; trial < s.trials; trial++) {
-      const setup = { planned: p, scenario: s, backend, trial };
+      const setup = { planned: p, scenario: s, backend, trial, signal: options.signal };
       const result = s.fork === 'process' ? await runTrialInChild(setup) : await runTrial(setup);
+      // A trial stopped by a signal says nothing about the queue: the case was interrupted, not
+      // failed (also when the signal reached a forked trial process first).
+      if (options.signal?.aborted) return { ...base, status: 'skipped', reason: 'interrupted', trials };
       trials.push(result);
       options.events?.trialFinished?.(p, result);
     }

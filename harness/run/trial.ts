@@ -37,6 +37,8 @@ export interface TrialSetup {
   scenario: Scenario;
   backend: QueueBackend;
   trial: number;
+  /** Aborted when the run is interrupted: the trial stops at once and reports failure. */
+  signal?: AbortSignal;
 }
 
 function taskFor(
@@ -98,12 +100,19 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     timer = setTimeout(() => reject(new TrialFailure(`timed out after ${timeoutMs / 1000}s (in ${phaseName})`)), timeoutMs);
   });
   timedOut.catch(() => {});
+  const interrupted = new Promise<never>((_, reject) => {
+    if (setup.signal?.aborted) reject(new TrialFailure('interrupted'));
+    setup.signal?.addEventListener('abort', () => reject(new TrialFailure('interrupted')), { once: true });
+  });
+  interrupted.catch(() => {});
 
   const sharedBytes: number[] = [];
+  let queueCapacityBytes: number | undefined;
   const rssAtStart = process.memoryUsage.rss();
   try {
     const queue = backend.create(options);
     sharedBytes.push(queue.sharedBytes);
+    queueCapacityBytes = queue.capacityBytes;
     const reply = planned.workload === 'ping-pong' ? backend.create(options) : undefined;
     if (reply) sharedBytes.push(reply.sharedBytes);
 
@@ -148,7 +157,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
       workers.push({ label, worker });
     });
 
-    const race = <T>(p: Promise<T>) => Promise.race([p, failed, timedOut]);
+    const race = <T>(p: Promise<T>) => Promise.race([p, failed, timedOut, interrupted]);
     await race(allReady);
     phaseName = 'warm-up';
     control.setPhase(Phase.WARMUP);
@@ -184,6 +193,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     await race(allReported);
     const figures = computeFigures(planned, reports, samples);
     const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', pid: process.pid, ...figures.figures };
+    if (queueCapacityBytes !== undefined) result.queueCapacityBytes = queueCapacityBytes;
     if (figures.problem) result.reason = figures.problem;
     if (scenario.pin) result.pinned = reports.every((r) => r.pinned === true);
     return result;
@@ -192,6 +202,9 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     return { trial, status: 'failed', reason };
   } finally {
     clearTimeout(timer);
+    // Native threads (self-driven backends) stop only when they see STOP; a worker blocked in
+    // their join cannot be terminated before that.
+    control.setPhase(Phase.STOP);
     await Promise.all(workers.map(({ worker }) => worker.terminate().catch(() => 0)));
   }
 }

@@ -56,7 +56,13 @@ export function parseScenario(text: string, file: string, knownBackends: readonl
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // The YAML library stops alias bombs ("billion laughs") here, by throwing.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ScenarioError([{ file, line: 1, column: 1, key: '', message: `YAML: ${(error as Error).message.split('\n')[0]}` }]);
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([{ file, line: 1, column: 1, key: '', message: 'expected a mapping of keys (name, matrix, workloads, …)' }]);
   }

@@ -60,11 +60,19 @@ export function planCases(
                 oversubscribed: busyThreads > cores,
                 busyThreads,
               };
-              const skip = skipReason(backend, workload.kind, params);
+              const skip = skipReason(backend, workload.kind, params) ?? scenarioSkipReason(backend, scenario);
               if (skip) planned.skip = skip;
               cases.push(planned);
             }
   return cases;
+}
+
+/** What a backend cannot honour of the scenario's own settings (never run it as if it had). */
+function scenarioSkipReason(backend: QueueBackend | undefined, scenario: Scenario): string | undefined {
+  if (scenario.stall && backend?.traits.selfDriven) {
+    return `${backend.id} runs its own native loops and cannot inject the consumer stall the scenario asks for`;
+  }
+  return undefined;
 }
 
 function skipReason(backend: QueueBackend | undefined, workload: string, p: CaseParams): string | undefined {

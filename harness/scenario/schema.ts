@@ -26,10 +26,30 @@ const count = (min = 0) => quantity(parseCount, min);
 const size = () => quantity(parseSize);
 const percent = () => quantity(parsePercent);
 
-/** A matrix axis: a list, or one value as shorthand for a list of one. */
+/**
+ * A matrix axis: a list, or one value as shorthand for a list of one. Values that mean the same
+ * (`[0, 0B]`, `[null, null]`) are refused: they would make two cases with one id.
+ */
 function axis<T extends z.ZodTypeAny>(item: T) {
-  return z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, 'needs at least one value'));
+  return z.preprocess(
+    (v) => (Array.isArray(v) ? v : [v]),
+    z
+      .array(item)
+      .min(1, 'needs at least one value')
+      .superRefine((values, ctx) => {
+        const seen = new Set<unknown>();
+        for (const v of values) {
+          if (seen.has(v)) ctx.addIssue({ code: 'custom', message: `lists ${JSON.stringify(v)} twice (two cases would share one id)` });
+          seen.add(v);
+        }
+      }),
+  );
 }
+
+/** Ring positions and the post-message credit are Int32 byte counts: 1 GiB leaves them room. */
+export const MAX_CAPACITY_BYTES = 2 ** 30;
+/** Smaller queues are rounded up by every ring (it must hold two of the largest records). */
+export const MIN_CAPACITY_BYTES = 1024;
 
 const integer = (min: number, max: number) =>
   quantity(parseCount, min).refine((v) => Number.isInteger(v) && v <= max, { message: `must be a whole number from ${min} to ${max}` });
@@ -54,7 +74,8 @@ export function scenarioSchema(knownBackends: readonly string[]) {
       error: (issue) => `unknown backend ${JSON.stringify(issue.input)} (known: ${knownBackends.join(', ')})`,
     }),
   );
-  return z.strictObject({
+  return z
+    .strictObject({
     name: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes ([a-z0-9-])'),
     description: z.string().optional(),
     duration: duration(1e6).default(2e9),
@@ -63,8 +84,13 @@ export function scenarioSchema(knownBackends: readonly string[]) {
     timeout: duration(1e6).default(30e9),
     /** `sequence`: ids, sequence numbers and lengths checked; `crc`: also the payload CRC32. */
     verify: z.enum(['sequence', 'crc']).default('sequence'),
-    /** Bytes of queue storage per queue. */
-    capacity: size().default(1024 * 1024),
+    /**
+     * Bytes of queue storage per queue, 1 KiB to 1 GiB. Rings round it up to a power of two that
+     * holds two of the largest records; each trial records the capacity actually used.
+     */
+    capacity: size()
+      .refine((v) => v >= MIN_CAPACITY_BYTES && v <= MAX_CAPACITY_BYTES, { message: `must be from 1KiB to 1GiB (the queues' limits)` })
+      .default(1024 * 1024),
     /** `process`: each trial in a fresh Node process, so JIT and GC state cannot leak between trials. */
     fork: z.enum(['none', 'process']).default('none'),
     /** Pin producer and consumer threads to different cores (needs the native addon). */
@@ -92,7 +118,14 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         cpu: percent().optional(),
       })
       .optional(),
-  });
+  })
+    .superRefine((s, ctx) => {
+      // Every trial runs warm-up, then the window, then drains: a timeout shorter than the first
+      // two fails every case after spending the machine's time on it.
+      if (s.timeout < s.warmup + s.duration) {
+        ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be longer than warmup + duration (${(s.warmup + s.duration) / 1e9}s), or every trial times out` });
+      }
+    });
 }
 
 export type Scenario = z.output<ReturnType<typeof scenarioSchema>>;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
+export const cli = join(root, 'dist', 'harness', 'cli', 'main.js');
 
 export interface CliOutcome {
   status: number | null;
@@ -14,8 +14,8 @@ export interface CliOutcome {
 }
 
 /** Runs the compiled CLI as a user would; stdin closed, not a terminal. */
-export function nanomq(args: string[], timeoutMs = 120_000): CliOutcome {
-  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs });
+export function nanomq(args: string[], timeoutMs = 120_000, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliOutcome {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, encoding: 'utf8', timeout: timeoutMs, env: options.env ?? process.env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

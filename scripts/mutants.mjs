@@ -95,7 +95,9 @@ function freshCopy() {
 
 function run(dir, argv) {
   const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: TIMEOUT_MS, env: { ...process.env, CI: 'true' } });
-  return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  // Colour codes out, so the output can be searched.
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '');
+  return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output };
 }
 
 const only = process.argv.slice(2);

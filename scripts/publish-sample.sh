@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates the published sample: runs scenarios/quick.yaml on this machine, keeps the result
+# Regenerates the published sample: runs scenarios/quick.yaml on this machine (5 trials: the
+# fewest on which compare gives a verdict), keeps the result
 # as the curated baseline (results/baselines/quick.json) and writes its report, with executed
 # notebooks when Jupyter is set up, to reports/sample/. Run it on a quiet machine: the result
 # records other load (NOISY) and the scheduler-noise probe, and the report shows both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
-node dist/harness/cli/main.js run scenarios/quick.yaml --out "$out" --trials "${TRIALS:-3}"
+node dist/harness/cli/main.js run scenarios/quick.yaml --out "$out" --trials "${TRIALS:-5}"
 mkdir -p results/baselines
 cp "$out"/quick-*.json results/baselines/quick.json
 notebook=()

@@ -36,8 +36,8 @@ describe('compare verdicts', () => {
   });
 
   it('p99 counts the other way: higher latency is slower', () => {
-    const base = synthResult([synthCase(ID, [100, 100, 100], [1000, 1010, 990])]);
-    const cand = synthResult([synthCase(ID, [100, 100, 100], [2000, 2020, 1980])]);
+    const base = synthResult([synthCase(ID, [100, 100, 100, 100, 100], [1000, 1010, 990, 1005, 995])]);
+    const cand = synthResult([synthCase(ID, [100, 100, 100, 100, 100], [2000, 2020, 1980, 2010, 1990])]);
     expect(compareResults(base, cand).cases[0].metrics.find((x) => x.metric === 'p99')!.verdict).toBe('slower');
   });
 
@@ -57,8 +57,9 @@ describe('nanomq compare', () => {
     writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
     return path;
   };
-  const base = write('base.json', synthResult([synthCase(ID, [1e6])]));
-  const halved = write('half.json', synthResult([synthCase(ID, [5e5])]));
+  const five = [1e6, 1.02e6, 0.98e6, 1.01e6, 0.99e6];
+  const base = write('base.json', synthResult([synthCase(ID, five)]));
+  const halved = write('half.json', synthResult([synthCase(ID, five.map((v) => v * 0.5))]));
 
   it('exits 0 for a file against itself', () => {
     const r = nanomq(['compare', base, base]);
@@ -81,5 +82,95 @@ describe('nanomq compare', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/other.json: schema is "something\/2"/);
     expect(nanomq(['compare', base, base, '--threshold', 'lots']).status).toBe(2);
+  });
+});
+
+describe('a compare gate that neither cries wolf nor hides a regression', () => {
+  /** Trials with multiplicative noise of `sd` (normal, Box-Muller), seeded. */
+  function noisy(random: () => number, mean: number, sd: number, n = 5): number[] {
+    return Array.from({ length: n }, () => {
+      const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+      return mean * (1 + sd * g);
+    });
+  }
+
+  it('with 8% noise and 5 trials a side: ≤ 5% false SLOWER for no change, ≥ 80% detection of a 20% regression', async () => {
+    const { seededRandom } = await import('../harness/metrics/stats.js');
+    const random = seededRandom(2026);
+    const runs = 300;
+    let falseSlower = 0;
+    let detected = 0;
+    for (let i = 0; i < runs; i++) {
+      const base = synthResult([synthCase(ID, noisy(random, 1e6, 0.08))]);
+      const same = synthResult([synthCase(ID, noisy(random, 1e6, 0.08))]);
+      const worse = synthResult([synthCase(ID, noisy(random, 0.8e6, 0.08))]);
+      if (compareResults(base, same, 5).cases[0].metrics[0].verdict === 'slower') falseSlower++;
+      if (compareResults(base, worse, 5).cases[0].metrics[0].verdict === 'slower') detected++;
+    }
+    expect(falseSlower / runs).toBeLessThanOrEqual(0.05);
+    expect(detected / runs).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('gives no verdict below 5 trials a side: inconclusive, not a regression', () => {
+    const base = synthResult([synthCase(ID, [100, 101, 99])]);
+    const cand = synthResult([synthCase(ID, [50, 51, 49])]);
+    const c = compareResults(base, cand, 5);
+    expect(c.cases[0].metrics.map((m) => m.verdict)).toEqual(['inconclusive', 'inconclusive']);
+    expect(c.regressions).toBe(0);
+    expect(c.inconclusive).toBe(2);
+  });
+
+  it('counts a case ok in the baseline but failed, skipped or missing in the candidate as a regression', () => {
+    const ok = (id: string) => synthCase(id, [1, 1, 1, 1, 1]);
+    const base = synthResult([ok(ID), ok('mutex/throughput/a'), ok('mpsc-cas/throughput/b')]);
+    const cand = synthResult([{ ...ok(ID), status: 'failed', reason: 'delivery errors: 3 lost' }, { ...ok('mutex/throughput/a'), status: 'skipped', reason: 'backend unavailable' }]);
+    const c = compareResults(base, cand, 5);
+    expect(c.lostCases.map((l) => l.id).sort()).toEqual([ID, 'mpsc-cas/throughput/b', 'mutex/throughput/a'].sort());
+    expect(c.regressions).toBe(3);
+  });
+
+  it('compares only cases whose whole configuration agrees, and lists the others', () => {
+    const base = synthResult([synthCase(ID, [1, 1, 1, 1, 1])]);
+    const cand = synthResult([synthCase(ID, [0.5, 0.5, 0.5, 0.5, 0.5])]);
+    cand.scenario = { ...cand.scenario, capacity: 1 << 16, verify: 'crc' };
+    const c = compareResults(base, cand, 5);
+    expect(c.cases).toEqual([]);
+    expect(c.mismatched[0].differences).toEqual(['capacity 1048576 → 65536', 'verify "sequence" → "crc"']);
+    expect(c.regressions).toBe(0);
+  });
+
+  it('warns when the two results come from different machines or Node versions', () => {
+    const base = synthResult([synthCase(ID, [1, 1, 1, 1, 1])]);
+    const cand = synthResult([synthCase(ID, [1, 1, 1, 1, 1])]);
+    cand.environment = { ...cand.environment, cpuModel: 'other', cores: 64, node: '22.0.0' };
+    expect(compareResults(base, cand, 5).warnings).toEqual([
+      'different machines: test (2 cores) → other (64 cores); ratios mix the machine and the code',
+      'different Node.js: 20.0.0 → 22.0.0',
+    ]);
+  });
+
+  it('CLI: A against A exits 0; 1-trial runs are inconclusive and exit 0; ×0.7 in every trial exits 4; a failed case exits 4', () => {
+    const dir = tempDir();
+    const write = (name: string, value: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify(value));
+      return path;
+    };
+    const five = [1e6, 1.03e6, 0.97e6, 1.01e6, 0.99e6];
+    const a = write('a.json', synthResult([synthCase(ID, five)]));
+    expect(nanomq(['compare', a, a]).status).toBe(0);
+    const one = write('one.json', synthResult([synthCase(ID, [1e6])]));
+    const oneSlow = write('one-slow.json', synthResult([synthCase(ID, [0.5e6])]));
+    const r1 = nanomq(['compare', one, oneSlow]);
+    expect(r1.status).toBe(0);
+    expect(r1.stdout).toMatch(/inconclusive \(1 trials\)/);
+    const slow = write('slow.json', synthResult([synthCase(ID, five.map((v) => v * 0.7))]));
+    const r2 = nanomq(['compare', a, slow]);
+    expect(r2.status).toBe(4);
+    expect(r2.stdout).toMatch(/SLOWER/);
+    const failed = write('failed.json', synthResult([{ ...synthCase(ID, five), status: 'failed', reason: 'trial 2: timed out' }]));
+    const r3 = nanomq(['compare', a, failed]);
+    expect(r3.status).toBe(4);
+    expect(r3.stdout).toMatch(/REGRESSION: .* was ok in the baseline, failed in the candidate: trial 2: timed out/);
   });
 });

@@ -25,7 +25,7 @@ export function comparisonTable(c: Comparison): string {
   // SLOWER in capitals: the line a maintainer scans a CI log for.
   const rows = comparisonRows(c).map((r) => (r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : r.cells));
   const lines = [renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4])), ...comparisonNotes(c)];
-  lines.push(`${c.regressions} significant regression(s), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%`);
+  lines.push(`${c.regressions} regression(s) (${c.lostCases.length} lost case(s)), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%, ${c.inconclusive} inconclusive`);
   return lines.join('\n');
 }
 
@@ -40,6 +40,8 @@ export function registerCompare(program: Command): void {
     .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean }) => {
       const threshold = parseThreshold(flags.threshold);
       const comparison = compareResults(readResultOrBadInput(baselinePath), readResultOrBadInput(candidatePath), threshold);
+      // Loud on stderr too, where a CI log reader looks first.
+      for (const warning of comparison.warnings) process.stderr.write(`nanomq compare: WARNING: ${warning}\n`);
       process.stdout.write(flags.json ? JSON.stringify(comparison, null, 2) + '\n' : comparisonTable(comparison) + '\n');
       process.exitCode = comparison.regressions > 0 ? ExitCode.Regression : ExitCode.Ok;
     });

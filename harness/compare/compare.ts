@@ -1,17 +1,30 @@
 /**
- * Baseline vs candidate, case by case (matched by id), for throughput and p99 latency.
+ * Baseline vs candidate, case by case, for throughput and p99 latency: a gate CI can trust.
  *
- * For each metric: ratio = median(candidate trials) / median(baseline trials), with a 95%
- * bootstrap interval (baseline and candidate trials resampled independently). A change is
- * significant when the whole interval lies beyond the threshold: throughput slower when the
- * interval's top is below 1 − threshold, p99 slower when its bottom is above 1 + threshold.
- * With a single trial on either side there is no interval; the verdict then rests on the point
- * ratio alone and says so.
+ * - Cases are matched by id AND by their whole configuration (scenario settings that change
+ *   what is measured, and the case's parameters); a case whose configuration differs is listed
+ *   as mismatched, never compared.
+ * - ratio = median(candidate trials) / median(baseline trials). A verdict needs at least
+ *   MIN_TRIALS ok trials a side: below that the case is `inconclusive`, whatever its ratio
+ *   (with 3 trials a "95% interval" is just [min, max], and two runs of the same code gave
+ *   dozens of false verdicts).
+ * - With enough trials, a change is significant when a one-sided permutation test on the trial
+ *   values rejects "no change" at ALPHA (exact over every relabelling when there are few, which
+ *   holds its error rate at small n, unlike a bootstrap) AND the ratio lies beyond the
+ *   threshold (an effect size: a real but tiny change is not a regression).
+ * - A case that was ok in the baseline but failed, was skipped, or is missing in the candidate
+ *   is a regression, named as such.
+ * The bootstrap interval of the ratio is still shown, for reading, with enough trials.
  */
 import { median, quantile, seededRandom } from '../metrics/stats.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
-export type Verdict = 'faster' | 'slower' | 'no significant change';
+export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclusive';
+
+/** Fewest ok trials a side for a verdict. */
+export const MIN_TRIALS = 5;
+/** One-sided significance level of each direction's permutation test (5% two-sided). */
+export const ALPHA = 0.025;
 
 export interface MetricComparison {
   metric: 'msgsPerSec' | 'p99';
@@ -22,7 +35,11 @@ export interface MetricComparison {
   /** 95% interval of the ratio; absent with a single trial on either side. */
   ratioCi95?: [number, number];
   verdict: Verdict;
-  basis: 'interval' | 'point (single trial)';
+  /** One-sided permutation p-value in the direction of the observed change (≥ MIN_TRIALS a side). */
+  pValue?: number;
+  /** Ok trials on each side. */
+  trials: [number, number];
+  basis: string;
 }
 
 export interface CaseComparison {
@@ -39,6 +56,15 @@ export interface Comparison {
   onlyInCandidate: string[];
   /** Cases present on both sides that could not be compared (failed or skipped), with why. */
   notCompared: { id: string; reason: string }[];
+  /** Ok in the baseline, but failed, skipped or missing in the candidate: each a regression. */
+  lostCases: { id: string; reason: string }[];
+  /** Same id, different configuration: listed, never compared. */
+  mismatched: { id: string; differences: string[] }[];
+  /** Metrics with too few trials for a verdict. */
+  inconclusive: number;
+  /** The two results come from different machines or Node versions, and so on. */
+  warnings: string[];
+  /** Slower metrics plus lost cases. */
   regressions: number;
   improvements: number;
 }
@@ -53,6 +79,59 @@ function ratioInterval(base: number[], cand: number[], iterations = 4000): [numb
   };
   const ratios = Array.from({ length: iterations }, () => pick(cand) / pick(base));
   return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+}
+
+/**
+ * One-sided permutation p-value that `cand` is lower than `base`: the share of relabellings of
+ * the pooled trials whose difference of means of logs (a ratio of geometric means) is at least
+ * as low as the observed one. Means, not medians: with five trials a side a median takes so
+ * few values that many relabellings tie with the observed one, and the test loses its power. Exact (every relabelling) up to 20 000 of them, else a
+ * seeded sample of 20 000.
+ */
+export function permutationPValue(base: number[], cand: number[]): number {
+  const pooled = [...base, ...cand].map(Math.log);
+  const m = cand.length;
+  const total = pooled.length;
+  const sum = pooled.reduce((a, b) => a + b, 0);
+  // mean(cand) − mean(base) for the relabelling that puts `idx` in the candidate.
+  const stat = (idx: number[]) => {
+    let inCand = 0;
+    for (const i of idx) inCand += pooled[i];
+    return inCand / m - (sum - inCand) / (total - m);
+  };
+  const observed = stat(cand.map((_, i) => base.length + i));
+  let combinations = 1;
+  for (let k = 0; k < m; k++) combinations = (combinations * (total - k)) / (k + 1);
+  let atLeast = 0;
+  let count = 0;
+  const eps = 1e-12;
+  if (combinations <= 20_000) {
+    const idx: number[] = [];
+    const walk = (start: number) => {
+      if (idx.length === m) {
+        count++;
+        if (stat(idx) <= observed + eps) atLeast++;
+        return;
+      }
+      for (let i = start; i <= total - (m - idx.length); i++) {
+        idx.push(i);
+        walk(i + 1);
+        idx.pop();
+      }
+    };
+    walk(0);
+  } else {
+    const random = seededRandom(0x5eed);
+    const order = pooled.map((_, i) => i);
+    for (; count < 20_000; count++) {
+      for (let i = total - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      if (stat(order.slice(0, m)) <= observed + eps) atLeast++;
+    }
+  }
+  return atLeast / count;
 }
 
 function compareMetric(
@@ -70,18 +149,21 @@ function compareMetric(
   const b = median(base);
   const c = median(cand);
   const ratio = c / b;
-  const ci = ratioInterval(base, cand);
-  const [lo, hi] = ci ?? [ratio, ratio];
-  const t = thresholdPct / 100;
-  let verdict: Verdict = 'no significant change';
-  if (higherIsBetter) {
-    if (hi < 1 - t) verdict = 'slower';
-    else if (lo > 1 + t) verdict = 'faster';
-  } else {
-    if (lo > 1 + t) verdict = 'slower';
-    else if (hi < 1 - t) verdict = 'faster';
+  const trials: [number, number] = [base.length, cand.length];
+  if (base.length < MIN_TRIALS || cand.length < MIN_TRIALS) {
+    return { metric, baseline: b, candidate: c, ratio, trials, verdict: 'inconclusive', basis: `${Math.min(...trials)} trial(s) on one side; a verdict needs ${MIN_TRIALS}` };
   }
-  const out: MetricComparison = { metric, baseline: b, candidate: c, ratio, verdict, basis: ci ? 'interval' : 'point (single trial)' };
+  const t = thresholdPct / 100;
+  // The candidate is "worse" when its values are lower (throughput) or higher (p99).
+  const pLower = permutationPValue(base, cand);
+  const pHigher = permutationPValue(cand, base);
+  let verdict: Verdict = 'no significant change';
+  let pValue = ratio < 1 ? pLower : pHigher;
+  if (ratio < 1 - t && pLower < ALPHA) verdict = higherIsBetter ? 'slower' : 'faster';
+  else if (ratio > 1 + t && pHigher < ALPHA) verdict = higherIsBetter ? 'faster' : 'slower';
+  pValue = Math.min(1, pValue);
+  const out: MetricComparison = { metric, baseline: b, candidate: c, ratio, trials, verdict, pValue, basis: `permutation test, ${trials[0]}+${trials[1]} trials` };
+  const ci = ratioInterval(base, cand);
   if (ci) out.ratioCi95 = ci;
   return out;
 }
@@ -89,14 +171,58 @@ function compareMetric(
 const trialValues = (c: CaseResult, pick: (t: CaseResult['trials'][number]) => number | undefined) =>
   c.trials.filter((t) => t.status === 'ok').map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
 
+/** Scenario settings that change what a case measures: cases only compare when these agree. */
+const MEASURING_SETTINGS = ['duration', 'warmup', 'capacity', 'verify', 'stall', 'fork', 'pin'] as const;
+
+function configurationDifferences(baseline: ResultFile, candidate: ResultFile, base: CaseResult, cand: CaseResult): string[] {
+  const differences: string[] = [];
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  for (const key of MEASURING_SETTINGS) {
+    const a = (baseline.scenario as Record<string, unknown>)[key];
+    const b = (candidate.scenario as Record<string, unknown>)[key];
+    if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${key} ${show(a)} → ${show(b)}`);
+  }
+  const keys = new Set([...Object.keys(base.params), ...Object.keys(cand.params)]);
+  for (const key of keys) {
+    const a = (base.params as unknown as Record<string, unknown>)[key];
+    const b = (cand.params as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${key} ${show(a)} → ${show(b)}`);
+  }
+  if (base.backend !== cand.backend || base.workload !== cand.workload) differences.push(`${base.backend}/${base.workload} → ${cand.backend}/${cand.workload}`);
+  return differences;
+}
+
+function machineWarnings(baseline: ResultFile, candidate: ResultFile): string[] {
+  const a = baseline.environment;
+  const b = candidate.environment;
+  const warnings: string[] = [];
+  if (a.cpuModel !== b.cpuModel || a.cores !== b.cores) warnings.push(`different machines: ${a.cpuModel} (${a.cores} cores) → ${b.cpuModel} (${b.cores} cores); ratios mix the machine and the code`);
+  if (a.node !== b.node) warnings.push(`different Node.js: ${a.node} → ${b.node}`);
+  return warnings;
+}
+
 export function compareResults(baseline: ResultFile, candidate: ResultFile, thresholdPct = 5): Comparison {
   const baseCases = new Map(baseline.cases.map((c) => [c.id, c]));
   const candCases = new Map(candidate.cases.map((c) => [c.id, c]));
   const cases: CaseComparison[] = [];
   const notCompared: Comparison['notCompared'] = [];
-  for (const [id, cand] of candCases) {
-    const base = baseCases.get(id);
-    if (!base) continue;
+  const lostCases: Comparison['lostCases'] = [];
+  const mismatched: Comparison['mismatched'] = [];
+  for (const [id, base] of baseCases) {
+    const cand = candCases.get(id);
+    if (!cand) {
+      if (base.status === 'ok') lostCases.push({ id, reason: 'missing in the candidate' });
+      continue;
+    }
+    const differences = configurationDifferences(baseline, candidate, base, cand);
+    if (differences.length > 0) {
+      mismatched.push({ id, differences });
+      continue;
+    }
+    if (base.status === 'ok' && cand.status !== 'ok') {
+      lostCases.push({ id, reason: `${cand.status} in the candidate${cand.reason ? `: ${cand.reason}` : ''}` });
+      continue;
+    }
     if (base.status !== 'ok' || cand.status !== 'ok') {
       notCompared.push({ id, reason: `baseline ${base.status}, candidate ${cand.status}` });
       continue;
@@ -117,7 +243,11 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
     onlyInBaseline: [...baseCases.keys()].filter((id) => !candCases.has(id)),
     onlyInCandidate: [...candCases.keys()].filter((id) => !baseCases.has(id)),
     notCompared,
-    regressions: all.filter((m) => m.verdict === 'slower').length,
+    lostCases,
+    mismatched,
+    inconclusive: all.filter((m) => m.verdict === 'inconclusive').length,
+    warnings: machineWarnings(baseline, candidate),
+    regressions: all.filter((m) => m.verdict === 'slower').length + lostCases.length,
     improvements: all.filter((m) => m.verdict === 'faster').length,
   };
 }

@@ -13,10 +13,11 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
   return c.cases.flatMap((k) =>
     k.metrics.map((m) => {
       const fmt = m.metric === 'p99' ? formatDuration : formatCount;
-      const interval = m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : ' (single trial)';
+      const interval = m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : '';
+      const verdict = m.verdict === 'inconclusive' ? `inconclusive (${Math.min(...m.trials)} trials)` : m.pValue !== undefined ? `${m.verdict} (p=${m.pValue.toFixed(3)})` : m.verdict;
       return {
         slower: m.verdict === 'slower',
-        cells: [k.id, m.metric === 'p99' ? 'p99' : 'msg/s', fmt(m.baseline), fmt(m.candidate), `${m.ratio.toFixed(3)}${interval}`, m.verdict],
+        cells: [k.id, m.metric === 'p99' ? 'p99' : 'msg/s', fmt(m.baseline), fmt(m.candidate), `${m.ratio.toFixed(3)}${interval}`, verdict],
       };
     }),
   );
@@ -25,7 +26,11 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
 /** Cases on one side only, and cases that ran on both sides but could not be compared. */
 export function comparisonNotes(c: Comparison): string[] {
   return [
-    ...c.onlyInBaseline.map((id) => `only in baseline: ${id}`),
+    ...(c.warnings ?? []).map((w) => `WARNING: ${w}`),
+    ...(c.lostCases ?? []).map((l) => `REGRESSION: ${l.id} was ok in the baseline, ${l.reason}`),
+    ...(c.mismatched ?? []).map((m) => `not compared, configuration differs: ${m.id} (${m.differences.join(', ')})`),
+    ...(c.inconclusive > 0 ? [`${c.inconclusive} figure(s) inconclusive: a verdict needs at least 5 ok trials on each side (run with --trials 5)`] : []),
+    ...c.onlyInBaseline.filter((id) => !(c.lostCases ?? []).some((l) => l.id === id)).map((id) => `only in baseline: ${id}`),
     ...c.onlyInCandidate.map((id) => `only in candidate: ${id}`),
     ...c.notCompared.map((n) => `not compared: ${n.id} (${n.reason})`),
   ];

@@ -48,7 +48,7 @@ function comparisonHtml(c: Comparison): string {
   const rows = comparisonRows(c).map((r) => ({ cells: r.cells, className: r.slower ? 'failed' : undefined }));
   const notes = comparisonNotes(c);
   return `<h2 id="comparison">Comparison with the baseline</h2>
-<p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. Ratio = candidate / baseline, with a 95% bootstrap interval over trials; a change counts when the whole interval lies beyond ${c.thresholdPct}%. ${c.regressions} significant regression(s), ${c.improvements} improvement(s).</p>
+<p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. Ratio = candidate / baseline (medians over trials, with a 95% bootstrap interval for reading). A change counts when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${c.thresholdPct}%; with fewer than 5 ok trials a side there is no verdict (inconclusive). A case ok in the baseline but failed, skipped or missing here is a regression. ${c.regressions} regression(s), ${c.improvements} improvement(s), ${c.inconclusive ?? 0} inconclusive.</p>
 ${table(COMPARISON_COLUMNS, rows)}
 ${notes.length ? `<ul>${notes.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
 }

@@ -21,7 +21,7 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push('## Every case', '', 'Oversubscribed cases (more busy threads than cores) are flagged OVERSUBSCRIBED in the notes.', '');
   out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases).map((c) => caseRow(c).cells)), '');
   if (comparison) {
-    out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline, 95% bootstrap interval over trials; significant beyond ${comparison.thresholdPct}%. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s).`, '');
+    out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${comparison.thresholdPct}%; fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive.`, '');
     out.push(table(COMPARISON_COLUMNS, comparisonRows(comparison).map((r) => r.cells)), '');
     out.push(...comparisonNotes(comparison).map((n) => `- ${m(n)}`), '');
   }

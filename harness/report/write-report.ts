@@ -66,7 +66,9 @@ export function checkReportFolder(dir: string): Manifest {
   const manifestPath = join(dir, REPORT_MANIFEST);
   if (!existsSync(manifestPath)) {
     if (readdirSync(dir).length === 0) return { files: [] };
-    throw new ReportFolderError(`${dir}: folder is not empty and holds no report (no ${REPORT_MANIFEST}); choose another --out, nothing was changed`);
+    throw new ReportFolderError(
+      `${dir}: folder is not empty and holds no report (no ${REPORT_MANIFEST}: not written by nanomq, or by a version before report manifests); nothing was changed: move it away or choose another --out`,
+    );
   }
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;

@@ -72,6 +72,9 @@ function scenarioSkipReason(backend: QueueBackend | undefined, scenario: Scenari
   if (scenario.stall && backend?.traits.selfDriven) {
     return `${backend.id} runs its own native loops and cannot inject the consumer stall the scenario asks for`;
   }
+  if (scenario.verify === 'crc' && backend?.traits.selfDriven) {
+    return `${backend.id} checks sequence numbers in its native loops, not payload CRC32s (verify: crc)`;
+  }
   return undefined;
 }
 

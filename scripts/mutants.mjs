@@ -26,7 +26,7 @@ export const mutants = [
     file: 'implementations/shared/event-count.ts',
     find: "      if (ready()) return 'not-needed';\n",
     replace: '',
-    test: vitest('test/mutex.test.ts', '-t', 'lost wake-ups: sab-spsc'),
+    test: vitest('test/wait-primitives.test.ts', 'test/mutex.test.ts', '-t', 'EventCount|lost wake-ups: sab-spsc'),
   },
   {
     id: 'condition-count-after-unlock',
@@ -34,7 +34,15 @@ export const mutants = [
     file: 'implementations/mutex/condition.ts',
     find: '    Atomics.add(w, this.base + WAITERS, 1);\n    mutex.unlock();\n',
     replace: '    mutex.unlock();\n    Atomics.add(w, this.base + WAITERS, 1);\n',
-    test: vitest('test/mutex.test.ts', '-t', 'lost wake-ups: mutex'),
+    test: vitest('test/wait-primitives.test.ts', 'test/mutex.test.ts', '-t', 'Condition|lost wake-ups: mutex'),
+  },
+  {
+    id: 'signal-before-publish',
+    what: 'sab-spsc looks for a sleeping consumer before its publish is visible',
+    file: 'implementations/sab-spsc/ring.ts',
+    find: '    Atomics.store(this.words, TAIL, this.pendingTail);\n    this.tail = this.pendingTail;\n    this.claimed = 0;\n    if (this.notEmpty.signal()) this.notifies++;\n',
+    replace: '    if (this.notEmpty.signal()) this.notifies++;\n    Atomics.store(this.words, TAIL, this.pendingTail);\n    this.tail = this.pendingTail;\n    this.claimed = 0;\n',
+    test: vitest('test/wait-primitives.test.ts', '-t', 'sab-spsc'),
   },
   {
     id: 'publish-before-payload',

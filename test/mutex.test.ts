@@ -56,7 +56,7 @@ type Outcomes = Record<'woken' | 'timed-out' | 'not-needed' | 'done', number>;
  */
 describe.each(blocking.map((b) => [b.id, b] as const))('no lost wake-ups: %s', (_id, backend) => {
   it('a producer asleep on full and a consumer asleep on empty are always woken', async () => {
-    const rounds = 30_000;
+    const rounds = 50_000;
     // The smallest queue a backend makes holds only a handful of 64-byte messages.
     const d = backend.create({ capacityBytes: 256, producers: 1, consumers: 1, maxMessageBytes: 64 });
     const reader = backend.select?.(d, 'consumer', 0) ?? d;

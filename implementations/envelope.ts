@@ -136,6 +136,28 @@ export class EnvelopeCodec {
     v.setUint32(offset + 36, (sentAtNs / TWO_32) >>> 0, true);
   }
 
+  /** Rewrites the timestamp of the header at `offset` (the CRC covers the payload only). */
+  setTimestamp(offset: number, timestampNs: number): void {
+    this.setU64(offset, W_TS_LO, timestampNs);
+  }
+
+  /** Rewrites the sent-at time of the header at `offset`. */
+  setSentAt(offset: number, sentAtNs: number): void {
+    this.setU64(offset, W_SENT_LO, sentAtNs);
+  }
+
+  private setU64(offset: number, word: number, value: number): void {
+    const w = this.words;
+    if (w !== null && (offset & 3) === 0) {
+      const i = (offset >>> 2) + word;
+      w[i] = value >>> 0;
+      w[i + 1] = (value / TWO_32) >>> 0;
+      return;
+    }
+    this.view.setUint32(offset + word * 4, value >>> 0, true);
+    this.view.setUint32(offset + word * 4 + 4, (value / TWO_32) >>> 0, true);
+  }
+
   /** flags() for the hot path: no bounds on alignment checked twice. */
   flagsFast(offset: number): number {
     const w = this.words;

@@ -5,7 +5,9 @@
  * with a one-line message naming the file, or handled: never a TypeError, never a stack trace.
  * The CLI-level exit status for the same inputs is checked in test/data-safety.test.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { nanomq, tempDir } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { backendIds } from '../implementations/registry.js';
@@ -111,5 +113,39 @@ describe('generated malformed scenario files', () => {
     }
     expect(crashes.slice(0, 10)).toEqual([]);
     expect(refused).toBeGreaterThan(700);
+  });
+});
+
+describe('generated malformed files through the CLI itself', () => {
+  it('run, report and compare answer each with exit 2 and one line, or handle it (exit 0): never a stack trace', { timeout: 240_000 }, async () => {
+    const { parse } = await import('yaml');
+    const dir = tempDir();
+    const resultRoot = JSON.parse(fixture) as Json;
+    const resultPaths = paths(resultRoot);
+    const scenarioRoot = parse(scenarioText) as Json;
+    const scenarioPaths = paths(scenarioRoot);
+    const random = seededRandom(23);
+    const good = join(dir, 'good.json');
+    writeFileSync(good, fixture);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const broken = join(dir, `r${i}.json`);
+      writeFileSync(broken, JSON.stringify(mutate(resultRoot, random, resultPaths).data));
+      const scenario = join(dir, `s${i}.yaml`);
+      writeFileSync(scenario, stringify(mutate(scenarioRoot, random, scenarioPaths).data).replace(/^trials: .*$/m, 'trials: 1'));
+      for (const args of [
+        ['compare', good, broken],
+        ['report', broken, '--out', join(dir, `out${i}`)],
+        // A scenario the breakage left valid would run: --backend null keeps that short.
+        ['run', scenario, '--out', join(dir, 'runs'), '--backend', 'null'],
+      ]) {
+        const r = nanomq(args, 60_000);
+        const lines = r.stderr.trim().split('\n').filter(Boolean);
+        if (r.stderr.match(/\n\s+at /)) outcomes.push(`${args[0]} ${i}: stack trace: ${r.stderr.slice(0, 300)}`);
+        else if (r.status === 2 && !lines.every((l) => /^nanomq: |^[^\s].*\.(yaml|json)(:\d+:\d+)?: /.test(l) || l === 'invalid scenario:' || /^(--|\S+\.yaml)/.test(l))) outcomes.push(`${args[0]} ${i}: unclear message: ${r.stderr.slice(0, 300)}`);
+        else if (r.status !== 2 && r.status !== 0) outcomes.push(`${args[0]} ${i}: exit ${r.status}: ${r.stderr.slice(0, 300)}`);
+      }
+    }
+    expect(outcomes).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { backendIds } from '../../implementations/registry.js';
 import { captureEnvironment } from '../results/environment.js';
@@ -25,6 +27,22 @@ interface RunFlags {
 /** The signals that end a run early; each writes what ran and exits 128 + its number. */
 const STOP_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * Writes a finished result; if its folder failed after the up-front check (disk full, removed,
+ * made read-only meanwhile), the run is not thrown away: it goes to the temporary folder, and
+ * stderr says where.
+ */
+function writeResultSomewhere(path: string, contents: string): string {
+  try {
+    return writeNewResultFile(path, contents);
+  } catch (error) {
+    const rescue = join(tmpdir(), basename(path));
+    const written = writeNewResultFile(rescue, contents);
+    process.stderr.write(`nanomq: could not write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the result is in ${written}\n`);
+    return written;
+  }
+}
 
 /** Most trials a run may ask for, as the scenario schema allows. */
 const MAX_TRIALS = 1000;
@@ -135,7 +153,7 @@ export function registerRun(program: Command): void {
           } finally {
             progress.stop();
           }
-          const path = writeNewResultFile(paths[k], JSON.stringify(result, null, 2) + '\n');
+          const path = writeResultSomewhere(paths[k], JSON.stringify(result, null, 2) + '\n');
           results.push(result);
           written.push(path);
           if (!flags.json) {

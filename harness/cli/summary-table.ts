@@ -1,5 +1,5 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
-import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
@@ -25,12 +25,13 @@ export function summaryTable(result: ResultFile): string {
       lat(s?.latencyNs?.p50),
       lat(s?.latencyNs?.p99),
       lat(s?.latencyNs?.p999),
+      c.status === 'skipped' ? '' : attributionCell(c),
       c.status === 'skipped' ? (c.reason ?? '') : deliveryVerdict(c),
       caseFlags(c).join(' '),
     ];
   });
   const table = renderTable(
-    ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'delivery', 'flags'],
+    ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'],
     rows,
     new Set([4, 5, 6, 7]),
   );

@@ -2,11 +2,11 @@
  * The per-case table both report formats show: every case, with its figures, delivery verdict,
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
-import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 
-export const CASE_COLUMNS = ['case', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p99.9', 'max', 'CPU prod/cons', 'RSS', 'delivery', 'SLO', 'notes'];
+export const CASE_COLUMNS = ['case', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p99.9', 'max', 'run delay prod/cons, GC', 'CPU prod/cons', 'RSS', 'delivery', 'SLO', 'notes'];
 
 export interface CaseRow {
   status: CaseResult['status'];
@@ -39,6 +39,7 @@ export function caseRow(c: CaseResult): CaseRow {
       lat(s?.latencyNs?.p99),
       lat(s?.latencyNs?.p999),
       lat(s?.latencyNs?.max),
+      attributionCell(c),
       cpu,
       s?.memory ? formatBytes(s.memory.rssBytes) : '–',
       c.status === 'skipped' ? '–' : deliveryVerdict(c),

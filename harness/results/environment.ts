@@ -47,7 +47,7 @@ export function captureEnvironment(): Environment {
   if (cores <= 2) warnings.push(`only ${cores} cores: cases with more busy threads than cores are marked oversubscribed`);
   if (schedulerNoise.lostPct > 0.1) {
     warnings.push(
-      `this machine took a lone spinning thread off the CPU for ${schedulerNoise.lostPct.toFixed(2)}% of a ${schedulerNoise.spinMs} ms test (gaps up to ${formatDuration(schedulerNoise.maxGapNs)}): latency percentiles above p${(100 - schedulerNoise.lostPct).toFixed(1)} include scheduler stalls no queue can avoid`,
+      `before the suite, this machine took a lone spinning thread off the CPU for ${schedulerNoise.lostPct.toFixed(2)}% of a ${schedulerNoise.spinMs} ms test (gaps up to ${formatDuration(schedulerNoise.maxGapNs)}): its scheduler preempts measured threads; each case's run delay says how much it did so during that case`,
     );
   }
   return {

@@ -62,6 +62,20 @@ const figures = {
   wait: z.looseObject({ producer: waitCounters, consumer: waitCounters }).optional(),
   backendCounters: z.record(z.string(), num).optional(),
   windowNs: count.optional(),
+  scheduling: z
+    .union([
+      z.looseObject({
+        producerRunDelayPct: count,
+        consumerRunDelayPct: count,
+        producerInvoluntarySwitches: count,
+        consumerInvoluntarySwitches: count,
+        producerVoluntarySwitches: count.optional(),
+        consumerVoluntarySwitches: count.optional(),
+      }),
+      z.looseObject({ unavailable: text }),
+    ])
+    .optional(),
+  gc: z.looseObject({ count: count, pauseNs: count }).optional(),
 };
 
 const interval = z.tuple([num, num]);
@@ -116,6 +130,7 @@ export const resultFileSchema = z.looseObject({
       status: z.enum(['ok', 'failed', 'skipped']),
       reason: text.optional(),
       oversubscribed: z.boolean(),
+      noHeadroom: z.boolean().optional(),
       busyThreads: count.optional(),
       pinned: z.boolean().optional(),
       trials: z.array(z.looseObject({ trial: count, status: z.enum(['ok', 'failed']), reason: text.optional(), pinned: z.boolean().optional(), pid: count.optional(), queueCapacityBytes: count.optional(), ...figures })),
@@ -125,6 +140,7 @@ export const resultFileSchema = z.looseObject({
           msgsPerSecCi95: interval.optional(),
           p99Ci95: interval.optional(),
           slo: z.record(z.string(), z.enum(['pass', 'fail'])).optional(),
+          schedulerBound: z.boolean().optional(),
           trials: count,
         })
         .optional(),

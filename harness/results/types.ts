@@ -64,6 +64,24 @@ export interface RateFigures {
   belowTarget: boolean;
 }
 
+/**
+ * How the scheduler treated the measured threads inside the window: run delay is the time a
+ * thread was runnable but waiting for a CPU, in % of its window (the worst producer thread on
+ * the producer side); involuntary switches are preemptions (summed over the side's threads).
+ * This, not the one-off probe before a suite, is what explains a long tail.
+ */
+export interface SchedulingFigures {
+  producerRunDelayPct: number;
+  consumerRunDelayPct: number;
+  producerInvoluntarySwitches: number;
+  consumerInvoluntarySwitches: number;
+  producerVoluntarySwitches: number;
+  consumerVoluntarySwitches: number;
+}
+
+/** A latency SLO missed while a measured thread waited ≥ this share of the window for a CPU. */
+export const SCHEDULER_BOUND_PCT = 1;
+
 export type SloVerdict = 'pass' | 'fail';
 
 export interface Figures {
@@ -84,6 +102,10 @@ export interface Figures {
   backendCounters?: Record<string, number>;
   /** Measure window length (consumer's view). */
   windowNs?: number;
+  /** Per-thread scheduling inside the window, or why it is missing. */
+  scheduling?: SchedulingFigures | { unavailable: string };
+  /** Garbage collections that started inside the window, summed over the case's threads. */
+  gc?: { count: number; pauseNs: number };
 }
 
 export interface TrialResult extends Figures {
@@ -101,6 +123,8 @@ export interface CaseSummary extends Figures {
   msgsPerSecCi95?: [number, number];
   p99Ci95?: [number, number];
   slo?: Record<string, SloVerdict>;
+  /** A latency SLO missed while a measured thread's run delay was ≥ SCHEDULER_BOUND_PCT. */
+  schedulerBound?: boolean;
   /** Number of trials the summary is taken over. */
   trials: number;
 }
@@ -113,6 +137,8 @@ export interface CaseResult {
   status: 'ok' | 'failed' | 'skipped';
   reason?: string;
   oversubscribed: boolean;
+  /** Busy threads equal the cores: the OS, the main thread and V8's helpers must preempt one. */
+  noHeadroom?: boolean;
   busyThreads: number;
   /** Whether producer and consumer threads were pinned to cores (scenario `pin: true`). */
   pinned?: boolean;

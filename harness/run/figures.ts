@@ -8,7 +8,7 @@ import { mergeHistograms, summarize } from '../metrics/histogram.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { WorkerReport } from '../worker/protocol.js';
 import type { WaitCounters } from '../worker/wait-strategy.js';
-import type { Correctness, CpuFigures, Figures } from '../results/types.js';
+import type { Correctness, CpuFigures, Figures, SchedulingFigures } from '../results/types.js';
 
 export interface CoordinatorSamples {
   cpuStart: NodeJS.CpuUsage;
@@ -56,6 +56,21 @@ function sumCounters(reports: WorkerReport[]): Record<string, number> {
   const total: Record<string, number> = {};
   for (const r of reports) for (const [k, v] of Object.entries(r.backendCounters)) total[k] = (total[k] ?? 0) + v;
   return total;
+}
+
+function schedulingOf(producers: WorkerReport[], consumers: WorkerReport[]): SchedulingFigures | undefined {
+  const all = [...producers, ...consumers];
+  if (all.length === 0 || all.some((r) => r.scheduling === null || r.windowNs <= 0)) return undefined;
+  const delayPct = (rs: WorkerReport[]) => Math.max(...rs.map((r) => (100 * r.scheduling!.runDelayNs) / r.windowNs));
+  const sum = (rs: WorkerReport[], key: 'involuntarySwitches' | 'voluntarySwitches') => rs.reduce((s, r) => s + r.scheduling![key], 0);
+  return {
+    producerRunDelayPct: delayPct(producers),
+    consumerRunDelayPct: delayPct(consumers),
+    producerInvoluntarySwitches: sum(producers, 'involuntarySwitches'),
+    consumerInvoluntarySwitches: sum(consumers, 'involuntarySwitches'),
+    producerVoluntarySwitches: sum(producers, 'voluntarySwitches'),
+    consumerVoluntarySwitches: sum(consumers, 'voluntarySwitches'),
+  };
 }
 
 export function computeFigures(
@@ -139,6 +154,10 @@ export function computeFigures(
     sharedBytes: samples.sharedBytes,
   };
   figures.wait = { producer: sumWait(producerSide), consumer: sumWait(consumerSide) };
+  const scheduling = schedulingOf(producerSide, consumerSide);
+  figures.scheduling = scheduling ?? { unavailable: 'per-thread scheduling needs /proc/thread-self/schedstat and status (Linux)' };
+  const gcs = reports.filter((r) => r.gc !== undefined);
+  if (gcs.length > 0) figures.gc = { count: gcs.reduce((s, r) => s + r.gc!.count, 0), pauseNs: gcs.reduce((s, r) => s + r.gc!.pauseNs, 0) };
   figures.backendCounters = sumCounters(reports);
 
   const { lost, duplicated: dup, reordered, corrupt } = correctness;

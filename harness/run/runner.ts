@@ -61,11 +61,11 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   };
 
   function interrupted(p: PlannedCase): CaseResult {
-    return { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, busyThreads: p.busyThreads, status: 'skipped', reason: 'interrupted', trials: [] };
+    return { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, noHeadroom: p.noHeadroom, busyThreads: p.busyThreads, status: 'skipped', reason: 'interrupted', trials: [] };
   }
 
   async function runCase(p: PlannedCase, s: Scenario): Promise<CaseResult> {
-    const base = { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, busyThreads: p.busyThreads };
+    const base = { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, noHeadroom: p.noHeadroom, busyThreads: p.busyThreads };
     if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
     const backend = findBackend(p.backend)!;
     const trials: TrialResult[] = [];

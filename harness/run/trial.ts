@@ -10,6 +10,7 @@ import { isSelfDriven, type QueueBackend, type QueueDescriptor } from '../../imp
 import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { nowNs, sleep } from '../metrics/clock.js';
+import { peakRssBytes, resetPeakRss } from '../metrics/peak-rss.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Control, Phase } from '../worker/control.js';
@@ -21,9 +22,6 @@ import type { TrialResult } from '../results/types.js';
 export function workerEntryPath(): string {
   return join(packageRoot(), 'dist', 'harness', 'worker', 'entry.js');
 }
-
-/** How often the coordinator samples RSS during the window. */
-const MEMORY_SAMPLE_MS = 20;
 
 class TrialFailure extends Error {}
 
@@ -173,20 +171,17 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
       mainHeapBytes: 0,
       rssAtStartBytes: rssAtStart,
     };
+    // The main thread sleeps through the window: no sampling timers, no redraws. The kernel
+    // keeps the RSS high-water mark for us (reset here, read at the end).
+    const peakMethod = resetPeakRss();
+    const rssAtWindowStart = process.memoryUsage.rss();
     control.setPhase(Phase.MEASURE);
-    const sampler = setInterval(() => {
-      samples.peakRssBytes = Math.max(samples.peakRssBytes, process.memoryUsage.rss());
-    }, MEMORY_SAMPLE_MS);
-    try {
-      await race(sleep(scenario.duration / 1e6));
-    } finally {
-      clearInterval(sampler);
-    }
+    await race(sleep(scenario.duration / 1e6));
     samples.wallEndNs = nowNs();
     control.setPhase(Phase.STOP);
     samples.cpuEnd = process.cpuUsage(samples.cpuStart);
     samples.cpusEnd = cpus();
-    samples.peakRssBytes = Math.max(samples.peakRssBytes, process.memoryUsage.rss());
+    samples.peakRssBytes = Math.max(samples.peakRssBytes, peakRssBytes(peakMethod, rssAtWindowStart));
     samples.mainHeapBytes = process.memoryUsage().heapUsed;
 
     phaseName = 'drain after stop';

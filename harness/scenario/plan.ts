@@ -25,6 +25,8 @@ export interface PlannedCase {
   skip?: string;
   /** More busy threads than cores: the figures measure the scheduler as much as the queue. */
   oversubscribed: boolean;
+  /** Busy threads equal the cores: nothing is left for the OS, the main thread or V8's helpers. */
+  noHeadroom: boolean;
   busyThreads: number;
 }
 
@@ -58,6 +60,7 @@ export function planCases(
                 params,
                 // Closed-loop producers never idle, whatever the wait strategy, so every thread counts.
                 oversubscribed: busyThreads > cores,
+                noHeadroom: busyThreads === cores,
                 busyThreads,
               };
               const skip = skipReason(backend, workload.kind, params) ?? scenarioSkipReason(backend, scenario);

@@ -2,6 +2,7 @@
  * Worker thread entry: attach to the queue named in workerData, run the role, report back.
  * Compiled to dist/ and started from there, so no TypeScript loader sits in the measured loop.
  */
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { findBackend } from '../../implementations/registry.js';
 import { initHistograms } from '../metrics/histogram.js';
@@ -17,8 +18,21 @@ async function main(task: WorkerTask): Promise<void> {
   const backend = findBackend(task.backend);
   if (!backend) throw new Error(`unknown backend ${task.backend}`);
   const pin = task.pinCpu !== undefined ? pinCurrentThread(task.pinCpu) : undefined;
+  // GC entries reach an observer only when the event loop turns, which a measured loop never
+  // lets it do: they are collected after the loop, and kept if they started inside the window.
+  const collections: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => collections.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
   const reports = runRole({ task, backend, control: new Control(task.control), ready: () => send({ type: 'ready' }) });
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  observer.disconnect();
   for (const report of reports) {
+    if (report.windowPerfMs && report.windowPerfMs[1] > 0) {
+      const [from, to] = report.windowPerfMs;
+      const inside = collections.filter((e) => e.startTime >= from && e.startTime < to);
+      report.gc = { count: inside.length, pauseNs: Math.round(inside.reduce((s, e) => s + e.duration, 0) * 1e6) };
+    }
     if (pin !== undefined) {
       report.pinned = pin.pinned;
       if (pin.error) report.pinError = pin.error;

@@ -25,6 +25,27 @@ export class EnvelopeWriter {
     this.template = payloadTemplate(payload, producerId);
   }
 
+  /**
+   * Sets the timestamp of record 0 of the last claim (flagged TIMESTAMPED by `write`). Called
+   * just before commit, so the time is taken when the batch is about to become visible, not
+   * before it was filled: a batched message's latency is then queue time plus the receiver's
+   * walk to it, and excludes the time its producer spent filling the rest of the batch.
+   */
+  stampFirst(producer: Producer, timestampNs: number): void {
+    this.codec!.setTimestamp(producer.offsetOf(0), timestampNs);
+  }
+
+  /** Sets the timestamp of record i of the last claim (ping-pong stamps every request). */
+  stampAt(producer: Producer, i: number, timestampNs: number): void {
+    this.codec!.setTimestamp(producer.offsetOf(i), timestampNs);
+  }
+
+  /** Sets the actual send time of records 0..n-1 (rate workload), just before commit. */
+  stampSentAt(producer: Producer, n: number, sentAtNs: number): void {
+    const codec = this.codec!;
+    for (let i = 0; i < n; i++) codec.setSentAt(producer.offsetOf(i), sentAtNs);
+  }
+
   /** Fills records 0..n-1 of the last claim; the first carries timestamps when given (non-zero). */
   write(producer: Producer, n: number, firstSeq: number, timestampNs: number, sentAtNs: number, stampAll: boolean): void {
     const buffer = producer.buffer;

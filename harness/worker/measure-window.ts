@@ -1,18 +1,29 @@
 /**
- * One thread's view of the measure window: the time, CPU and message count when it first saw
- * MEASURE and when it first saw STOP. Reading the clock and /proc happens only at these edges.
+ * One thread's view of the measure window: the time, CPU, scheduling and message count when it
+ * first saw MEASURE and when it first saw STOP. Reading the clock and /proc happens only at
+ * these edges.
  */
 import { nowNs } from '../metrics/clock.js';
-import { threadCpuNs } from '../metrics/thread-cpu.js';
+import { threadSchedule, type ThreadSchedule } from '../metrics/thread-cpu.js';
 import { Phase } from './control.js';
+
+/** How the scheduler treated this thread inside the window. */
+export interface WindowScheduling {
+  runDelayNs: number;
+  voluntarySwitches: number;
+  involuntarySwitches: number;
+}
 
 export class MeasureWindow {
   measuring = false;
   stopped = false;
   private startNs = 0;
   private endNs = 0;
-  private startCpu: number | null = null;
-  private endCpu: number | null = null;
+  private startSchedule: ThreadSchedule | null = null;
+  private endSchedule: ThreadSchedule | null = null;
+  /** performance.now() at the edges, for filtering this thread's GC entries to the window. */
+  startPerfMs = 0;
+  endPerfMs = 0;
   private startCount = 0;
   private endCount = 0;
   private seen: number = Phase.WARMUP;
@@ -21,14 +32,16 @@ export class MeasureWindow {
   observe(phase: number, count: number): void {
     if (phase === this.seen) return;
     if (phase >= Phase.MEASURE && this.seen < Phase.MEASURE) {
+      this.startSchedule = threadSchedule();
+      this.startPerfMs = performance.now();
       this.startNs = nowNs();
-      this.startCpu = threadCpuNs();
       this.startCount = count;
       this.measuring = true;
     }
     if (phase >= Phase.STOP && this.seen < Phase.STOP) {
       this.endNs = nowNs();
-      this.endCpu = threadCpuNs();
+      this.endPerfMs = performance.now();
+      this.endSchedule = threadSchedule();
       this.endCount = count;
       this.measuring = false;
       this.stopped = true;
@@ -43,6 +56,16 @@ export class MeasureWindow {
     return this.endNs - this.startNs;
   }
   get cpuNs(): number | null {
-    return this.startCpu === null || this.endCpu === null ? null : this.endCpu - this.startCpu;
+    return this.startSchedule === null || this.endSchedule === null ? null : this.endSchedule.onCpuNs - this.startSchedule.onCpuNs;
+  }
+  get scheduling(): WindowScheduling | null {
+    const a = this.startSchedule;
+    const b = this.endSchedule;
+    if (a === null || b === null) return null;
+    return {
+      runDelayNs: b.runDelayNs - a.runDelayNs,
+      voluntarySwitches: b.voluntarySwitches - a.voluntarySwitches,
+      involuntarySwitches: b.involuntarySwitches - a.involuntarySwitches,
+    };
   }
 }

@@ -10,6 +10,7 @@ import type { BackendCounters, QueueDescriptor } from '../../implementations/con
 import type { CaseParams } from '../scenario/plan.js';
 import type { DeliveryCounts } from './delivery-check.js';
 import type { WaitCounters } from './wait-strategy.js';
+import type { WindowScheduling } from './measure-window.js';
 
 /** `driver`: one worker that runs a self-driven backend's own threads and reports for both sides. */
 export type Role = 'producer' | 'consumer' | 'pinger' | 'ponger' | 'driver';
@@ -47,6 +48,12 @@ export interface WorkerReport {
   totalSent?: number;
   /** Thread CPU time inside the window; null where /proc/thread-self is missing. */
   cpuNs: number | null;
+  /** Run delay and context switches inside the window; null where /proc/thread-self is missing. */
+  scheduling: WindowScheduling | null;
+  /** Garbage collections that started inside this thread's window, and their pauses. */
+  gc?: { count: number; pauseNs: number };
+  /** The window's edges on this thread's performance.now() (to match its GC entries). */
+  windowPerfMs?: [number, number];
   /** Latency from the message's timestamp to its receipt (consumer, pinger: round trip). */
   latency?: string;
   /** rate workload: latency from the actual send time (what coordinated omission would show). */

@@ -12,6 +12,8 @@ export type NativeHandle = { readonly __brand: 'NativeHandle' };
 /** The functions implementations/native/src/addon.cc exports. */
 export interface NativeAddon {
   pinThread(cpu: number): void;
+  clockBind(cell: Float64Array): void;
+  clockTick(): void;
   producerOpen(ring: Int32Array, offsets: Int32Array): NativeHandle;
   producerClaim(handle: NativeHandle, max: number, length: number): number;
   producerPublish(handle: NativeHandle): boolean;
@@ -47,6 +49,8 @@ const EXPECTED_FUNCTIONS = [
   'consumerRelease',
   'consumerReleaseTo',
   'runThreads',
+  'clockBind',
+  'clockTick',
 ] as const;
 
 export function loadNativeAddon(): AddonLoad {

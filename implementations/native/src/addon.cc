@@ -11,10 +11,13 @@
 //   consumerRelease(handle) -> bool                  true: a JS producer sleeps, notify it from JS
 //   consumerReleaseTo(handle, position) -> bool      release only up to `position` (a visitor threw)
 //   runThreads(options) -> report                    native-threads: C++ producer and consumer
+//   clockBind(out: Float64Array)                     this thread's clock cell
+//   clockTick()                                      out[0] = CLOCK_MONOTONIC in ns, no allocation
 //
 // Ring memory and the offsets/records arrays must be SharedArrayBuffer-backed: their data never
 // moves, so a handle may keep raw pointers (the JS wrapper keeps the arrays alive).
 #include <napi.h>
+#include <time.h>
 
 #include "spsc_ring.hpp"
 #include "threads.hpp"
@@ -43,6 +46,26 @@ struct ConsumerHandle {
 template <typename T>
 T* handle_of(const Napi::Value& v) {
   return v.As<Napi::External<T>>().Data();
+}
+
+// The harness's clock without garbage: performance.now() and process.hrtime.bigint() each
+// allocate a heap number or BigInt per read, which inside a measured loop becomes garbage
+// collections inside the window. clockTick() returns nothing and writes the time into a
+// Float64Array the calling thread bound once; CLOCK_MONOTONIC is the clock libuv's uv_hrtime
+// (process.hrtime, performance.now) reads, so the values agree with them and across threads.
+// thread_local, not static: each worker thread binds its own cell.
+thread_local double* clock_cell = nullptr;
+
+Napi::Value ClockBind(const Napi::CallbackInfo& info) {
+  clock_cell = info[0].As<Napi::Float64Array>().Data();
+  return info.Env().Undefined();
+}
+
+Napi::Value ClockTick(const Napi::CallbackInfo& info) {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (clock_cell != nullptr) *clock_cell = static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+  return info.Env().Undefined();
 }
 
 Napi::Value PinThread(const Napi::CallbackInfo& info) {
@@ -179,6 +202,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("consumerRelease", Napi::Function::New(env, ConsumerRelease));
   exports.Set("consumerReleaseTo", Napi::Function::New(env, ConsumerReleaseTo));
   exports.Set("runThreads", Napi::Function::New(env, RunThreads));
+  exports.Set("clockBind", Napi::Function::New(env, ClockBind));
+  exports.Set("clockTick", Napi::Function::New(env, ClockTick));
   return exports;
 }
 

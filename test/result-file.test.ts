@@ -68,7 +68,9 @@ describe('result file', () => {
     expect(s.latencyNs!.count).toBeGreaterThan(0);
     expect(s.latencyNs!.histogram.length).toBeGreaterThan(10);
     expect(s.memory!.sharedBytes).toBeGreaterThan(1 << 20);
-    expect(s.slo).toEqual({ throughput: 'pass', p99: expect.stringMatching(/pass|fail/) });
+    // The verdicts must follow from the figures (throughput ≥ 1k, p99 ≤ 1 s), not merely exist.
+    expect(s.slo).toEqual({ throughput: s.msgsPerSec! >= 1000 ? 'pass' : 'fail', p99: s.latencyNs!.p99! <= 1e9 ? 'pass' : 'fail' });
+    expect(s.slo!.throughput).toBe('pass');
     expect(c.trials).toHaveLength(1);
     expect(c.trials[0].msgsPerSec).toBe(s.msgsPerSec);
     // One trial has no spread: no confidence interval rather than a fake one.

@@ -55,8 +55,9 @@ describe('wait strategies', () => {
 
   it('counts failed CAS attempts for mpsc-cas under contention, lock contention for mutex', () => {
     const cas = result.cases.find((c) => c.id === 'mpsc-cas/throughput/payload=64/producers=2/batch=8/wait=spin')!;
-    expect(cas.summary!.backendCounters).toHaveProperty('casFailures');
+    expect(Number.isInteger(cas.summary!.backendCounters!.casFailures)).toBe(true);
     const lock = result.cases.find((c) => c.id === 'mutex/throughput/payload=64/producers=2/batch=8/wait=spin')!;
-    expect(lock.summary!.backendCounters).toHaveProperty('lockContended');
+    // Two producers and a consumer on one lock for 250 ms: it is fought over, and the count says so.
+    expect(lock.summary!.backendCounters!.lockContended).toBeGreaterThan(0);
   });
 });

@@ -8,7 +8,7 @@ import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { EnvelopeCodec } from '../../implementations/envelope.js';
 import { nullBackend } from '../../implementations/null/backend.js';
 import { DeliveryCheck } from '../worker/delivery-check.js';
-import { EnvelopeWriter } from '../worker/envelope-writer.js';
+import { EnvelopeWriter, STAMP_NONE } from '../worker/envelope-writer.js';
 
 export interface HarnessOverhead {
   /** Per message, batch 1: claim + envelope write + commit + drain + delivery check. */
@@ -31,7 +31,7 @@ function measure(batch: number, messages: number): number {
   let seq = 0;
   const round = () => {
     const n = producer.claim(batch, HEADER_BYTES);
-    writer.write(producer, n, seq, 0, 0, false);
+    writer.write(producer, n, seq, STAMP_NONE);
     producer.commit();
     seq += n;
     consumer.drain(batch, visit);

@@ -36,7 +36,7 @@ function htmlTable(headers: string[], rows: string[][]): string {
 }
 
 export function casesTableHtml(result: ResultFile): string {
-  return htmlTable(CASE_COLUMNS, result.cases.map((c) => caseRow(c).cells));
+  return htmlTable(CASE_COLUMNS, result.cases.map((c) => caseRow(c, result.environment.latencyFloor).cells));
 }
 
 export function environmentHtml(result: ResultFile): string {

@@ -4,6 +4,7 @@
  */
 import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
+import type { LatencyFloor } from '../calibration/latency-floor.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 
 export const CASE_COLUMNS = ['case', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p99.9', 'max', 'run delay prod/cons, GC', 'CPU prod/cons', 'RSS', 'delivery', 'SLO', 'notes'];
@@ -22,12 +23,19 @@ function sloCell(c: CaseResult): string {
     .join(', ');
 }
 
-export function caseRow(c: CaseResult): CaseRow {
+/**
+ * One row. A rate case's notes set its tail beside the latency floor measured in the same run
+ * (`floor`: environment.latencyFloor), so a reader sees how much of it the machine explains.
+ */
+export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
   const s = c.summary;
   const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
   const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
   const cpu = s?.cpu?.producerPct !== undefined && s.cpu.consumerPct !== undefined ? `${s.cpu.producerPct.toFixed(0)}% / ${s.cpu.consumerPct.toFixed(0)}%` : '–';
   const notes = [...caseFlags(c).filter((f) => !f.startsWith('SLO')), ...(c.status !== 'ok' && c.reason ? [c.reason] : []), ...(s?.latencyNs?.warnings ?? [])];
+  if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
+    notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
+  }
   return {
     status: c.status,
     oversubscribed: c.oversubscribed && c.status !== 'skipped',
@@ -56,8 +64,12 @@ export function environmentLines(r: ResultFile): [string, string][] {
     ['software', `Node ${e.node}, V8 ${e.v8}, ${e.os}`],
     ['commit', e.gitCommit ?? 'unknown (not a git checkout)'],
     ['run', `${e.startedAt} → ${e.finishedAt ?? '?'}`],
-    ['clock', `process.hrtime: resolution ${formatDuration(e.clock.resolutionNs)}, ${e.clock.overheadNs.toFixed(0)} ns a read`],
+    ['clock', `${e.clock.source ?? 'process.hrtime'}: resolution ${formatDuration(e.clock.resolutionNs)}, ${e.clock.overheadNs.toFixed(0)} ns a read`],
   ];
+  if (e.latencyFloor) {
+    const f = e.latencyFloor;
+    lines.push(['latency floor', `p50 ${formatDuration(f.p50)}, p99 ${formatDuration(f.p99)}, p99.9 ${formatDuration(f.p999)} at ${formatCount(f.ratePerSec)} msg/s (${f.method})`]);
+  }
   if (e.harnessOverhead) lines.push(['harness overhead', `${e.harnessOverhead.perMessageNs.toFixed(0)} ns a message at batch 1, ${e.harnessOverhead.perMessageBatchedNs.toFixed(0)} ns at batch 256 (null backend, one thread)`]);
   if (e.boundary) {
     const b = e.boundary;

@@ -19,7 +19,7 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push('## Charts', '');
   for (const c of charts) out.push(`### ${m(c.title)}`, '', `![${m(c.title)}](${c.png})`, '', `*${m(c.caption)}*`, '');
   out.push('## Every case', '', 'Oversubscribed cases (more busy threads than cores) are flagged OVERSUBSCRIBED in the notes.', '');
-  out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases).map((c) => caseRow(c).cells)), '');
+  out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor).cells))), '');
   if (comparison) {
     out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${comparison.thresholdPct}%; fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive.`, '');
     out.push(table(COMPARISON_COLUMNS, comparisonRows(comparison).map((r) => r.cells)), '');

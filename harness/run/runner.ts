@@ -11,6 +11,7 @@ import type { Scenario } from '../scenario/schema.js';
 import { runTrialInChild } from './fork.js';
 import { summarizeTrials } from './summary.js';
 import { runTrial } from './trial.js';
+import { measureLatencyFloor } from '../calibration/latency-floor.js';
 
 export interface RunEvents {
   caseStarted?(planned: PlannedCase, index: number, total: number): void;
@@ -41,6 +42,9 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     },
   };
   const planned = planCases(effective, findBackend);
+  // Rate cases get the machine's latency floor beside them, measured now, at the highest rate.
+  const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);
+  const latencyFloor = rates.length > 0 && !options.signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
   const cases: CaseResult[] = [];
   for (const [index, p] of planned.entries()) {
     options.events?.caseStarted?.(p, index, planned.length);
@@ -56,7 +60,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   return {
     schema: RESULT_SCHEMA,
     scenario: file ? { ...effective, file } : effective,
-    environment: { ...environment, warnings, finishedAt: new Date().toISOString() },
+    environment: { ...environment, warnings, finishedAt: new Date().toISOString(), ...(latencyFloor ? { latencyFloor } : {}) },
     cases,
   };
 

@@ -4,6 +4,7 @@
  */
 import type { Producer } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../../implementations/envelope.js';
+import { nowNs } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
 function payloadTemplate(bytes: number, producer: number): Uint8Array {
@@ -26,34 +27,52 @@ export class EnvelopeWriter {
   }
 
   /**
-   * Sets the timestamp of record 0 of the last claim (flagged TIMESTAMPED by `write`). Called
-   * just before commit, so the time is taken when the batch is about to become visible, not
-   * before it was filled: a batched message's latency is then queue time plus the receiver's
-   * walk to it, and excludes the time its producer spent filling the rest of the batch.
+   * Times handed to and from the writer through this array, not as arguments or return values:
+   * a double passed into or returned from a call V8 does not inline is boxed into a heap number,
+   * an allocation per call in the measured loop. [0]: the intended send time (STAMP_INTENDED);
+   * [1]: the send time `stampSentAt` took.
    */
-  stampFirst(producer: Producer, timestampNs: number): void {
-    this.codec!.setTimestamp(producer.offsetOf(0), timestampNs);
+  readonly times = new Float64Array(2);
+
+  /**
+   * Sets the timestamp of record 0 of the last claim (flagged by `write` with STAMP_FIRST) to
+   * now. Called just before commit, so the time is taken when the batch is about to become
+   * visible, not before it was filled: a batched message's latency is then its time in the queue
+   * plus the receiver's walk to it, and excludes its producer filling the rest of the batch.
+   */
+  stampFirst(producer: Producer): void {
+    this.codec!.setTimestamp(producer.offsetOf(0), nowNs());
   }
 
-  /** Sets the timestamp of record i of the last claim (ping-pong stamps every request). */
-  stampAt(producer: Producer, i: number, timestampNs: number): void {
-    this.codec!.setTimestamp(producer.offsetOf(i), timestampNs);
-  }
-
-  /** Sets the actual send time of records 0..n-1 (rate workload), just before commit. */
-  stampSentAt(producer: Producer, n: number, sentAtNs: number): void {
+  /** Sets the timestamp of records 0..n-1 to now (ping-pong stamps every request). */
+  stampAll(producer: Producer, n: number): void {
+    const now = nowNs();
     const codec = this.codec!;
-    for (let i = 0; i < n; i++) codec.setSentAt(producer.offsetOf(i), sentAtNs);
+    for (let i = 0; i < n; i++) codec.setTimestamp(producer.offsetOf(i), now);
   }
 
-  /** Fills records 0..n-1 of the last claim; the first carries timestamps when given (non-zero). */
-  write(producer: Producer, n: number, firstSeq: number, timestampNs: number, sentAtNs: number, stampAll: boolean): void {
+  /** Sets the actual send time of records 0..n-1 to now (rate workload); leaves it in times[1]. */
+  stampSentAt(producer: Producer, n: number): void {
+    const now = nowNs();
+    const codec = this.codec!;
+    for (let i = 0; i < n; i++) codec.setSentAt(producer.offsetOf(i), now);
+    this.times[1] = now;
+  }
+
+  /**
+   * Fills records 0..n-1 of the last claim. `stamp`: STAMP_NONE; STAMP_FIRST (record 0 is
+   * TIMESTAMPED, its time set by stampFirst at publish); STAMP_ALL (every record TIMESTAMPED,
+   * times set by stampAll); STAMP_INTENDED (every record TIMESTAMPED with times[0], the intended
+   * send time, and SENT_AT, set by stampSentAt at publish).
+   */
+  write(producer: Producer, n: number, firstSeq: number, stamp: number): void {
     const buffer = producer.buffer;
     let codec = this.codec;
     if (codec === null || codec.bytes !== buffer) codec = this.codec = new EnvelopeCodec(buffer);
     const payload = this.payload;
-    let flags = this.verifyCrc ? Flags.HAS_CRC : 0;
-    if (sentAtNs !== 0) flags |= Flags.SENT_AT;
+    const base = this.verifyCrc ? Flags.HAS_CRC : 0;
+    const intended = stamp === STAMP_INTENDED ? this.times[0] : 0;
+    const stampedFlags = base | Flags.TIMESTAMPED | (stamp === STAMP_INTENDED ? Flags.SENT_AT : 0);
     for (let i = 0; i < n; i++) {
       const offset = producer.offsetOf(i);
       const seq = firstSeq + i;
@@ -62,9 +81,13 @@ export class EnvelopeWriter {
         if (payload >= 4) codec.stampSequence(offset, seq);
       }
       const crc = this.verifyCrc ? payloadCrc(buffer, offset + HEADER_BYTES, payload) : 0;
-      const stamped = timestampNs !== 0 && (stampAll || i === 0);
-      codec.writeHeader(offset, this.producerId, seq, stamped ? timestampNs : 0, payload, stamped ? flags | Flags.TIMESTAMPED : flags, crc, sentAtNs);
+      const stamped = stamp === STAMP_ALL || stamp === STAMP_INTENDED || (stamp === STAMP_FIRST && i === 0);
+      codec.writeHeader(offset, this.producerId, seq, intended, payload, stamped ? stampedFlags : base, crc, 0);
     }
   }
 }
 
+export const STAMP_NONE = 0;
+export const STAMP_FIRST = 1;
+export const STAMP_ALL = 2;
+export const STAMP_INTENDED = 3;

@@ -7,6 +7,12 @@
 export class RateSchedule {
   readonly intervalNs: number;
   private bursts = 0;
+  /**
+   * When the current burst is due, kept as a field (updated by next()) rather than computed by
+   * a getter: a double returned from a call V8 does not inline is a heap allocation, and the
+   * rate producer reads this in its pacing spin.
+   */
+  dueNs: number;
 
   constructor(
     readonly ratePerSecond: number,
@@ -15,6 +21,7 @@ export class RateSchedule {
   ) {
     if (!(ratePerSecond > 0)) throw new RangeError(`rate must be positive, got ${ratePerSecond}`);
     this.intervalNs = (burst * 1e9) / ratePerSecond;
+    this.dueNs = startNs;
   }
 
   /** When the current burst is due. */
@@ -25,6 +32,7 @@ export class RateSchedule {
   /** The current burst has been sent; move to the next. */
   next(): void {
     this.bursts++;
+    this.dueNs = this.startNs + this.bursts * this.intervalNs;
   }
 
   /** Bursts already due at `nowNs` and not yet sent (the backlog after a stall). */

@@ -16,7 +16,7 @@ import { Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
-import { EnvelopeWriter } from './envelope-writer.js';
+import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { RateSchedule } from './rate-schedule.js';
 import { WaitStrategy } from './wait-strategy.js';
 import { getHeapStatistics } from 'node:v8';
@@ -160,9 +160,8 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
     wait.progressed();
     const stamp = seq - lastStamp >= TIMESTAMP_EVERY;
     if (stamp) lastStamp = seq;
-    // A placeholder time marks the record TIMESTAMPED; the real one is taken at publish.
-    writer.write(producer, n, seq, stamp ? 1 : 0, 0, false);
-    if (stamp) writer.stampFirst(producer, nowNs());
+    writer.write(producer, n, seq, stamp ? STAMP_FIRST : STAMP_NONE);
+    if (stamp) writer.stampFirst(producer);
     producer.commit();
     seq += n;
   }
@@ -200,7 +199,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     const phase = control.phase();
     window.observe(phase, seq);
     if (phase >= Phase.STOP) break;
-    const intended = schedule.due;
+    const intended = schedule.dueNs;
     const ahead = intended - nowNs();
     if (ahead > 0) {
       // Sleep through gaps longer than SLEEP_FROM_NS, waking WAKE_EARLY_NS early because
@@ -215,12 +214,12 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
       continue;
     }
     wait.progressed();
-    writer.write(producer, n, seq, intended, 1, true);
+    writer.times[0] = intended;
+    writer.write(producer, n, seq, STAMP_INTENDED);
     // The actual send time is taken at publish, after the batch is filled.
-    const sentAt = nowNs();
-    writer.stampSentAt(producer, n, sentAt);
+    writer.stampSentAt(producer, n);
     producer.commit();
-    if (window.measuring) sendLag.recordValueWithCount(Math.max(0, sentAt - intended), n);
+    if (window.measuring) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
     seq += n;
     remaining -= n;
     if (remaining === 0) {
@@ -339,9 +338,8 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
       wait.stall(sleepSpace);
       continue;
     }
-    writer.write(requests, n, seq, 1, 0, true);
-    const sentAt = nowNs();
-    for (let i = 0; i < n; i++) writer.stampAt(requests, i, sentAt);
+    writer.write(requests, n, seq, STAMP_ALL);
+    writer.stampAll(requests, n);
     requests.commit();
     seq += n;
     const stalledSince = nowNs();

@@ -214,10 +214,11 @@ export class MpscRingProducer implements Producer {
     return writeOneFrom(this, message);
   }
 
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) | 0);
+
   awaitSpace(timeoutMs: number): WaitOutcome {
-    const need = this.lastNeed;
-    const words = this.words;
-    return this.notFull.await(() => need <= this.capacity - ((Atomics.load(words, TAIL) - Atomics.load(words, HEAD)) | 0), timeoutMs);
+    return this.notFull.await(this.hasSpace, timeoutMs);
   }
 
   counters(): BackendCounters {
@@ -327,9 +328,11 @@ export class MpscRingConsumer implements Consumer {
     return readOneInto(this, destination);
   }
 
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasData = () => Atomics.load(this.words, (DATA_OFFSET + (this.head & this.mask)) >> 2) !== 0;
+
   awaitData(timeoutMs: number): WaitOutcome {
-    const at = (DATA_OFFSET + (this.head & this.mask)) >> 2;
-    return this.notEmpty.await(() => Atomics.load(this.words, at) !== 0, timeoutMs);
+    return this.notEmpty.await(this.hasData, timeoutMs);
   }
 
   counters(): BackendCounters {

@@ -92,10 +92,11 @@ class NativeProducer implements Producer {
     return writeOneFrom(this, message);
   }
 
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) | 0);
+
   awaitSpace(timeoutMs: number): WaitOutcome {
-    const need = this.lastNeed;
-    const w = this.words;
-    return this.notFull.await(() => need <= this.capacity - ((Atomics.load(w, TAIL) - Atomics.load(w, HEAD)) | 0), timeoutMs);
+    return this.notFull.await(this.hasSpace, timeoutMs);
   }
 
   counters(): BackendCounters {
@@ -117,6 +118,8 @@ class NativeConsumer implements Consumer {
   private readonly notFull: EventCount;
   private readonly mask: number;
   private calls = 0;
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasData = () => Atomics.load(this.words, TAIL) !== Atomics.load(this.words, HEAD);
 
   constructor(memory: SharedArrayBuffer) {
     this.bytes = new Uint8Array(memory);
@@ -156,8 +159,7 @@ class NativeConsumer implements Consumer {
   }
 
   awaitData(timeoutMs: number): WaitOutcome {
-    const w = this.words;
-    return this.notEmpty.await(() => Atomics.load(w, TAIL) !== Atomics.load(w, HEAD), timeoutMs);
+    return this.notEmpty.await(this.hasData, timeoutMs);
   }
 
   counters(): BackendCounters {

@@ -144,9 +144,11 @@ class PostMessageProducer implements Producer {
     return writeOneFrom(this, message);
   }
 
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasSpace = () => this.capacityBytes - Atomics.load(this.inFlight, IN_FLIGHT) >= this.lastNeed;
+
   awaitSpace(timeoutMs: number): WaitOutcome {
-    const need = this.lastNeed;
-    return this.notFull.await(() => this.capacityBytes - Atomics.load(this.inFlight, IN_FLIGHT) >= need, timeoutMs);
+    return this.notFull.await(this.hasSpace, timeoutMs);
   }
 
   counters(): BackendCounters {
@@ -170,6 +172,8 @@ class PostMessageConsumer implements Consumer {
   private nextPort = 0;
   /** Batches taken off the ports (compared with POSTED, both wrapping at 2^32). */
   private received = 0;
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasData = () => Atomics.load(this.inFlight, POSTED) !== this.received;
 
   constructor(
     private readonly ports: MessagePort[],
@@ -227,7 +231,7 @@ class PostMessageConsumer implements Consumer {
 
   awaitData(timeoutMs: number): WaitOutcome {
     if (this.current !== null) return 'not-needed';
-    return this.notEmpty.await(() => Atomics.load(this.inFlight, POSTED) !== this.received, timeoutMs);
+    return this.notEmpty.await(this.hasData, timeoutMs);
   }
 
   counters(): BackendCounters {

@@ -97,12 +97,11 @@ export class SpscRingProducer implements Producer {
     return writeOneFrom(this, message);
   }
 
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((this.tail - Atomics.load(this.words, HEAD)) | 0);
+
   awaitSpace(timeoutMs: number): WaitOutcome {
-    const need = this.lastNeed;
-    return this.notFull.await(
-      () => need <= this.capacity - ((this.tail - Atomics.load(this.words, HEAD)) | 0),
-      timeoutMs,
-    );
+    return this.notFull.await(this.hasSpace, timeoutMs);
   }
 
   counters(): BackendCounters {
@@ -124,6 +123,8 @@ export class SpscRingConsumer implements Consumer {
   private cachedTail: number;
   private notifies = 0;
   private readonly cursor: DrainCursor = { position: 0, count: 0 };
+  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
+  private readonly hasData = () => Atomics.load(this.words, TAIL) !== this.head;
 
   constructor(memory: SharedArrayBuffer) {
     this.bytes = new Uint8Array(memory);
@@ -176,7 +177,7 @@ export class SpscRingConsumer implements Consumer {
   }
 
   awaitData(timeoutMs: number): WaitOutcome {
-    return this.notEmpty.await(() => Atomics.load(this.words, TAIL) !== this.head, timeoutMs);
+    return this.notEmpty.await(this.hasData, timeoutMs);
   }
 
   counters(): BackendCounters {

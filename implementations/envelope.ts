@@ -136,26 +136,30 @@ export class EnvelopeCodec {
     v.setUint32(offset + 36, (sentAtNs / TWO_32) >>> 0, true);
   }
 
-  /** Rewrites the timestamp of the header at `offset` (the CRC covers the payload only). */
-  setTimestamp(offset: number, timestampNs: number): void {
-    this.setU64(offset, W_TS_LO, timestampNs);
+  /**
+   * Rewrites the timestamp of the header at `offset` (the CRC covers the payload only), given as
+   * its two 32-bit halves (`ns | 0`, `(ns / 2^32) | 0`): small integers cross a call without
+   * allocating, where a double that V8 does not inline is boxed into a heap number.
+   */
+  setTimestampParts(offset: number, lo: number, hi: number): void {
+    this.setU64Parts(offset, W_TS_LO, lo, hi);
   }
 
-  /** Rewrites the sent-at time of the header at `offset`. */
-  setSentAt(offset: number, sentAtNs: number): void {
-    this.setU64(offset, W_SENT_LO, sentAtNs);
+  /** Rewrites the sent-at time of the header at `offset`, as two 32-bit halves. */
+  setSentAtParts(offset: number, lo: number, hi: number): void {
+    this.setU64Parts(offset, W_SENT_LO, lo, hi);
   }
 
-  private setU64(offset: number, word: number, value: number): void {
+  private setU64Parts(offset: number, word: number, lo: number, hi: number): void {
     const w = this.words;
     if (w !== null && (offset & 3) === 0) {
       const i = (offset >>> 2) + word;
-      w[i] = value >>> 0;
-      w[i + 1] = (value / TWO_32) >>> 0;
+      w[i] = lo;
+      w[i + 1] = hi;
       return;
     }
-    this.view.setUint32(offset + word * 4, value >>> 0, true);
-    this.view.setUint32(offset + word * 4 + 4, (value / TWO_32) >>> 0, true);
+    this.view.setInt32(offset + word * 4, lo, true);
+    this.view.setInt32(offset + word * 4 + 4, hi, true);
   }
 
   /** flags() for the hot path: no bounds on alignment checked twice. */

@@ -46,7 +46,7 @@ const figures = {
   latencyNs: latency.optional(),
   serviceLatencyNs: latency.optional(),
   sendLagNs: latency.optional(),
-  rate: z.looseObject({ targetPerSec: count, achievedPerSec: count, shortfallPct: num, belowTarget: z.boolean() }).optional(),
+  rate: z.looseObject({ targetPerSec: count, achievedPerSec: count, shortfallPct: num, belowTarget: z.boolean(), unsentAtStop: count.optional(), inFlightAtStop: count.optional() }).optional(),
   cpu: z
     .looseObject({
       producerPct: count.optional(),

@@ -62,6 +62,10 @@ export interface RateFigures {
   shortfallPct: number;
   /** True when more than 5% short of the target: the latency figures are then for a lower rate. */
   belowTarget: boolean;
+  /** Messages due inside the window but not sent by STOP: in the latency figures at STOP − intended. */
+  unsentAtStop?: number;
+  /** Messages intended inside the window that arrived after STOP: in the latency figures as measured. */
+  inFlightAtStop?: number;
 }
 
 /**

@@ -110,7 +110,9 @@ export function computeFigures(
   } else {
     problems.push('no message completed inside the measure window');
   }
-  if (reader.latency) figures.latencyNs = summarize(mergeHistograms([reader.latency]));
+  // Rate: messages due in the window but unsent at STOP count too, at least STOP − intended late.
+  const unsent = writers.filter((r) => r.unsentAtStop && r.unsentAtStop.count > 0).map((r) => r.unsentAtStop!.latency);
+  if (reader.latency) figures.latencyNs = summarize(mergeHistograms([reader.latency, ...unsent]));
   const service = reports.filter((r) => r.serviceLatency).map((r) => r.serviceLatency!);
   if (service.length > 0) figures.serviceLatencyNs = summarize(mergeHistograms(service));
   const lags = writers.filter((r) => r.sendLag).map((r) => r.sendLag!);
@@ -124,6 +126,8 @@ export function computeFigures(
       achievedPerSec: figures.msgsPerSec,
       shortfallPct,
       belowTarget: shortfallPct > RATE_SHORTFALL_LIMIT_PCT,
+      unsentAtStop: writers.reduce((s, r) => s + (r.unsentAtStop?.count ?? 0), 0),
+      inFlightAtStop: reader.inFlightAtStop ?? 0,
     };
   }
 

@@ -65,7 +65,14 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
     const target = rates[0].rate!.targetPerSec;
     const achieved = median(rates.map((t) => t.rate!.achievedPerSec));
     const shortfallPct = (100 * (target - achieved)) / target;
-    summary.rate = { targetPerSec: target, achievedPerSec: achieved, shortfallPct, belowTarget: rates.some((t) => t.rate!.belowTarget) };
+    summary.rate = {
+      targetPerSec: target,
+      achievedPerSec: achieved,
+      shortfallPct,
+      belowTarget: rates.some((t) => t.rate!.belowTarget),
+      unsentAtStop: median(rates.map((t) => t.rate!.unsentAtStop ?? 0)),
+      inFlightAtStop: median(rates.map((t) => t.rate!.inFlightAtStop ?? 0)),
+    };
   }
   const cpu: CpuFigures = assignDefined<CpuFigures>(
     {},

@@ -3,7 +3,7 @@
  * sequence stamped over the first payload word, and the CRC32 when the scenario verifies it.
  */
 import type { Producer } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../../implementations/envelope.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32 } from '../../implementations/envelope.js';
 import { nowNs } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
@@ -41,21 +41,26 @@ export class EnvelopeWriter {
    * plus the receiver's walk to it, and excludes its producer filling the rest of the batch.
    */
   stampFirst(producer: Producer): void {
-    this.codec!.setTimestamp(producer.offsetOf(0), nowNs());
+    const now = nowNs();
+    this.codec!.setTimestampParts(producer.offsetOf(0), now | 0, (now / TWO_32) | 0);
   }
 
   /** Sets the timestamp of records 0..n-1 to now (ping-pong stamps every request). */
   stampAll(producer: Producer, n: number): void {
     const now = nowNs();
+    const lo = now | 0;
+    const hi = (now / TWO_32) | 0;
     const codec = this.codec!;
-    for (let i = 0; i < n; i++) codec.setTimestamp(producer.offsetOf(i), now);
+    for (let i = 0; i < n; i++) codec.setTimestampParts(producer.offsetOf(i), lo, hi);
   }
 
   /** Sets the actual send time of records 0..n-1 to now (rate workload); leaves it in times[1]. */
   stampSentAt(producer: Producer, n: number): void {
     const now = nowNs();
+    const lo = now | 0;
+    const hi = (now / TWO_32) | 0;
     const codec = this.codec!;
-    for (let i = 0; i < n; i++) codec.setSentAt(producer.offsetOf(i), now);
+    for (let i = 0; i < n; i++) codec.setSentAtParts(producer.offsetOf(i), lo, hi);
     this.times[1] = now;
   }
 
@@ -71,7 +76,9 @@ export class EnvelopeWriter {
     if (codec === null || codec.bytes !== buffer) codec = this.codec = new EnvelopeCodec(buffer);
     const payload = this.payload;
     const base = this.verifyCrc ? Flags.HAS_CRC : 0;
-    const intended = stamp === STAMP_INTENDED ? this.times[0] : 0;
+    const intended = this.times[0];
+    const intendedLo = intended | 0;
+    const intendedHi = (intended / TWO_32) | 0;
     const stampedFlags = base | Flags.TIMESTAMPED | (stamp === STAMP_INTENDED ? Flags.SENT_AT : 0);
     for (let i = 0; i < n; i++) {
       const offset = producer.offsetOf(i);
@@ -82,7 +89,8 @@ export class EnvelopeWriter {
       }
       const crc = this.verifyCrc ? payloadCrc(buffer, offset + HEADER_BYTES, payload) : 0;
       const stamped = stamp === STAMP_ALL || stamp === STAMP_INTENDED || (stamp === STAMP_FIRST && i === 0);
-      codec.writeHeader(offset, this.producerId, seq, intended, payload, stamped ? stampedFlags : base, crc, 0);
+      codec.writeHeader(offset, this.producerId, seq, 0, payload, stamped ? stampedFlags : base, crc, 0);
+      if (stamp === STAMP_INTENDED) codec.setTimestampParts(offset, intendedLo, intendedHi);
     }
   }
 }

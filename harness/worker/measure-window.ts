@@ -15,6 +15,13 @@ export interface WindowScheduling {
 }
 
 export class MeasureWindow {
+  /**
+   * Called once, as the window opens. Loops record into their histograms during warm-up too, so
+   * every path the window runs is compiled before it (a first record inside the window would
+   * compile or deoptimise there); this callback then resets them, so only the window counts.
+   */
+  constructor(private readonly onOpen?: () => void) {}
+
   measuring = false;
   stopped = false;
   private startNs = 0;
@@ -37,6 +44,7 @@ export class MeasureWindow {
       this.startNs = nowNs();
       this.startCount = count;
       this.measuring = true;
+      this.onOpen?.();
     }
     if (phase >= Phase.STOP && this.seen < Phase.STOP) {
       this.endNs = nowNs();
@@ -47,6 +55,14 @@ export class MeasureWindow {
       this.stopped = true;
     }
     this.seen = phase;
+  }
+
+  /** When this thread saw the window open and close, on the shared clock (0 until then). */
+  get openedAtNs(): number {
+    return this.startNs;
+  }
+  get closedAtNs(): number {
+    return this.endNs;
   }
 
   get messages(): number {

@@ -60,6 +60,13 @@ export interface WorkerReport {
   serviceLatency?: string;
   /** rate workload: actual − intended send time, on the producer. */
   sendLag?: string;
+  /**
+   * rate workload, producer: messages due inside the window but not yet sent at STOP, each
+   * recorded with a latency of STOP − intended time (they were at least that late).
+   */
+  unsentAtStop?: { count: number; latency: string };
+  /** rate workload, consumer: messages intended inside the window that arrived after STOP (recorded). */
+  inFlightAtStop?: number;
   delivery?: DeliveryCounts & { problems: string[] };
   wait: WaitCounters;
   backendCounters: BackendCounters;

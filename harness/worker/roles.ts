@@ -185,8 +185,8 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
   const writer = new EnvelopeWriter(task.index, payload, task.verifyCrc);
   const wait = new WaitStrategy(task.params.wait);
   const sleep = (ms: number) => producer.awaitSpace(ms);
-  const window = new MeasureWindow();
   const sendLag = createHistogram(true);
+  const window = new MeasureWindow(() => sendLag.reset());
   const length = HEADER_BYTES + payload;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let seq = 0;
@@ -199,7 +199,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     const phase = control.phase();
     window.observe(phase, seq);
     if (phase >= Phase.STOP) break;
-    const intended = schedule.dueNs;
+    const intended = schedule.dueCell[0];
     const ahead = intended - nowNs();
     if (ahead > 0) {
       // Sleep through gaps longer than SLEEP_FROM_NS, waking WAKE_EARLY_NS early because
@@ -219,7 +219,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     // The actual send time is taken at publish, after the batch is filled.
     writer.stampSentAt(producer, n);
     producer.commit();
-    if (window.measuring) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
+    if (!window.stopped) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
     seq += n;
     remaining -= n;
     if (remaining === 0) {
@@ -227,11 +227,25 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
       schedule.next();
     }
   }
+  // Messages that were due inside the window but never sent are not absent from the latency
+  // figures: each was at least STOP − intended late (they would otherwise vanish exactly when
+  // the queue was slowest, the coordinated omission this workload exists to avoid).
+  const unsent = createHistogram(true);
+  let unsentCount = 0;
+  const stopNs = window.closedAtNs;
+  for (let first = true; schedule.dueCell[0] < stopNs; first = false, schedule.next()) {
+    if (schedule.dueCell[0] < window.openedAtNs) continue;
+    const count = first ? remaining : batch;
+    unsent.recordValueWithCount(Math.max(0, stopNs - schedule.dueCell[0]), count);
+    unsentCount += count;
+  }
   control.reportSent(task.index, seq);
   const report = baseReport(task, window, wait, producer.counters());
   report.totalSent = seq;
   report.sendLag = encodeHistogram(sendLag);
+  report.unsentAtStop = { count: unsentCount, latency: encodeHistogram(unsent) };
   sendLag.destroy();
+  unsent.destroy();
   producer.close();
   return report;
 }
@@ -276,21 +290,34 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   const { producers } = task.params;
   const check = new DeliveryCheck(producers, task.verifyCrc);
   const wait = new WaitStrategy(task.params.wait);
-  const window = new MeasureWindow();
   const latency = createHistogram(true);
   const isRate = task.workload === 'rate';
   const service: Histogram | null = isRate ? createHistogram(true) : null;
+  const window = new MeasureWindow(() => {
+    latency.reset();
+    service?.reset();
+  });
   let codec: EnvelopeCodec | null = null;
   let received = 0;
+  let inFlightAtStop = 0;
   const visit: MessageVisitor = (bytes, offset, length) => {
     if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
     check.check(codec, offset, length);
     received++;
-    if (window.measuring && (codec.flagsFast(offset) & Flags.TIMESTAMPED) !== 0) {
-      const now = nowNs();
-      latency.recordValue(Math.max(0, now - codec.timestampNs(offset)));
-      if (service !== null) service.recordValue(Math.max(0, now - codec.sentAtNs(offset)));
+    if ((codec.flagsFast(offset) & Flags.TIMESTAMPED) === 0) return;
+    // Warm-up records too (reset when the window opens). After STOP, a rate message still
+    // counts when it was intended inside the window: it was in flight when the window closed.
+    if (window.stopped) {
+      if (!isRate) return;
+      const intended = codec.timestampNs(offset);
+      if (intended < window.openedAtNs || intended >= window.closedAtNs) return;
+      inFlightAtStop++;
+    } else if (isRate && window.measuring && codec.timestampNs(offset) < window.openedAtNs) {
+      return; // intended before the window: warm-up's, however late it arrives
     }
+    const now = nowNs();
+    latency.recordValue(Math.max(0, now - codec.timestampNs(offset)));
+    if (service !== null) service.recordValue(Math.max(0, now - codec.sentAtNs(offset)));
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
@@ -298,6 +325,7 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   const report = baseReport(task, window, wait, consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
+  if (isRate) report.inFlightAtStop = inFlightAtStop;
   report.delivery = { ...check.counts(), problems: check.problems };
   latency.destroy();
   service?.destroy();
@@ -315,8 +343,8 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
   const wait = new WaitStrategy(task.params.wait);
   const sleepSpace = (ms: number) => requests.awaitSpace(ms);
   const sleepData = (ms: number) => replies.awaitData(ms);
-  const window = new MeasureWindow();
   const roundTrip = createHistogram(true);
+  const window = new MeasureWindow(() => roundTrip.reset());
   const length = HEADER_BYTES + payload;
   let codec: EnvelopeCodec | null = null;
   let received = 0;
@@ -324,7 +352,8 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
     check.check(codec, offset, len);
     received++;
-    if (window.measuring) roundTrip.recordValue(Math.max(0, nowNs() - codec.timestampNs(offset)));
+    // Warm-up records too (the histogram is reset as the window opens): the path is compiled.
+    if (!window.stopped) roundTrip.recordValue(Math.max(0, nowNs() - codec.timestampNs(offset)));
   };
   let seq = 0;
   ready();

@@ -4,7 +4,7 @@
  */
 import type { Producer } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32 } from '../../implementations/envelope.js';
-import { nowNs } from '../metrics/clock.js';
+import { clockCell, tickClock } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
 function payloadTemplate(bytes: number, producer: number): Uint8Array {
@@ -41,13 +41,15 @@ export class EnvelopeWriter {
    * plus the receiver's walk to it, and excludes its producer filling the rest of the batch.
    */
   stampFirst(producer: Producer): void {
-    const now = nowNs();
+    tickClock();
+    const now = clockCell[0];
     this.codec!.setTimestampParts(producer.offsetOf(0), now | 0, (now / TWO_32) | 0);
   }
 
   /** Sets the timestamp of records 0..n-1 to now (ping-pong stamps every request). */
   stampAll(producer: Producer, n: number): void {
-    const now = nowNs();
+    tickClock();
+    const now = clockCell[0];
     const lo = now | 0;
     const hi = (now / TWO_32) | 0;
     const codec = this.codec!;
@@ -56,7 +58,8 @@ export class EnvelopeWriter {
 
   /** Sets the actual send time of records 0..n-1 to now (rate workload); leaves it in times[1]. */
   stampSentAt(producer: Producer, n: number): void {
-    const now = nowNs();
+    tickClock();
+    const now = clockCell[0];
     const lo = now | 0;
     const hi = (now / TWO_32) | 0;
     const codec = this.codec!;

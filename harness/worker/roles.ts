@@ -9,8 +9,8 @@
  * not counted, but every message is still checked for delivery.
  */
 import { isSelfDriven, type Consumer, type MessageVisitor, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
-import { nowNs } from '../metrics/clock.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } from '../../implementations/envelope.js';
+import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
@@ -200,7 +200,8 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     window.observe(phase, seq);
     if (phase >= Phase.STOP) break;
     const intended = schedule.dueCell[0];
-    const ahead = intended - nowNs();
+    tickClock();
+    const ahead = intended - clockCell[0];
     if (ahead > 0) {
       // Sleep through gaps longer than SLEEP_FROM_NS, waking WAKE_EARLY_NS early because
       // Atomics.wait returns ~50–100 µs late here; spin only through the rest. At batch 256 and
@@ -305,19 +306,26 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
     check.check(codec, offset, length);
     received++;
     if ((codec.flagsFast(offset) & Flags.TIMESTAMPED) === 0) return;
+    // The header's times are read from its words right here: a double returned by a call that
+    // V8 does not inline is a heap allocation per message.
+    const words = codec.words;
+    // Every backend hands out 8-aligned records; the codec's unaligned path is the fallback.
+    if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
+    const at = offset >>> 2;
+    const stamped = words[at + W_TS_LO] + words[at + W_TS_HI] * TWO_32;
     // Warm-up records too (reset when the window opens). After STOP, a rate message still
     // counts when it was intended inside the window: it was in flight when the window closed.
     if (window.stopped) {
       if (!isRate) return;
-      const intended = codec.timestampNs(offset);
-      if (intended < window.openedAtNs || intended >= window.closedAtNs) return;
+      if (stamped < window.openedAtNs || stamped >= window.closedAtNs) return;
       inFlightAtStop++;
-    } else if (isRate && window.measuring && codec.timestampNs(offset) < window.openedAtNs) {
+    } else if (isRate && window.measuring && stamped < window.openedAtNs) {
       return; // intended before the window: warm-up's, however late it arrives
     }
-    const now = nowNs();
-    latency.recordValue(Math.max(0, now - codec.timestampNs(offset)));
-    if (service !== null) service.recordValue(Math.max(0, now - codec.sentAtNs(offset)));
+    tickClock();
+    const now = clockCell[0];
+    latency.recordValue(Math.max(0, now - stamped));
+    if (service !== null) service.recordValue(Math.max(0, now - (words[at + W_SENT_LO] + words[at + W_SENT_HI] * TWO_32)));
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
@@ -353,7 +361,12 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     check.check(codec, offset, len);
     received++;
     // Warm-up records too (the histogram is reset as the window opens): the path is compiled.
-    if (!window.stopped) roundTrip.recordValue(Math.max(0, nowNs() - codec.timestampNs(offset)));
+    if (!window.stopped) {
+      const words = codec.words;
+      if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
+      tickClock();
+      roundTrip.recordValue(Math.max(0, clockCell[0] - (words[(offset >>> 2) + W_TS_LO] + words[(offset >>> 2) + W_TS_HI] * TWO_32)));
+    }
   };
   let seq = 0;
   ready();

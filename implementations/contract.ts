@@ -171,8 +171,11 @@ export interface SelfDrivenReport {
   duplicated: number;
   reordered: number;
   corrupt: number;
-  /** Latency samples in ns: one-way (throughput) or round trip (ping-pong). */
-  latency: Uint32Array;
+  /**
+   * Latency in ns (one-way for throughput, round trip for ping-pong) as bucket counts of a fixed
+   * log-linear layout (harness/metrics/log-buckets.ts), recorded without allocating or capping.
+   */
+  latencyBuckets: Float64Array;
 }
 
 export interface SelfDrivenRun {

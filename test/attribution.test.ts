@@ -149,3 +149,22 @@ workloads:
     expect(t.summary!.gc!.pauseNs).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('the fixed latency buckets', () => {
+  it('TypeScript and the C++ mirror share one layout', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { LINEAR_BUCKETS, SUB_BUCKETS, MAGNITUDES } = await import('../harness/metrics/log-buckets.js');
+    const cpp = readFileSync(new URL('../implementations/native/src/threads.hpp', import.meta.url), 'utf8');
+    const constant = (name: string) => Number(new RegExp(`${name} = (\\d+);`).exec(cpp)?.[1]);
+    expect([constant('kLinear'), constant('kSub'), constant('kMagnitudes')]).toEqual([LINEAR_BUCKETS, SUB_BUCKETS, MAGNITUDES]);
+  });
+
+  it('places every value in the bucket whose range holds it, within 0.2%', async () => {
+    const { bucketOf, bucketValue } = await import('../harness/metrics/log-buckets.js');
+    for (const v of [0, 1, 1023, 1024, 1025, 5000, 123_456, 2 ** 31, 987_654_321_012]) {
+      const low = bucketValue(bucketOf(v));
+      expect(low).toBeLessThanOrEqual(v);
+      expect(v - low).toBeLessThanOrEqual(Math.max(0, v * 0.002));
+    }
+  });
+});

@@ -1,7 +1,8 @@
 /** One side of the latency-floor probe (latency-floor.ts): as little code as a queue can have. */
 import { workerData } from 'node:worker_threads';
 import { nowNs } from '../metrics/clock.js';
-import { bucketOf, HEAD, SLOT_COUNT, SLOTS_OFFSET, STOP, TAIL } from './latency-floor.js';
+import { bucketOf } from '../metrics/log-buckets.js';
+import { HEAD, SLOT_COUNT, SLOTS_OFFSET, STOP, TAIL } from './latency-floor.js';
 
 const { role, ring, counts, ratePerSec, durationMs, warmupMs } = workerData as {
   role: 'producer' | 'consumer';

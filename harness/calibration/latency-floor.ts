@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../implementations/shared/package-root.js';
+import { BUCKETS, bucketValue, percentileOf } from '../metrics/log-buckets.js';
 
 export interface LatencyFloor {
   ratePerSec: number;
@@ -33,34 +34,6 @@ export const HEAD = 16;
 export const STOP = 32;
 export const SLOTS_OFFSET = 256;
 export const SLOT_COUNT = 4096;
-/** Histogram buckets: exact ns below 1024, then 512 sub-buckets per power of two (≤ 0.2% error). */
-export const SUB_BUCKETS = 512;
-export const BUCKETS = 1024 + 40 * SUB_BUCKETS;
-
-export function bucketOf(ns: number): number {
-  if (ns < 1024) return ns < 0 ? 0 : Math.floor(ns);
-  const e = Math.floor(Math.log2(ns)) - 9; // ≥ 1 for ns ≥ 1024
-  const index = 1024 + (e - 1) * SUB_BUCKETS + (Math.floor(ns / 2 ** e) - SUB_BUCKETS);
-  return Math.min(index, BUCKETS - 1);
-}
-
-export function bucketValue(index: number): number {
-  if (index < 1024) return index;
-  const e = Math.floor((index - 1024) / SUB_BUCKETS) + 1;
-  const sub = (index - 1024) % SUB_BUCKETS;
-  return (SUB_BUCKETS + sub) * 2 ** e;
-}
-
-export function percentileOf(counts: Float64Array, total: number, q: number): number {
-  const target = Math.ceil(total * q);
-  let seen = 0;
-  for (let i = 0; i < counts.length; i++) {
-    seen += counts[i];
-    if (seen >= target) return bucketValue(i);
-  }
-  return bucketValue(counts.length - 1);
-}
-
 /** Runs the probe for `durationMs` at `ratePerSec` (after a short warm-up). */
 export async function measureLatencyFloor(ratePerSec: number, durationMs = 1000, warmupMs = 300): Promise<LatencyFloor | undefined> {
   const ring = new SharedArrayBuffer(SLOTS_OFFSET + SLOT_COUNT * 8);

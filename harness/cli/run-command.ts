@@ -12,6 +12,7 @@ import { progressReporter } from './progress.js';
 import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import { summaryTable } from './summary-table.js';
 import { prepareOutputFolder } from './output-folder.js';
+import { busyWarning, measureMachineLoad } from '../calibration/machine-load.js';
 import { planCases } from '../scenario/plan.js';
 import { findBackend } from '../../implementations/registry.js';
 
@@ -141,7 +142,11 @@ export function registerRun(program: Command): void {
         process.on(signal, handler);
         return [signal, handler] as const;
       });
-      const environment = captureEnvironment();
+      // The second before the suite: is anything else using the machine?
+      const machineBefore = await measureMachineLoad();
+      const captured = captureEnvironment();
+      const busy = busyWarning(machineBefore, captured.cores);
+      const environment = { ...captured, machineBefore, warnings: busy ? [...captured.warnings, busy] : captured.warnings };
       const results: ResultFile[] = [];
       const written: string[] = [];
       try {

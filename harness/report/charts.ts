@@ -213,6 +213,41 @@ function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
   };
 }
 
+/**
+ * p99 against the worst measured thread's run delay: a tail that rises with run delay is the
+ * scheduler's; one high at a low run delay is the queue's (or the harness's).
+ */
+function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases.flatMap((c) => {
+    const s = c.summary!;
+    const sched = s.scheduling;
+    if (!sched || 'unavailable' in sched || s.latencyNs?.p99 === undefined) return [];
+    return [{ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), runDelayPct: Math.max(sched.producerRunDelayPct, sched.consumerRunDelayPct), p99Us: s.latencyNs.p99 / 1000 }];
+  });
+  if (rows.length < 2) return undefined;
+  return {
+    id: 'p99-vs-run-delay',
+    title: 'p99 against run delay, by backend and wait strategy',
+    caption:
+      'Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at 1% and above a missed latency SLO is flagged SCHEDULER-BOUND.',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      config: LEGEND,
+      width: WIDTH,
+      height: HEIGHT,
+      data: { values: rows },
+      mark: { type: 'point', filled: true, size: 80 },
+      encoding: {
+        x: { field: 'runDelayPct', type: 'quantitative', title: 'worst thread run delay (% of window)' },
+        y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 (µs)' },
+        color: { field: 'backend', type: 'nominal', title: 'backend' },
+        shape: { field: 'wait', type: 'nominal', title: 'wait' },
+        tooltip: [{ field: 'case' }, { field: 'workload' }, { field: 'runDelayPct', format: '.2f' }, { field: 'p99Us', format: '.3~f' }],
+      },
+    } as TopLevelSpec,
+  };
+}
+
 /** Throughput as producers grow, one line per backend and wait strategy (needs two counts). */
 function producersChart(cases: CaseResult[]): ChartSpec | undefined {
   const rows = cases
@@ -254,6 +289,7 @@ export function buildCharts(results: ResultFile[]): ChartSpec[] {
     spectrumChart(cases, 'throughput'),
     latencyVsRateChart(cases),
     cpuVsLatencyChart(cases),
+    p99VsRunDelayChart(cases),
     producersChart(cases),
   ];
   return charts.filter((c): c is ChartSpec => c !== undefined);

@@ -26,6 +26,8 @@ export interface Environment {
   schedulerNoise: SchedulerNoise;
   /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
   warnings: string[];
+  /** How busy the machine was in the second before the suite (calibration/machine-load.ts). */
+  machineBefore?: import('../calibration/machine-load.js').MachineLoad;
   /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
   latencyFloor?: import('../calibration/latency-floor.js').LatencyFloor;
   [extra: string]: unknown;

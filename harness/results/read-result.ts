@@ -120,6 +120,7 @@ export const resultFileSchema = z.looseObject({
     harnessOverhead: z.looseObject({ perMessageNs: num, perMessageBatchedNs: num }),
     schedulerNoise: z.looseObject({ spinMs: num, gaps: count, lostPct: num, maxGapNs: num }).optional(),
     warnings: z.array(text),
+    machineBefore: z.looseObject({ cpuBusyPct: count, loadAverage: z.array(count), freeMemoryBytes: count }).optional(),
     latencyFloor: z.looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text }).optional(),
   }),
   cases: z.array(

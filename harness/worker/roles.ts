@@ -18,6 +18,7 @@ import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { RateSchedule } from './rate-schedule.js';
+import { bucketValue } from '../metrics/log-buckets.js';
 import { WaitStrategy } from './wait-strategy.js';
 import { getHeapStatistics } from 'node:v8';
 
@@ -99,7 +100,8 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
     pinConsumer: task.pinConsumer ?? -1,
   });
   const latency = createHistogram(true);
-  for (let i = 0; i < r.latency.length; i++) latency.recordValue(r.latency[i]);
+  const buckets = r.latencyBuckets;
+  for (let i = 0; i < buckets.length; i++) if (buckets[i] > 0) latency.recordValueWithCount(bucketValue(i), buckets[i]);
   const idle = { stalls: 0, sleeps: 0, wakes: 0, timeouts: 0 };
   const heap = getHeapStatistics().used_heap_size;
   const side = (role: WorkerReport['role'], s: SelfDrivenSide): WorkerReport => {

@@ -185,9 +185,10 @@ Napi::Value RunThreads(const Napi::CallbackInfo& info) {
   out.Set("duplicated", Napi::Number::New(env, static_cast<double>(r.duplicated)));
   out.Set("reordered", Napi::Number::New(env, static_cast<double>(r.reordered)));
   out.Set("corrupt", Napi::Number::New(env, static_cast<double>(r.corrupt)));
-  auto latency = Napi::Uint32Array::New(env, r.latency.size());
-  if (!r.latency.empty()) std::memcpy(latency.Data(), r.latency.data(), r.latency.size() * sizeof(uint32_t));
-  out.Set("latency", latency);
+  // Bucket counts (layout: harness/metrics/log-buckets.ts), not samples: no cap, no growth.
+  auto latency = Napi::Float64Array::New(env, r.latency.counts.size());
+  std::memcpy(latency.Data(), r.latency.counts.data(), r.latency.counts.size() * sizeof(double));
+  out.Set("latencyBuckets", latency);
   return out;
 }
 

@@ -24,7 +24,26 @@ constexpr int32_t kPhaseMeasure = 2;
 constexpr int32_t kPhaseStop = 3;
 constexpr uint64_t kTimestampEvery = 64;
 constexpr uint64_t kDrainGraceNs = 2000000000ull;
-constexpr size_t kMaxLatencySamples = 16u << 20;
+
+// Latency histogram with a fixed layout, allocated before warm-up: recording never allocates
+// and never caps the number of samples. Exact below 1024 ns, then 512 sub-buckets per power of
+// two. Mirror of harness/metrics/log-buckets.ts: change both together.
+struct LatencyBuckets {
+  static constexpr uint32_t kLinear = 1024;
+  static constexpr uint32_t kSub = 512;
+  static constexpr uint32_t kMagnitudes = 31;
+  static constexpr uint32_t kCount = kLinear + kMagnitudes * kSub;
+  std::vector<double> counts = std::vector<double>(kCount, 0.0);
+
+  static uint32_t index_of(uint64_t ns) {
+    if (ns < kLinear) return static_cast<uint32_t>(ns);
+    const uint32_t log2 = 63u - static_cast<uint32_t>(__builtin_clzll(ns));
+    const uint32_t e = log2 - 9;  // >= 1 for ns >= 1024
+    const uint64_t index = kLinear + static_cast<uint64_t>(e - 1) * kSub + ((ns >> e) - kSub);
+    return index < kCount ? static_cast<uint32_t>(index) : kCount - 1;
+  }
+  void record(uint64_t ns) { counts[index_of(ns)] += 1.0; }
+};
 
 // Returns an empty string on success, else why pinning failed.
 inline std::string pin_current_thread(int cpu) {
@@ -62,7 +81,7 @@ struct ThreadsResult {
   uint64_t duplicated = 0;
   uint64_t reordered = 0;
   uint64_t corrupt = 0;
-  std::vector<uint32_t> latency;  // ns: one-way (throughput) or round trip (ping-pong)
+  LatencyBuckets latency;  // ns: one-way (throughput) or round trip (ping-pong)
 };
 
 // One thread's view of the measure window (harness/worker/measure-window.ts).
@@ -211,13 +230,12 @@ class NativeRun {
     Window window;
     SequenceCheck check;
     uint64_t received = 0;
-    result_.latency.reserve(1 << 20);
     await_phase(config_.control, kPhaseWarmup);
     drain_until_done(q, window, check, received, [&](const uint8_t* at, uint32_t length) {
       check.check(at, length, config_.payload);
       received++;
-      if (window.measuring && (reinterpret_cast<const uint32_t*>(at)[1] & kTimestamped) != 0 && result_.latency.size() < kMaxLatencySamples) {
-        result_.latency.push_back(static_cast<uint32_t>(now_ns() - header_timestamp(at)));
+      if (window.measuring && (reinterpret_cast<const uint32_t*>(at)[1] & kTimestamped) != 0) {
+        result_.latency.record(now_ns() - header_timestamp(at));
       }
     });
     window.report(result_.consumer);
@@ -234,7 +252,6 @@ class NativeRun {
     Window window;
     SequenceCheck check;
     uint64_t seq = 0, received = 0;
-    result_.latency.reserve(1 << 20);
     await_phase(config_.control, kPhaseWarmup);
     for (;;) {
       const int32_t p = phase(config_.control);
@@ -256,9 +273,7 @@ class NativeRun {
           const uint8_t* at = replies.bytes + offset;
           check.check(at, len, config_.payload);
           received++;
-          if (window.measuring && result_.latency.size() < kMaxLatencySamples) {
-            result_.latency.push_back(static_cast<uint32_t>(now_ns() - header_timestamp(at)));
-          }
+          if (window.measuring) result_.latency.record(now_ns() - header_timestamp(at));
         });
         if (got == 0 && phase(config_.control) >= kPhaseStop && now_ns() - waiting_since > kDrainGraceNs) break;
       }

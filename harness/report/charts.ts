@@ -185,16 +185,23 @@ function latencyVsRateChart(cases: CaseResult[]): ChartSpec | undefined {
 }
 
 /** The wait-strategy trade-off: consumer CPU against p99, coloured by wait strategy. */
-function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
-  const rows = cases
-    .filter((c) => c.summary!.cpu?.consumerPct !== undefined && c.summary!.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
-    .map((c) => ({ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), cpu: c.summary!.cpu!.consumerPct!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
-  if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
+/**
+ * One point per case, p99 on a log axis against `x`: the shape both "what did this tail cost or
+ * come from" charts share.
+ */
+function p99Scatter(
+  id: string,
+  title: string,
+  caption: string,
+  rows: Record<string, unknown>[],
+  x: { field: string; title: string; format: string },
+  color: string,
+  shape: string,
+): ChartSpec {
   return {
-    id: 'cpu-vs-p99',
-    title: 'Consumer CPU against p99, by wait strategy',
-    caption:
-      'Each point is a case (rate and ping-pong workloads). A spinning consumer holds a core at ~100% for the lowest latency; parking and blocking save CPU and pay the wake-up. CPU from /proc/thread-self/schedstat over the window, in % of one core.',
+    id,
+    title,
+    caption,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       config: LEGEND,
@@ -203,14 +210,30 @@ function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
       data: { values: rows },
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
-        x: { field: 'cpu', type: 'quantitative', title: 'consumer CPU (% of one core)' },
+        x: { field: x.field, type: 'quantitative', title: x.title },
         y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 (µs)' },
-        color: { field: 'wait', type: 'nominal', title: 'wait' },
-        shape: { field: 'backend', type: 'nominal', title: 'backend' },
-        tooltip: [{ field: 'case' }, { field: 'workload' }, { field: 'cpu', format: '.1f' }, { field: 'p99Us', format: '.3~f' }],
+        color: { field: color, type: 'nominal', title: color },
+        shape: { field: shape, type: 'nominal', title: shape },
+        tooltip: [{ field: 'case' }, { field: 'workload' }, { field: x.field, format: x.format }, { field: 'p99Us', format: '.3~f' }],
       },
     } as TopLevelSpec,
   };
+}
+
+function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases
+    .filter((c) => c.summary!.cpu?.consumerPct !== undefined && c.summary!.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
+    .map((c) => ({ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), cpu: c.summary!.cpu!.consumerPct!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
+  if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
+  return p99Scatter(
+    'cpu-vs-p99',
+    'Consumer CPU against p99, by wait strategy',
+    'Each point is a case (rate and ping-pong workloads). A spinning consumer holds a core at ~100% for the lowest latency; parking and blocking save CPU and pay the wake-up. CPU from /proc/thread-self/schedstat over the window, in % of one core.',
+    rows,
+    { field: 'cpu', title: 'consumer CPU (% of one core)', format: '.1f' },
+    'wait',
+    'backend',
+  );
 }
 
 /**
@@ -225,27 +248,15 @@ function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
     return [{ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), runDelayPct: Math.max(sched.producerRunDelayPct, sched.consumerRunDelayPct), p99Us: s.latencyNs.p99 / 1000 }];
   });
   if (rows.length < 2) return undefined;
-  return {
-    id: 'p99-vs-run-delay',
-    title: 'p99 against run delay, by backend and wait strategy',
-    caption:
-      'Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at 1% and above a missed latency SLO is flagged SCHEDULER-BOUND.',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
-      mark: { type: 'point', filled: true, size: 80 },
-      encoding: {
-        x: { field: 'runDelayPct', type: 'quantitative', title: 'worst thread run delay (% of window)' },
-        y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 (µs)' },
-        color: { field: 'backend', type: 'nominal', title: 'backend' },
-        shape: { field: 'wait', type: 'nominal', title: 'wait' },
-        tooltip: [{ field: 'case' }, { field: 'workload' }, { field: 'runDelayPct', format: '.2f' }, { field: 'p99Us', format: '.3~f' }],
-      },
-    } as TopLevelSpec,
-  };
+  return p99Scatter(
+    'p99-vs-run-delay',
+    'p99 against run delay, by backend and wait strategy',
+    'Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at 1% and above a missed latency SLO is flagged SCHEDULER-BOUND.',
+    rows,
+    { field: 'runDelayPct', title: 'worst thread run delay (% of window)', format: '.2f' },
+    'backend',
+    'wait',
+  );
 }
 
 /** Throughput as producers grow, one line per backend and wait strategy (needs two counts). */

@@ -273,3 +273,14 @@ describe('registry', () => {
     for (const b of unavailable) expect(b.available().reason).toBeTruthy();
   });
 });
+
+describe('payload CRC32', () => {
+  it('agrees with zlib.crc32 on both paths (table for short payloads, zlib for long)', async () => {
+    const { crc32 } = await import('node:zlib');
+    const { payloadCrc, TABLE_CRC_MAX_BYTES } = await import('../implementations/envelope.js');
+    const bytes = payloadOf(70_000, 5);
+    for (const length of [0, 1, 7, 64, TABLE_CRC_MAX_BYTES, TABLE_CRC_MAX_BYTES + 1, 4096, 65_536]) {
+      for (const offset of [0, 8, 72]) expect(payloadCrc(bytes, offset, length)).toBe(crc32(bytes.subarray(offset, offset + length)));
+    }
+  });
+});

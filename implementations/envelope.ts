@@ -165,15 +165,11 @@ export class EnvelopeCodec {
    * allocating, where a double that V8 does not inline is boxed into a heap number.
    */
   setTimestampParts(offset: number, lo: number, hi: number): void {
-    this.setU64Parts(offset, W_TS_LO, lo, hi);
+    this.setTimeParts(offset, W_TS_LO, lo, hi);
   }
 
-  /** Rewrites the sent-at time of the header at `offset`, as two 32-bit halves. */
-  setSentAtParts(offset: number, lo: number, hi: number): void {
-    this.setU64Parts(offset, W_SENT_LO, lo, hi);
-  }
-
-  private setU64Parts(offset: number, word: number, lo: number, hi: number): void {
+  /** Rewrites the 64-bit time whose low half is header word `word` (W_TS_LO or W_SENT_LO). */
+  setTimeParts(offset: number, word: number, lo: number, hi: number): void {
     const w = this.words;
     if (w !== null && (offset & 3) === 0) {
       const i = (offset >>> 2) + word;

@@ -4,11 +4,12 @@
  * folders around the command's own output for anything created, changed or deleted.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freeResultPath, writeNewResultFile } from '../harness/results/result-file-name.js';
 import { compareResults } from '../harness/compare/compare.js';
+import { prepareOutputFolder } from '../harness/cli/output-folder.js';
 import { escapeMarkdown } from '../harness/report/escape.js';
 import { cli, nanomq, tempDir, writeScenario } from './support/cli.js';
 import { synthCase, synthResult } from './support/synthetic-result.js';
@@ -103,17 +104,24 @@ describe('report never deletes what it did not write', () => {
     expect(existsSync(join(out, 'index.html'))).toBe(true);
   });
 
-  it('refuses a hand-edited manifest that names files outside the folder', () => {
+  it('refuses a hand-edited manifest that names files outside the folder, by .. or through a link', () => {
     const home = tempDir();
     const out = join(home, 'report');
     mkdirSync(out);
     writeFileSync(join(home, 'precious.txt'), 'keep');
-    writeFileSync(join(out, '.nanomq-report'), JSON.stringify({ files: ['../precious.txt', '/etc/hostname'] }));
+    mkdirSync(join(home, 'elsewhere'));
+    writeFileSync(join(home, 'elsewhere', 'x.txt'), 'keep too');
+    symlinkSync(join(home, 'elsewhere'), join(out, 'link'));
+    mkdirSync(join(out, 'mine'));
+    writeFileSync(join(out, 'mine', 'notes.md'), 'mine');
+    writeFileSync(join(out, '.nanomq-report'), JSON.stringify({ files: ['../precious.txt', '/etc/hostname', 'link/x.txt', 'mine'] }));
     const input = join(home, 'in.json');
     writeFileSync(input, fixture);
     const r = nanomq(['report', input, '--out', out]);
     expect(r.status).toBe(0);
     expect(readFileSync(join(home, 'precious.txt'), 'utf8')).toBe('keep');
+    expect(readFileSync(join(home, 'elsewhere', 'x.txt'), 'utf8')).toBe('keep too');
+    expect(readFileSync(join(out, 'mine', 'notes.md'), 'utf8')).toBe('mine');
   });
 });
 
@@ -138,6 +146,17 @@ describe('run checks where its output goes before it spends any machine time', (
       expect(Date.now() - started).toBeLessThan(5_000);
     }
     expect(readFileSync(file, 'utf8')).toBe('x');
+  });
+
+  it('the write probe removes only the file it created', () => {
+    const dir = tempDir();
+    const stranger = join(dir, `.nanomq-write-probe.${process.pid}.probe`);
+    writeFileSync(stranger, 'not the tool\'s');
+    expect(() => prepareOutputFolder(dir, '--out')).toThrow(/cannot write a file here \(EEXIST\)/);
+    expect(readFileSync(stranger, 'utf8')).toBe("not the tool's");
+    const clean = tempDir();
+    prepareOutputFolder(clean, '--out');
+    expect(readdirSync(clean)).toEqual([]);
   });
 
   it('gives two scenarios of one name in one call two result files', { timeout: 120_000 }, () => {

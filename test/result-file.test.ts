@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendIds } from '../implementations/registry.js';
-import { writeFileAtomic } from '../harness/results/atomic-write.js';
+import { writeNewResultFile } from '../harness/results/result-file-name.js';
 import { parseResultFile, readResultFile, ResultFileError } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
@@ -88,25 +88,34 @@ describe('result file', () => {
   });
 });
 
-describe('atomic write', () => {
+describe('writing a result file', () => {
   it('leaves the whole new file and no temporary behind', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
     const path = join(dir, 'sub', 'r.json');
-    writeFileAtomic(path, '{"a":1}');
-    writeFileAtomic(path, '{"a":2}');
-    expect(readFileSync(path, 'utf8')).toBe('{"a":2}');
+    expect(writeNewResultFile(path, '{"a":1}')).toBe(path);
+    expect(readFileSync(path, 'utf8')).toBe('{"a":1}');
     expect(readdirSync(join(dir, 'sub'))).toEqual(['r.json']);
   });
 
-  it('keeps the old file and removes the temporary when the write fails', () => {
+  it('keeps what stands in its place and removes the temporary, writing beside it instead', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
     const path = join(dir, 'r.json');
-    // A directory where the file should go makes the rename fail.
+    // A directory where the file should go: the link fails, the next free name is used.
     mkdirSync(path);
     writeFileSync(join(path, 'keep'), 'x');
-    expect(() => writeFileAtomic(path, '{}')).toThrow();
-    expect(readdirSync(dir)).toEqual(['r.json']);
+    const written = writeNewResultFile(path, '{}');
+    expect(written).not.toBe(path);
+    expect(readdirSync(dir).sort()).toEqual(['r-n2.json', 'r.json']);
     expect(existsSync(join(path, 'keep'))).toBe(true);
+  });
+
+  it('never overwrites or removes a file that happens to have the temporary name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const path = join(dir, 'r.json');
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, 'not ours');
+    expect(() => writeNewResultFile(path, '{}')).toThrow();
+    expect(readFileSync(temporary, 'utf8')).toBe('not ours');
   });
 });
 

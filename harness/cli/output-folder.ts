@@ -33,10 +33,10 @@ export function prepareOutputFolder(dir: string, flag: string, probeName = '.nan
   try {
     closeSync(openSync(probe, 'wx'));
   } catch (error) {
+    // Nothing was created, so nothing is removed (a file of that name is not this tool's).
     throw new BadInput(`${flag} ${dir}: cannot write a file here (${code(error)})`);
-  } finally {
-    rmSync(probe, { force: true });
   }
+  rmSync(probe, { force: true });
 }
 
 function code(error: unknown): string {

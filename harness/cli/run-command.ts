@@ -112,7 +112,7 @@ export function registerRun(program: Command): void {
       prepareOutputFolder(flags.out, '--out');
       const taken = new Set<string>();
       const paths = loaded.map(({ scenario }) => freeResultPath(flags.out, scenario.name, taken));
-      for (const path of paths) prepareOutputFolder(flags.out, '--out', path.slice(flags.out.length + 1));
+      for (const path of paths) prepareOutputFolder(flags.out, '--out', basename(path));
       if (flags.report) {
         const { checkReportFolder, defaultReportDir, ReportFolderError } = await import('../report/write-report.js');
         try {

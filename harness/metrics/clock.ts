@@ -17,7 +17,12 @@ export function hrtimeNs(): number {
   return Number(process.hrtime.bigint());
 }
 
+const addon = loadNativeAddon();
+const tick: (() => void) | null = addon.ok ? addon.module.clockTick : null;
+
+/** Only the fallback clock needs an offset to process.hrtime; with the addon there is none. */
 const offsetCalibration = (() => {
+  if (tick !== null) return { offset: 0, errorNs: 0 };
   let bestWidth = Infinity;
   let offset = 0;
   for (let i = 0; i < 2000; i++) {
@@ -39,8 +44,6 @@ const offsetNs = offsetCalibration.offset;
  * not inline is boxed into a heap number (measured in the consumer: 16 MB in a 2 s window).
  */
 export const clockCell = new Float64Array(1);
-const addon = loadNativeAddon();
-const tick: (() => void) | null = addon.ok ? addon.module.clockTick : null;
 if (addon.ok) addon.module.clockBind(clockCell);
 
 /** Writes now (ns) into clockCell[0]; returns nothing, so nothing is boxed. */
@@ -57,9 +60,6 @@ export function nowNs(): number {
   tickClock();
   return clockCell[0];
 }
-
-/** Kept for callers that pace a loop; the same clock as nowNs. */
-export const pacingNowNs = nowNs;
 
 export interface ClockCalibration {
   /** Smallest non-zero step seen between two consecutive reads. */
@@ -82,7 +82,7 @@ export function calibrateClock(reads = 200_000): ClockCalibration {
     if (step > 0 && step < resolution) resolution = step;
     previous = t;
   }
-  return { resolutionNs: resolution, overheadNs: (previous - start) / reads, offsetErrorNs: tick !== null ? 0 : offsetCalibration.errorNs, source: CLOCK_SOURCE };
+  return { resolutionNs: resolution, overheadNs: (previous - start) / reads, offsetErrorNs: offsetCalibration.errorNs, source: CLOCK_SOURCE };
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -28,9 +28,11 @@ export function vmHwmBytes(): number | undefined {
   }
 }
 
-/** The window's peak: VmHWM when it was reset at the start, else the larger edge. */
-export function peakRssBytes(method: PeakRssMethod, atStart: number): number {
+/**
+ * The window's peak so far: VmHWM when it was reset at the start, else the RSS now (the caller
+ * takes the larger of this and the RSS it sampled as the window opened: the other edge).
+ */
+export function peakRssBytes(method: PeakRssMethod): number {
   const now = process.memoryUsage.rss();
-  if (method === 'VmHWM') return Math.max(vmHwmBytes() ?? now, now);
-  return Math.max(atStart, now);
+  return method === 'VmHWM' ? Math.max(vmHwmBytes() ?? now, now) : now;
 }

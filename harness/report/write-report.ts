@@ -8,8 +8,8 @@
  * manifest is refused, as is a path that is a file. Everything is rendered in memory first, so a
  * rendering failure leaves the old report as it was.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { compareResults } from '../compare/compare.js';
 import type { ResultFile } from '../results/types.js';
 import { buildCharts } from './charts.js';
@@ -79,11 +79,25 @@ export function checkReportFolder(dir: string): Manifest {
   }
 }
 
-/** A manifest entry must name a file inside the folder: a hand-edited one cannot reach out. */
+function isInside(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
+}
+
+/**
+ * A manifest entry must name a file inside the folder: a hand-edited one cannot reach out, by
+ * `..` or through a symbolic link (the deepest part of the path that exists must resolve, links
+ * followed, inside the folder too).
+ */
 function ownFile(dir: string, file: string): string | undefined {
-  const path = resolve(dir, file);
-  const inside = relative(resolve(dir), path);
-  return inside !== '' && !inside.startsWith('..') && !inside.startsWith(sep) ? path : undefined;
+  const root = resolve(dir);
+  const path = resolve(root, file);
+  if (!isInside(root, path)) return undefined;
+  let existing = dirname(path);
+  while (!existsSync(existing)) existing = dirname(existing);
+  const real = realpathSync(existing);
+  const realRoot = realpathSync(root);
+  return real === realRoot || isInside(realRoot, real) ? path : undefined;
 }
 
 /** Replaces the files the last report wrote in `dir` with `files` (relative path → contents). */
@@ -92,7 +106,9 @@ export function replaceReportFiles(dir: string, files: Map<string, string | Uint
   mkdirSync(dir, { recursive: true });
   for (const old of previous.files) {
     const path = ownFile(dir, old);
-    if (path && !files.has(old)) rmSync(path, { force: true });
+    // Files only: a report never writes a folder's contents as one entry, so a listed folder
+    // is a hand edit and stays.
+    if (path && !files.has(old) && existsSync(path) && !lstatSync(path).isDirectory()) rmSync(path, { force: true });
   }
   for (const [file, contents] of files) {
     const path = ownFile(dir, file);

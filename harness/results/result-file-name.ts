@@ -30,7 +30,8 @@ export function freeResultPath(dir: string, name: string, taken: Set<string>, at
 export function writeNewResultFile(path: string, contents: string): string {
   mkdirSync(join(path, '..'), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, contents);
+  // 'wx': a file already there under this name is not ours, and is neither replaced nor removed.
+  writeFileSync(temporary, contents, { flag: 'wx' });
   try {
     for (let suffix = 1; ; suffix++) {
       const target = suffix === 1 ? path : path.replace(/\.json$/, `-n${suffix}.json`);

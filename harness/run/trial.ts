@@ -174,14 +174,13 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     // The main thread sleeps through the window: no sampling timers, no redraws. The kernel
     // keeps the RSS high-water mark for us (reset here, read at the end).
     const peakMethod = resetPeakRss();
-    const rssAtWindowStart = process.memoryUsage.rss();
     control.setPhase(Phase.MEASURE);
     await race(sleep(scenario.duration / 1e6));
     samples.wallEndNs = nowNs();
     control.setPhase(Phase.STOP);
     samples.cpuEnd = process.cpuUsage(samples.cpuStart);
     samples.cpusEnd = cpus();
-    samples.peakRssBytes = Math.max(samples.peakRssBytes, peakRssBytes(peakMethod, rssAtWindowStart));
+    samples.peakRssBytes = Math.max(samples.peakRssBytes, peakRssBytes(peakMethod));
     samples.mainHeapBytes = process.memoryUsage().heapUsed;
 
     phaseName = 'drain after stop';

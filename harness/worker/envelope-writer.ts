@@ -3,7 +3,7 @@
  * sequence stamped over the first payload word, and the CRC32 when the scenario verifies it.
  */
 import type { Producer } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32 } from '../../implementations/envelope.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32, W_SENT_LO, W_TS_LO } from '../../implementations/envelope.js';
 import { clockCell, tickClock } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
@@ -30,7 +30,7 @@ export class EnvelopeWriter {
    * Times handed to and from the writer through this array, not as arguments or return values:
    * a double passed into or returned from a call V8 does not inline is boxed into a heap number,
    * an allocation per call in the measured loop. [0]: the intended send time (STAMP_INTENDED);
-   * [1]: the send time `stampSentAt` took.
+   * [1]: the time the last stamp took (the rate producer reads it after `stampSentAt`).
    */
   readonly times = new Float64Array(2);
 
@@ -41,29 +41,27 @@ export class EnvelopeWriter {
    * plus the receiver's walk to it, and excludes its producer filling the rest of the batch.
    */
   stampFirst(producer: Producer): void {
-    tickClock();
-    const now = clockCell[0];
-    this.codec!.setTimestampParts(producer.offsetOf(0), now | 0, (now / TWO_32) | 0);
+    this.stampNow(producer, 1, W_TS_LO);
   }
 
   /** Sets the timestamp of records 0..n-1 to now (ping-pong stamps every request). */
   stampAll(producer: Producer, n: number): void {
-    tickClock();
-    const now = clockCell[0];
-    const lo = now | 0;
-    const hi = (now / TWO_32) | 0;
-    const codec = this.codec!;
-    for (let i = 0; i < n; i++) codec.setTimestampParts(producer.offsetOf(i), lo, hi);
+    this.stampNow(producer, n, W_TS_LO);
   }
 
   /** Sets the actual send time of records 0..n-1 to now (rate workload); leaves it in times[1]. */
   stampSentAt(producer: Producer, n: number): void {
+    this.stampNow(producer, n, W_SENT_LO);
+  }
+
+  /** Writes now into header time `word` of records 0..n-1, and into times[1] (returned there, not boxed). */
+  private stampNow(producer: Producer, n: number, word: number): void {
     tickClock();
     const now = clockCell[0];
     const lo = now | 0;
     const hi = (now / TWO_32) | 0;
     const codec = this.codec!;
-    for (let i = 0; i < n; i++) codec.setSentAtParts(producer.offsetOf(i), lo, hi);
+    for (let i = 0; i < n; i++) codec.setTimeParts(producer.offsetOf(i), word, lo, hi);
     this.times[1] = now;
   }
 

@@ -85,6 +85,14 @@ export const mutants = [
     replace: '    } catch (e) {\n      throw e;\n    }\n    const h = cursor.position;\n    if (h !== start) Atomics.store(words, HEAD, h);\n    this.mutex.unlock();\n    if (h !== start) this.notFull.signal();\n',
     test: vitest('test/conformance.test.ts', '-t', 'conformance: mutex'),
   },
+  {
+    id: 'lazy-feedback',
+    what: 'measured threads keep V8\'s lazy feedback allocation, so the window edge deoptimises the loops',
+    file: 'harness/worker/v8-flags.ts',
+    find: "setFlagsFromString('--no-lazy-feedback-allocation');\n",
+    replace: '',
+    test: vitest('test/jit-window.test.ts'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

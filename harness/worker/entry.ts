@@ -2,6 +2,7 @@
  * Worker thread entry: attach to the queue named in workerData, run the role, report back.
  * Compiled to dist/ and started from there, so no TypeScript loader sits in the measured loop.
  */
+import './v8-flags.js';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { findBackend } from '../../implementations/registry.js';

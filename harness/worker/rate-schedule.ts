@@ -6,14 +6,18 @@
  */
 export class RateSchedule {
   readonly intervalNs: number;
-  private bursts = 0;
   /**
-   * When the current burst is due, in a Float64Array cell updated by next(): the rate producer
-   * reads it in its pacing spin, and a double kept in an object field or returned from a call V8
-   * does not inline becomes a heap number (measured: ~11 scavenges per 3M messages), while a
-   * typed-array element is read and written in place.
+   * [0]: when the current burst is due; [1]: bursts sent so far. Both live in a Float64Array:
+   * - the rate producer reads the due time in its pacing spin, and a double kept in an object
+   *   field or returned from a call V8 does not inline becomes a heap number (measured: ~11
+   *   scavenges per 3M messages), while a typed-array element is read and written in place;
+   * - a burst count kept as a small integer made `bursts × intervalNs` an int32 multiply that
+   *   overflowed after 2^31 ns of schedule (at 500k msg/s, about a second into the window), and
+   *   V8 deoptimised the producer there (--trace-deopt: "overflow" in next); read from a
+   *   Float64Array the product is a double from the start.
    */
-  readonly dueCell = new Float64Array(1);
+  private readonly cells = new Float64Array(2);
+  readonly dueCell = this.cells.subarray(0, 1);
 
   constructor(
     readonly ratePerSecond: number,
@@ -22,18 +26,19 @@ export class RateSchedule {
   ) {
     if (!(ratePerSecond > 0)) throw new RangeError(`rate must be positive, got ${ratePerSecond}`);
     this.intervalNs = (burst * 1e9) / ratePerSecond;
-    this.dueCell[0] = startNs;
+    this.cells[0] = startNs;
   }
 
   /** When the current burst is due. */
   get due(): number {
-    return this.startNs + this.bursts * this.intervalNs;
+    return this.cells[0];
   }
 
   /** The current burst has been sent; move to the next. */
   next(): void {
-    this.bursts++;
-    this.dueCell[0] = this.startNs + this.bursts * this.intervalNs;
+    const bursts = this.cells[1] + 1;
+    this.cells[1] = bursts;
+    this.cells[0] = this.startNs + bursts * this.intervalNs;
   }
 
   /** Bursts already due at `nowNs` and not yet sent (the backlog after a stall). */

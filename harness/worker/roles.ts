@@ -14,7 +14,7 @@ import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
-import { MeasureWindow } from './measure-window.js';
+import { CLOSED_AT, MeasureWindow, OPENED_AT } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { RateSchedule } from './rate-schedule.js';
@@ -303,6 +303,7 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   let codec: EnvelopeCodec | null = null;
   let received = 0;
   let inFlightAtStop = 0;
+  const bounds = window.boundsNs;
   const visit: MessageVisitor = (bytes, offset, length) => {
     if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
     check.check(codec, offset, length);
@@ -319,10 +320,12 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
     // counts when it was intended inside the window: it was in flight when the window closed.
     if (window.stopped) {
       if (!isRate) return;
-      if (stamped < window.openedAtNs || stamped >= window.closedAtNs) return;
+      if (stamped < bounds[OPENED_AT] || stamped >= bounds[CLOSED_AT]) return;
       inFlightAtStop++;
-    } else if (isRate && window.measuring && stamped < window.openedAtNs) {
-      return; // intended before the window: warm-up's, however late it arrives
+    } else if (isRate && stamped < bounds[OPENED_AT]) {
+      // Intended before the window: warm-up's, however late it arrives. During warm-up the
+      // bound is 0 and this compare runs on every message, so it is compiled before the window.
+      return;
     }
     tickClock();
     const now = clockCell[0];

@@ -36,8 +36,6 @@
  * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
  */
 import {
-  ClaimOpenError,
-  MessageTooLargeError,
   type BackendCounters,
   type Consumer,
   type MessageVisitor,
@@ -47,16 +45,17 @@ import {
 import { EventCount } from '../shared/event-count.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
 
+export { META_CAPACITY } from '../shared/ring-memory.js';
 export const LAYOUT_VERSION = 1;
-export const META_CAPACITY = 0;
-export const META_VERSION = 1;
-export const TAIL = 128 / 4;
-export const HEAD_CACHE = 256 / 4;
-export const HEAD = 384 / 4;
-export const NOT_EMPTY = 512 / 4;
-export const NOT_FULL = 640 / 4;
-export const DATA_OFFSET = 768;
+export const TAIL = lineWord(1);
+export const HEAD_CACHE = lineWord(2);
+export const HEAD = lineWord(3);
+export const NOT_EMPTY = lineWord(4);
+export const NOT_FULL = lineWord(5);
+export const DATA_OFFSET = dataOffsetAfter(5);
+export const MPSC_SHAPE: RingShape = { controlLines: 5, version: LAYOUT_VERSION, positions: [TAIL, HEAD_CACHE, HEAD] };
 
 /** TAIL reads (its own cache line) a consumer makes instead of re-reading an uncommitted record. */
 export const BACK_OFF_SPINS = 32;
@@ -68,10 +67,6 @@ export const BACK_OFF_SPINS = 32;
  */
 export const STALLED_BACK_OFFS = 256;
 export const YIELD_MS = 0.05;
-
-export function mpscRingBytes(capacity: number): number {
-  return DATA_OFFSET + capacity;
-}
 
 export class MpscRingProducer implements Producer {
   readonly buffer: Uint8Array;
@@ -97,10 +92,8 @@ export class MpscRingProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
-    if (this.claimed !== 0) throw new ClaimOpenError();
-    const size = recordBytes(length);
-    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
-    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    const size = checkClaim(this.claimed !== 0, length, this.capacity);
+    this.offsets = offsetsFor(this.offsets, max);
     const words = this.words;
     const capacity = this.capacity;
     // A head this producer just read from HEAD itself, used once instead of the cache.

@@ -18,32 +18,26 @@
  *   byte 640   | DATA: `capacity` bytes of records (../shared/records.ts) |
  */
 import {
-  ClaimOpenError,
-  MessageTooLargeError,
   type BackendCounters,
   type Consumer,
   type MessageVisitor,
   type Producer,
   type WaitOutcome,
 } from '../contract.js';
-import { placeRecord, readRecords, RECORD_HEADER_BYTES, recordBytes, spaceNeeded, type DrainCursor } from '../shared/records.js';
+import { placeRecord, readRecords, spaceNeeded, type DrainCursor } from '../shared/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 
 export const LAYOUT_VERSION = 1;
-export const META_CAPACITY = 0;
-export const META_VERSION = 1;
-export const LOCK = 128 / 4;
-export const HEAD = 256 / 4;
+export const LOCK = lineWord(1);
+export const HEAD = lineWord(2);
 export const TAIL = HEAD + 1;
-export const NOT_EMPTY = 384 / 4;
-export const NOT_FULL = 512 / 4;
-export const DATA_OFFSET = 640;
-
-export function mutexQueueBytes(capacity: number): number {
-  return DATA_OFFSET + capacity;
-}
+export const NOT_EMPTY = lineWord(3);
+export const NOT_FULL = lineWord(4);
+export const DATA_OFFSET = dataOffsetAfter(4);
+export const MUTEX_SHAPE: RingShape = { controlLines: 4, version: LAYOUT_VERSION, positions: [HEAD, TAIL] };
 
 abstract class MutexSide {
   protected readonly words: Int32Array;
@@ -86,10 +80,8 @@ export class MutexQueueProducer extends MutexSide implements Producer {
 
   claim(max: number, length: number): number {
     // A second claim would take the lock this producer already holds: a self-deadlock.
-    if (this.holding) throw new ClaimOpenError();
-    const size = recordBytes(length);
-    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
-    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    const size = checkClaim(this.holding, length, this.capacity);
+    this.offsets = offsetsFor(this.offsets, max);
     if (this.capacity - this.used() < size) {
       this.lastNeed = 2 * size;
       return 0;

@@ -12,8 +12,6 @@
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
 import {
-  ClaimOpenError,
-  MessageTooLargeError,
   type BackendCounters,
   type Consumer,
   type MessageVisitor,
@@ -25,8 +23,9 @@ import {
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
 import { EventCount } from '../shared/event-count.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
+import { RECORD_HEADER_BYTES } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { checkClaim, ringCapacityOf } from '../shared/ring-memory.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** Largest batch one native call claims or peeks. */
@@ -61,9 +60,7 @@ class NativeProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
-    if (this.open) throw new ClaimOpenError();
-    const size = recordBytes(length);
-    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
+    const size = checkClaim(this.open, length, this.capacity);
     this.calls++;
     const n = this.native.producerClaim(this.handle, Math.min(max, MAX_BATCH), length);
     if (n === 0) this.lastNeed = 2 * size;
@@ -181,7 +178,7 @@ export const native: QueueBackend = {
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
-    return { backend: 'native', memory, sharedBytes: memory.byteLength, capacityBytes: new Int32Array(memory)[META_CAPACITY] };
+    return { backend: 'native', memory, sharedBytes: memory.byteLength, capacityBytes: ringCapacityOf(memory) };
   },
   producer: (d) => new NativeProducer((d as SpscDescriptor).memory),
   consumer: (d) => new NativeConsumer((d as SpscDescriptor).memory),
@@ -203,7 +200,7 @@ export const nativeThreads: SelfDrivenBackend = {
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
-    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength, capacityBytes: new Int32Array(memory)[META_CAPACITY] };
+    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength, capacityBytes: ringCapacityOf(memory) };
   },
   producer() {
     throw new Error('native-threads runs its own C++ threads; use runThreads');

@@ -1,5 +1,6 @@
 /**
- * Shared-memory layout of the single-producer single-consumer ring. The native backend
+ * Shared-memory layout of the single-producer single-consumer ring (the META line and the
+ * 128-byte line spacing are ../shared/ring-memory.ts's). The native backend
  * (implementations/native/src/spsc_ring.hpp) uses exactly this layout, so a JavaScript producer
  * and a native consumer can share one queue: change both together.
  *
@@ -23,19 +24,17 @@
  * at 2^32; the capacity is a power of two, so `position & (capacity - 1)` is the index and
  * `(tail - head) | 0` the bytes in use.
  */
-export const LAYOUT_VERSION = 1;
-export const META_CAPACITY = 0; // Int32 index
-export const META_VERSION = 1;
-export const META_PEER_MODE = 2;
-export const TAIL = 128 / 4;
-export const HEAD = 256 / 4;
-export const NOT_EMPTY = 384 / 4;
-export const NOT_FULL = 512 / 4;
-export const DATA_OFFSET = 640;
+import { dataOffsetAfter, lineWord, META_PEER_MODE, type RingShape } from '../shared/ring-memory.js';
 
-export function ringBytes(capacity: number): number {
-  return DATA_OFFSET + capacity;
-}
+export { META_CAPACITY, META_PEER_MODE, META_VERSION } from '../shared/ring-memory.js';
+export const LAYOUT_VERSION = 1;
+export const TAIL = lineWord(1);
+export const HEAD = lineWord(2);
+export const NOT_EMPTY = lineWord(3);
+export const NOT_FULL = lineWord(4);
+export const DATA_OFFSET = dataOffsetAfter(4);
+
+export const SPSC_SHAPE: RingShape = { controlLines: 4, version: LAYOUT_VERSION, positions: [TAIL, HEAD] };
 
 /**
  * Who drives the ring's two ends, fixed by the first side that attaches. A native-only end

@@ -12,8 +12,6 @@
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
 import {
-  ClaimOpenError,
-  MessageTooLargeError,
   type BackendCounters,
   type Consumer,
   type MessageVisitor,
@@ -21,7 +19,8 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { placeRecord, readRecords, RECORD_HEADER_BYTES, spaceNeeded, recordBytes, type DrainCursor } from '../shared/records.js';
+import { placeRecord, readRecords, spaceNeeded, type DrainCursor } from '../shared/records.js';
+import { checkClaim, offsetsFor } from '../shared/ring-memory.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { claimJavaScriptPeer, DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
@@ -52,10 +51,8 @@ export class SpscRingProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
-    if (this.claimed !== 0) throw new ClaimOpenError();
-    const size = recordBytes(length);
-    if (size * 2 > this.capacity) throw new MessageTooLargeError(length, this.capacity / 2 - RECORD_HEADER_BYTES);
-    if (max > this.offsets.length) this.offsets = new Int32Array(Math.max(max, this.offsets.length * 2));
+    const size = checkClaim(this.claimed !== 0, length, this.capacity);
+    this.offsets = offsetsFor(this.offsets, max);
     const words = this.words;
     let t = this.tail;
     let n = 0;

@@ -6,13 +6,7 @@ export type Parsed = { ok: true; value: number } | { ok: false; message: string 
 
 const NUMBER = String.raw`(\d+(?:\.\d+)?(?:e[+-]?\d+)?)`;
 
-function parseWith(
-  input: unknown,
-  units: Record<string, number>,
-  bareUnit: number | null,
-  what: string,
-  example: string,
-): Parsed {
+function parseWith(input: unknown, units: Record<string, number>, bareUnit: number | null, what: string, example: string): Parsed {
   if (typeof input === 'number' && bareUnit !== null) {
     return Number.isFinite(input) && input >= 0 ? { ok: true, value: input * bareUnit } : { ok: false, message: `expected ${what} ≥ 0, got ${input}` };
   }
@@ -28,7 +22,7 @@ function parseWith(
 
 /** Durations, in nanoseconds. A bare number is refused: `2` could be seconds or milliseconds. */
 export function parseDuration(input: unknown): Parsed {
-  return parseWith(input, { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, min: 60e9 }, null, 'a duration', '2s, 500ms or 10us');
+  return parseWith(input, { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, min: 60e9 }, null, 'a duration', '2s, 500ms or 10us');
 }
 
 /** Counts and rates (per second), as plain numbers. */
@@ -38,13 +32,7 @@ export function parseCount(input: unknown): Parsed {
 
 /** Sizes, in bytes. Binary units are powers of 1024, decimal ones powers of 1000. */
 export function parseSize(input: unknown): Parsed {
-  return parseWith(
-    input,
-    { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 },
-    1,
-    'a size',
-    '1024, 64KiB or 1MiB',
-  );
+  return parseWith(input, { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9 }, 1, 'a size', '1024, 64KiB or 1MiB');
 }
 
 /** Percentages, as a number of percent (`30%` → 30). */

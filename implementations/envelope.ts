@@ -113,10 +113,7 @@ export class EnvelopeCodec {
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.words =
-      bytes.byteOffset % 4 === 0
-        ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2)
-        : null;
+    this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : null;
   }
 
   /** Writes a header at `offset`. `crc` is ignored unless flags include HAS_CRC. */
@@ -267,16 +264,7 @@ export function encode(fields: EncodeFields, payload: Uint8Array = new Uint8Arra
   if (fields.sentAtNs !== undefined) flags |= Flags.SENT_AT;
   const crc = fields.withCrc === false ? 0 : crc32(payload);
   if (fields.withCrc !== false) flags |= Flags.HAS_CRC;
-  new EnvelopeCodec(out).writeHeader(
-    0,
-    fields.producerId,
-    fields.sequence,
-    fields.timestampNs ?? 0,
-    payload.length,
-    flags,
-    crc,
-    fields.sentAtNs ?? 0,
-  );
+  new EnvelopeCodec(out).writeHeader(0, fields.producerId, fields.sequence, fields.timestampNs ?? 0, payload.length, flags, crc, fields.sentAtNs ?? 0);
   return out;
 }
 

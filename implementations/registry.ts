@@ -4,12 +4,12 @@
  * against it automatically.
  */
 import type { QueueBackend } from './contract.js';
-import { sabSpsc } from './sab-spsc/backend.js';
-import { postMessage } from './post-message/backend.js';
 import { mpscCas } from './mpsc-cas/backend.js';
 import { mutex } from './mutex/backend.js';
 import { native, nativeThreads } from './native/backend.js';
 import { nullBackend } from './null/backend.js';
+import { postMessage } from './post-message/backend.js';
+import { sabSpsc } from './sab-spsc/backend.js';
 
 export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, postMessage, nullBackend];
 

@@ -41,7 +41,8 @@ export const mutants = [
     what: 'sab-spsc looks for a sleeping consumer before its publish is visible',
     file: 'implementations/sab-spsc/ring.ts',
     find: '    Atomics.store(this.words, TAIL, this.pendingTail);\n    this.tail = this.pendingTail;\n    this.claimed = 0;\n    if (this.notEmpty.signal()) this.notifies++;\n',
-    replace: '    if (this.notEmpty.signal()) this.notifies++;\n    Atomics.store(this.words, TAIL, this.pendingTail);\n    this.tail = this.pendingTail;\n    this.claimed = 0;\n',
+    replace:
+      '    if (this.notEmpty.signal()) this.notifies++;\n    Atomics.store(this.words, TAIL, this.pendingTail);\n    this.tail = this.pendingTail;\n    this.claimed = 0;\n',
     test: vitest('test/wait-primitives.test.ts', '-t', 'sab-spsc'),
   },
   {
@@ -82,12 +83,13 @@ export const mutants = [
     what: 'the mutex drain unlocks only when the visitor returns (no finally)',
     file: 'implementations/mutex/queue.ts',
     find: '    } finally {\n      const h = cursor.position;\n      if (h !== start) Atomics.store(words, HEAD, h);\n      this.mutex.unlock();\n      if (h !== start) this.notFull.signal();\n    }\n',
-    replace: '    } catch (e) {\n      throw e;\n    }\n    const h = cursor.position;\n    if (h !== start) Atomics.store(words, HEAD, h);\n    this.mutex.unlock();\n    if (h !== start) this.notFull.signal();\n',
+    replace:
+      '    } catch (e) {\n      throw e;\n    }\n    const h = cursor.position;\n    if (h !== start) Atomics.store(words, HEAD, h);\n    this.mutex.unlock();\n    if (h !== start) this.notFull.signal();\n',
     test: vitest('test/conformance.test.ts', '-t', 'conformance: mutex'),
   },
   {
     id: 'lazy-feedback',
-    what: 'measured threads keep V8\'s lazy feedback allocation, so the window edge deoptimises the loops',
+    what: "measured threads keep V8's lazy feedback allocation, so the window edge deoptimises the loops",
     file: 'harness/worker/v8-flags.ts',
     find: "setFlagsFromString('--no-lazy-feedback-allocation');\n",
     replace: '',
@@ -112,7 +114,8 @@ function freshCopy() {
 function run(dir, argv) {
   const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: TIMEOUT_MS, env: { ...process.env, CI: 'true' } });
   // Colour codes out, so the output can be searched.
-  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '');
+  const esc = String.fromCharCode(27);
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.replaceAll(new RegExp(`${esc}\\[[0-9;]*m`, 'g'), '');
   return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output };
 }
 
@@ -169,10 +172,12 @@ for (const m of selected) {
     else if (tested.status !== 0) {
       rows.push([m.id, 'killed', `${seconds}s`]);
       // The evidence: what failed (the first failing assertion or the sanitizer's verdict).
-      const why = tested.output.split('\n').filter((l) => /AssertionError|Error:|expected|ThreadSanitizer|errors/.test(l)).slice(0, 2);
+      const why = tested.output
+        .split('\n')
+        .filter((l) => /AssertionError|Error:|expected|ThreadSanitizer|errors/.test(l))
+        .slice(0, 2);
       process.stderr.write(`  ${why.join('\n  ')}\n`);
-    }
-    else {
+    } else {
       rows.push([m.id, 'SURVIVED: the tests passed with this mistake in the code', `${seconds}s`]);
       bad++;
     }

@@ -59,7 +59,15 @@ describe('nanomq compare', () => {
   };
   const five = [1e6, 1.02e6, 0.98e6, 1.01e6, 0.99e6];
   const base = write('base.json', synthResult([synthCase(ID, five)]));
-  const halved = write('half.json', synthResult([synthCase(ID, five.map((v) => v * 0.5))]));
+  const halved = write(
+    'half.json',
+    synthResult([
+      synthCase(
+        ID,
+        five.map((v) => v * 0.5),
+      ),
+    ]),
+  );
 
   it('exits 0 for a file against itself', () => {
     const r = nanomq(['compare', base, base]);
@@ -123,7 +131,10 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
   it('counts a case ok in the baseline but failed, skipped or missing in the candidate as a regression', () => {
     const ok = (id: string) => synthCase(id, [1, 1, 1, 1, 1]);
     const base = synthResult([ok(ID), ok('mutex/throughput/a'), ok('mpsc-cas/throughput/b')]);
-    const cand = synthResult([{ ...ok(ID), status: 'failed', reason: 'delivery errors: 3 lost' }, { ...ok('mutex/throughput/a'), status: 'skipped', reason: 'backend unavailable' }]);
+    const cand = synthResult([
+      { ...ok(ID), status: 'failed', reason: 'delivery errors: 3 lost' },
+      { ...ok('mutex/throughput/a'), status: 'skipped', reason: 'backend unavailable' },
+    ]);
     const c = compareResults(base, cand, 5);
     expect(c.lostCases.map((l) => l.id).sort()).toEqual([ID, 'mpsc-cas/throughput/b', 'mutex/throughput/a'].sort());
     expect(c.regressions).toBe(3);
@@ -164,7 +175,15 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
     const r1 = nanomq(['compare', one, oneSlow]);
     expect(r1.status).toBe(0);
     expect(r1.stdout).toMatch(/inconclusive \(1 trials\)/);
-    const slow = write('slow.json', synthResult([synthCase(ID, five.map((v) => v * 0.7))]));
+    const slow = write(
+      'slow.json',
+      synthResult([
+        synthCase(
+          ID,
+          five.map((v) => v * 0.7),
+        ),
+      ]),
+    );
     const r2 = nanomq(['compare', a, slow]);
     expect(r2.status).toBe(4);
     expect(r2.stdout).toMatch(/SLOWER/);

@@ -5,10 +5,10 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
-import { decode, encode, EnvelopeError, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../implementations/envelope.js';
-import { backends } from '../implementations/registry.js';
 import { seededRandom } from '../harness/metrics/stats.js';
+import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
+import { decode, EnvelopeError, encode, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../implementations/envelope.js';
+import { backends } from '../implementations/registry.js';
 
 const CAPACITY = 256 * 1024;
 

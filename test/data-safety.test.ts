@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freeResultPath, writeNewResultFile } from '../harness/results/result-file-name.js';
-import { compareResults } from '../harness/compare/compare.js';
 import { prepareOutputFolder } from '../harness/cli/output-folder.js';
+import { compareResults } from '../harness/compare/compare.js';
 import { escapeMarkdown } from '../harness/report/escape.js';
+import { freeResultPath, writeNewResultFile } from '../harness/results/result-file-name.js';
 import { cli, nanomq, tempDir, writeScenario } from './support/cli.js';
 import { synthCase, synthResult } from './support/synthetic-result.js';
 
@@ -31,6 +31,7 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the edits reach into arbitrary fields of a parsed fixture
 function resultWith(edit: (r: Record<string, any>) => void): string {
   const r = JSON.parse(fixture);
   edit(r);
@@ -64,7 +65,10 @@ describe('report never deletes what it did not write', () => {
     const before = snapshot(home);
     for (const name of ['../victim', '', '../../../tmp/x', '/tmp/x', '.', 'a/../../victim']) {
       const file = join(home, `bad-${Math.random()}.json`);
-      writeFileSync(file, resultWith((r) => (r.scenario.name = name)));
+      writeFileSync(
+        file,
+        resultWith((r) => (r.scenario.name = name)),
+      );
       const r = nanomq(['report', file], 60_000, { cwd: home });
       expectBadInput(r, /scenario\.name: must be a scenario name/);
     }
@@ -151,7 +155,7 @@ describe('run checks where its output goes before it spends any machine time', (
   it('the write probe removes only the file it created', () => {
     const dir = tempDir();
     const stranger = join(dir, `.nanomq-write-probe.${process.pid}.probe`);
-    writeFileSync(stranger, 'not the tool\'s');
+    writeFileSync(stranger, "not the tool's");
     expect(() => prepareOutputFolder(dir, '--out')).toThrow(/cannot write a file here \(EEXIST\)/);
     expect(readFileSync(stranger, 'utf8')).toBe("not the tool's");
     const clean = tempDir();
@@ -273,6 +277,7 @@ describe('the native addon path runs no JavaScript', () => {
 describe('bad input is refused with exit 2 and one line, never a stack trace', () => {
   it('refuses result files that pass a loose schema but would crash the report', () => {
     const home = tempDir();
+    // biome-ignore lint/suspicious/noExplicitAny: the edits reach into arbitrary fields of a parsed fixture
     const broken: [string, (r: Record<string, any>) => void, RegExp][] = [
       ['no-warnings', (r) => delete r.environment.warnings, /environment\.warnings/],
       ['description', (r) => (r.scenario.description = 42), /scenario\.description/],
@@ -291,7 +296,12 @@ describe('bad input is refused with exit 2 and one line, never a stack trace', (
   it('refuses scenario files: a YAML bomb, capacity out of range, duplicate values, a timeout shorter than a trial', () => {
     const home = tempDir();
     const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 9; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      laughs.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const files: [string, string, RegExp][] = [
       ['bomb.yaml', `${laughs.join('\n')}\nname: bomb\n`, /bomb\.yaml:1:1: YAML: .*alias/i],
       ['huge.yaml', tiny.replace('matrix:', 'capacity: 100GiB\nmatrix:'), /capacity: must be from 1KiB to 1GiB/],
@@ -319,7 +329,11 @@ describe('bad input is refused with exit 2 and one line, never a stack trace', (
 
   it('skips, with the reason, a consumer stall that native-threads cannot honour', () => {
     const home = tempDir();
-    const scenario = writeScenario(home, 'stall.yaml', tiny.replace('[sab-spsc]', '[native-threads]').replace('matrix:', 'stall: { every: 1000, duration: 1ms }\nmatrix:'));
+    const scenario = writeScenario(
+      home,
+      'stall.yaml',
+      tiny.replace('[sab-spsc]', '[native-threads]').replace('matrix:', 'stall: { every: 1000, duration: 1ms }\nmatrix:'),
+    );
     const r = nanomq(['run', scenario, '--out', home, '--json']);
     expect(r.status).toBe(0);
     const c = (JSON.parse(r.stdout) as { results: { cases: { status: string; reason: string }[] }[] }).results[0].cases[0];

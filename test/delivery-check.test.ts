@@ -1,7 +1,7 @@
 /** The delivery check must see every kind of delivery error, or no benchmark can be trusted. */
 import { describe, expect, it } from 'vitest';
-import { encode, EnvelopeCodec, HEADER_BYTES } from '../implementations/envelope.js';
 import { DeliveryCheck } from '../harness/worker/delivery-check.js';
+import { EnvelopeCodec, encode, HEADER_BYTES } from '../implementations/envelope.js';
 
 function feed(check: DeliveryCheck, messages: Uint8Array[]): void {
   for (const m of messages) check.check(new EnvelopeCodec(m), 0, m.length);

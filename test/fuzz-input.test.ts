@@ -7,10 +7,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nanomq, tempDir } from './support/cli.js';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { backendIds } from '../implementations/registry.js';
 import { summaryTable } from '../harness/cli/summary-table.js';
 import { compareResults } from '../harness/compare/compare.js';
 import { comparisonRows } from '../harness/compare/comparison-rows.js';
@@ -21,6 +19,8 @@ import { renderMarkdown } from '../harness/report/markdown.js';
 import { parseResultFile, ResultFileError } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { parseScenario, ScenarioError } from '../harness/scenario/load.js';
+import { backendIds } from '../implementations/registry.js';
+import { nanomq, tempDir } from './support/cli.js';
 
 const fixture = readFileSync(new URL('./fixtures/small-result.json', import.meta.url), 'utf8');
 const scenarioText = readFileSync(new URL('../scenarios/quick.yaml', import.meta.url), 'utf8');
@@ -31,7 +31,7 @@ const WRONG: Json[] = [null, 42, -1, 0, 1e308, '', 'x', '\r\n|', true, [], {}, [
 /** Every path into a JSON value (objects and arrays, and their members). */
 function paths(value: Json, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) paths(v, [...prefix, i], out);
   else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;
 }
@@ -66,7 +66,8 @@ describe('generated malformed result files', () => {
         result = parseResultFile(JSON.stringify(data), 'broken.json');
       } catch (error) {
         if (!(error instanceof ResultFileError)) crashes.push(`${what}: reader threw ${(error as Error).stack}`);
-        else if ((error as Error).message.includes('\n') || !(error as Error).message.startsWith('broken.json')) crashes.push(`${what}: message not one line naming the file: ${(error as Error).message}`);
+        else if ((error as Error).message.includes('\n') || !(error as Error).message.startsWith('broken.json'))
+          crashes.push(`${what}: message not one line naming the file: ${(error as Error).message}`);
         refused++;
         continue;
       }
@@ -142,7 +143,11 @@ describe('generated malformed files through the CLI itself', () => {
         const r = nanomq(args, 60_000);
         const lines = r.stderr.trim().split('\n').filter(Boolean);
         if (r.stderr.match(/\n\s+at /)) outcomes.push(`${args[0]} ${i}: stack trace: ${r.stderr.slice(0, 300)}`);
-        else if (r.status === 2 && !lines.every((l) => /^nanomq: |^[^\s].*\.(yaml|json)(:\d+:\d+)?: /.test(l) || l === 'invalid scenario:' || /^(--|\S+\.yaml)/.test(l))) outcomes.push(`${args[0]} ${i}: unclear message: ${r.stderr.slice(0, 300)}`);
+        else if (
+          r.status === 2 &&
+          !lines.every((l) => /^nanomq: |^[^\s].*\.(yaml|json)(:\d+:\d+)?: /.test(l) || l === 'invalid scenario:' || /^(--|\S+\.yaml)/.test(l))
+        )
+          outcomes.push(`${args[0]} ${i}: unclear message: ${r.stderr.slice(0, 300)}`);
         else if (r.status !== 2 && r.status !== 0) outcomes.push(`${args[0]} ${i}: exit ${r.status}: ${r.stderr.slice(0, 300)}`);
       }
     }

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { bootstrapCi, median, quantile, seededRandom } from '../harness/metrics/stats.js';
-import { sloVerdicts } from '../harness/run/summary.js';
 import type { CaseSummary } from '../harness/results/types.js';
+import { sloVerdicts } from '../harness/run/summary.js';
 
 function cpuOf(mode: 'spin' | 'sleep'): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -71,7 +71,7 @@ describe('SLO verdicts', () => {
     cpu: { producerPct: 99, consumerPct: 20 },
   };
 
-  it('passes and fails each limit it can judge; CPU is the consumer thread\'s', () => {
+  it("passes and fails each limit it can judge; CPU is the consumer thread's", () => {
     expect(sloVerdicts(summary, { p99: 10_000, throughput: 1e6, rss: 100 * 2 ** 20, cpu: 30 })).toEqual({
       p99: 'pass',
       throughput: 'pass',

@@ -5,14 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HEADER_BYTES, encode, decode } from '../implementations/envelope.js';
+import { decode, encode, HEADER_BYTES } from '../implementations/envelope.js';
 import { backends } from '../implementations/registry.js';
 
-type Op =
-  | { kind: 'write'; size: number }
-  | { kind: 'batch'; count: number; size: number; commit: boolean }
-  | { kind: 'drain'; max: number }
-  | { kind: 'read' };
+type Op = { kind: 'write'; size: number } | { kind: 'batch'; count: number; size: number; commit: boolean } | { kind: 'drain'; max: number } | { kind: 'read' };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), size: fc.integer({ min: 0, max: 900 }) }),

@@ -29,7 +29,11 @@ describe('native addon', () => {
     expect(backends.find((x) => x.id === 'sab-spsc')!.available).toBe(true);
 
     const dir = tempDir();
-    const file = writeScenario(dir, 'n.yaml', 'name: n\nduration: 100ms\nwarmup: 10ms\nmatrix:\n  backend: [native, sab-spsc]\nworkloads:\n  - kind: throughput\n');
+    const file = writeScenario(
+      dir,
+      'n.yaml',
+      'name: n\nduration: 100ms\nwarmup: 10ms\nmatrix:\n  backend: [native, sab-spsc]\nworkloads:\n  - kind: throughput\n',
+    );
     const run = spawnSync(process.execPath, ['dist/harness/cli/main.js', 'run', file, '--out', dir, '--json'], { cwd: root, env, encoding: 'utf8' });
     expect(run.status).toBe(0);
     const cases = (JSON.parse(run.stdout) as { results: { cases: { id: string; status: string; reason?: string }[] }[] }).results[0].cases;
@@ -62,7 +66,11 @@ describe.runIf(native.available().available)('native-threads through the harness
     );
     const r = nanomq(['run', file, '--out', dir, '--json']);
     expect(r.status).toBe(0);
-    const cases = (JSON.parse(r.stdout) as { results: { cases: { id: string; status: string; reason?: string; msgsPerSec?: number; latencyNs?: { count: number }; delivery: string }[] }[] }).results[0].cases;
+    const cases = (
+      JSON.parse(r.stdout) as {
+        results: { cases: { id: string; status: string; reason?: string; msgsPerSec?: number; latencyNs?: { count: number }; delivery: string }[] }[];
+      }
+    ).results[0].cases;
     const ran = cases.filter((c) => c.status === 'ok');
     expect(ran.map((c) => c.id).sort()).toEqual([
       'native-threads/ping-pong/payload=0/producers=1/batch=1/wait=spin',
@@ -81,12 +89,18 @@ describe.runIf(native.available().available)('native-threads through the harness
 });
 
 describe.runIf(native.available().available)('pinning', () => {
-  it('pin: true pins every backend\'s threads and the result records it', () => {
+  it("pin: true pins every backend's threads and the result records it", () => {
     const dir = tempDir();
-    const file = writeScenario(dir, 'pin.yaml', 'name: pin\nduration: 200ms\nwarmup: 50ms\npin: true\nmatrix:\n  backend: [sab-spsc, native-threads]\n  batch: [16]\nworkloads:\n  - kind: throughput\n');
+    const file = writeScenario(
+      dir,
+      'pin.yaml',
+      'name: pin\nduration: 200ms\nwarmup: 50ms\npin: true\nmatrix:\n  backend: [sab-spsc, native-threads]\n  batch: [16]\nworkloads:\n  - kind: throughput\n',
+    );
     const r = nanomq(['run', file, '--out', dir]);
     expect(r.status).toBe(0);
-    const result = JSON.parse(readFileSync(/result: (.+\.json)/.exec(r.stdout)![1], 'utf8')) as { cases: { id: string; pinned?: boolean; trials: { pinned?: boolean }[] }[] };
+    const result = JSON.parse(readFileSync(/result: (.+\.json)/.exec(r.stdout)![1], 'utf8')) as {
+      cases: { id: string; pinned?: boolean; trials: { pinned?: boolean }[] }[];
+    };
     for (const c of result.cases) {
       expect({ id: c.id, pinned: c.pinned }).toEqual({ id: c.id, pinned: true });
       expect(c.trials[0].pinned).toBe(true);

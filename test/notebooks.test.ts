@@ -10,7 +10,12 @@ import { tempDir } from './support/cli.js';
 import { synthCase, synthResult } from './support/synthetic-result.js';
 
 describe('executed-notebook check', () => {
-  const ok = { cells: [{ cell_type: 'code', outputs: [{ output_type: 'stream', text: 'x' }] }, { cell_type: 'code', outputs: [{ output_type: 'stream', text: ['NOTEBOOK-COMPLETE demo\n'] }] }] };
+  const ok = {
+    cells: [
+      { cell_type: 'code', outputs: [{ output_type: 'stream', text: 'x' }] },
+      { cell_type: 'code', outputs: [{ output_type: 'stream', text: ['NOTEBOOK-COMPLETE demo\n'] }] },
+    ],
+  };
 
   it('passes a notebook whose every cell produced output and that reached its end', () => {
     expect(executedNotebookProblems(ok, 'demo')).toEqual([]);

@@ -4,11 +4,11 @@
  * latency from the actual send time (what a closed-loop tool reports) hides it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backendIds } from '../implementations/registry.js';
 import type { CaseResult } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { RateSchedule } from '../harness/worker/rate-schedule.js';
+import { backendIds } from '../implementations/registry.js';
 
 describe('rate schedule (fake clock)', () => {
   it('spaces single messages 1/rate apart from the start', () => {
@@ -85,7 +85,7 @@ workloads:
 });
 
 describe('the measure window', () => {
-  it('is the coordinator\'s, so a consumer asleep in a block wait does not stretch it', async () => {
+  it("is the coordinator's, so a consumer asleep in a block wait does not stretch it", async () => {
     // Bursts of 64 at 50k msg/s: the consumer sleeps between bursts; after STOP it would wake
     // only at its 100 ms wait timeout, which once made the rate read ~5% low.
     const text = `name: window

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeReport, type WrittenReport } from '../harness/report/write-report.js';
+import { type WrittenReport, writeReport } from '../harness/report/write-report.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { formatCount, formatDuration } from '../harness/units.js';
 import { nanomq, root, tempDir } from './support/cli.js';
@@ -24,8 +24,19 @@ function fixture(): ResultFile {
   cases[1].params = { ...cases[1].params };
   cases[3].params = { ...cases[3].params, producers: 2 };
   cases[3].oversubscribed = true;
-  cases.push({ ...synthCase('mutex/throughput/payload=0/producers=1/batch=1/wait=spin', [1]), status: 'failed', reason: `delivery errors: 3 lost <b>${EVIL}</b>`, summary: undefined });
-  cases.push({ ...synthCase('sab-spsc/throughput/payload=0/producers=4/batch=1/wait=spin', [1]), status: 'skipped', reason: 'sab-spsc serves at most 1 producer(s)', trials: [], summary: undefined });
+  cases.push({
+    ...synthCase('mutex/throughput/payload=0/producers=1/batch=1/wait=spin', [1]),
+    status: 'failed',
+    reason: `delivery errors: 3 lost <b>${EVIL}</b>`,
+    summary: undefined,
+  });
+  cases.push({
+    ...synthCase('sab-spsc/throughput/payload=0/producers=4/batch=1/wait=spin', [1]),
+    status: 'skipped',
+    reason: 'sab-spsc serves at most 1 producer(s)',
+    trials: [],
+    summary: undefined,
+  });
   const r = synthResult(cases, EVIL);
   r.scenario.description = `description with ${EVIL} & friends`;
   r.environment.warnings = ['only 2 cores: cases with more busy threads than cores are marked oversubscribed'];
@@ -99,7 +110,10 @@ describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headl
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     try {
-      for (const viewport of [{ width: 390, height: 844 }, { width: 1440, height: 900 }]) {
+      for (const viewport of [
+        { width: 390, height: 844 },
+        { width: 1440, height: 900 },
+      ]) {
         const page = await browser.newPage({ viewport });
         const errors: string[] = [];
         const remote: string[] = [];

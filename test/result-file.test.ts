@@ -1,17 +1,17 @@
 /**
- * Result files: a real (short) run produces a file matching DESIGN.md's schema, written
+ * Result files: a real (short) run produces a file matching docs/result-file.md's schema, written
  * atomically; figures a workload does not measure are absent.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backendIds } from '../implementations/registry.js';
+import { parseResultFile, ResultFileError, readResultFile } from '../harness/results/read-result.js';
 import { writeNewResultFile } from '../harness/results/result-file-name.js';
-import { parseResultFile, readResultFile, ResultFileError } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario } from '../harness/scenario/load.js';
+import { backendIds } from '../implementations/registry.js';
 
 const scenarioText = `name: result-test
 duration: 300ms
@@ -37,7 +37,7 @@ describe('result file', () => {
     result = await runScenario(parseScenario(scenarioText, 'inline.yaml', backendIds()), 'inline.yaml');
   });
 
-  it('has the DESIGN.md shape and survives a round trip through the reader', () => {
+  it('has the documented shape and survives a round trip through the reader', () => {
     const text = JSON.stringify(result);
     const back = parseResultFile(text, 'mem.json');
     expect(back.schema).toBe('nanomq.result/1');

@@ -3,9 +3,9 @@
  * good files expand into the cases the matrix describes.
  */
 import { describe, expect, it } from 'vitest';
-import { findBackend } from '../implementations/registry.js';
 import { parseScenario, ScenarioError, type ScenarioProblem } from '../harness/scenario/load.js';
 import { planCases } from '../harness/scenario/plan.js';
+import { findBackend } from '../implementations/registry.js';
 
 const KNOWN = ['sab-spsc', 'post-message'];
 const FILE = 'scenarios/test.yaml';
@@ -45,7 +45,7 @@ describe('scenario errors name the file, line and key', () => {
     expectProblem(valid.replace('  payload:', '  paylod:'), 6, 'matrix.paylod', /unknown key \(did you mean "payload"\?\)/);
   });
   it('an unknown top-level key', () => {
-    expectProblem(valid + 'colour: blue\n', 11, 'colour', /unknown key/);
+    expectProblem(`${valid}colour: blue\n`, 11, 'colour', /unknown key/);
   });
   it('a wrong type', () => {
     expectProblem(valid.replace('name: t', 'name: t\npin: maybe'), 2, 'pin', /expected boolean/);
@@ -90,7 +90,11 @@ describe('scenario errors name the file, line and key', () => {
 
 describe('scenario loading and planning', () => {
   it('normalises units: durations in ns, sizes in bytes, rates per second', () => {
-    const s = parseScenario(valid.replace('  - kind: ping-pong', '  - kind: rate\n    rate: 500k') + 'slo:\n  p99: 10us\n  rss: 100MiB\n  cpu: 30%\n', FILE, KNOWN);
+    const s = parseScenario(
+      `${valid.replace('  - kind: ping-pong', '  - kind: rate\n    rate: 500k')}slo:\n  p99: 10us\n  rss: 100MiB\n  cpu: 30%\n`,
+      FILE,
+      KNOWN,
+    );
     expect(s.duration).toBe(1e9);
     expect(s.warmup).toBe(1e8);
     expect(s.matrix.payload).toEqual([0, 1024]);

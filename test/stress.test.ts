@@ -31,12 +31,20 @@ function runWorker<T>(data: Record<string, unknown>, transfer: unknown[]): Promi
 }
 
 /** Producers attach through `backend`, the consumer through `reader` (the same by default). */
-export async function stress(backend: QueueBackend, producers: number, perProducer: number, reader: QueueBackend = backend, startPosition?: number): Promise<ConsumerReport> {
+async function stress(
+  backend: QueueBackend,
+  producers: number,
+  perProducer: number,
+  reader: QueueBackend = backend,
+  startPosition?: number,
+): Promise<ConsumerReport> {
   const descriptor = backend.create({ capacityBytes: 1 << 20, producers, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES, startPosition });
   const common = { count: perProducer, producers, deadlineMs: 90_000 };
   const part = (role: 'producer' | 'consumer', index: number) => backend.select?.(descriptor, role, index) ?? descriptor;
   const consumerPart = part('consumer', 0);
-  const consumer = runWorker<ConsumerReport>({ ...common, backendId: reader.id, role: 'consumer', index: 0, descriptor: consumerPart }, [...(consumerPart.transfer ?? [])]);
+  const consumer = runWorker<ConsumerReport>({ ...common, backendId: reader.id, role: 'consumer', index: 0, descriptor: consumerPart }, [
+    ...(consumerPart.transfer ?? []),
+  ]);
   const sent = await Promise.all(
     Array.from({ length: producers }, (_, i) => {
       const mine = part('producer', i);

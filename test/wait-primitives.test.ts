@@ -5,10 +5,10 @@
  * them too); these tests hit it every time, so they fail every time the ordering is broken.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_ENVELOPE_BYTES, encode } from '../implementations/envelope.js';
-import { findBackend } from '../implementations/registry.js';
+import { encode, MAX_ENVELOPE_BYTES } from '../implementations/envelope.js';
 import { Condition } from '../implementations/mutex/condition.js';
 import { SharedMutex } from '../implementations/mutex/lock.js';
+import { findBackend } from '../implementations/registry.js';
 import { EventCount } from '../implementations/shared/event-count.js';
 
 describe('Condition', () => {

@@ -4,10 +4,10 @@
  * woken; a `spin` one never sleeps).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backendIds } from '../implementations/registry.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario } from '../harness/scenario/load.js';
+import { backendIds } from '../implementations/registry.js';
 
 const text = `name: waits
 duration: 250ms

@@ -16,18 +16,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { BUCKETS, bucketValue, percentileOf } from '../metrics/log-buckets.js';
-
-export interface LatencyFloor {
-  ratePerSec: number;
-  durationMs: number;
-  samples: number;
-  p50: number;
-  p99: number;
-  p999: number;
-  max: number;
-  /** What the probe is, in one line (for reports). */
-  method: string;
-}
+import type { LatencyFloor } from '../results/types.js';
 
 export const TAIL = 0;
 export const HEAD = 16;

@@ -5,14 +5,7 @@
  * a busy machine says so in a warning, before anyone reads its tails.
  */
 import osUtils from 'os-utils';
-
-export interface MachineLoad {
-  /** Whole-machine CPU use in the second before the suite, in % of all cores. */
-  cpuBusyPct: number;
-  /** 1, 5 and 15-minute load averages. */
-  loadAverage: [number, number, number];
-  freeMemoryBytes: number;
-}
+import type { MachineLoad } from '../results/types.js';
 
 /** Other programs using more than this share of one core before a suite earn a warning. */
 export const BUSY_BEFORE_LIMIT_PCT = 25;
@@ -31,7 +24,7 @@ export function measureMachineLoad(): Promise<MachineLoad> {
 
 /** A warning when other programs used more than BUSY_BEFORE_LIMIT_PCT of a core, else undefined. */
 export function busyWarning(load: MachineLoad, cores: number): string | undefined {
-  const ofOneCore = (load.cpuBusyPct * cores);
+  const ofOneCore = load.cpuBusyPct * cores;
   if (ofOneCore <= BUSY_BEFORE_LIMIT_PCT) return undefined;
   return `the machine was busy before the suite: other programs used ${ofOneCore.toFixed(0)}% of a core in the second before it started (load average ${load.loadAverage[0].toFixed(2)}); figures may include their interference`;
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { backends } from '../../implementations/registry.js';
-import { renderTable } from './table.js';
 import { shippedScenarios } from './scenario-files.js';
+import { renderTable } from './table.js';
 
 export function registerList(program: Command): void {
   program
@@ -15,16 +15,16 @@ export function registerList(program: Command): void {
       });
       const scenarios = shippedScenarios();
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ backends: rows, scenarios }, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify({ backends: rows, scenarios }, null, 2)}\n`);
         return;
       }
       const traits = (t: (typeof rows)[number]['traits']) =>
         `${t.maxProducers === 1 ? 'SPSC' : `≤${t.maxProducers} producers`}${t.zeroCopyRead ? ', zero-copy read' : ''}${t.canBlock ? ', can block' : ''}`;
       process.stdout.write(
-        renderTable(
+        `${renderTable(
           ['backend', 'available', 'traits', 'notes'],
           rows.map((r) => [r.id, r.available ? 'yes' : 'no', traits(r.traits), r.reason ?? r.description]),
-        ) + '\n',
+        )}\n`,
       );
       process.stdout.write(`\nscenarios:\n${scenarios.map((s) => `  ${s}`).join('\n')}\n`);
     });

@@ -1,24 +1,20 @@
 #!/usr/bin/env node
 /**
  * `nanomq`: run scenarios, list backends, report and compare results.
- * Exit codes (../../../shared/DESIGN.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed
+ * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed
  * with --enforce-slo; 4 a significant regression (compare).
  */
 import { Command, CommanderError } from 'commander';
 import { registerCompare } from './compare-command.js';
+import { BadInput, ExitCode } from './exit.js';
 import { registerList } from './list-command.js';
-import { registerReport } from './report-command.js';
 import { registerMicro } from './micro-command.js';
+import { registerReport } from './report-command.js';
 import { registerRun } from './run-command.js';
 import { registerTrial } from './trial-command.js';
-import { BadInput, ExitCode } from './exit.js';
 
 const program = new Command();
-program
-  .name('nanomq')
-  .description('Measure and compare inter-thread message queues on Node.js')
-  .showHelpAfterError()
-  .exitOverride();
+program.name('nanomq').description('Measure and compare inter-thread message queues on Node.js').showHelpAfterError().exitOverride();
 registerRun(program);
 registerList(program);
 registerMicro(program);

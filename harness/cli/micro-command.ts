@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { captureEnvironment } from '../calibration/environment.js';
 import { nameFilter, runMicroBenchmarks } from '../micro/micro-benchmarks.js';
-import { captureEnvironment } from '../results/environment.js';
 import { freeResultPath, writeNewResultFile } from '../results/result-file-name.js';
 import { BadInput } from './exit.js';
 import { prepareOutputFolder } from './output-folder.js';
@@ -22,15 +22,18 @@ export function registerMicro(program: Command): void {
       prepareOutputFolder(flags.out, '--out');
       const environment = captureEnvironment();
       const benchmarks = await runMicroBenchmarks({ timeMs, filter });
-      if (benchmarks.length === 0) throw new BadInput(`--filter ${JSON.stringify(flags.filter)}: matches no benchmark (nanomq micro without --filter lists them all)`);
+      if (benchmarks.length === 0)
+        throw new BadInput(`--filter ${JSON.stringify(flags.filter)}: matches no benchmark (nanomq micro without --filter lists them all)`);
       const result = { schema: 'nanomq.micro/1', environment: { ...environment, finishedAt: new Date().toISOString() }, benchmarks };
-      const path = writeNewResultFile(freeResultPath(flags.out, 'micro', new Set()), JSON.stringify(result, null, 2) + '\n');
+      const path = writeNewResultFile(freeResultPath(flags.out, 'micro', new Set()), `${JSON.stringify(result, null, 2)}\n`);
       if (flags.json) {
-        process.stdout.write(JSON.stringify({ file: path, benchmarks }, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify({ file: path, benchmarks }, null, 2)}\n`);
         return;
       }
       const rows = benchmarks.map((b) => [b.name, Number.isFinite(b.nsPerOp) ? b.nsPerOp.toFixed(1) : 'error', `±${b.rmePct.toFixed(1)}%`, String(b.samples)]);
-      process.stdout.write(renderTable(['benchmark', 'ns/op', 'rme', 'samples'], rows, new Set([1, 2, 3])) + '\n');
-      process.stdout.write(`(each sample is ${1000} operations; N-API boundary per message: ${environment.boundary.boundaryNs?.toFixed(1) ?? 'n/a'} ns)\nresult: ${path}\n`);
+      process.stdout.write(`${renderTable(['benchmark', 'ns/op', 'rme', 'samples'], rows, new Set([1, 2, 3]))}\n`);
+      process.stdout.write(
+        `(each sample is ${1000} operations; N-API boundary per message: ${environment.boundary.boundaryNs?.toFixed(1) ?? 'n/a'} ns)\nresult: ${path}\n`,
+      );
     });
 }

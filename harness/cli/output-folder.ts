@@ -15,7 +15,9 @@ const KERNEL_FOLDERS = ['/proc', '/sys', '/dev'];
 export function refuseKernelPath(path: string, flag: string): string {
   const absolute = resolve(path);
   if (KERNEL_FOLDERS.some((k) => absolute === k || absolute.startsWith(`${k}/`))) {
-    throw new BadInput(`${flag} ${path}: is under ${absolute.split('/')[1] ? `/${absolute.split('/')[1]}` : absolute}, a kernel file system, not a folder for output`);
+    throw new BadInput(
+      `${flag} ${path}: is under ${absolute.split('/')[1] ? `/${absolute.split('/')[1]}` : absolute}, a kernel file system, not a folder for output`,
+    );
   }
   return absolute;
 }

@@ -13,13 +13,20 @@ export function progressReporter(scenarioName: string): RunEvents & { stop(): vo
     ? new cliProgress.SingleBar(
         // No redraw timer (fps near 0): the bar redraws only when a case starts or ends, so the
         // main thread stays asleep during measure windows.
-        { format: `${scenarioName} [{bar}] {value}/{total} cases | {case}`, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 0.001, synchronousUpdate: true },
+        {
+          format: `${scenarioName} [{bar}] {value}/{total} cases | {case}`,
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+          fps: 0.001,
+          synchronousUpdate: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : null;
   let started = false;
   const describe = (c: CaseResult) =>
-    c.status === 'ok' ? `ok ${c.summary?.msgsPerSec !== undefined ? formatCount(c.summary.msgsPerSec) + ' msg/s' : ''}` : `${c.status}: ${c.reason ?? ''}`;
+    c.status === 'ok' ? `ok ${c.summary?.msgsPerSec !== undefined ? `${formatCount(c.summary.msgsPerSec)} msg/s` : ''}` : `${c.status}: ${c.reason ?? ''}`;
   return {
     caseStarted(planned, index, total) {
       if (bar) {
@@ -30,7 +37,10 @@ export function progressReporter(scenarioName: string): RunEvents & { stop(): vo
     },
     caseFinished(result, index, total) {
       if (bar) bar.update(index + 1, { case: result.id });
-      else process.stderr.write(`[${index + 1}/${total}] ${result.id} ${describe(result)}${result.oversubscribed && result.status !== 'skipped' ? ' (oversubscribed)' : ''}\n`);
+      else
+        process.stderr.write(
+          `[${index + 1}/${total}] ${result.id} ${describe(result)}${result.oversubscribed && result.status !== 'skipped' ? ' (oversubscribed)' : ''}\n`,
+        );
     },
     stop() {
       if (bar && started) bar.stop();

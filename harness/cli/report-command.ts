@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { notebookSupport, runNotebooks } from '../report/notebooks.js';
-import { parseThreshold, readResultOrBadInput } from './compare-command.js';
+import { parseThreshold, readResultOrBadInput } from './arguments.js';
 import { BadInput } from './exit.js';
 import { refuseKernelPath } from './output-folder.js';
 
@@ -34,7 +34,7 @@ export function registerReport(program: Command): void {
       // Loaded here, not at start-up: vega, vega-lite and resvg are large, and every `nanomq`
       // process (forked trial processes included) would otherwise carry them in its memory.
       const { writeReport, recordReportFiles, ReportFolderError } = await import('../report/write-report.js');
-      let report;
+      let report: Awaited<ReturnType<typeof writeReport>>;
       try {
         report = await writeReport(results, { out: flags.out, baseline, thresholdPct, notebookNote: note });
       } catch (error) {
@@ -48,7 +48,10 @@ export function registerReport(program: Command): void {
           return;
         }
         const notebooks = runNotebooks(report.dir, paths, flags.baseline);
-        recordReportFiles(report.dir, notebooks.flatMap((html) => [html, html.replace(/\.html$/, '.ipynb')]));
+        recordReportFiles(
+          report.dir,
+          notebooks.flatMap((html) => [html, html.replace(/\.html$/, '.ipynb')]),
+        );
         for (const written of notebooks) process.stdout.write(`notebook: ${written}\n`);
       } else if (!support.ok) {
         process.stderr.write(`(notebooks: ${support.reason})\n`);

@@ -1,20 +1,20 @@
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { backendIds } from '../../implementations/registry.js';
-import { captureEnvironment } from '../results/environment.js';
+import { backendIds, findBackend } from '../../implementations/registry.js';
+import { captureEnvironment } from '../calibration/environment.js';
+import { busyWarning, measureMachineLoad } from '../calibration/machine-load.js';
+import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import { freeResultPath, writeNewResultFile } from '../results/result-file-name.js';
 import type { ResultFile } from '../results/types.js';
 import { runScenario } from '../run/runner.js';
-import { loadScenarioFile, ScenarioError, type LoadedScenario } from '../scenario/load.js';
-import { BadInput, ExitCode } from './exit.js';
-import { progressReporter } from './progress.js';
-import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
-import { summaryTable } from './summary-table.js';
-import { prepareOutputFolder } from './output-folder.js';
-import { busyWarning, measureMachineLoad } from '../calibration/machine-load.js';
+import { type LoadedScenario, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import { planCases } from '../scenario/plan.js';
-import { findBackend } from '../../implementations/registry.js';
+import { parseBackendFlag, parseTrialsFlag } from './arguments.js';
+import { BadInput, ExitCode } from './exit.js';
+import { prepareOutputFolder } from './output-folder.js';
+import { progressReporter } from './progress.js';
+import { summaryTable } from './summary-table.js';
 
 interface RunFlags {
   out: string;
@@ -40,30 +40,11 @@ function writeResultSomewhere(path: string, contents: string): string {
   } catch (error) {
     const rescue = join(tmpdir(), basename(path));
     const written = writeNewResultFile(rescue, contents);
-    process.stderr.write(`nanomq: could not write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the result is in ${written}\n`);
+    process.stderr.write(
+      `nanomq: could not write ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); the result is in ${written}\n`,
+    );
     return written;
   }
-}
-
-/** Most trials a run may ask for, as the scenario schema allows. */
-const MAX_TRIALS = 1000;
-
-export function parseBackendFlag(value: string | undefined): string[] | undefined {
-  if (value === undefined) return undefined;
-  const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
-  const known = backendIds();
-  const unknown = ids.filter((id) => !known.includes(id));
-  if (ids.length === 0 || unknown.length > 0) {
-    throw new BadInput(`--backend: unknown backend ${unknown.map((u) => JSON.stringify(u)).join(', ') || '(none given)'} (known: ${known.join(', ')})`);
-  }
-  return ids;
-}
-
-export function parseTrialsFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_TRIALS) throw new BadInput(`--trials: expected a whole number from 1 to ${MAX_TRIALS}, got ${JSON.stringify(value)}`);
-  return n;
 }
 
 function exitCodeFor(results: ResultFile[], enforceSlo: boolean): number {
@@ -123,7 +104,10 @@ export function registerRun(program: Command): void {
         }
       }
       for (const { file, scenario } of loaded) {
-        const runnable = planCases({ ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } }, findBackend);
+        const runnable = planCases(
+          { ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } },
+          findBackend,
+        );
         if (runnable.length === 0) throw new BadInput(`${file}: no case to run`);
       }
 
@@ -158,7 +142,7 @@ export function registerRun(program: Command): void {
           } finally {
             progress.stop();
           }
-          const path = writeResultSomewhere(paths[k], JSON.stringify(result, null, 2) + '\n');
+          const path = writeResultSomewhere(paths[k], `${JSON.stringify(result, null, 2)}\n`);
           results.push(result);
           written.push(path);
           if (!flags.json) {
@@ -190,7 +174,7 @@ export function registerRun(program: Command): void {
             slo: c.summary?.slo,
           })),
         }));
-        process.stdout.write(JSON.stringify({ results: out }, null, 2) + '\n');
+        process.stdout.write(`${JSON.stringify({ results: out }, null, 2)}\n`);
       }
       process.exitCode = stoppedBy ? STOP_SIGNALS[stoppedBy] : exitCodeFor(results, flags.enforceSlo === true);
     });

@@ -151,7 +151,15 @@ function compareMetric(
   const ratio = c / b;
   const trials: [number, number] = [base.length, cand.length];
   if (base.length < MIN_TRIALS || cand.length < MIN_TRIALS) {
-    return { metric, baseline: b, candidate: c, ratio, trials, verdict: 'inconclusive', basis: `${Math.min(...trials)} trial(s) on one side; a verdict needs ${MIN_TRIALS}` };
+    return {
+      metric,
+      baseline: b,
+      candidate: c,
+      ratio,
+      trials,
+      verdict: 'inconclusive',
+      basis: `${Math.min(...trials)} trial(s) on one side; a verdict needs ${MIN_TRIALS}`,
+    };
   }
   const t = thresholdPct / 100;
   // The candidate is "worse" when its values are lower (throughput) or higher (p99).
@@ -162,14 +170,26 @@ function compareMetric(
   if (ratio < 1 - t && pLower < ALPHA) verdict = higherIsBetter ? 'slower' : 'faster';
   else if (ratio > 1 + t && pHigher < ALPHA) verdict = higherIsBetter ? 'faster' : 'slower';
   pValue = Math.min(1, pValue);
-  const out: MetricComparison = { metric, baseline: b, candidate: c, ratio, trials, verdict, pValue, basis: `permutation test, ${trials[0]}+${trials[1]} trials` };
+  const out: MetricComparison = {
+    metric,
+    baseline: b,
+    candidate: c,
+    ratio,
+    trials,
+    verdict,
+    pValue,
+    basis: `permutation test, ${trials[0]}+${trials[1]} trials`,
+  };
   const ci = ratioInterval(base, cand);
   if (ci) out.ratioCi95 = ci;
   return out;
 }
 
 const trialValues = (c: CaseResult, pick: (t: CaseResult['trials'][number]) => number | undefined) =>
-  c.trials.filter((t) => t.status === 'ok').map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  c.trials
+    .filter((t) => t.status === 'ok')
+    .map(pick)
+    .filter((v): v is number => v !== undefined && Number.isFinite(v));
 
 /** Scenario settings that change what a case measures: cases only compare when these agree. */
 const MEASURING_SETTINGS = ['duration', 'warmup', 'capacity', 'verify', 'stall', 'fork', 'pin'] as const;
@@ -196,7 +216,8 @@ function machineWarnings(baseline: ResultFile, candidate: ResultFile): string[] 
   const a = baseline.environment;
   const b = candidate.environment;
   const warnings: string[] = [];
-  if (a.cpuModel !== b.cpuModel || a.cores !== b.cores) warnings.push(`different machines: ${a.cpuModel} (${a.cores} cores) → ${b.cpuModel} (${b.cores} cores); ratios mix the machine and the code`);
+  if (a.cpuModel !== b.cpuModel || a.cores !== b.cores)
+    warnings.push(`different machines: ${a.cpuModel} (${a.cores} cores) → ${b.cpuModel} (${b.cores} cores); ratios mix the machine and the code`);
   if (a.node !== b.node) warnings.push(`different Node.js: ${a.node} → ${b.node}`);
   return warnings;
 }
@@ -228,8 +249,20 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
       continue;
     }
     const metrics = [
-      compareMetric('msgsPerSec', trialValues(base, (t) => t.msgsPerSec), trialValues(cand, (t) => t.msgsPerSec), thresholdPct, true),
-      compareMetric('p99', trialValues(base, (t) => t.latencyNs?.p99), trialValues(cand, (t) => t.latencyNs?.p99), thresholdPct, false),
+      compareMetric(
+        'msgsPerSec',
+        trialValues(base, (t) => t.msgsPerSec),
+        trialValues(cand, (t) => t.msgsPerSec),
+        thresholdPct,
+        true,
+      ),
+      compareMetric(
+        'p99',
+        trialValues(base, (t) => t.latencyNs?.p99),
+        trialValues(cand, (t) => t.latencyNs?.p99),
+        thresholdPct,
+        false,
+      ),
     ].filter((m): m is MetricComparison => m !== undefined);
     cases.push({ id, metrics });
   }

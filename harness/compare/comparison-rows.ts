@@ -14,7 +14,12 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
     k.metrics.map((m) => {
       const fmt = m.metric === 'p99' ? formatDuration : formatCount;
       const interval = m.ratioCi95 ? ` [${m.ratioCi95[0].toFixed(3)}–${m.ratioCi95[1].toFixed(3)}]` : '';
-      const verdict = m.verdict === 'inconclusive' ? `inconclusive (${Math.min(...m.trials)} trials)` : m.pValue !== undefined ? `${m.verdict} (p=${m.pValue.toFixed(3)})` : m.verdict;
+      const verdict =
+        m.verdict === 'inconclusive'
+          ? `inconclusive (${Math.min(...m.trials)} trials)`
+          : m.pValue !== undefined
+            ? `${m.verdict} (p=${m.pValue.toFixed(3)})`
+            : m.verdict;
       return {
         slower: m.verdict === 'slower',
         cells: [k.id, m.metric === 'p99' ? 'p99' : 'msg/s', fmt(m.baseline), fmt(m.candidate), `${m.ratio.toFixed(3)}${interval}`, verdict],

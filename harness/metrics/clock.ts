@@ -12,6 +12,7 @@
  * and the environment says so (`clock.source`).
  */
 import { loadNativeAddon } from '../../implementations/native/addon.js';
+import type { ClockCalibration } from '../results/types.js';
 
 export function hrtimeNs(): number {
   return Number(process.hrtime.bigint());
@@ -53,23 +54,13 @@ export function tickClock(): void {
 }
 
 /** Where nowNs reads its time. */
-export const CLOCK_SOURCE = tick !== null ? 'clock_gettime(CLOCK_MONOTONIC) via the addon (no allocation)' : 'performance.now + offset (allocates a heap number per read: no addon)';
+export const CLOCK_SOURCE =
+  tick !== null ? 'clock_gettime(CLOCK_MONOTONIC) via the addon (no allocation)' : 'performance.now + offset (allocates a heap number per read: no addon)';
 
 /** Now, in ns on the shared clock. */
 export function nowNs(): number {
   tickClock();
   return clockCell[0];
-}
-
-export interface ClockCalibration {
-  /** Smallest non-zero step seen between two consecutive reads. */
-  resolutionNs: number;
-  /** Mean cost of one read. */
-  overheadNs: number;
-  /** How far this thread's nowNs may sit from process.hrtime (half the best bracket; 0 via the addon). */
-  offsetErrorNs: number;
-  /** What nowNs reads (CLOCK_SOURCE). */
-  source?: string;
 }
 
 export function calibrateClock(reads = 200_000): ClockCalibration {

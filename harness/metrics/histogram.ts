@@ -4,6 +4,7 @@
  * compressed base64; the coordinator decodes and adds them.
  */
 import * as hdr from 'hdr-histogram-js';
+import type { LatencySummary } from '../results/types.js';
 
 /** One hour in ns: far above anything a queue should take; larger values are clamped. */
 export const HIGHEST_TRACKABLE_NS = 3_600_000_000_000;
@@ -49,18 +50,6 @@ export function mergeHistograms(encoded: readonly string[]): Histogram {
 
 export function decodeHistogram(encoded: string): Histogram {
   return hdr.decodeFromCompressedBase64(encoded, 64, false);
-}
-
-export interface LatencySummary {
-  p50?: number;
-  p90?: number;
-  p99?: number;
-  p999?: number;
-  max: number;
-  count: number;
-  histogram: string;
-  /** Percentiles left out because too few samples lie beyond them to estimate them. */
-  warnings?: string[];
 }
 
 /**

@@ -3,9 +3,10 @@
  * OPS_PER_CALL times per call, so sub-microsecond operations are not lost in the timer's
  * resolution; figures are per operation.
  */
-import { Bench } from 'tinybench';
+
 import { crc32 } from 'node:zlib';
-import { EnvelopeCodec, HEADER_BYTES, encode, Flags } from '../../implementations/envelope.js';
+import { Bench } from 'tinybench';
+import { EnvelopeCodec, encode, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
 import { backends } from '../../implementations/registry.js';
 import { hrtimeNs, nowNs } from '../metrics/clock.js';
 import { createHistogram, initHistograms } from '../metrics/histogram.js';
@@ -26,7 +27,10 @@ export interface MicroResult {
  * without regular expressions so that no pattern can make matching take exponential time.
  */
 export function nameFilter(patterns: string): (name: string) => boolean {
-  const globs = patterns.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  const globs = patterns
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
   const matches = (name: string, glob: string) => {
     const parts = glob.split('*');
     if (parts.length === 1) return name.includes(glob);
@@ -59,10 +63,15 @@ export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (n
   add('clock', 'clock: performance.now', () => void performance.now());
 
   const histogram = createHistogram(true);
+  // A cheap pseudo-random value per record, so the histogram does not hit one bucket only.
   let v = 1;
-  add('histogram', 'HdrHistogram record (WebAssembly)', () => histogram.recordValue((v = (v * 1103515245 + 12345) & 0xfffff)));
+  const nextValue = () => {
+    v = (v * 1103515245 + 12345) & 0xfffff;
+    return v;
+  };
+  add('histogram', 'HdrHistogram record (WebAssembly)', () => histogram.recordValue(nextValue()));
   const jsHistogram = createHistogram(false);
-  add('histogram', 'HdrHistogram record (JavaScript)', () => jsHistogram.recordValue((v = (v * 1103515245 + 12345) & 0xfffff)));
+  add('histogram', 'HdrHistogram record (JavaScript)', () => jsHistogram.recordValue(nextValue()));
 
   const envelope = new Uint8Array(HEADER_BYTES + 64);
   const codec = new EnvelopeCodec(envelope);

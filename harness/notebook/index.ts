@@ -3,31 +3,17 @@
  * (vega-lite mime bundles do not survive nbconvert's HTML), comparisons. Notebooks reach this
  * through notebooks/esm-import.cjs, since tslab compiles cells to CommonJS.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { compareResults, type Comparison } from '../compare/compare.js';
+import { type Comparison, compareResults } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonRows } from '../compare/comparison-rows.js';
-import { readResultFile } from '../results/read-result.js';
-import type { ResultFile } from '../results/types.js';
-import { caseRow, CASE_COLUMNS, environmentLines } from '../report/case-rows.js';
+import { CASE_COLUMNS, caseRow, environmentLines } from '../report/case-rows.js';
 import { buildCharts } from '../report/charts.js';
 import { escapeHtml } from '../report/escape.js';
 import { renderSvg } from '../report/render-chart.js';
+import { readResultFile } from '../results/read-result.js';
+import type { ResultFile } from '../results/types.js';
 import { formatCount, formatDuration } from '../units.js';
 
 export { compareResults, readResultFile as loadResult };
-
-/** The newest result file in a folder (by modification time), or undefined. */
-export function newestResult(dir: string): string | undefined {
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => join(dir, f))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  } catch {
-    return undefined;
-  }
-}
 
 function htmlTable(headers: string[], rows: string[][]): string {
   const th = headers.map((h) => `<th style="text-align:left">${escapeHtml(h)}</th>`).join('');
@@ -36,7 +22,10 @@ function htmlTable(headers: string[], rows: string[][]): string {
 }
 
 export function casesTableHtml(result: ResultFile): string {
-  return htmlTable(CASE_COLUMNS, result.cases.map((c) => caseRow(c, result.environment.latencyFloor).cells));
+  return htmlTable(
+    CASE_COLUMNS,
+    result.cases.map((c) => caseRow(c, result.environment.latencyFloor).cells),
+  );
 }
 
 export function environmentHtml(result: ResultFile): string {
@@ -68,5 +57,8 @@ export function bestPerBackend(result: ResultFile): { backend: string; workload:
 }
 
 export function comparisonTableHtml(c: Comparison): string {
-  return htmlTable(COMPARISON_COLUMNS, comparisonRows(c).map((r) => r.cells));
+  return htmlTable(
+    COMPARISON_COLUMNS,
+    comparisonRows(c).map((r) => r.cells),
+  );
 }

@@ -2,12 +2,26 @@
  * The per-case table both report formats show: every case, with its figures, delivery verdict,
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
+
 import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
-import type { CaseResult, ResultFile } from '../results/types.js';
-import type { LatencyFloor } from '../calibration/latency-floor.js';
+import type { CaseResult, LatencyFloor, ResultFile } from '../results/types.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 
-export const CASE_COLUMNS = ['case', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p99.9', 'max', 'run delay prod/cons, GC', 'CPU prod/cons (process)', 'peak RSS (start, +growth)', 'delivery', 'SLO', 'notes'];
+export const CASE_COLUMNS = [
+  'case',
+  'status',
+  'msg/s [95% CI]',
+  'p50',
+  'p99',
+  'p99.9',
+  'max',
+  'run delay prod/cons, GC',
+  'CPU prod/cons (process)',
+  'peak RSS (start, +growth)',
+  'delivery',
+  'SLO',
+  'notes',
+];
 
 export interface CaseRow {
   status: CaseResult['status'];
@@ -36,7 +50,9 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
       ? `${s.cpu.producerPct.toFixed(0)}% / ${s.cpu.consumerPct.toFixed(0)}%${s.cpu.processPct !== undefined ? ` (process ${s.cpu.processPct.toFixed(0)}%)` : ''}`
       : '–';
   const m = s?.memory;
-  const rss = m ? `${formatBytes(m.rssBytes)}${m.rssAtStartBytes ? ` (start ${formatBytes(m.rssAtStartBytes)}, +${formatBytes(Math.max(0, m.rssBytes - m.rssAtStartBytes))})` : ''}` : '–';
+  const rss = m
+    ? `${formatBytes(m.rssBytes)}${m.rssAtStartBytes ? ` (start ${formatBytes(m.rssAtStartBytes)}, +${formatBytes(Math.max(0, m.rssBytes - m.rssAtStartBytes))})` : ''}`
+    : '–';
   const notes = [...caseFlags(c).filter((f) => !f.startsWith('SLO')), ...(c.status !== 'ok' && c.reason ? [c.reason] : []), ...(s?.latencyNs?.warnings ?? [])];
   if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
     notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
@@ -73,31 +89,76 @@ export function environmentLines(r: ResultFile): [string, string][] {
   ];
   if (e.machineBefore) {
     const m = e.machineBefore;
-    lines.push(['machine before the suite', `${m.cpuBusyPct.toFixed(1)}% of all cores busy in the second before, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')}, ${formatBytes(m.freeMemoryBytes)} free`]);
+    lines.push([
+      'machine before the suite',
+      `${m.cpuBusyPct.toFixed(1)}% of all cores busy in the second before, load average ${m.loadAverage.map((l) => l.toFixed(2)).join(' / ')}, ${formatBytes(m.freeMemoryBytes)} free`,
+    ]);
   }
   if (e.latencyFloor) {
     const f = e.latencyFloor;
-    lines.push(['latency floor', `p50 ${formatDuration(f.p50)}, p99 ${formatDuration(f.p99)}, p99.9 ${formatDuration(f.p999)} at ${formatCount(f.ratePerSec)} msg/s (${f.method})`]);
+    lines.push([
+      'latency floor',
+      `p50 ${formatDuration(f.p50)}, p99 ${formatDuration(f.p99)}, p99.9 ${formatDuration(f.p999)} at ${formatCount(f.ratePerSec)} msg/s (${f.method})`,
+    ]);
   }
-  if (e.harnessOverhead) lines.push(['harness overhead', `${e.harnessOverhead.perMessageNs.toFixed(0)} ns a message at batch 1, ${e.harnessOverhead.perMessageBatchedNs.toFixed(0)} ns at batch 256 (null backend, one thread)`]);
+  if (e.harnessOverhead)
+    lines.push([
+      'harness overhead',
+      `${e.harnessOverhead.perMessageNs.toFixed(0)} ns a message at batch 1, ${e.harnessOverhead.perMessageBatchedNs.toFixed(0)} ns at batch 256 (null backend, one thread)`,
+    ]);
   if (e.boundary) {
     const b = e.boundary;
-    lines.push(['N-API boundary', b.napiPushPopNs !== undefined ? `push+pop ${b.napiPushPopNs.toFixed(0)} ns through N-API vs ${b.jsPushPopNs.toFixed(0)} ns in JavaScript (+${(b.boundaryNs ?? b.napiPushPopNs - b.jsPushPopNs).toFixed(0)} ns a message)` : (b.note ?? 'not measured')]);
+    lines.push([
+      'N-API boundary',
+      b.napiPushPopNs !== undefined
+        ? `push+pop ${b.napiPushPopNs.toFixed(0)} ns through N-API vs ${b.jsPushPopNs.toFixed(0)} ns in JavaScript (+${(b.boundaryNs ?? b.napiPushPopNs - b.jsPushPopNs).toFixed(0)} ns a message)`
+        : (b.note ?? 'not measured'),
+    ]);
   }
   const s = r.scenario;
-  lines.push(['scenario', `${s.name}${s.file ? ` (${s.file})` : ''}: window ${formatDuration(s.duration)}, warm-up ${formatDuration(s.warmup)}, ${s.trials} trial(s)${s.fork === 'process' ? ' each in a fresh process' : ''}, verify ${s.verify}, queue ${formatBytes(s.capacity)}${s.pin ? ', threads pinned' : ''}`]);
+  lines.push([
+    'scenario',
+    `${s.name}${s.file ? ` (${s.file})` : ''}: window ${formatDuration(s.duration)}, warm-up ${formatDuration(s.warmup)}, ${s.trials} trial(s)${s.fork === 'process' ? ' each in a fresh process' : ''}, verify ${s.verify}, queue ${formatBytes(s.capacity)}${s.pin ? ', threads pinned' : ''}`,
+  ]);
   return lines;
 }
 
 /** What each workload measures and how: the method section of both formats. */
 export const METHOD: [string, string][] = [
-  ['throughput', 'Closed loop: producers write as fast as the queue accepts; the consumer counts messages over the measure window on its own clock. One message in 64 carries a timestamp, so latency here is the time spent in a saturated queue.'],
-  ['ping-pong', 'One client sends a message (or a burst of `batch`) and waits for the echo from a server thread through a second queue; every round trip is timed. msg/s counts round trips.'],
-  ['rate', 'Open loop at a fixed rate (wrk2-style): messages are due 1/rate apart from the start, whatever happened before, and latency is measured from the intended send time, so a stall shows in the percentiles instead of hiding (coordinated omission). Messages due in the window but unsent at its end count at least end − intended late; messages intended in the window that arrive after it are recorded. Latency from the actual send time and the send lag are recorded beside it. The producer sleeps through gaps over 150 µs. A case more than 5% short of its rate is flagged; its tail is set beside the latency floor, a bare ring measured in the same run.'],
-  ['delivery', 'Every message is checked on arrival: producer id, per-producer sequence (lost, duplicated, reordered), length, a sequence stamp in the payload, and the CRC32 with verify: crc. A case with any delivery error fails, whatever its speed.'],
-  ['latency', 'CLOCK_MONOTONIC (one clock for all threads, read without allocating through the addon), recorded in HdrHistogram (3 significant digits) per thread and merged. A batch is stamped just before its publish, so a batched message\'s latency is its time in the queue plus the receiver\'s walk to it. Histograms record during warm-up too and are reset as the window opens. A percentile is reported only when at least 10 samples lie beyond it (p99 needs 1 000 samples, p99.9 10 000).'],
-  ['why tails', 'Per measured thread at the window edges: run delay (runnable, waiting for a CPU: /proc/thread-self/schedstat field 2) in % of the window, context switches, and the garbage collections inside the window. A latency SLO missed with a run delay ≥ 1% is flagged SCHEDULER-BOUND; cases whose busy threads equal the cores NO-HEADROOM.'],
-  ['CPU', 'Per thread from /proc/thread-self/schedstat at the window edges, in % of one core (producers summed); the process from process.cpuUsage beside it, the machine from os.cpus(), over the same window. The cpu SLO judges the consumer thread: the side whose wait strategy trades CPU for latency.'],
-  ['memory', 'Peak resident set size over the window from the kernel\'s high-water mark (VmHWM, reset at the window\'s start), beside RSS at the trial\'s start and the difference; V8 heap of all threads at the end of the window; shared memory the queues allocated.'],
-  ['trials', 'Each trial has fresh queues and fresh worker threads (fork: process: a fresh Node process). Summaries are medians over trials; 95% intervals are percentile bootstraps over trials (none with a single trial).'],
+  [
+    'throughput',
+    'Closed loop: producers write as fast as the queue accepts; the consumer counts messages over the measure window on its own clock. One message in 64 carries a timestamp, so latency here is the time spent in a saturated queue.',
+  ],
+  [
+    'ping-pong',
+    'One client sends a message (or a burst of `batch`) and waits for the echo from a server thread through a second queue; every round trip is timed. msg/s counts round trips.',
+  ],
+  [
+    'rate',
+    'Open loop at a fixed rate (wrk2-style): messages are due 1/rate apart from the start, whatever happened before, and latency is measured from the intended send time, so a stall shows in the percentiles instead of hiding (coordinated omission). Messages due in the window but unsent at its end count at least end − intended late; messages intended in the window that arrive after it are recorded. Latency from the actual send time and the send lag are recorded beside it. The producer sleeps through gaps over 150 µs. A case more than 5% short of its rate is flagged; its tail is set beside the latency floor, a bare ring measured in the same run.',
+  ],
+  [
+    'delivery',
+    'Every message is checked on arrival: producer id, per-producer sequence (lost, duplicated, reordered), length, a sequence stamp in the payload, and the CRC32 with verify: crc. A case with any delivery error fails, whatever its speed.',
+  ],
+  [
+    'latency',
+    "CLOCK_MONOTONIC (one clock for all threads, read without allocating through the addon), recorded in HdrHistogram (3 significant digits) per thread and merged. A batch is stamped just before its publish, so a batched message's latency is its time in the queue plus the receiver's walk to it. Histograms record during warm-up too and are reset as the window opens. A percentile is reported only when at least 10 samples lie beyond it (p99 needs 1 000 samples, p99.9 10 000).",
+  ],
+  [
+    'why tails',
+    'Per measured thread at the window edges: run delay (runnable, waiting for a CPU: /proc/thread-self/schedstat field 2) in % of the window, context switches, and the garbage collections inside the window. A latency SLO missed with a run delay ≥ 1% is flagged SCHEDULER-BOUND; cases whose busy threads equal the cores NO-HEADROOM.',
+  ],
+  [
+    'CPU',
+    'Per thread from /proc/thread-self/schedstat at the window edges, in % of one core (producers summed); the process from process.cpuUsage beside it, the machine from os.cpus(), over the same window. The cpu SLO judges the consumer thread: the side whose wait strategy trades CPU for latency.',
+  ],
+  [
+    'memory',
+    "Peak resident set size over the window from the kernel's high-water mark (VmHWM, reset at the window's start), beside RSS at the trial's start and the difference; V8 heap of all threads at the end of the window; shared memory the queues allocated.",
+  ],
+  [
+    'trials',
+    'Each trial has fresh queues and fresh worker threads (fork: process: a fresh Node process). Summaries are medians over trials; 95% intervals are percentile bootstraps over trials (none with a single trial).',
+  ],
 ];

@@ -4,8 +4,7 @@
  * caption saying what it shows and how it was measured.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { decodeHistogram } from '../metrics/histogram.js';
-import { MIN_TAIL_SAMPLES } from '../metrics/histogram.js';
+import { decodeHistogram, MIN_TAIL_SAMPLES } from '../metrics/histogram.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export interface ChartSpec {
@@ -69,12 +68,7 @@ function throughputChart(cases: CaseResult[]): ChartSpec | undefined {
               y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second', axis: { format: '~s' } },
               color: { field: 'payload', type: 'nominal', title: 'payload' },
               shape: { field: 'payload', type: 'nominal', title: 'payload' },
-              tooltip: [
-                { field: 'backend' },
-                { field: 'payload' },
-                { field: 'batch' },
-                { field: 'msgsPerSec', format: '.3s' },
-              ],
+              tooltip: [{ field: 'backend' }, { field: 'payload' }, { field: 'batch' }, { field: 'msgsPerSec', format: '.3s' }],
             },
           },
           {
@@ -223,7 +217,14 @@ function p99Scatter(
 function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
   const rows = cases
     .filter((c) => c.summary!.cpu?.consumerPct !== undefined && c.summary!.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
-    .map((c) => ({ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), cpu: c.summary!.cpu!.consumerPct!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
+    .map((c) => ({
+      backend: c.backend,
+      wait: c.params.wait,
+      workload: c.workload,
+      case: label(c),
+      cpu: c.summary!.cpu!.consumerPct!,
+      p99Us: c.summary!.latencyNs!.p99! / 1000,
+    }));
   if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
   return p99Scatter(
     'cpu-vs-p99',
@@ -245,7 +246,16 @@ function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
     const s = c.summary!;
     const sched = s.scheduling;
     if (!sched || 'unavailable' in sched || s.latencyNs?.p99 === undefined) return [];
-    return [{ backend: c.backend, wait: c.params.wait, workload: c.workload, case: label(c), runDelayPct: Math.max(sched.producerRunDelayPct, sched.consumerRunDelayPct), p99Us: s.latencyNs.p99 / 1000 }];
+    return [
+      {
+        backend: c.backend,
+        wait: c.params.wait,
+        workload: c.workload,
+        case: label(c),
+        runDelayPct: Math.max(sched.producerRunDelayPct, sched.consumerRunDelayPct),
+        p99Us: s.latencyNs.p99 / 1000,
+      },
+    ];
   });
   if (rows.length < 2) return undefined;
   return p99Scatter(
@@ -263,7 +273,12 @@ function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
 function producersChart(cases: CaseResult[]): ChartSpec | undefined {
   const rows = cases
     .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined)
-    .map((c) => ({ series: `${c.backend} ${c.params.wait} p=${c.params.payload} b=${c.params.batch}`, producers: c.params.producers, msgsPerSec: c.summary!.msgsPerSec!, oversubscribed: c.oversubscribed }));
+    .map((c) => ({
+      series: `${c.backend} ${c.params.wait} p=${c.params.payload} b=${c.params.batch}`,
+      producers: c.params.producers,
+      msgsPerSec: c.summary!.msgsPerSec!,
+      oversubscribed: c.oversubscribed,
+    }));
   if (distinct(rows.map((r) => r.producers)).length < 2) return undefined;
   return {
     id: 'producers',
@@ -276,7 +291,14 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
       height: HEIGHT,
       data: { values: rows },
       layer: [
-        { mark: 'line', encoding: { x: { field: 'producers', type: 'ordinal' }, y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second' }, color: { field: 'series', type: 'nominal', title: 'case' } } },
+        {
+          mark: 'line',
+          encoding: {
+            x: { field: 'producers', type: 'ordinal' },
+            y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second' },
+            color: { field: 'series', type: 'nominal', title: 'case' },
+          },
+        },
         {
           mark: { type: 'point', size: 60 },
           encoding: {

@@ -39,7 +39,10 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } d
 function table(headers: string[], rows: { cells: string[]; className?: string }[], notesColumn = -1): string {
   const head = headers.map((c) => `<th>${h(c)}</th>`).join('');
   const body = rows
-    .map((r) => `<tr${r.className ? ` class="${r.className}"` : ''}>${r.cells.map((c, i) => `<td${i === notesColumn ? ' class="notes"' : ''}>${h(c)}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr${r.className ? ` class="${r.className}"` : ''}>${r.cells.map((c, i) => `<td${i === notesColumn ? ' class="notes"' : ''}>${h(c)}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
@@ -69,7 +72,12 @@ export function renderHtml(results: ResultFile[], charts: RenderedChart[], compa
     .map((c) => `<figure id="${h(c.id)}">\n<h3>${h(c.title)}</h3>\n${c.svg}\n<figcaption>${h(c.caption)}</figcaption>\n</figure>`)
     .join('\n');
   const environment = results
-    .map((r) => `<dl>${environmentLines(r).map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>`)
+    .map(
+      (r) =>
+        `<dl>${environmentLines(r)
+          .map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`)
+          .join('')}</dl>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en">

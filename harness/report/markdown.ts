@@ -7,7 +7,11 @@ import { escapeMarkdown as m } from './escape.js';
 import type { RenderedChart } from './html.js';
 
 function table(headers: string[], rows: string[][]): string {
-  return [`| ${headers.map(m).join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((c) => m(c) || ' ').join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.map(m).join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.map((c) => m(c) || ' ').join(' | ')} |`),
+  ].join('\n');
 }
 
 export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison): string {
@@ -19,10 +23,27 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push('## Charts', '');
   for (const c of charts) out.push(`### ${m(c.title)}`, '', `![${m(c.title)}](${c.png})`, '', `*${m(c.caption)}*`, '');
   out.push('## Every case', '', 'Oversubscribed cases (more busy threads than cores) are flagged OVERSUBSCRIBED in the notes.', '');
-  out.push(table(CASE_COLUMNS, results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor).cells))), '');
+  out.push(
+    table(
+      CASE_COLUMNS,
+      results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor).cells)),
+    ),
+    '',
+  );
   if (comparison) {
-    out.push('## Comparison with the baseline', '', `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${comparison.thresholdPct}%; fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive.`, '');
-    out.push(table(COMPARISON_COLUMNS, comparisonRows(comparison).map((r) => r.cells)), '');
+    out.push(
+      '## Comparison with the baseline',
+      '',
+      `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${comparison.thresholdPct}%; fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive.`,
+      '',
+    );
+    out.push(
+      table(
+        COMPARISON_COLUMNS,
+        comparisonRows(comparison).map((r) => r.cells),
+      ),
+      '',
+    );
     out.push(...comparisonNotes(comparison).map((n) => `- ${m(n)}`), '');
   }
   out.push('## Environment', '');

@@ -16,7 +16,8 @@ export function jupyterPath(): string {
 }
 
 export function notebookSupport(): { ok: true } | { ok: false; reason: string } {
-  if (!existsSync(JUPYTER)) return { ok: false, reason: `${JUPYTER} not found; run npm run setup:notebooks (installs Jupyter from Debian packages and registers the tslab kernel)` };
+  if (!existsSync(JUPYTER))
+    return { ok: false, reason: `${JUPYTER} not found; run npm run setup:notebooks (installs Jupyter from Debian packages and registers the tslab kernel)` };
   if (!existsSync(join(jupyterPath(), 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json'))) {
     return { ok: false, reason: 'tslab kernel not registered in .jupyter/; run npm run setup:notebooks' };
   }
@@ -67,7 +68,11 @@ export function runNotebooks(outDir: string, resultPaths: string[], baselinePath
   for (const job of jobs) {
     const executed = join(out, `${job.name}.ipynb`);
     // Executed where the notebooks live, so their relative paths (esm-import.cjs, ../dist) hold.
-    jupyter(['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=300', '--output', executed, join(root, 'notebooks', `${job.name}.ipynb`)], job.env, join(root, 'notebooks'));
+    jupyter(
+      ['nbconvert', '--to', 'notebook', '--execute', '--ExecutePreprocessor.timeout=300', '--output', executed, join(root, 'notebooks', `${job.name}.ipynb`)],
+      job.env,
+      join(root, 'notebooks'),
+    );
     const problems = executedNotebookProblems(JSON.parse(readFileSync(executed, 'utf8')) as NotebookJson, job.name);
     if (problems.length > 0) throw new Error(`notebook ${job.name}:\n${problems.join('\n')}`);
     jupyter(['nbconvert', '--to', 'html', '--template', 'classic', '--output-dir', out, executed], {}, out);

@@ -13,7 +13,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { compareResults } from '../compare/compare.js';
 import type { ResultFile } from '../results/types.js';
 import { buildCharts } from './charts.js';
-import { renderHtml, type RenderedChart } from './html.js';
+import { type RenderedChart, renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import { renderSvg, svgToPng } from './render-chart.js';
 
@@ -51,7 +51,8 @@ export function defaultReportDir(results: ResultFile[]): string {
   if (bad !== undefined) throw new ReportFolderError(`scenario name ${JSON.stringify(bad)} in a result file is not a scenario name ([a-z0-9-]+); pass --out`);
   const dir = join(REPORTS_FOLDER, names.join('+'));
   const inside = relative(resolve(REPORTS_FOLDER), resolve(dir));
-  if (inside === '' || inside.startsWith('..') || inside.includes(`..${sep}`)) throw new ReportFolderError(`report folder ${dir} leaves ${REPORTS_FOLDER}/; pass --out`);
+  if (inside === '' || inside.startsWith('..') || inside.includes(`..${sep}`))
+    throw new ReportFolderError(`report folder ${dir} leaves ${REPORTS_FOLDER}/; pass --out`);
   return dir;
 }
 
@@ -116,14 +117,14 @@ export function replaceReportFiles(dir: string, files: Map<string, string | Uint
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, contents);
   }
-  writeFileSync(join(dir, REPORT_MANIFEST), JSON.stringify({ files: [...files.keys()].sort() }, null, 2) + '\n');
+  writeFileSync(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files: [...files.keys()].sort() }, null, 2)}\n`);
 }
 
 /** Adds files written into a report folder after the report (executed notebooks) to its manifest. */
 export function recordReportFiles(dir: string, added: string[]): void {
   const manifest = checkReportFolder(dir);
   const files = [...new Set([...manifest.files, ...added.map((a) => relative(resolve(dir), resolve(a)))])].sort();
-  writeFileSync(join(dir, REPORT_MANIFEST), JSON.stringify({ files }, null, 2) + '\n');
+  writeFileSync(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files }, null, 2)}\n`);
 }
 
 export async function writeReport(results: ResultFile[], options: ReportOptions): Promise<WrittenReport> {

@@ -3,7 +3,7 @@
  * message arrive, and which warnings (oversubscribed, noisy, below rate, SLO) apply.
  */
 import { formatCount } from '../units.js';
-import { OTHER_LOAD_LIMIT_PCT, type CaseResult } from './types.js';
+import { type CaseResult, OTHER_LOAD_LIMIT_PCT } from './types.js';
 
 export function deliveryVerdict(c: CaseResult): string {
   const k = c.summary?.correctness;
@@ -22,7 +22,9 @@ export function caseFlags(c: CaseResult): string[] {
   if (other !== undefined && other > OTHER_LOAD_LIMIT_PCT) flags.push(`NOISY other programs used ${other.toFixed(0)}% of a core`);
   if (c.summary?.rate?.belowTarget) flags.push(`BELOW-RATE ${c.summary.rate.shortfallPct.toFixed(1)}%`);
   const slo = c.summary?.slo ?? {};
-  const missed = Object.entries(slo).filter(([, v]) => v === 'fail').map(([k]) => k);
+  const missed = Object.entries(slo)
+    .filter(([, v]) => v === 'fail')
+    .map(([k]) => k);
   if (missed.length > 0) flags.push(`SLO-MISS ${missed.join(',')}`);
   if (c.summary?.schedulerBound) flags.push('SCHEDULER-BOUND');
   else if (Object.keys(slo).length > 0) flags.push('SLO-ok');

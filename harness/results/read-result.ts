@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { WAIT_STRATEGIES, WORKLOAD_KINDS } from '../scenario/schema.js';
 import { RESULT_SCHEMA, type ResultFile } from './types.js';
 
 /**
@@ -11,6 +12,11 @@ import { RESULT_SCHEMA, type ResultFile } from './types.js';
  * one they can render: a hand-edited or truncated file is refused at the door, naming the field,
  * instead of failing later with a TypeError (test/fuzz-input.test.ts breaks 1 000 files to check
  * it). Objects stay loose: newer writers may add figures, and readers ignore what they do not know.
+ *
+ * types.ts is the description of the file; this schema is its check, and the compiler keeps the
+ * two together: parseResultFile returns the schema's output as a ResultFile with no cast, so a
+ * field the type requires and the schema does not check (or checks more loosely than the type
+ * says) is a type error here.
  */
 const num = z.number().finite();
 const count = num.min(0);
@@ -46,7 +52,16 @@ const figures = {
   latencyNs: latency.optional(),
   serviceLatencyNs: latency.optional(),
   sendLagNs: latency.optional(),
-  rate: z.looseObject({ targetPerSec: count, achievedPerSec: count, shortfallPct: num, belowTarget: z.boolean(), unsentAtStop: count.optional(), inFlightAtStop: count.optional() }).optional(),
+  rate: z
+    .looseObject({
+      targetPerSec: count,
+      achievedPerSec: count,
+      shortfallPct: num,
+      belowTarget: z.boolean(),
+      unsentAtStop: count.optional(),
+      inFlightAtStop: count.optional(),
+    })
+    .optional(),
   cpu: z
     .looseObject({
       producerPct: count.optional(),
@@ -69,8 +84,8 @@ const figures = {
         consumerRunDelayPct: count,
         producerInvoluntarySwitches: count,
         consumerInvoluntarySwitches: count,
-        producerVoluntarySwitches: count.optional(),
-        consumerVoluntarySwitches: count.optional(),
+        producerVoluntarySwitches: count,
+        consumerVoluntarySwitches: count,
       }),
       z.looseObject({ unavailable: text }),
     ])
@@ -91,18 +106,24 @@ export const resultFileSchema = z.looseObject({
     warmup: count,
     trials: count,
     timeout: count,
-    verify: text,
+    verify: z.enum(['sequence', 'crc']),
     capacity: count,
-    fork: text,
+    fork: z.enum(['none', 'process']),
     pin: z.boolean(),
     matrix: z.looseObject({
       backend: z.array(text),
       payload: z.array(count),
       producers: z.array(count),
       batch: z.array(count),
-      wait: z.array(text),
+      wait: z.array(z.enum(WAIT_STRATEGIES)),
     }),
-    workloads: z.array(z.looseObject({ kind: text, rate: count.optional() })),
+    workloads: z.array(
+      z.discriminatedUnion('kind', [
+        z.looseObject({ kind: z.literal('throughput') }),
+        z.looseObject({ kind: z.literal('ping-pong') }),
+        z.looseObject({ kind: z.literal('rate'), rate: count }),
+      ]),
+    ),
     slo: z.record(z.string(), num).optional(),
   }),
   environment: z.looseObject({
@@ -120,22 +141,34 @@ export const resultFileSchema = z.looseObject({
     harnessOverhead: z.looseObject({ perMessageNs: num, perMessageBatchedNs: num }),
     schedulerNoise: z.looseObject({ spinMs: num, gaps: count, lostPct: num, maxGapNs: num }).optional(),
     warnings: z.array(text),
-    machineBefore: z.looseObject({ cpuBusyPct: count, loadAverage: z.array(count), freeMemoryBytes: count }).optional(),
-    latencyFloor: z.looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text }).optional(),
+    machineBefore: z.looseObject({ cpuBusyPct: count, loadAverage: z.tuple([count, count, count]), freeMemoryBytes: count }).optional(),
+    latencyFloor: z
+      .looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text })
+      .optional(),
   }),
   cases: z.array(
     z.looseObject({
       id: text,
       backend: text,
-      workload: text,
-      params: z.looseObject({ payload: count, producers: count, batch: count, wait: text, rate: count.optional() }),
+      workload: z.enum(WORKLOAD_KINDS),
+      params: z.looseObject({ payload: count, producers: count, batch: count, wait: z.enum(WAIT_STRATEGIES), rate: count.optional() }),
       status: z.enum(['ok', 'failed', 'skipped']),
       reason: text.optional(),
       oversubscribed: z.boolean(),
       noHeadroom: z.boolean().optional(),
       busyThreads: count.optional(),
       pinned: z.boolean().optional(),
-      trials: z.array(z.looseObject({ trial: count, status: z.enum(['ok', 'failed']), reason: text.optional(), pinned: z.boolean().optional(), pid: count.optional(), queueCapacityBytes: count.optional(), ...figures })),
+      trials: z.array(
+        z.looseObject({
+          trial: count,
+          status: z.enum(['ok', 'failed']),
+          reason: text.optional(),
+          pinned: z.boolean().optional(),
+          pid: count.optional(),
+          queueCapacityBytes: count.optional(),
+          ...figures,
+        }),
+      ),
       summary: z
         .looseObject({
           ...figures,
@@ -167,7 +200,7 @@ export function parseResultFile(text: string, path: string): ResultFile {
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problem(s))` : '';
     throw new ResultFileError(`${path}: ${issue.path.join('.') || '(top level)'}: ${issue.message.split('\n')[0]}${more}`);
   }
-  return parsed.data as unknown as ResultFile;
+  return parsed.data;
 }
 
 export function readResultFile(path: string): ResultFile {

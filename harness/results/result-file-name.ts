@@ -8,7 +8,10 @@ import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 
 export function resultFileName(name: string, at = new Date(), suffix = 0): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${name}-${stamp}${suffix > 0 ? `-${suffix + 1}` : ''}.json`;
 }
 

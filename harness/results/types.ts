@@ -1,14 +1,123 @@
 /**
- * The result file (schema `nanomq.result/1`, ../../../shared/DESIGN.md "Result file").
+ * The result file (schema `nanomq.result/1`, docs/result-file.md): the floor of the harness,
+ * importing nothing that runs (.dependency-cruiser.cjs).
  * Figures a workload does not measure are absent, never zero.
  */
+
 import type { CaseParams } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
-import type { LatencySummary } from '../metrics/histogram.js';
-import type { WaitCounters } from '../worker/wait-strategy.js';
-import type { Environment } from './environment.js';
 
 export const RESULT_SCHEMA = 'nanomq.result/1';
+
+// ---- Where and with what a run was made (harness/calibration/environment.ts measures it) ----
+
+export interface LatencySummary {
+  p50?: number;
+  p90?: number;
+  p99?: number;
+  p999?: number;
+  max: number;
+  count: number;
+  histogram: string;
+  /** Percentiles left out because too few samples lie beyond them to estimate them. */
+  warnings?: string[];
+}
+
+export interface WaitCounters {
+  /** Times the queue was found full (producer side) or empty (consumer side). */
+  stalls: number;
+  /** Times the thread went to sleep. */
+  sleeps: number;
+  /** Sleeps ended by the other side's notify. */
+  wakes: number;
+  /** Sleeps ended by the timeout. */
+  timeouts: number;
+}
+
+export interface ClockCalibration {
+  /** Smallest non-zero step seen between two consecutive reads. */
+  resolutionNs: number;
+  /** Mean cost of one read. */
+  overheadNs: number;
+  /** How far this thread's nowNs may sit from process.hrtime (half the best bracket; 0 via the addon). */
+  offsetErrorNs?: number;
+  /** What nowNs reads (CLOCK_SOURCE). */
+  source?: string;
+}
+
+export interface BoundaryCost {
+  /** One claim+commit+drain of a header-only message on sab-spsc (JavaScript ring). */
+  jsPushPopNs: number;
+  /** The same through the native backend: four N-API calls. */
+  napiPushPopNs?: number;
+  /** napiPushPopNs − jsPushPopNs: what the boundary adds per message at batch 1. */
+  boundaryNs?: number;
+  note?: string;
+}
+
+export interface HarnessOverhead {
+  /** Per message, batch 1: claim + envelope write + commit + drain + delivery check. */
+  perMessageNs: number;
+  /** The same in batches of 256. */
+  perMessageBatchedNs: number;
+}
+
+export interface SchedulerNoise {
+  spinMs: number;
+  /** Gaps longer than GAP_NS between consecutive clock reads. */
+  gaps: number;
+  /** Share of the spin spent in those gaps, in percent. */
+  lostPct: number;
+  maxGapNs: number;
+}
+
+export interface MachineLoad {
+  /** Whole-machine CPU use in the second before the suite, in % of all cores. */
+  cpuBusyPct: number;
+  /** 1, 5 and 15-minute load averages. */
+  loadAverage: [number, number, number];
+  freeMemoryBytes: number;
+}
+
+export interface LatencyFloor {
+  ratePerSec: number;
+  durationMs: number;
+  samples: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** What the probe is, in one line (for reports). */
+  method: string;
+}
+
+export interface Environment {
+  node: string;
+  v8: string;
+  os: string;
+  cpuModel: string;
+  cores: number;
+  memoryBytes: number;
+  gitCommit: string | null;
+  startedAt: string;
+  finishedAt?: string;
+  clock: ClockCalibration;
+  /** Single-thread cost of one message through sab-spsc and through the N-API boundary. */
+  boundary: BoundaryCost;
+  /** The harness's own per-message work on one thread, through the `null` backend. */
+  harnessOverhead: HarnessOverhead;
+  /** How often the machine takes a spinning thread off the CPU (measured before the run). */
+  schedulerNoise?: SchedulerNoise;
+  /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
+  warnings: string[];
+  /** How busy the machine was in the second before the suite (calibration/machine-load.ts). */
+  machineBefore?: MachineLoad;
+  /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
+  latencyFloor?: LatencyFloor;
+  [extra: string]: unknown;
+}
+
+// ---- Cases and their figures ----
 
 export interface Correctness {
   sent: number;
@@ -143,7 +252,7 @@ export interface CaseResult {
   oversubscribed: boolean;
   /** Busy threads equal the cores: the OS, the main thread and V8's helpers must preempt one. */
   noHeadroom?: boolean;
-  busyThreads: number;
+  busyThreads?: number;
   /** Whether producer and consumer threads were pinned to cores (scenario `pin: true`). */
   pinned?: boolean;
   trials: TrialResult[];

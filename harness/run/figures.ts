@@ -5,10 +5,9 @@
 import type { CpuInfo } from 'node:os';
 import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
+import type { Correctness, CpuFigures, Figures, SchedulingFigures, WaitCounters } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { WorkerReport } from '../worker/protocol.js';
-import type { WaitCounters } from '../worker/wait-strategy.js';
-import type { Correctness, CpuFigures, Figures, SchedulingFigures } from '../results/types.js';
 
 export interface CoordinatorSamples {
   cpuStart: NodeJS.CpuUsage;
@@ -73,11 +72,7 @@ function schedulingOf(producers: WorkerReport[], consumers: WorkerReport[]): Sch
   };
 }
 
-export function computeFigures(
-  planned: PlannedCase,
-  reports: WorkerReport[],
-  samples: CoordinatorSamples,
-): { figures: Figures; problem?: string } {
+export function computeFigures(planned: PlannedCase, reports: WorkerReport[], samples: CoordinatorSamples): { figures: Figures; problem?: string } {
   const byRole = (role: WorkerReport['role']) => reports.filter((r) => r.role === role);
   const pingPong = planned.workload === 'ping-pong';
   // The thread whose window defines throughput: the consumer, or the ping-pong client.
@@ -147,7 +142,7 @@ export function computeFigures(
   }
   if (samples.cpusEnd) {
     cpu.systemPct = machineBusyPct(samples.cpusStart, samples.cpusEnd);
-    if (cpu.processPct !== undefined) cpu.otherPct = Math.max(0, (cpu.systemPct * samples.cpusEnd.length) - cpu.processPct);
+    if (cpu.processPct !== undefined) cpu.otherPct = Math.max(0, cpu.systemPct * samples.cpusEnd.length - cpu.processPct);
   }
   figures.cpu = cpu;
 

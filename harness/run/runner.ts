@@ -3,15 +3,15 @@
  * file. A failing or hung case is recorded and the suite goes on.
  */
 import { findBackend } from '../../implementations/registry.js';
-import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
+import { captureEnvironment } from '../calibration/environment.js';
+import { measureLatencyFloor } from '../calibration/latency-floor.js';
+import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
 import { OTHER_LOAD_LIMIT_PCT, RESULT_SCHEMA } from '../results/types.js';
-import { captureEnvironment, type Environment } from '../results/environment.js';
-import { planCases, type PlannedCase } from '../scenario/plan.js';
+import { type PlannedCase, planCases } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { runTrialInChild } from './fork.js';
 import { summarizeTrials } from './summary.js';
 import { runTrial } from './trial.js';
-import { measureLatencyFloor } from '../calibration/latency-floor.js';
 
 export interface RunEvents {
   caseStarted?(planned: PlannedCase, index: number, total: number): void;
@@ -55,8 +55,12 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
   const warnings = [...environment.warnings];
   const noisy = cases.filter((c) => (c.summary?.cpu?.otherPct ?? 0) > OTHER_LOAD_LIMIT_PCT).length;
-  if (noisy > 0) warnings.push(`${noisy} case(s) ran while other programs used more than ${OTHER_LOAD_LIMIT_PCT}% of a core (flagged NOISY): re-run them on a quiet machine before publishing`);
-  if (oversubscribed > 0) warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
+  if (noisy > 0)
+    warnings.push(
+      `${noisy} case(s) ran while other programs used more than ${OTHER_LOAD_LIMIT_PCT}% of a core (flagged NOISY): re-run them on a quiet machine before publishing`,
+    );
+  if (oversubscribed > 0)
+    warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
   return {
     schema: RESULT_SCHEMA,
     scenario: file ? { ...effective, file } : effective,
@@ -65,11 +69,11 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   };
 
   function interrupted(p: PlannedCase): CaseResult {
-    return { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, noHeadroom: p.noHeadroom, busyThreads: p.busyThreads, status: 'skipped', reason: 'interrupted', trials: [] };
+    return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: [] };
   }
 
   async function runCase(p: PlannedCase, s: Scenario): Promise<CaseResult> {
-    const base = { id: p.id, backend: p.backend, workload: p.workload, params: p.params, oversubscribed: p.oversubscribed, noHeadroom: p.noHeadroom, busyThreads: p.busyThreads };
+    const base = caseHeader(p);
     if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
     const backend = findBackend(p.backend)!;
     const trials: TrialResult[] = [];
@@ -90,4 +94,17 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     if (s.pin) result.pinned = trials.every((t) => t.pinned === true);
     return result;
   }
+}
+
+/** What a case's result says about the case itself, whatever became of it. */
+function caseHeader(p: PlannedCase): Pick<CaseResult, 'id' | 'backend' | 'workload' | 'params' | 'oversubscribed' | 'noHeadroom' | 'busyThreads'> {
+  return {
+    id: p.id,
+    backend: p.backend,
+    workload: p.workload,
+    params: p.params,
+    oversubscribed: p.oversubscribed,
+    noHeadroom: p.noHeadroom,
+    busyThreads: p.busyThreads,
+  };
 }

@@ -2,10 +2,19 @@
  * A case's summary: the median of each figure over its trials, with 95% bootstrap intervals for
  * throughput and p99, and the scenario's SLO verdicts.
  */
-import { mergeHistograms, summarize, type LatencySummary } from '../metrics/histogram.js';
+import { mergeHistograms, summarize } from '../metrics/histogram.js';
 import { bootstrapCi, median } from '../metrics/stats.js';
+import type { LatencySummary } from '../results/types.js';
+import {
+  type CaseSummary,
+  type Correctness,
+  type CpuFigures,
+  SCHEDULER_BOUND_PCT,
+  type SchedulingFigures,
+  type SloVerdict,
+  type TrialResult,
+} from '../results/types.js';
 import type { Slo } from '../scenario/schema.js';
-import { SCHEDULER_BOUND_PCT, type CaseSummary, type Correctness, type CpuFigures, type SchedulingFigures, type SloVerdict, type TrialResult } from '../results/types.js';
 
 function medianOf<T>(trials: T[], pick: (t: T) => number | undefined): number | undefined {
   const values = trials.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
@@ -103,14 +112,16 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
   if (counters.length > 0) summary.backendCounters = medianCounters(counters as Record<string, number>[]);
   const scheduled = measured.map((t) => t.scheduling).filter((x): x is SchedulingFigures => x !== undefined && !('unavailable' in x));
   if (scheduled.length > 0) summary.scheduling = medianCounters(scheduled);
-  else if (measured.some((t) => t.scheduling)) summary.scheduling = { unavailable: 'per-thread scheduling needs /proc/thread-self/schedstat and status (Linux)' };
+  else if (measured.some((t) => t.scheduling))
+    summary.scheduling = { unavailable: 'per-thread scheduling needs /proc/thread-self/schedstat and status (Linux)' };
   const gcs = measured.map((t) => t.gc).filter((g) => g !== undefined);
   if (gcs.length > 0) summary.gc = medianCounters(gcs as { count: number; pauseNs: number }[]);
   if (slo) {
     summary.slo = sloVerdicts(summary, slo);
     const latencyMissed = ['p50', 'p99', 'p999'].some((k) => summary.slo![k] === 'fail');
     const s = summary.scheduling;
-    if (latencyMissed && s && !('unavailable' in s) && Math.max(s.producerRunDelayPct, s.consumerRunDelayPct) >= SCHEDULER_BOUND_PCT) summary.schedulerBound = true;
+    if (latencyMissed && s && !('unavailable' in s) && Math.max(s.producerRunDelayPct, s.consumerRunDelayPct) >= SCHEDULER_BOUND_PCT)
+      summary.schedulerBound = true;
   }
   return summary;
 }

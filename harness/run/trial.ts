@@ -11,14 +11,14 @@ import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { nowNs, sleep } from '../metrics/clock.js';
 import { peakRssBytes, resetPeakRss } from '../metrics/peak-rss.js';
+import type { TrialResult } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Control, Phase } from '../worker/control.js';
 import type { Role, WorkerMessage, WorkerReport, WorkerTask } from '../worker/protocol.js';
-import { computeFigures, type CoordinatorSamples } from './figures.js';
-import type { TrialResult } from '../results/types.js';
+import { type CoordinatorSamples, computeFigures } from './figures.js';
 
-/** Compiled worker entry; tests and the CLI both start workers from dist/ (see PLATFORM.md). */
+/** Compiled worker entry; tests and the CLI both start workers from dist/ (a worker started from TypeScript source would need a loader in the measured loop). */
 export function workerEntryPath(): string {
   return join(packageRoot(), 'dist', 'harness', 'worker', 'entry.js');
 }

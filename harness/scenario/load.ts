@@ -3,9 +3,9 @@
  * `file:line:column: key.path: what is wrong`, pointing at the offending key in the YAML.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
-import { scenarioSchema, type Scenario } from './schema.js';
+import { type Scenario, scenarioSchema } from './schema.js';
 
 export interface ScenarioProblem {
   file: string;

@@ -35,11 +35,7 @@ export function caseId(backend: string, workload: string, p: CaseParams): string
   return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}/batch=${p.batch}/wait=${p.wait}${rate}`;
 }
 
-export function planCases(
-  scenario: Scenario,
-  lookup: (id: string) => QueueBackend | undefined,
-  cores = availableParallelism(),
-): PlannedCase[] {
+export function planCases(scenario: Scenario, lookup: (id: string) => QueueBackend | undefined, cores = availableParallelism()): PlannedCase[] {
   const cases: PlannedCase[] = [];
   const m = scenario.matrix;
   for (const backendId of m.backend)

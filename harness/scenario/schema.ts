@@ -1,10 +1,10 @@
 /**
- * The scenario file's schema (../../../shared/DESIGN.md, "Scenario file"). Loaded scenarios are
+ * The scenario file's schema (docs/scenario-file.md). Loaded scenarios are
  * normalised: durations in nanoseconds, sizes in bytes, rates per second, CPU in percent.
  */
 import { z } from 'zod';
 import { MAX_PAYLOAD_BYTES } from '../../implementations/envelope.js';
-import { parseCount, parseDuration, parsePercent, parseSize, type Parsed } from '../units.js';
+import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../units.js';
 
 function quantity(parse: (input: unknown) => Parsed, min = 0) {
   return z.unknown().transform((input, ctx) => {
@@ -58,7 +58,6 @@ export const WAIT_STRATEGIES = ['spin', 'park', 'block'] as const;
 export type WaitStrategyName = (typeof WAIT_STRATEGIES)[number];
 
 export const WORKLOAD_KINDS = ['throughput', 'ping-pong', 'rate'] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 const workload = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('throughput') }),
@@ -76,54 +75,60 @@ export function scenarioSchema(knownBackends: readonly string[]) {
   );
   return z
     .strictObject({
-    name: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes ([a-z0-9-])'),
-    description: z.string().optional(),
-    duration: duration(1e6).default(2e9),
-    warmup: duration().default(1e9),
-    trials: integer(1, 1000).default(1),
-    timeout: duration(1e6).default(30e9),
-    /** `sequence`: ids, sequence numbers and lengths checked; `crc`: also the payload CRC32. */
-    verify: z.enum(['sequence', 'crc']).default('sequence'),
-    /**
-     * Bytes of queue storage per queue, 1 KiB to 1 GiB. Rings round it up to a power of two that
-     * holds two of the largest records; each trial records the capacity actually used.
-     */
-    capacity: size()
-      .refine((v) => v >= MIN_CAPACITY_BYTES && v <= MAX_CAPACITY_BYTES, { message: `must be from 1KiB to 1GiB (the queues' limits)` })
-      .default(1024 * 1024),
-    /** `process`: each trial in a fresh Node process, so JIT and GC state cannot leak between trials. */
-    fork: z.enum(['none', 'process']).default('none'),
-    /** Pin producer and consumer threads to different cores (needs the native addon). */
-    pin: z.boolean().default(false),
-    /**
-     * Fault injection: the consumer sleeps `duration` after every `every` messages, as a GC pause
-     * or a slow handler would. Shows what coordinated omission hides (see the rate workload).
-     */
-    stall: z.strictObject({ every: count(1), duration: duration(1) }).optional(),
-    matrix: z.strictObject({
-      backend: axis(backend),
-      payload: axis(size().refine((v) => Number.isInteger(v) && v <= MAX_PAYLOAD_BYTES, { message: `must be a whole number of bytes from 0 to ${MAX_PAYLOAD_BYTES}` })).default([0]),
-      producers: axis(integer(1, 64)).default([1]),
-      batch: axis(integer(1, 4096)).default([1]),
-      wait: axis(z.enum(WAIT_STRATEGIES)).default(['spin']),
-    }),
-    workloads: z.array(workload).min(1, 'needs at least one workload'),
-    slo: z
-      .strictObject({
-        p50: duration().optional(),
-        p99: duration().optional(),
-        p999: duration().optional(),
-        throughput: count().optional(),
-        rss: size().optional(),
-        cpu: percent().optional(),
-      })
-      .optional(),
-  })
+      name: z.string().regex(/^[a-z0-9-]+$/, 'must be lowercase letters, digits and dashes ([a-z0-9-])'),
+      description: z.string().optional(),
+      duration: duration(1e6).default(2e9),
+      warmup: duration().default(1e9),
+      trials: integer(1, 1000).default(1),
+      timeout: duration(1e6).default(30e9),
+      /** `sequence`: ids, sequence numbers and lengths checked; `crc`: also the payload CRC32. */
+      verify: z.enum(['sequence', 'crc']).default('sequence'),
+      /**
+       * Bytes of queue storage per queue, 1 KiB to 1 GiB. Rings round it up to a power of two that
+       * holds two of the largest records; each trial records the capacity actually used.
+       */
+      capacity: size()
+        .refine((v) => v >= MIN_CAPACITY_BYTES && v <= MAX_CAPACITY_BYTES, { message: `must be from 1KiB to 1GiB (the queues' limits)` })
+        .default(1024 * 1024),
+      /** `process`: each trial in a fresh Node process, so JIT and GC state cannot leak between trials. */
+      fork: z.enum(['none', 'process']).default('none'),
+      /** Pin producer and consumer threads to different cores (needs the native addon). */
+      pin: z.boolean().default(false),
+      /**
+       * Fault injection: the consumer sleeps `duration` after every `every` messages, as a GC pause
+       * or a slow handler would. Shows what coordinated omission hides (see the rate workload).
+       */
+      stall: z.strictObject({ every: count(1), duration: duration(1) }).optional(),
+      matrix: z.strictObject({
+        backend: axis(backend),
+        payload: axis(
+          size().refine((v) => Number.isInteger(v) && v <= MAX_PAYLOAD_BYTES, { message: `must be a whole number of bytes from 0 to ${MAX_PAYLOAD_BYTES}` }),
+        ).default([0]),
+        producers: axis(integer(1, 64)).default([1]),
+        batch: axis(integer(1, 4096)).default([1]),
+        wait: axis(z.enum(WAIT_STRATEGIES)).default(['spin']),
+      }),
+      workloads: z.array(workload).min(1, 'needs at least one workload'),
+      slo: z
+        .strictObject({
+          p50: duration().optional(),
+          p99: duration().optional(),
+          p999: duration().optional(),
+          throughput: count().optional(),
+          rss: size().optional(),
+          cpu: percent().optional(),
+        })
+        .optional(),
+    })
     .superRefine((s, ctx) => {
       // Every trial runs warm-up, then the window, then drains: a timeout shorter than the first
       // two fails every case after spending the machine's time on it.
       if (s.timeout < s.warmup + s.duration) {
-        ctx.addIssue({ code: 'custom', path: ['timeout'], message: `must be longer than warmup + duration (${(s.warmup + s.duration) / 1e9}s), or every trial times out` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['timeout'],
+          message: `must be longer than warmup + duration (${(s.warmup + s.duration) / 1e9}s), or every trial times out`,
+        });
       }
     });
 }

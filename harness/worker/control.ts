@@ -64,8 +64,4 @@ export class Control {
     for (let i = 0; i < producers; i++) sum += this.totals[SENT_SLOT + i];
     return sum;
   }
-
-  sentBy(producer: number): number {
-    return this.totals[SENT_SLOT + producer];
-  }
 }

@@ -10,7 +10,7 @@
  * whose stamped sequence disagrees with the header, or a CRC32 mismatch (verify: crc).
  */
 import {
-  EnvelopeCodec,
+  type EnvelopeCodec,
   Flags,
   HEADER_BYTES,
   MAGIC,

@@ -3,13 +3,13 @@
  * Compiled to dist/ and started from there, so no TypeScript loader sits in the measured loop.
  */
 import './v8-flags.js';
-import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { findBackend } from '../../implementations/registry.js';
 import { initHistograms } from '../metrics/histogram.js';
 import { Control } from './control.js';
-import type { WorkerMessage, WorkerTask } from './protocol.js';
 import { pinCurrentThread } from './pinning.js';
+import type { WorkerMessage, WorkerTask } from './protocol.js';
 import { runRole } from './roles.js';
 
 const send = (message: WorkerMessage) => parentPort!.postMessage(message);

@@ -7,9 +7,9 @@
  *   worker ──{ type: 'error', message }──▶ coordinator   anything thrown
  */
 import type { BackendCounters, QueueDescriptor } from '../../implementations/contract.js';
+import type { WaitCounters } from '../results/types.js';
 import type { CaseParams } from '../scenario/plan.js';
 import type { DeliveryCounts } from './delivery-check.js';
-import type { WaitCounters } from './wait-strategy.js';
 import type { WindowScheduling } from './measure-window.js';
 
 /** `driver`: one worker that runs a self-driven backend's own threads and reports for both sides. */
@@ -75,7 +75,4 @@ export interface WorkerReport {
   pinError?: string;
 }
 
-export type WorkerMessage =
-  | { type: 'ready' }
-  | { type: 'report'; report: WorkerReport }
-  | { type: 'error'; message: string };
+export type WorkerMessage = { type: 'ready' } | { type: 'report'; report: WorkerReport } | { type: 'error'; message: string };

@@ -8,19 +8,20 @@
  * Every loop polls the control PHASE between batches; work done before MEASURE or after STOP is
  * not counted, but every message is still checked for delivery.
  */
-import { isSelfDriven, type Consumer, type MessageVisitor, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
+
+import { getHeapStatistics } from 'node:v8';
+import { type Consumer, isSelfDriven, type MessageVisitor, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } from '../../implementations/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
-import { Control, Phase } from './control.js';
+import { bucketValue } from '../metrics/log-buckets.js';
+import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
+import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { CLOSED_AT, MeasureWindow, OPENED_AT } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
-import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { RateSchedule } from './rate-schedule.js';
-import { bucketValue } from '../metrics/log-buckets.js';
 import { WaitStrategy } from './wait-strategy.js';
-import { getHeapStatistics } from 'node:v8';
 
 /** In closed-loop runs, one message in this many carries a timestamp, so the clock does not dominate. */
 export const TIMESTAMP_EVERY = 64;
@@ -106,7 +107,17 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
   const heap = getHeapStatistics().used_heap_size;
   const side = (role: WorkerReport['role'], s: SelfDrivenSide): WorkerReport => {
     // Native threads read no /proc schedule here (their CPU comes from the C++ side).
-    const report: WorkerReport = { role, index: 0, windowMessages: s.windowMessages, windowNs: s.windowNs, cpuNs: s.cpuNs, scheduling: null, wait: idle, backendCounters: {}, heapUsedBytes: heap };
+    const report: WorkerReport = {
+      role,
+      index: 0,
+      windowMessages: s.windowMessages,
+      windowNs: s.windowNs,
+      cpuNs: s.cpuNs,
+      scheduling: null,
+      wait: idle,
+      backendCounters: {},
+      heapUsedBytes: heap,
+    };
     if (task.pinProducer !== undefined && task.pinProducer >= 0) report.pinned = s.pinned;
     if (s.pinError) report.pinError = s.pinError;
     return report;

@@ -9,22 +9,12 @@
  *          sleeping thread notices the end of a trial
  */
 import type { WaitOutcome } from '../../implementations/contract.js';
+import type { WaitCounters } from '../results/types.js';
 import type { WaitStrategyName } from '../scenario/schema.js';
 
 export const PARK_SPINS = 2000;
 export const PARK_TIMEOUT_MS = 1;
 export const BLOCK_TIMEOUT_MS = 100;
-
-export interface WaitCounters {
-  /** Times the queue was found full (producer side) or empty (consumer side). */
-  stalls: number;
-  /** Times the thread went to sleep. */
-  sleeps: number;
-  /** Sleeps ended by the other side's notify. */
-  wakes: number;
-  /** Sleeps ended by the timeout. */
-  timeouts: number;
-}
 
 export class WaitStrategy {
   readonly counters: WaitCounters = { stalls: 0, sleeps: 0, wakes: 0, timeouts: 0 };

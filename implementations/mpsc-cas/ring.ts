@@ -35,16 +35,10 @@
  * cannot pass the first record before that store, and once it sees it, every earlier write of
  * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
  */
-import {
-  type BackendCounters,
-  type Consumer,
-  type MessageVisitor,
-  type Producer,
-  type WaitOutcome,
-} from '../contract.js';
+import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
 
 export { META_CAPACITY } from '../shared/ring-memory.js';
@@ -121,7 +115,7 @@ export class MpscRingProducer implements Producer {
       // A batch never straddles the end: it stops there, or (if not even one record fits
       // before the end) a padding record fills the rest and the batch starts at 0.
       let padding = toEnd < size ? toEnd : 0;
-      let n = padding > 0 ? Math.min(max, Math.floor((free - padding) / size)) : Math.min(max, Math.floor(free / size), Math.floor(toEnd / size));
+      const n = padding > 0 ? Math.min(max, Math.floor((free - padding) / size)) : Math.min(max, Math.floor(free / size), Math.floor(toEnd / size));
       if (n <= 0) {
         const fresh = this.freshHead();
         if (fresh === head) {

@@ -43,10 +43,6 @@ export class SharedMutex {
     }
   }
 
-  tryLock(): boolean {
-    return Atomics.compareExchange(this.words, this.index, UNLOCKED, LOCKED) === UNLOCKED;
-  }
-
   unlock(): void {
     if (Atomics.sub(this.words, this.index, 1) !== LOCKED) {
       Atomics.store(this.words, this.index, UNLOCKED);

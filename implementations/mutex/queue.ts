@@ -17,16 +17,10 @@
  *   byte 512   | NOT_FULL condition (seq, waiters)                   |  writers sleep here
  *   byte 640   | DATA: `capacity` bytes of records (../shared/records.ts) |
  */
-import {
-  type BackendCounters,
-  type Consumer,
-  type MessageVisitor,
-  type Producer,
-  type WaitOutcome,
-} from '../contract.js';
-import { placeRecord, readRecords, spaceNeeded, type DrainCursor } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
+import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { type DrainCursor, placeRecord, readRecords, spaceNeeded } from '../shared/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 

@@ -11,20 +11,12 @@
  * Waking a sleeping JavaScript thread needs Atomics.notify (a native futex call cannot wake V8's
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
-import {
-  type BackendCounters,
-  type Consumer,
-  type MessageVisitor,
-  type Producer,
-  type QueueBackend,
-  type SelfDrivenBackend,
-  type WaitOutcome,
-} from '../contract.js';
+import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, SelfDrivenBackend, WaitOutcome } from '../contract.js';
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
 import { EventCount } from '../shared/event-count.js';
-import { RECORD_HEADER_BYTES } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { RECORD_HEADER_BYTES } from '../shared/records.js';
 import { checkClaim, ringCapacityOf } from '../shared/ring-memory.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 

@@ -14,7 +14,16 @@
  *   byte 128  | CONSUMED: messages drained (i32, wraps)    |
  *   byte 256  | LENGTH: message length of the last claim   |
  */
-import { ClaimOpenError, type BackendCounters, type Consumer, type MessageVisitor, type Producer, type QueueBackend, type QueueDescriptor, type WaitOutcome } from '../contract.js';
+import {
+  type BackendCounters,
+  ClaimOpenError,
+  type Consumer,
+  type MessageVisitor,
+  type Producer,
+  type QueueBackend,
+  type QueueDescriptor,
+  type WaitOutcome,
+} from '../contract.js';
 import { EnvelopeCodec, HEADER_BYTES } from '../envelope.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
 
@@ -135,7 +144,16 @@ class NullConsumer implements Consumer {
 export const nullBackend: QueueBackend = {
   id: 'null',
   description: 'producer to consumer through nothing (counts cross, bytes do not): the harness overhead',
-  traits: { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, canBlock: false, sharedMemory: true, workloads: ['throughput'], carriesBytes: false },
+  traits: {
+    maxProducers: 1,
+    maxConsumers: 1,
+    zeroCopyRead: true,
+    zeroCopyWrite: true,
+    canBlock: false,
+    sharedMemory: true,
+    workloads: ['throughput'],
+    carriesBytes: false,
+  },
   available: () => ({ available: true }),
   create(options): NullDescriptor {
     const control = new SharedArrayBuffer(384);

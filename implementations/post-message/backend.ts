@@ -28,12 +28,12 @@
  *   byte 128  | NOT_EMPTY event count (epoch, waiters)      |  consumer sleeps here
  *   byte 256  | NOT_FULL event count (epoch, waiters)       |  producers sleep here
  */
-import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
-  ClaimOpenError,
-  MessageTooLargeError,
   type BackendCounters,
+  ClaimOpenError,
   type Consumer,
+  MessageTooLargeError,
   type MessageVisitor,
   type Producer,
   type QueueBackend,
@@ -41,8 +41,8 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 
 const IN_FLIGHT = 0;
 const POSTED = 1;
@@ -245,7 +245,7 @@ class PostMessageConsumer implements Consumer {
 
 export const postMessage: QueueBackend = {
   id: 'post-message',
-  description: 'MessageChannel per producer, payloads transferred, consumer polls with receiveMessageOnPort',
+  description: 'MessageChannel per producer, small batches cloned and large ones transferred, consumer polls with receiveMessageOnPort',
   traits: { maxProducers: 64, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: false, canBlock: true, sharedMemory: false },
   available: () => ({ available: true }),
   create(options): PostMessageDescriptor {
@@ -285,6 +285,9 @@ export const postMessage: QueueBackend = {
   },
   consumer(descriptor) {
     const d = descriptor as PostMessageDescriptor;
-    return new PostMessageConsumer(d.consumerPorts.filter((p): p is MessagePort => p !== null), d.control);
+    return new PostMessageConsumer(
+      d.consumerPorts.filter((p): p is MessagePort => p !== null),
+      d.control,
+    );
   },
 };

@@ -26,7 +26,7 @@
  */
 import { dataOffsetAfter, lineWord, META_PEER_MODE, type RingShape } from '../shared/ring-memory.js';
 
-export { META_CAPACITY, META_PEER_MODE, META_VERSION } from '../shared/ring-memory.js';
+export { META_CAPACITY } from '../shared/ring-memory.js';
 export const LAYOUT_VERSION = 1;
 export const TAIL = lineWord(1);
 export const HEAD = lineWord(2);

@@ -11,17 +11,11 @@
  * (Atomics are sequentially consistent, which orders the plain accesses around them).
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
-import {
-  type BackendCounters,
-  type Consumer,
-  type MessageVisitor,
-  type Producer,
-  type WaitOutcome,
-} from '../contract.js';
+import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
-import { placeRecord, readRecords, spaceNeeded, type DrainCursor } from '../shared/records.js';
-import { checkClaim, offsetsFor } from '../shared/ring-memory.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { type DrainCursor, placeRecord, readRecords, spaceNeeded } from '../shared/records.js';
+import { checkClaim, offsetsFor } from '../shared/ring-memory.js';
 import { claimJavaScriptPeer, DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 
 export class SpscRingProducer implements Producer {

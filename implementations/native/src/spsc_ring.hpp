@@ -13,7 +13,7 @@
 //   record: | length (i32, message bytes) | type (i32: 1 message, 2 padding) | bytes | pad to 8 |
 //
 // JavaScript's Atomics are sequentially consistent; std::atomic_ref with seq_cst on the same
-// Int32 words interoperates with them (PLATFORM.md). Positions are kept as uint32_t so that
+// Int32 words interoperates with them (both are the C++ memory model's seq_cst). Positions are kept as uint32_t so that
 // wrap-around arithmetic is defined; the words hold the same bits as the JS Int32 values.
 #pragma once
 

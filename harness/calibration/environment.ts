@@ -1,37 +1,12 @@
 /** Where and with what a run was made, recorded in every result file. */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
-import { measureBoundaryCost, type BoundaryCost } from '../metrics/boundary-cost.js';
-import { calibrateClock, type ClockCalibration } from '../metrics/clock.js';
-import { measureHarnessOverhead, type HarnessOverhead } from '../metrics/harness-overhead.js';
-import { measureSchedulerNoise, type SchedulerNoise } from '../metrics/scheduler-noise.js';
+import { calibrateClock } from '../metrics/clock.js';
+import type { Environment } from '../results/types.js';
 import { formatDuration } from '../units.js';
-
-export interface Environment {
-  node: string;
-  v8: string;
-  os: string;
-  cpuModel: string;
-  cores: number;
-  memoryBytes: number;
-  gitCommit: string | null;
-  startedAt: string;
-  finishedAt?: string;
-  clock: ClockCalibration;
-  /** Single-thread cost of one message through sab-spsc and through the N-API boundary. */
-  boundary: BoundaryCost;
-  /** The harness's own per-message work on one thread, through the `null` backend. */
-  harnessOverhead: HarnessOverhead;
-  /** How often the machine takes a spinning thread off the CPU (measured before the run). */
-  schedulerNoise: SchedulerNoise;
-  /** Anything that makes the figures less trustworthy (few cores, a dirty tree, …). */
-  warnings: string[];
-  /** How busy the machine was in the second before the suite (calibration/machine-load.ts). */
-  machineBefore?: import('../calibration/machine-load.js').MachineLoad;
-  /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
-  latencyFloor?: import('../calibration/latency-floor.js').LatencyFloor;
-  [extra: string]: unknown;
-}
+import { measureBoundaryCost } from './boundary-cost.js';
+import { measureHarnessOverhead } from './harness-overhead.js';
+import { measureSchedulerNoise } from './scheduler-noise.js';
 
 function gitCommit(): string | null {
   try {

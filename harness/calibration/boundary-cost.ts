@@ -7,6 +7,7 @@
 import type { QueueBackend } from '../../implementations/contract.js';
 import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { findBackend } from '../../implementations/registry.js';
+import type { BoundaryCost } from '../results/types.js';
 
 function pushPopNs(backend: QueueBackend, rounds: number): number {
   const d = backend.create({ capacityBytes: 1 << 16, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES });
@@ -25,16 +26,6 @@ function pushPopNs(backend: QueueBackend, rounds: number): number {
   producer.close();
   consumer.close();
   return ns;
-}
-
-export interface BoundaryCost {
-  /** One claim+commit+drain of a header-only message on sab-spsc (JavaScript ring). */
-  jsPushPopNs: number;
-  /** The same through the native backend: four N-API calls. */
-  napiPushPopNs?: number;
-  /** napiPushPopNs − jsPushPopNs: what the boundary adds per message at batch 1. */
-  boundaryNs?: number;
-  note?: string;
 }
 
 export function measureBoundaryCost(rounds = 200_000): BoundaryCost {

@@ -1,3 +1,4 @@
+import type { SchedulerNoise } from '../results/types.js';
 /**
  * How often this machine takes a running thread off the CPU, measured by spinning on the clock
  * and recording every gap longer than GAP_NS. On a quiet dedicated machine that is ~0; on the
@@ -6,15 +7,6 @@
  * so every result records this and warns when it matters.
  */
 export const GAP_NS = 50_000;
-
-export interface SchedulerNoise {
-  spinMs: number;
-  /** Gaps longer than GAP_NS between consecutive clock reads. */
-  gaps: number;
-  /** Share of the spin spent in those gaps, in percent. */
-  lostPct: number;
-  maxGapNs: number;
-}
 
 export function measureSchedulerNoise(spinMs = 500): SchedulerNoise {
   const end = performance.now() + spinMs;

@@ -4,18 +4,11 @@
  * check the consumers use, with no queue in between. Recorded in every result's environment;
  * the cross-thread figure comes from running `null` in a scenario.
  */
-import { HEADER_BYTES } from '../../implementations/envelope.js';
-import { EnvelopeCodec } from '../../implementations/envelope.js';
+import { EnvelopeCodec, HEADER_BYTES } from '../../implementations/envelope.js';
 import { nullBackend } from '../../implementations/null/backend.js';
+import type { HarnessOverhead } from '../results/types.js';
 import { DeliveryCheck } from '../worker/delivery-check.js';
 import { EnvelopeWriter, STAMP_NONE } from '../worker/envelope-writer.js';
-
-export interface HarnessOverhead {
-  /** Per message, batch 1: claim + envelope write + commit + drain + delivery check. */
-  perMessageNs: number;
-  /** The same in batches of 256. */
-  perMessageBatchedNs: number;
-}
 
 function measure(batch: number, messages: number): number {
   const d = nullBackend.create({ capacityBytes: 1 << 20, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES });

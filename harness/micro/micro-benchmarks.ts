@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import { Bench } from 'tinybench';
 import { EnvelopeCodec, encode, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
 import { backends } from '../../implementations/registry.js';
-import { hrtimeNs, nowNs } from '../metrics/clock.js';
+import { CLOCK_SOURCE, hrtimeNs, nowNs } from '../metrics/clock.js';
 import { createHistogram, initHistograms } from '../metrics/histogram.js';
 
 export const OPS_PER_CALL = 1000;
@@ -58,7 +58,7 @@ export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (n
     });
   };
 
-  add('clock', 'clock: nowNs (performance.now + offset, no allocation)', () => void nowNs());
+  add('clock', `clock: nowNs (${CLOCK_SOURCE})`, () => void nowNs());
   add('clock', 'clock: process.hrtime.bigint → ns', () => void hrtimeNs());
   add('clock', 'clock: performance.now', () => void performance.now());
 

@@ -35,11 +35,10 @@
  * cannot pass the first record before that store, and once it sees it, every earlier write of
  * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
  */
-import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
-import { EventCount } from '../shared/event-count.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import type { BackendCounters, MessageVisitor } from '../contract.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
+import { checkClaim, dataOffsetAfter, lineWord, offsetsFor, type RingShape } from '../shared/ring-memory.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
 
 export { META_CAPACITY } from '../shared/ring-memory.js';
 export const LAYOUT_VERSION = 1;
@@ -62,27 +61,19 @@ export const BACK_OFF_SPINS = 32;
 export const STALLED_BACK_OFFS = 256;
 export const YIELD_MS = 0.05;
 
-export class MpscRingProducer implements Producer {
-  readonly buffer: Uint8Array;
-  private readonly words: Int32Array;
-  private readonly capacity: number;
+const MPSC_WORDS = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_FULL };
+
+export class MpscRingProducer extends RingProducerSide {
   private readonly mask: number;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
   private offsets = new Int32Array(256);
   private claimed = 0;
   private claimedLength = 0;
-  private lastNeed = 0;
   private casFailures = 0;
   private headReads = 0;
 
   constructor(memory: SharedArrayBuffer) {
-    this.buffer = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.capacity = this.words[META_CAPACITY];
+    super(memory, MPSC_WORDS);
     this.mask = this.capacity - 1;
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
   }
 
   claim(max: number, length: number): number {
@@ -197,33 +188,12 @@ export class MpscRingProducer implements Producer {
     this.notEmpty.signal();
   }
 
-  tryWrite(message: Uint8Array): boolean {
-    return writeOneFrom(this, message);
-  }
-
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) | 0);
-
-  awaitSpace(timeoutMs: number): WaitOutcome {
-    return this.notFull.await(this.hasSpace, timeoutMs);
-  }
-
   counters(): BackendCounters {
     return { casFailures: this.casFailures, headReads: this.headReads };
   }
-
-  close(): void {
-    this.abort();
-  }
 }
 
-export class MpscRingConsumer implements Consumer {
-  private readonly bytes: Uint8Array;
-  private readonly words: Int32Array;
-  private readonly capacity: number;
-  private readonly mask: number;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
+export class MpscRingConsumer extends RingConsumerSide {
   private head: number;
   private backOffs = 0;
   private yields = 0;
@@ -234,12 +204,7 @@ export class MpscRingConsumer implements Consumer {
   sink = 0;
 
   constructor(memory: SharedArrayBuffer) {
-    this.bytes = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.capacity = this.words[META_CAPACITY];
-    this.mask = this.capacity - 1;
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
+    super(memory, MPSC_WORDS);
     this.head = Atomics.load(this.words, HEAD);
   }
 
@@ -311,20 +276,10 @@ export class MpscRingConsumer implements Consumer {
     this.sink = x;
   }
 
-  tryRead(destination: Uint8Array): number {
-    return readOneInto(this, destination);
-  }
-
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasData = () => Atomics.load(this.words, (DATA_OFFSET + (this.head & this.mask)) >> 2) !== 0;
-
-  awaitData(timeoutMs: number): WaitOutcome {
-    return this.notEmpty.await(this.hasData, timeoutMs);
-  }
+  // A record is there when its length word is (a claimed record's reads 0 until committed).
+  protected readonly hasData = () => Atomics.load(this.words, (DATA_OFFSET + (this.head & this.mask)) >> 2) !== 0;
 
   counters(): BackendCounters {
     return { uncommittedBackOffs: this.backOffs, stalledProducerYields: this.yields };
   }
-
-  close(): void {}
 }

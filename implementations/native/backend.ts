@@ -11,13 +11,12 @@
  * Waking a sleeping JavaScript thread needs Atomics.notify (a native futex call cannot wake V8's
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
-import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, SelfDrivenBackend, WaitOutcome } from '../contract.js';
+import type { BackendCounters, MessageVisitor, QueueBackend, SelfDrivenBackend } from '../contract.js';
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
-import { DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from '../sab-spsc/layout.js';
-import { EventCount } from '../shared/event-count.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import { DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
 import { RECORD_HEADER_BYTES } from '../shared/records.js';
 import { checkClaim, ringCapacityOf } from '../shared/ring-memory.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** Largest batch one native call claims or peeks. */
@@ -29,26 +28,16 @@ function addon(): NativeAddon {
   return load.module;
 }
 
-class NativeProducer implements Producer {
-  readonly buffer: Uint8Array;
-  private readonly words: Int32Array;
-  private readonly capacity: number;
+class NativeProducer extends RingProducerSide {
   private readonly offsets = new Int32Array(new SharedArrayBuffer(MAX_BATCH * 4));
   private readonly native = addon();
   private readonly handle: NativeHandle;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
-  private lastNeed = 0;
   private calls = 0;
   private open = false;
 
   constructor(memory: SharedArrayBuffer) {
-    this.buffer = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.capacity = this.words[META_CAPACITY];
+    super(memory, SPSC_WORDS);
     this.handle = this.native.producerOpen(this.words, this.offsets);
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
   }
 
   claim(max: number, length: number): number {
@@ -77,46 +66,21 @@ class NativeProducer implements Producer {
     this.native.producerAbort(this.handle);
   }
 
-  tryWrite(message: Uint8Array): boolean {
-    return writeOneFrom(this, message);
-  }
-
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((Atomics.load(this.words, TAIL) - Atomics.load(this.words, HEAD)) | 0);
-
-  awaitSpace(timeoutMs: number): WaitOutcome {
-    return this.notFull.await(this.hasSpace, timeoutMs);
-  }
-
   counters(): BackendCounters {
     return { nativeCalls: this.calls };
   }
-
-  close(): void {
-    this.abort();
-  }
 }
 
-class NativeConsumer implements Consumer {
-  private readonly bytes: Uint8Array;
-  private readonly words: Int32Array;
+class NativeConsumer extends RingConsumerSide {
   private readonly records = new Int32Array(new SharedArrayBuffer(MAX_BATCH * 8));
   private readonly native = addon();
   private readonly handle: NativeHandle;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
-  private readonly mask: number;
   private calls = 0;
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasData = () => Atomics.load(this.words, TAIL) !== Atomics.load(this.words, HEAD);
+  protected readonly hasData = () => Atomics.load(this.words, TAIL) !== Atomics.load(this.words, HEAD);
 
   constructor(memory: SharedArrayBuffer) {
-    this.bytes = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.mask = this.words[META_CAPACITY] - 1;
+    super(memory, SPSC_WORDS);
     this.handle = this.native.consumerOpen(this.words, this.records);
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
   }
 
   drain(max: number, visit: MessageVisitor): number {
@@ -143,19 +107,9 @@ class NativeConsumer implements Consumer {
     return (head + ((index - (head & this.mask)) & this.mask)) | 0;
   }
 
-  tryRead(destination: Uint8Array): number {
-    return readOneInto(this, destination);
-  }
-
-  awaitData(timeoutMs: number): WaitOutcome {
-    return this.notEmpty.await(this.hasData, timeoutMs);
-  }
-
   counters(): BackendCounters {
     return { nativeCalls: this.calls };
   }
-
-  close(): void {}
 }
 
 function availability() {

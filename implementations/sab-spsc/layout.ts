@@ -25,8 +25,8 @@
  * `(tail - head) | 0` the bytes in use.
  */
 import { dataOffsetAfter, lineWord, META_PEER_MODE, type RingShape } from '../shared/ring-memory.js';
+import type { RingWords } from '../shared/ring-side.js';
 
-export { META_CAPACITY } from '../shared/ring-memory.js';
 export const LAYOUT_VERSION = 1;
 export const TAIL = lineWord(1);
 export const HEAD = lineWord(2);
@@ -35,6 +35,8 @@ export const NOT_FULL = lineWord(4);
 export const DATA_OFFSET = dataOffsetAfter(4);
 
 export const SPSC_SHAPE: RingShape = { controlLines: 4, version: LAYOUT_VERSION, positions: [TAIL, HEAD] };
+/** The words each side waits on (shared/ring-side.ts); the native ring uses them too. */
+export const SPSC_WORDS: RingWords = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_FULL };
 
 /**
  * Who drives the ring's two ends, fixed by the first side that attaches. A native-only end

@@ -11,34 +11,23 @@
  * (Atomics are sequentially consistent, which orders the plain accesses around them).
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
-import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
-import { EventCount } from '../shared/event-count.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
+import type { BackendCounters, MessageVisitor } from '../contract.js';
 import { type DrainCursor, placeRecord, readRecords, spaceNeeded } from '../shared/records.js';
 import { checkClaim, offsetsFor } from '../shared/ring-memory.js';
-import { claimJavaScriptPeer, DATA_OFFSET, HEAD, META_CAPACITY, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
+import { claimJavaScriptPeer, DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from './layout.js';
 
-export class SpscRingProducer implements Producer {
-  readonly buffer: Uint8Array;
-  private readonly words: Int32Array;
-  private readonly capacity: number;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
+export class SpscRingProducer extends RingProducerSide {
   private tail: number;
   private cachedHead: number;
   private pendingTail: number;
   private claimed = 0;
   private offsets = new Int32Array(256);
-  private lastNeed = 0;
   private notifies = 0;
 
   constructor(memory: SharedArrayBuffer) {
-    this.buffer = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.capacity = this.words[META_CAPACITY];
+    super(memory, SPSC_WORDS);
     claimJavaScriptPeer(this.words);
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
     this.tail = Atomics.load(this.words, TAIL);
     this.pendingTail = this.tail;
     this.cachedHead = Atomics.load(this.words, HEAD);
@@ -84,46 +73,21 @@ export class SpscRingProducer implements Producer {
     this.claimed = 0;
   }
 
-  tryWrite(message: Uint8Array): boolean {
-    return writeOneFrom(this, message);
-  }
-
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasSpace = () => this.lastNeed <= this.capacity - ((this.tail - Atomics.load(this.words, HEAD)) | 0);
-
-  awaitSpace(timeoutMs: number): WaitOutcome {
-    return this.notFull.await(this.hasSpace, timeoutMs);
-  }
-
   counters(): BackendCounters {
     return { notifies: this.notifies };
   }
-
-  close(): void {
-    this.abort();
-  }
 }
 
-export class SpscRingConsumer implements Consumer {
-  private readonly bytes: Uint8Array;
-  private readonly words: Int32Array;
-  private readonly mask: number;
-  private readonly notEmpty: EventCount;
-  private readonly notFull: EventCount;
+export class SpscRingConsumer extends RingConsumerSide {
   private head: number;
   private cachedTail: number;
   private notifies = 0;
   private readonly cursor: DrainCursor = { position: 0, count: 0 };
-  // Built once: a closure made per wait would be garbage on every sleep (`block` sleeps often).
-  private readonly hasData = () => Atomics.load(this.words, TAIL) !== this.head;
+  protected readonly hasData = () => Atomics.load(this.words, TAIL) !== this.head;
 
   constructor(memory: SharedArrayBuffer) {
-    this.bytes = new Uint8Array(memory);
-    this.words = new Int32Array(memory);
-    this.mask = this.words[META_CAPACITY] - 1;
+    super(memory, SPSC_WORDS);
     claimJavaScriptPeer(this.words);
-    this.notEmpty = new EventCount(this.words, NOT_EMPTY);
-    this.notFull = new EventCount(this.words, NOT_FULL);
     this.head = Atomics.load(this.words, HEAD);
     this.cachedTail = Atomics.load(this.words, TAIL);
   }
@@ -163,17 +127,7 @@ export class SpscRingConsumer implements Consumer {
     return cursor.count;
   }
 
-  tryRead(destination: Uint8Array): number {
-    return readOneInto(this, destination);
-  }
-
-  awaitData(timeoutMs: number): WaitOutcome {
-    return this.notEmpty.await(this.hasData, timeoutMs);
-  }
-
   counters(): BackendCounters {
     return { notifies: this.notifies };
   }
-
-  close(): void {}
 }

@@ -2,7 +2,7 @@
  * The layering, enforced (`npm run lint`, part of `npm test`). docs/architecture.md draws it:
  *
  *   harness/cli ─▶ harness/{run, report, compare, micro, scenario, calibration}
- *                    └─▶ harness/{worker, metrics, results} ─▶ implementations/ ─▶ (node only)
+ *                    └─▶ harness/{worker, metrics, results} ─▶ implementations/ ─▶ wire/ ─▶ (node only)
  *
  * Queues sit on the ground floor and know nothing of the harness; the result schema is the
  * floor of the harness (everything reads it, it reads nothing that runs).
@@ -16,6 +16,13 @@ module.exports = {
       comment: 'A cycle makes two modules one: neither can be read, tested or moved alone.',
       from: {},
       to: { circular: true },
+    },
+    {
+      name: 'wire-is-the-ground',
+      severity: 'error',
+      comment: 'wire/ is the message format every layer uses; it depends on nothing of the project.',
+      from: { path: '^wire/' },
+      to: { path: '^(implementations|harness)/' },
     },
     {
       name: 'queues-know-no-harness',

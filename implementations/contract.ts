@@ -154,52 +154,6 @@ export interface QueueBackend {
   consumer(descriptor: QueueDescriptor, index: number): Consumer;
 }
 
-/** What a self-driven backend's threads measured, in the harness's own terms. */
-export interface SelfDrivenSide {
-  windowMessages: number;
-  windowNs: number;
-  cpuNs: number;
-  pinned: boolean;
-  pinError?: string;
-}
-
-export interface SelfDrivenReport {
-  producer: SelfDrivenSide;
-  consumer: SelfDrivenSide;
-  sent: number;
-  received: number;
-  duplicated: number;
-  reordered: number;
-  corrupt: number;
-  /**
-   * Latency in ns (one-way for throughput, round trip for ping-pong) as bucket counts of a fixed
-   * log-linear layout (harness/metrics/log-buckets.ts), recorded without allocating or capping.
-   */
-  latencyBuckets: Float64Array;
-}
-
-export interface SelfDrivenRun {
-  queue: QueueDescriptor;
-  reply?: QueueDescriptor;
-  /** The harness's control block (harness/worker/control.ts): PHASE is word 0. */
-  control: SharedArrayBuffer;
-  pingPong: boolean;
-  payload: number;
-  batch: number;
-  /** CPU for each thread, or -1 for no pinning. */
-  pinProducer: number;
-  pinConsumer: number;
-}
-
-export interface SelfDrivenBackend extends QueueBackend {
-  /** Runs one trial on the backend's own threads; blocks the calling worker until they finish. */
-  runThreads(run: SelfDrivenRun): SelfDrivenReport;
-}
-
-export function isSelfDriven(backend: QueueBackend): backend is SelfDrivenBackend {
-  return backend.traits.selfDriven === true && typeof (backend as SelfDrivenBackend).runThreads === 'function';
-}
-
 /** Thrown by `claim` while the producer's previous claim is still open: the caller's mistake. */
 export class ClaimOpenError extends Error {
   constructor() {

@@ -15,8 +15,8 @@ import { summarizeTrials } from '../harness/run/summary.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { planCases } from '../harness/scenario/plan.js';
 import { EnvelopeWriter, STAMP_FIRST } from '../harness/worker/envelope-writer.js';
-import { EnvelopeCodec, encode, Flags, HEADER_BYTES, payloadCrc } from '../implementations/envelope.js';
 import { backendIds, findBackend } from '../implementations/registry.js';
+import { EnvelopeCodec, encode, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
 
 const nativeClock = CLOCK_SOURCE.startsWith('clock_gettime');
 

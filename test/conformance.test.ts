@@ -7,8 +7,8 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../harness/metrics/stats.js';
 import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
-import { decode, EnvelopeError, encode, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../implementations/envelope.js';
 import { backends } from '../implementations/registry.js';
+import { decode, EnvelopeError, encode, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../wire/envelope.js';
 
 const CAPACITY = 256 * 1024;
 
@@ -277,7 +277,7 @@ describe('registry', () => {
 describe('payload CRC32', () => {
   it('agrees with zlib.crc32 on both paths (table for short payloads, zlib for long)', async () => {
     const { crc32 } = await import('node:zlib');
-    const { payloadCrc, TABLE_CRC_MAX_BYTES } = await import('../implementations/envelope.js');
+    const { payloadCrc, TABLE_CRC_MAX_BYTES } = await import('../wire/envelope.js');
     const bytes = payloadOf(70_000, 5);
     for (const length of [0, 1, 7, 64, TABLE_CRC_MAX_BYTES, TABLE_CRC_MAX_BYTES + 1, 4096, 65_536]) {
       for (const offset of [0, 8, 72]) expect(payloadCrc(bytes, offset, length)).toBe(crc32(bytes.subarray(offset, offset + length)));

@@ -1,10 +1,10 @@
 /** The delivery check must see every kind of delivery error, or no benchmark can be trusted. */
 import { describe, expect, it } from 'vitest';
 import { DeliveryCheck } from '../harness/worker/delivery-check.js';
-import { EnvelopeCodec, encode, HEADER_BYTES } from '../implementations/envelope.js';
+import { EnvelopeCodec, encode, HEADER_BYTES } from '../wire/envelope.js';
 
 function feed(check: DeliveryCheck, messages: Uint8Array[]): void {
-  for (const m of messages) check.check(new EnvelopeCodec(m), 0, m.length);
+  for (const m of messages) check.check(m, 0, m.length);
 }
 
 function message(producerId: number, sequence: number, payload = 8): Uint8Array {
@@ -66,7 +66,7 @@ describe('delivery check', () => {
     bad[0] ^= 0xff;
     feed(check, [bad, message(7, 0)]);
     const short = message(0, 0);
-    check.check(new EnvelopeCodec(short), 0, short.length - 1);
+    check.check(short, 0, short.length - 1);
     expect(check.corrupt).toBe(3);
   });
 });

@@ -10,13 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { LINEAR_BUCKETS, MAGNITUDES, SUB_BUCKETS } from '../harness/metrics/log-buckets.js';
 import { Phase } from '../harness/worker/control.js';
 import { DRAIN_GRACE_NS, TIMESTAMP_EVERY } from '../harness/worker/roles.js';
-import { Flags, HEADER_BYTES, MAGIC } from '../implementations/envelope.js';
 import { DATA_OFFSET, HEAD, NOT_EMPTY, NOT_FULL, PeerMode, TAIL } from '../implementations/sab-spsc/layout.js';
 import { RECORD_HEADER_BYTES, RecordType } from '../implementations/shared/records.js';
 import { META_CAPACITY, META_PEER_MODE } from '../implementations/shared/ring-memory.js';
+import { Flags, HEADER_BYTES, MAGIC } from '../wire/envelope.js';
 
 function cppConstants(file: string): Map<string, number> {
-  const text = readFileSync(new URL(`../implementations/native/src/${file}`, import.meta.url), 'utf8');
+  const text = readFileSync(new URL(file.startsWith('wire/') ? `../${file}` : `../implementations/native/src/${file}`, import.meta.url), 'utf8');
   const constants = new Map<string, number>();
   for (const m of text.matchAll(/constexpr\s+[\w:]+\s+(k\w+)\s*=\s*([^;]+);/g)) {
     const value = m[2].trim().replace(/ull$|u$/, '');
@@ -45,8 +45,8 @@ describe('C++ mirrors of TypeScript constants', () => {
     });
   });
 
-  it('envelope.hpp: the envelope header', () => {
-    expect(Object.fromEntries(cppConstants('envelope.hpp'))).toMatchObject({ kHeaderBytes: HEADER_BYTES, kMagic: MAGIC, kTimestamped: Flags.TIMESTAMPED });
+  it('wire/envelope.hpp: the envelope header', () => {
+    expect(Object.fromEntries(cppConstants('wire/envelope.hpp'))).toMatchObject({ kHeaderBytes: HEADER_BYTES, kMagic: MAGIC, kTimestamped: Flags.TIMESTAMPED });
   });
 
   it('threads.hpp: phases, the timestamp interval, the drain grace and the latency buckets', () => {

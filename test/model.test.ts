@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decode, encode, HEADER_BYTES } from '../implementations/envelope.js';
 import { backends } from '../implementations/registry.js';
+import { decode, encode, HEADER_BYTES } from '../wire/envelope.js';
 
 type Op = { kind: 'write'; size: number } | { kind: 'batch'; count: number; size: number; commit: boolean } | { kind: 'drain'; max: number } | { kind: 'read' };
 

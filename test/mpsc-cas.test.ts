@@ -4,10 +4,10 @@
  * `(tail - head) | 0` negative, which reads as "more than the whole ring is free".
  */
 import { describe, expect, it } from 'vitest';
-import { decode, encode, MAX_ENVELOPE_BYTES } from '../implementations/envelope.js';
 import { mpscCas } from '../implementations/mpsc-cas/backend.js';
 import { HEAD, HEAD_CACHE, META_CAPACITY, TAIL } from '../implementations/mpsc-cas/ring.js';
 import { recordBytes } from '../implementations/shared/records.js';
+import { decode, encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 const CAPACITY = 64 * 1024;
 

@@ -6,8 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { QueueBackend } from '../implementations/contract.js';
-import { MAX_ENVELOPE_BYTES } from '../implementations/envelope.js';
 import { backends, findBackend } from '../implementations/registry.js';
+import { MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 const workerUrl = new URL('./support/stress-worker.mjs', import.meta.url);
 

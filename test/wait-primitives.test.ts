@@ -5,11 +5,11 @@
  * them too); these tests hit it every time, so they fail every time the ordering is broken.
  */
 import { describe, expect, it } from 'vitest';
-import { encode, MAX_ENVELOPE_BYTES } from '../implementations/envelope.js';
 import { Condition } from '../implementations/mutex/condition.js';
 import { SharedMutex } from '../implementations/mutex/lock.js';
 import { findBackend } from '../implementations/registry.js';
 import { EventCount } from '../implementations/shared/event-count.js';
+import { encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 describe('Condition', () => {
   it('counts its waiter before letting go of the lock, so a signal right after the unlock wakes it', () => {

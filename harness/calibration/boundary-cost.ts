@@ -5,8 +5,8 @@
  * calls per message (claim, publish, peek, release).
  */
 import type { QueueBackend } from '../../implementations/contract.js';
-import { HEADER_BYTES } from '../../implementations/envelope.js';
 import { findBackend } from '../../implementations/registry.js';
+import { HEADER_BYTES } from '../../wire/envelope.js';
 import type { BoundaryCost } from '../results/types.js';
 
 function pushPopNs(backend: QueueBackend, rounds: number): number {

@@ -6,8 +6,8 @@
 
 import { crc32 } from 'node:zlib';
 import { Bench } from 'tinybench';
-import { EnvelopeCodec, encode, Flags, HEADER_BYTES } from '../../implementations/envelope.js';
 import { backends } from '../../implementations/registry.js';
+import { EnvelopeCodec, encode, Flags, HEADER_BYTES } from '../../wire/envelope.js';
 import { CLOCK_SOURCE, hrtimeNs, nowNs } from '../metrics/clock.js';
 import { createHistogram, initHistograms } from '../metrics/histogram.js';
 

@@ -3,7 +3,7 @@
  * result file, and decides whether the trial delivered correctly.
  */
 import type { CpuInfo } from 'node:os';
-import { HEADER_BYTES } from '../../implementations/envelope.js';
+import { HEADER_BYTES } from '../../wire/envelope.js';
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
 import type { Correctness, CpuFigures, Figures, SchedulingFigures, WaitCounters } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';

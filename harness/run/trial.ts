@@ -6,9 +6,10 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { isSelfDriven, type QueueBackend, type QueueDescriptor } from '../../implementations/contract.js';
-import { HEADER_BYTES } from '../../implementations/envelope.js';
+import type { QueueBackend, QueueDescriptor } from '../../implementations/contract.js';
+import { isSelfDriven } from '../../implementations/self-driven.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
+import { HEADER_BYTES } from '../../wire/envelope.js';
 import { nowNs, sleep } from '../metrics/clock.js';
 import { peakRssBytes, resetPeakRss } from '../metrics/peak-rss.js';
 import type { TrialResult } from '../results/types.js';

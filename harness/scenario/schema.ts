@@ -3,7 +3,7 @@
  * normalised: durations in nanoseconds, sizes in bytes, rates per second, CPU in percent.
  */
 import { z } from 'zod';
-import { MAX_PAYLOAD_BYTES } from '../../implementations/envelope.js';
+import { MAX_PAYLOAD_BYTES } from '../../wire/envelope.js';
 import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../units.js';
 
 function quantity(parse: (input: unknown) => Parsed, min = 0) {

@@ -5,6 +5,7 @@
  *   Int32 words                          Float64 slots (byte 512 on)
  *   [0] PHASE   (Phase below)            [64 + i] messages producer i sent in all
  *   [1] PRODUCERS_DONE
+ *   [2] FILLED  (a producer found the queue full: see awaitFilled)
  *
  * The coordinator moves PHASE forward with Atomics.store + notify; workers poll it between
  * batches. A producer writes its total, then Atomics.add(PRODUCERS_DONE), which publishes it.
@@ -14,6 +15,9 @@ export type PhaseValue = (typeof Phase)[keyof typeof Phase];
 
 export const PHASE = 0;
 export const PRODUCERS_DONE = 1;
+const FILLED = 2;
+/** Longest a consumer holds back at the start of warm-up for the queue to fill once. */
+const FILL_WAIT_MS = 100;
 const SENT_SLOT = 64;
 export const MAX_PRODUCERS = 64;
 export const CONTROL_BYTES = 512 + 8 * MAX_PRODUCERS;
@@ -46,6 +50,26 @@ export class Control {
       const now = Atomics.load(this.words, PHASE);
       if (now >= phase) return;
       Atomics.wait(this.words, PHASE, now, 100);
+    }
+  }
+
+  /** A producer found the queue full (the first time is enough). */
+  markFilled(): void {
+    Atomics.store(this.words, FILLED, 1);
+  }
+
+  /**
+   * Called by a closed-loop consumer as warm-up begins: it holds back until a producer has found
+   * the queue full once (at most FILL_WAIT_MS, and never past warm-up). Where the consumer
+   * outruns the producer, the producer otherwise meets a full queue for the first time only
+   * when the consumer is preempted, which may be inside the window, and the backend's full-queue
+   * path and the producer's stall are then compiled there, deoptimising the producer's loop
+   * (seen with --trace-deopt: sab-spsc's claim, "insufficient type feedback", mid-window).
+   */
+  awaitFilled(): void {
+    const until = performance.now() + FILL_WAIT_MS;
+    while (Atomics.load(this.words, FILLED) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
+      Atomics.wait(this.words, FILLED, 0, 1);
     }
   }
 

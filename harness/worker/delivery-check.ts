@@ -10,7 +10,7 @@
  * whose stamped sequence disagrees with the header, or a CRC32 mismatch (verify: crc).
  */
 import {
-  type EnvelopeCodec,
+  EnvelopeCodec,
   Flags,
   HEADER_BYTES,
   MAGIC,
@@ -22,7 +22,7 @@ import {
   W_PAYLOAD,
   W_SEQ_HI,
   W_SEQ_LO,
-} from '../../implementations/envelope.js';
+} from '../../wire/envelope.js';
 
 const MAX_REMEMBERED_GAPS = 1_000_000;
 
@@ -56,8 +56,18 @@ export class DeliveryCheck implements DeliveryCounts {
     return this.received - this.duplicated;
   }
 
-  /** Returns the producer id, or -1 when the record is too damaged to attribute. */
-  check(codec: EnvelopeCodec, offset: number, length: number): number {
+  /**
+   * A codec over the buffer of the last message checked, kept here for every caller (the one
+   * codec per buffer; made again only when a message arrives in another buffer). Callers read
+   * the header's other fields through it after check(). Starts over an empty buffer, not null,
+   * so the field's type never changes under the optimised loops.
+   */
+  codec = new EnvelopeCodec(new Uint8Array(0));
+
+  /** Checks the message at `offset` in `bytes`; returns its producer id, or -1 when it is too damaged to attribute. */
+  check(bytes: Uint8Array, offset: number, length: number): number {
+    let codec = this.codec;
+    if (codec.bytes !== bytes) codec = this.codec = new EnvelopeCodec(bytes);
     const w = codec.words;
     // Fast path: in-order, intact, 4-aligned: a handful of word reads, no calls.
     if (w !== null && (offset & 3) === 0 && length >= HEADER_BYTES) {

@@ -3,7 +3,7 @@
  * sequence stamped over the first payload word, and the CRC32 when the scenario verifies it.
  */
 import type { Producer } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32, W_SENT_LO, W_TS_LO } from '../../implementations/envelope.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32, W_SENT_LO, W_TS_LO } from '../../wire/envelope.js';
 import { clockCell, tickClock } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */

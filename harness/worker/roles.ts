@@ -10,8 +10,9 @@
  */
 
 import { getHeapStatistics } from 'node:v8';
-import { type Consumer, isSelfDriven, type MessageVisitor, type QueueBackend, type SelfDrivenSide } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } from '../../implementations/envelope.js';
+import type { Consumer, MessageVisitor, QueueBackend } from '../../implementations/contract.js';
+import { isSelfDriven, type SelfDrivenSide } from '../../implementations/self-driven.js';
+import { Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { bucketValue } from '../metrics/log-buckets.js';
@@ -159,6 +160,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
   const length = HEADER_BYTES + payload;
   let seq = 0;
   let lastStamp = -TIMESTAMP_EVERY;
+  let filled = false;
   ready();
   control.awaitPhase(Phase.WARMUP);
   for (;;) {
@@ -167,6 +169,11 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
     if (phase >= Phase.STOP) break;
     const n = producer.claim(batch, length);
     if (n === 0) {
+      // Once: the consumer holds back at the start of warm-up until this (Control.awaitFilled).
+      if (!filled) {
+        filled = true;
+        control.markFilled();
+      }
       wait.stall(sleep);
       continue;
     }
@@ -264,19 +271,25 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
   return report;
 }
 
+/** What a drain loop works with: one consuming side's queue, its visitor and its bookkeeping. */
+interface DrainLoop {
+  consumer: Consumer;
+  visit: MessageVisitor;
+  control: Control;
+  window: MeasureWindow;
+  wait: WaitStrategy;
+  check: DeliveryCheck;
+  /** Producers whose totals to wait for after STOP. */
+  producers: number;
+  /** Most messages one drain call takes. */
+  max: number;
+  /** Messages this side has handled so far. */
+  count: () => number;
+  stall: WorkerTask['stall'];
+}
+
 /** Drains until STOP, then until every message producers reported is in (or the grace runs out). */
-function drainLoop(
-  consumer: Consumer,
-  visit: MessageVisitor,
-  control: Control,
-  window: MeasureWindow,
-  wait: WaitStrategy,
-  check: DeliveryCheck,
-  producers: number,
-  max: number,
-  count: () => number,
-  stall: WorkerTask['stall'],
-): void {
+function drainLoop({ consumer, visit, control, window, wait, check, producers, max, count, stall }: DrainLoop): void {
   const sleep = (ms: number) => consumer.awaitData(ms);
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let nextStall = stall ? stall.every : Infinity;
@@ -311,13 +324,12 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
     latency.reset();
     service?.reset();
   });
-  let codec: EnvelopeCodec | null = null;
   let received = 0;
   let inFlightAtStop = 0;
   const bounds = window.boundsNs;
   const visit: MessageVisitor = (bytes, offset, length) => {
-    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
-    check.check(codec, offset, length);
+    check.check(bytes, offset, length);
+    const codec = check.codec;
     received++;
     if ((codec.flagsFast(offset) & Flags.TIMESTAMPED) === 0) return;
     // The header's times are read from its words right here: a double returned by a call that
@@ -345,7 +357,8 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
-  drainLoop(consumer, visit, control, window, wait, check, producers, DRAIN_MAX, () => received, task.stall);
+  if (task.workload === 'throughput') control.awaitFilled();
+  drainLoop({ consumer, visit, control, window, wait, check, producers, max: DRAIN_MAX, count: () => received, stall: task.stall });
   const report = baseReport(task, window, wait, consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
@@ -370,15 +383,13 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
   const roundTrip = createHistogram(true);
   const window = new MeasureWindow(() => roundTrip.reset());
   const length = HEADER_BYTES + payload;
-  let codec: EnvelopeCodec | null = null;
   let received = 0;
   const visit: MessageVisitor = (bytes, offset, len) => {
-    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
-    check.check(codec, offset, len);
+    check.check(bytes, offset, len);
     received++;
     // Warm-up records too (the histogram is reset as the window opens): the path is compiled.
     if (!window.stopped) {
-      const words = codec.words;
+      const words = check.codec.words;
       if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
       tickClock();
       roundTrip.recordValue(Math.max(0, clockCell[0] - (words[(offset >>> 2) + W_TS_LO] + words[(offset >>> 2) + W_TS_HI] * TWO_32)));
@@ -428,11 +439,9 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   const wait = new WaitStrategy(task.params.wait);
   const sleepSpace = (ms: number) => replies.awaitSpace(ms);
   const window = new MeasureWindow();
-  let codec: EnvelopeCodec | null = null;
   let echoed = 0;
   const visit: MessageVisitor = (bytes, offset, length) => {
-    if (codec === null || codec.bytes !== bytes) codec = new EnvelopeCodec(bytes);
-    check.check(codec, offset, length);
+    check.check(bytes, offset, length);
     while (replies.claim(1, length) === 0) wait.stall(sleepSpace);
     copyBytes(bytes, offset, replies.buffer, replies.offsetOf(0), length);
     replies.commit();
@@ -440,7 +449,7 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   };
   ready();
   control.awaitPhase(Phase.WARMUP);
-  drainLoop(requests, visit, control, window, wait, check, 1, task.params.batch, () => echoed, task.stall);
+  drainLoop({ consumer: requests, visit, control, window, wait, check, producers: 1, max: task.params.batch, count: () => echoed, stall: task.stall });
   const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
   report.delivery = { ...check.counts(), problems: check.problems };
   requests.close();

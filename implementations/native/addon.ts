@@ -31,7 +31,7 @@ export interface NativeAddon {
     batch: number;
     pinProducer: number;
     pinConsumer: number;
-  }): import('../contract.js').SelfDrivenReport;
+  }): import('../self-driven.js').SelfDrivenReport;
 }
 
 export type AddonLoad = { ok: true; module: NativeAddon } | { ok: false; reason: string };

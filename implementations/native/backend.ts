@@ -11,9 +11,10 @@
  * Waking a sleeping JavaScript thread needs Atomics.notify (a native futex call cannot wake V8's
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
-import type { BackendCounters, MessageVisitor, QueueBackend, SelfDrivenBackend } from '../contract.js';
+import type { BackendCounters, MessageVisitor, QueueBackend } from '../contract.js';
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
+import type { SelfDrivenBackend } from '../self-driven.js';
 import { RECORD_HEADER_BYTES } from '../shared/records.js';
 import { checkClaim, ringCapacityOf } from '../shared/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';

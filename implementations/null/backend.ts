@@ -14,6 +14,8 @@
  *   byte 128  | CONSUMED: messages drained (i32, wraps)    |
  *   byte 256  | LENGTH: message length of the last claim   |
  */
+
+import { EnvelopeCodec, HEADER_BYTES } from '../../wire/envelope.js';
 import {
   type BackendCounters,
   ClaimOpenError,
@@ -24,7 +26,6 @@ import {
   type QueueDescriptor,
   type WaitOutcome,
 } from '../contract.js';
-import { EnvelopeCodec, HEADER_BYTES } from '../envelope.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
 
 const PUBLISHED = 0;
@@ -117,7 +118,7 @@ class NullConsumer implements Consumer {
     const payload = length - HEADER_BYTES;
     for (let i = 0; i < n; i++) {
       const seq = this.sequence++;
-      this.codec.writeHeader(0, 0, seq, 0, payload, 0, 0, 0);
+      this.codec.writeBareHeader(0, 0, seq, payload);
       if (payload >= 4) this.codec.stampSequence(0, seq);
       visit(this.message, 0, length);
     }

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);
 const { findBackend } = await import(new URL('implementations/registry.js', dist));
-const { encode, decode, MAX_ENVELOPE_BYTES } = await import(new URL('implementations/envelope.js', dist));
+const { encode, decode, MAX_ENVELOPE_BYTES } = await import(new URL('wire/envelope.js', dist));
 
 const { job, backendId } = workerData;
 const backend = findBackend(backendId);

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "envelope.hpp"
+#include "../../../wire/envelope.hpp"
 #include "spsc_ring.hpp"
 
 namespace nanomq {

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "../src/envelope.hpp"
+#include "../../../wire/envelope.hpp"
 #include "../src/spsc_ring.hpp"
 
 using namespace nanomq;

@@ -116,6 +116,11 @@ export class EnvelopeCodec {
     this.words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2) : null;
   }
 
+  /** Writes the header of a message that carries no times, flags or CRC: only who sent it, its number and its length. */
+  writeBareHeader(offset: number, producerId: number, sequence: number, payloadLength: number): void {
+    this.writeHeader(offset, producerId, sequence, 0, payloadLength, 0, 0, 0);
+  }
+
   /** Writes a header at `offset`. `crc` is ignored unless flags include HAS_CRC. */
   writeHeader(
     offset: number,

@@ -1,4 +1,4 @@
-// The 64-byte NanoMQ envelope header (implementations/envelope.ts), written and checked by the
+// The 64-byte NanoMQ envelope header, a mirror of wire/envelope.ts beside it, written and checked by the
 // native threads. Little-endian u32 words:
 //   0 magic | 1 flags (low 16) + producer id (high 16) | 2,3 sequence | 4,5 timestamp ns
 //   6 payload length | 7 crc32 | 8,9 sent-at ns | 10..15 reserved

@@ -117,7 +117,7 @@ describe('flags', () => {
         busyThreads: 2,
         trials: [],
         summary,
-      });
+      }).map((f) => f.code);
     };
     expect(flagsFor(1.5, 10_000)).toContain('SCHEDULER-BOUND');
     expect(flagsFor(0.5, 10_000)).not.toContain('SCHEDULER-BOUND');

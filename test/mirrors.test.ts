@@ -8,8 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LINEAR_BUCKETS, MAGNITUDES, SUB_BUCKETS } from '../harness/metrics/log-buckets.js';
+import { TIMESTAMP_EVERY } from '../harness/results/method.js';
 import { Phase } from '../harness/worker/control.js';
-import { DRAIN_GRACE_NS, TIMESTAMP_EVERY } from '../harness/worker/roles.js';
+import { DRAIN_GRACE_NS } from '../harness/worker/roles.js';
 import { DATA_OFFSET, HEAD, NOT_EMPTY, NOT_FULL, PeerMode, TAIL } from '../implementations/sab-spsc/layout.js';
 import { RECORD_HEADER_BYTES, RecordType } from '../implementations/shared/records.js';
 import { META_CAPACITY, META_PEER_MODE } from '../implementations/shared/ring-memory.js';

@@ -1,5 +1,5 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
-import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
@@ -27,7 +27,7 @@ export function summaryTable(result: ResultFile): string {
       lat(s?.latencyNs?.p999),
       c.status === 'skipped' ? '' : attributionCell(c),
       c.status === 'skipped' ? (c.reason ?? '') : deliveryVerdict(c),
-      caseFlags(c).join(' '),
+      caseFlags(c).map(flagText).join(' '),
     ];
   });
   const table = renderTable(

@@ -4,6 +4,7 @@
  * compressed base64; the coordinator decodes and adds them.
  */
 import * as hdr from 'hdr-histogram-js';
+import { MIN_TAIL_SAMPLES } from '../results/method.js';
 import type { LatencySummary } from '../results/types.js';
 
 /** One hour in ns: far above anything a queue should take; larger values are clamped. */
@@ -56,7 +57,6 @@ export function decodeHistogram(encoded: string): Histogram {
  * A percentile p is reported only when at least MIN_TAIL_SAMPLES samples lie at or beyond it,
  * i.e. count ≥ MIN_TAIL_SAMPLES / (1 − p): a p99.9 from 2 000 samples is two numbers, not a tail.
  */
-export const MIN_TAIL_SAMPLES = 10;
 
 const PERCENTILES: [keyof LatencySummary, number][] = [
   ['p50', 50],

@@ -3,7 +3,8 @@
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
 
-import { attributionCell, caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
+import { attributionCell, caseFlags, deliveryVerdict, flagText, SLO_FLAGS } from '../results/case-verdicts.js';
+import { MIN_TAIL_SAMPLES, RATE_SHORTFALL_LIMIT_PCT, SCHEDULER_BOUND_PCT, SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import type { CaseResult, LatencyFloor, ResultFile } from '../results/types.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 
@@ -53,7 +54,13 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
   const rss = m
     ? `${formatBytes(m.rssBytes)}${m.rssAtStartBytes ? ` (start ${formatBytes(m.rssAtStartBytes)}, +${formatBytes(Math.max(0, m.rssBytes - m.rssAtStartBytes))})` : ''}`
     : '–';
-  const notes = [...caseFlags(c).filter((f) => !f.startsWith('SLO')), ...(c.status !== 'ok' && c.reason ? [c.reason] : []), ...(s?.latencyNs?.warnings ?? [])];
+  const notes = [
+    ...caseFlags(c)
+      .filter((f) => !SLO_FLAGS.has(f.code))
+      .map(flagText),
+    ...(c.status !== 'ok' && c.reason ? [c.reason] : []),
+    ...(s?.latencyNs?.warnings ?? []),
+  ];
   if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
     notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
   }
@@ -127,7 +134,7 @@ export function environmentLines(r: ResultFile): [string, string][] {
 export const METHOD: [string, string][] = [
   [
     'throughput',
-    'Closed loop: producers write as fast as the queue accepts; the consumer counts messages over the measure window on its own clock. One message in 64 carries a timestamp, so latency here is the time spent in a saturated queue.',
+    `Closed loop: producers write as fast as the queue accepts; msg/s is the messages the consumer took inside the window the coordinator defined (MEASURE to STOP on the shared clock). One message in ${TIMESTAMP_EVERY} carries a timestamp, so latency here is the time spent in a saturated queue.`,
   ],
   [
     'ping-pong',
@@ -135,7 +142,7 @@ export const METHOD: [string, string][] = [
   ],
   [
     'rate',
-    'Open loop at a fixed rate (wrk2-style): messages are due 1/rate apart from the start, whatever happened before, and latency is measured from the intended send time, so a stall shows in the percentiles instead of hiding (coordinated omission). Messages due in the window but unsent at its end count at least end − intended late; messages intended in the window that arrive after it are recorded. Latency from the actual send time and the send lag are recorded beside it. The producer sleeps through gaps over 150 µs. A case more than 5% short of its rate is flagged; its tail is set beside the latency floor, a bare ring measured in the same run.',
+    `Open loop at a fixed rate (wrk2-style): messages are due 1/rate apart from the start, whatever happened before, and latency is measured from the intended send time, so a stall shows in the percentiles instead of hiding (coordinated omission). Messages due in the window but unsent at its end count at least end − intended late; messages intended in the window that arrive after it are recorded. Latency from the actual send time and the send lag are recorded beside it. The producer sleeps through gaps over ${formatDuration(SLEEP_FROM_NS)}. A case more than ${RATE_SHORTFALL_LIMIT_PCT}% short of its rate is flagged; its tail is set beside the latency floor, a bare ring measured in the same run.`,
   ],
   [
     'delivery',
@@ -143,11 +150,11 @@ export const METHOD: [string, string][] = [
   ],
   [
     'latency',
-    "CLOCK_MONOTONIC (one clock for all threads, read without allocating through the addon), recorded in HdrHistogram (3 significant digits) per thread and merged. A batch is stamped just before its publish, so a batched message's latency is its time in the queue plus the receiver's walk to it. Histograms record during warm-up too and are reset as the window opens. A percentile is reported only when at least 10 samples lie beyond it (p99 needs 1 000 samples, p99.9 10 000).",
+    `CLOCK_MONOTONIC (one clock for all threads, read without allocating through the addon), recorded in HdrHistogram (3 significant digits) per thread and merged. A batch is stamped just before its publish, so a batched message's latency is its time in the queue plus the receiver's walk to it. Histograms record during warm-up too and are reset as the window opens. Every window edge runs code warm-up already ran, measured threads keep V8's type feedback from their first call, and closed-loop warm-up fills the queue once, so nothing is compiled or deoptimised inside the window (checked under --trace-deopt by the test suite). A percentile is reported only when at least ${MIN_TAIL_SAMPLES} samples lie beyond it (p99 needs ${formatCount(MIN_TAIL_SAMPLES / 0.01)} samples, p99.9 ${formatCount(MIN_TAIL_SAMPLES / 0.001)}).`,
   ],
   [
     'why tails',
-    'Per measured thread at the window edges: run delay (runnable, waiting for a CPU: /proc/thread-self/schedstat field 2) in % of the window, context switches, and the garbage collections inside the window. A latency SLO missed with a run delay ≥ 1% is flagged SCHEDULER-BOUND; cases whose busy threads equal the cores NO-HEADROOM.',
+    `Per measured thread at the window edges: run delay (runnable, waiting for a CPU: /proc/thread-self/schedstat field 2) in % of the window, context switches, and the garbage collections inside the window. A latency SLO missed with a run delay ≥ ${SCHEDULER_BOUND_PCT}% is flagged SCHEDULER-BOUND; cases whose busy threads equal the cores NO-HEADROOM.`,
   ],
   [
     'CPU',

@@ -4,7 +4,8 @@
  * caption saying what it shows and how it was measured.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { decodeHistogram, MIN_TAIL_SAMPLES } from '../metrics/histogram.js';
+import { decodeHistogram } from '../metrics/histogram.js';
+import { MIN_TAIL_SAMPLES, SCHEDULER_BOUND_PCT, TIMESTAMP_EVERY } from '../results/method.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export interface ChartSpec {
@@ -124,7 +125,7 @@ function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undef
       ? 'Round trip through a request and a reply queue, every message timed.'
       : workload === 'rate'
         ? 'Open loop: latency from the intended send time (coordinated omission accounted for).'
-        : 'Closed loop: one message in 64 timed; the time a message spends in a saturated queue.';
+        : `Closed loop: one message in ${TIMESTAMP_EVERY} timed; the time a message spends in a saturated queue.`;
   return {
     id: `spectrum-${workload}`,
     title: `Latency percentile spectrum (${workload})`,
@@ -261,7 +262,7 @@ function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
   return p99Scatter(
     'p99-vs-run-delay',
     'p99 against run delay, by backend and wait strategy',
-    'Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at 1% and above a missed latency SLO is flagged SCHEDULER-BOUND.',
+    `Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at ${SCHEDULER_BOUND_PCT}% and above a missed latency SLO is flagged SCHEDULER-BOUND.`,
     rows,
     { field: 'runDelayPct', title: 'worst thread run delay (% of window)', format: '.2f' },
     'backend',

@@ -3,7 +3,8 @@
  * message arrive, and which warnings (oversubscribed, noisy, below rate, SLO) apply.
  */
 import { formatCount } from '../units.js';
-import { type CaseResult, OTHER_LOAD_LIMIT_PCT } from './types.js';
+import { OTHER_LOAD_LIMIT_PCT } from './method.js';
+import type { CaseResult } from './types.js';
 
 export function deliveryVerdict(c: CaseResult): string {
   const k = c.summary?.correctness;
@@ -14,22 +15,36 @@ export function deliveryVerdict(c: CaseResult): string {
   return `FAIL ${parts.join(', ')}`;
 }
 
-export function caseFlags(c: CaseResult): string[] {
-  const flags: string[] = [];
-  if (c.oversubscribed && c.status !== 'skipped') flags.push('OVERSUBSCRIBED');
-  if (c.noHeadroom && c.status !== 'skipped') flags.push('NO-HEADROOM');
+/** A warning about a case: a code to match on, and a detail for people. */
+export interface CaseFlag {
+  code: 'OVERSUBSCRIBED' | 'NO-HEADROOM' | 'NOISY' | 'BELOW-RATE' | 'SLO-MISS' | 'SCHEDULER-BOUND' | 'SLO-ok' | 'UNPINNED';
+  detail?: string;
+}
+
+/** The flags that speak of SLOs (reports show SLOs in a column of their own). */
+export const SLO_FLAGS: ReadonlySet<CaseFlag['code']> = new Set(['SLO-MISS', 'SLO-ok']);
+
+export function caseFlags(c: CaseResult): CaseFlag[] {
+  const flags: CaseFlag[] = [];
+  if (c.oversubscribed && c.status !== 'skipped') flags.push({ code: 'OVERSUBSCRIBED' });
+  if (c.noHeadroom && c.status !== 'skipped') flags.push({ code: 'NO-HEADROOM' });
   const other = c.summary?.cpu?.otherPct;
-  if (other !== undefined && other > OTHER_LOAD_LIMIT_PCT) flags.push(`NOISY other programs used ${other.toFixed(0)}% of a core`);
-  if (c.summary?.rate?.belowTarget) flags.push(`BELOW-RATE ${c.summary.rate.shortfallPct.toFixed(1)}%`);
+  if (other !== undefined && other > OTHER_LOAD_LIMIT_PCT) flags.push({ code: 'NOISY', detail: `other programs used ${other.toFixed(0)}% of a core` });
+  if (c.summary?.rate?.belowTarget) flags.push({ code: 'BELOW-RATE', detail: `${c.summary.rate.shortfallPct.toFixed(1)}%` });
   const slo = c.summary?.slo ?? {};
   const missed = Object.entries(slo)
     .filter(([, v]) => v === 'fail')
     .map(([k]) => k);
-  if (missed.length > 0) flags.push(`SLO-MISS ${missed.join(',')}`);
-  if (c.summary?.schedulerBound) flags.push('SCHEDULER-BOUND');
-  else if (Object.keys(slo).length > 0) flags.push('SLO-ok');
-  if (c.pinned === false) flags.push('UNPINNED');
+  if (missed.length > 0) flags.push({ code: 'SLO-MISS', detail: missed.join(',') });
+  if (c.summary?.schedulerBound) flags.push({ code: 'SCHEDULER-BOUND' });
+  else if (Object.keys(slo).length > 0) flags.push({ code: 'SLO-ok' });
+  if (c.pinned === false) flags.push({ code: 'UNPINNED' });
   return flags;
+}
+
+/** A flag as a table or report shows it: its code, then its detail. */
+export function flagText(f: CaseFlag): string {
+  return f.detail === undefined ? f.code : `${f.code} ${f.detail}`;
 }
 
 /**

@@ -161,9 +161,6 @@ export interface MemoryFigures {
   sharedBytes: number;
 }
 
-/** Other programs using more than this share of one core during a window make the case NOISY. */
-export const OTHER_LOAD_LIMIT_PCT = 25;
-
 export interface RateFigures {
   targetPerSec: number;
   achievedPerSec: number;
@@ -191,9 +188,6 @@ export interface SchedulingFigures {
   producerVoluntarySwitches: number;
   consumerVoluntarySwitches: number;
 }
-
-/** A latency SLO missed while a measured thread waited ≥ this share of the window for a CPU. */
-export const SCHEDULER_BOUND_PCT = 1;
 
 export type SloVerdict = 'pass' | 'fail';
 

@@ -5,6 +5,7 @@
 import type { CpuInfo } from 'node:os';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
+import { RATE_SHORTFALL_LIMIT_PCT } from '../results/method.js';
 import type { Correctness, CpuFigures, Figures, SchedulingFigures, WaitCounters } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { WorkerReport } from '../worker/protocol.js';
@@ -21,9 +22,6 @@ export interface CoordinatorSamples {
   mainHeapBytes: number;
   sharedBytes: number;
 }
-
-/** An open-loop case more than this far below its rate is flagged. */
-export const RATE_SHORTFALL_LIMIT_PCT = 5;
 
 function machineBusyPct(start: CpuInfo[], end: CpuInfo[]): number {
   let busy = 0;

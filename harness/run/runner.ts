@@ -5,8 +5,9 @@
 import { findBackend } from '../../implementations/registry.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
+import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
-import { OTHER_LOAD_LIMIT_PCT, RESULT_SCHEMA } from '../results/types.js';
+import { RESULT_SCHEMA } from '../results/types.js';
 import { type PlannedCase, planCases } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { runTrialInChild } from './fork.js';

@@ -4,16 +4,8 @@
  */
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
 import { bootstrapCi, median } from '../metrics/stats.js';
-import type { LatencySummary } from '../results/types.js';
-import {
-  type CaseSummary,
-  type Correctness,
-  type CpuFigures,
-  SCHEDULER_BOUND_PCT,
-  type SchedulingFigures,
-  type SloVerdict,
-  type TrialResult,
-} from '../results/types.js';
+import { SCHEDULER_BOUND_PCT } from '../results/method.js';
+import type { CaseSummary, Correctness, CpuFigures, LatencySummary, SchedulingFigures, SloVerdict, TrialResult } from '../results/types.js';
 import type { Slo } from '../scenario/schema.js';
 
 function medianOf<T>(trials: T[], pick: (t: T) => number | undefined): number | undefined {

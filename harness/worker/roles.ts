@@ -16,6 +16,7 @@ import { Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } f
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { bucketValue } from '../metrics/log-buckets.js';
+import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
@@ -24,12 +25,8 @@ import type { WorkerReport, WorkerTask } from './protocol.js';
 import { RateSchedule } from './rate-schedule.js';
 import { WaitStrategy } from './wait-strategy.js';
 
-/** In closed-loop runs, one message in this many carries a timestamp, so the clock does not dominate. */
-export const TIMESTAMP_EVERY = 64;
 /** Most messages a consumer takes per drain call. */
 export const DRAIN_MAX = 1024;
-/** The rate producer sleeps through gaps longer than this, and spins through shorter ones. */
-export const SLEEP_FROM_NS = 150_000;
 /** How early it asks to wake: the sleep's own lateness, measured ~50–100 µs on these machines. */
 export const WAKE_EARLY_NS = 110_000;
 /** After STOP, how long a consumer waits without progress for messages still in flight. */

@@ -36,6 +36,9 @@ export interface QueueTraits {
   readonly carriesBytes?: boolean;
 }
 
+/** The traits every single-producer single-consumer queue in a SharedArrayBuffer shares. */
+export const SPSC_IN_SHARED_MEMORY = { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, sharedMemory: true } as const;
+
 export interface QueueOptions {
   /** Bytes of record storage (rounded up to a power of two by ring backends). */
   readonly capacityBytes: number;

@@ -20,6 +20,16 @@ const WIDTH = 560;
 const LEGEND = { legend: { labelLimit: 360 } };
 const HEIGHT = 300;
 
+/** What every chart's spec starts with: the schema, the shared legend, the data, and (unfaceted) the size. */
+function frame(rows: object[], sized = true) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: LEGEND,
+    ...(sized ? { width: WIDTH, height: HEIGHT } : {}),
+    data: { values: rows },
+  };
+}
+
 function label(c: CaseResult): string {
   const p = c.params;
   return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${p.producers > 1 ? ` n=${p.producers}` : ''}`;
@@ -52,9 +62,7 @@ function throughputChart(cases: CaseResult[]): ChartSpec | undefined {
     caption:
       'Closed loop, one producer, busy-spin. Messages per second counted by the consumer over the measure window (median over trials); whiskers are the 95% bootstrap interval over trials where there are two or more. Log scale.',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      data: { values: rows },
+      ...frame(rows, false),
       facet: { column: { field: 'batch', type: 'nominal', title: null, sort: batches } },
       spec: {
         width: Math.max(200, Math.floor(WIDTH / batches.length)),
@@ -131,11 +139,7 @@ function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undef
     title: `Latency percentile spectrum (${workload})`,
     caption: `${what} x is 1/(1−p) on a log axis (p50 … p99.99); a percentile is drawn only where at least ${MIN_TAIL_SAMPLES} samples lie beyond it. Log scale.`,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
+      ...frame(rows),
       mark: { type: 'line', point: true },
       encoding: {
         x: {
@@ -164,11 +168,7 @@ function latencyVsRateChart(cases: CaseResult[]): ChartSpec | undefined {
     title: 'p99 latency against offered rate',
     caption: 'Open loop; latency from the intended send time. Log scales.',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
+      ...frame(rows),
       mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'rate', type: 'quantitative', scale: { type: 'log' }, title: 'offered rate (msg/s)' },
@@ -198,11 +198,7 @@ function p99Scatter(
     title,
     caption,
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
+      ...frame(rows),
       mark: { type: 'point', filled: true, size: 80 },
       encoding: {
         x: { field: x.field, type: 'quantitative', title: x.title },
@@ -286,11 +282,7 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
     title: 'Throughput as producers grow',
     caption: 'Closed loop. Hollow points ran more busy threads than the machine has cores (oversubscribed): they measure the scheduler as much as the queue.',
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      config: LEGEND,
-      width: WIDTH,
-      height: HEIGHT,
-      data: { values: rows },
+      ...frame(rows),
       layer: [
         {
           mark: 'line',

@@ -1,5 +1,6 @@
 /**
- * A condition variable for SharedMutex: a sequence word and a waiter count.
+ * A condition variable for SharedMutex: an event count (../shared/event-count.ts, the same two
+ * words: its epoch serves as the sequence) whose wait lets go of the mutex.
  *
  *   wait(m):  seq = load(SEQ); waiters++; m.unlock(); Atomics.wait(SEQ, seq, timeout); waiters--; m.lock()
  *   signal(): if waiters > 0: SEQ++ ; notify(SEQ)        (called after changing state under m)
@@ -8,17 +9,10 @@
  * state under the same mutex, so its SEQ++ comes after that read and the wait cannot miss it.
  */
 import type { WaitOutcome } from '../contract.js';
+import { EventCount, EPOCH as SEQ, WAITERS } from '../shared/event-count.js';
 import type { SharedMutex } from './lock.js';
 
-const SEQ = 0;
-const WAITERS = 1;
-
-export class Condition {
-  constructor(
-    private readonly words: Int32Array,
-    private readonly base: number,
-  ) {}
-
+export class Condition extends EventCount {
   /** Call with `mutex` held; returns with it held again. */
   wait(mutex: SharedMutex, timeoutMs: number): WaitOutcome {
     const w = this.words;
@@ -29,13 +23,5 @@ export class Condition {
     Atomics.sub(w, this.base + WAITERS, 1);
     mutex.lock();
     return r === 'timed-out' ? 'timed-out' : 'woken';
-  }
-
-  /** Wakes every waiter (they re-check their condition); no notify when nobody waits. */
-  signal(): void {
-    const w = this.words;
-    if (Atomics.load(w, this.base + WAITERS) === 0) return;
-    Atomics.add(w, this.base + SEQ, 1);
-    Atomics.notify(w, this.base + SEQ);
   }
 }

@@ -11,7 +11,7 @@
  * Waking a sleeping JavaScript thread needs Atomics.notify (a native futex call cannot wake V8's
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
-import type { BackendCounters, MessageVisitor, QueueBackend } from '../contract.js';
+import { type BackendCounters, type MessageVisitor, type QueueBackend, SPSC_IN_SHARED_MEMORY } from '../contract.js';
 import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
 import { DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
 import type { SelfDrivenBackend } from '../self-driven.js';
@@ -121,7 +121,7 @@ function availability() {
 export const native: QueueBackend = {
   id: 'native',
   description: 'C++ SPSC ring (sab-spsc layout) driven from JavaScript through N-API calls: the cost of the boundary',
-  traits: { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, canBlock: true, sharedMemory: true },
+  traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: true },
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);
@@ -134,16 +134,7 @@ export const native: QueueBackend = {
 export const nativeThreads: SelfDrivenBackend = {
   id: 'native-threads',
   description: 'C++ SPSC ring with producer and consumer loops on C++ threads: the native ceiling',
-  traits: {
-    maxProducers: 1,
-    maxConsumers: 1,
-    zeroCopyRead: true,
-    zeroCopyWrite: true,
-    canBlock: false,
-    sharedMemory: true,
-    workloads: ['throughput', 'ping-pong'],
-    selfDriven: true,
-  },
+  traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: false, workloads: ['throughput', 'ping-pong'], selfDriven: true },
   available: availability,
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);

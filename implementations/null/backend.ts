@@ -24,6 +24,7 @@ import {
   type Producer,
   type QueueBackend,
   type QueueDescriptor,
+  SPSC_IN_SHARED_MEMORY,
   type WaitOutcome,
 } from '../contract.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
@@ -145,16 +146,7 @@ class NullConsumer implements Consumer {
 export const nullBackend: QueueBackend = {
   id: 'null',
   description: 'producer to consumer through nothing (counts cross, bytes do not): the harness overhead',
-  traits: {
-    maxProducers: 1,
-    maxConsumers: 1,
-    zeroCopyRead: true,
-    zeroCopyWrite: true,
-    canBlock: false,
-    sharedMemory: true,
-    workloads: ['throughput'],
-    carriesBytes: false,
-  },
+  traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: false, workloads: ['throughput'], carriesBytes: false },
   available: () => ({ available: true }),
   create(options): NullDescriptor {
     const control = new SharedArrayBuffer(384);

@@ -1,4 +1,4 @@
-import type { QueueBackend, QueueDescriptor, QueueOptions } from '../contract.js';
+import { type QueueBackend, type QueueDescriptor, type QueueOptions, SPSC_IN_SHARED_MEMORY } from '../contract.js';
 import { createRingMemory, ringCapacityOf } from '../shared/ring-memory.js';
 import { SPSC_SHAPE } from './layout.js';
 import { SpscRingConsumer, SpscRingProducer } from './ring.js';
@@ -15,7 +15,7 @@ export function createSpscMemory(options: QueueOptions): SharedArrayBuffer {
 export const sabSpsc: QueueBackend = {
   id: 'sab-spsc',
   description: 'lock-free single-producer single-consumer ring on a SharedArrayBuffer',
-  traits: { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, canBlock: true, sharedMemory: true },
+  traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: true },
   available: () => ({ available: true }),
   create(options): SpscDescriptor {
     const memory = createSpscMemory(options);

@@ -16,13 +16,14 @@
  */
 import type { WaitOutcome } from '../contract.js';
 
-const EPOCH = 0;
-const WAITERS = 1;
+/** Offsets of the two words from `base`. */
+export const EPOCH = 0;
+export const WAITERS = 1;
 
 export class EventCount {
   constructor(
-    private readonly words: Int32Array,
-    private readonly base: number,
+    protected readonly words: Int32Array,
+    protected readonly base: number,
   ) {}
 
   /** Called by the side that made progress, after publishing it. Returns true when it notified. */

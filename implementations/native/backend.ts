@@ -12,11 +12,11 @@
  * Atomics.wait), so the native calls report "someone sleeps" and the JS wrapper notifies.
  */
 import { type BackendCounters, type MessageVisitor, type QueueBackend, SPSC_IN_SHARED_MEMORY } from '../contract.js';
-import { createSpscMemory, type SpscDescriptor } from '../sab-spsc/backend.js';
-import { DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
+import { DATA_OFFSET, HEAD, SPSC_SHAPE, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
 import type { SelfDrivenBackend } from '../self-driven.js';
 import { RECORD_HEADER_BYTES } from '../shared/records.js';
-import { checkClaim, ringCapacityOf } from '../shared/ring-memory.js';
+import { type RingDescriptor, ringBackend } from '../shared/ring-backend.js';
+import { checkClaim } from '../shared/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
@@ -118,36 +118,32 @@ function availability() {
   return load.ok ? { available: true } : { available: false, reason: load.reason };
 }
 
-export const native: QueueBackend = {
+export const native: QueueBackend = ringBackend({
   id: 'native',
   description: 'C++ SPSC ring (sab-spsc layout) driven from JavaScript through N-API calls: the cost of the boundary',
   traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: true },
+  shape: SPSC_SHAPE,
   available: availability,
-  create(options): SpscDescriptor {
-    const memory = createSpscMemory(options);
-    return { backend: 'native', memory, sharedBytes: memory.byteLength, capacityBytes: ringCapacityOf(memory) };
-  },
-  producer: (d) => new NativeProducer((d as SpscDescriptor).memory),
-  consumer: (d) => new NativeConsumer((d as SpscDescriptor).memory),
+  producer: (memory) => new NativeProducer(memory),
+  consumer: (memory) => new NativeConsumer(memory),
+});
+
+const noJavaScriptSide = () => {
+  throw new Error('native-threads runs its own C++ threads; use runThreads');
 };
 
 export const nativeThreads: SelfDrivenBackend = {
-  id: 'native-threads',
-  description: 'C++ SPSC ring with producer and consumer loops on C++ threads: the native ceiling',
-  traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: false, workloads: ['throughput', 'ping-pong'], selfDriven: true },
-  available: availability,
-  create(options): SpscDescriptor {
-    const memory = createSpscMemory(options);
-    return { backend: 'native-threads', memory, sharedBytes: memory.byteLength, capacityBytes: ringCapacityOf(memory) };
-  },
-  producer() {
-    throw new Error('native-threads runs its own C++ threads; use runThreads');
-  },
-  consumer() {
-    throw new Error('native-threads runs its own C++ threads; use runThreads');
-  },
+  ...ringBackend({
+    id: 'native-threads',
+    description: 'C++ SPSC ring with producer and consumer loops on C++ threads: the native ceiling',
+    traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: false, workloads: ['throughput', 'ping-pong'], selfDriven: true },
+    shape: SPSC_SHAPE,
+    available: availability,
+    producer: noJavaScriptSide,
+    consumer: noJavaScriptSide,
+  }),
   runThreads(run) {
-    const ring = new Int32Array((run.queue as SpscDescriptor).memory);
+    const ring = new Int32Array((run.queue as RingDescriptor).memory);
     const options = {
       ring,
       control: new Int32Array(run.control),
@@ -156,7 +152,7 @@ export const nativeThreads: SelfDrivenBackend = {
       batch: run.batch,
       pinProducer: run.pinProducer,
       pinConsumer: run.pinConsumer,
-      ...(run.reply ? { reply: new Int32Array((run.reply as SpscDescriptor).memory) } : {}),
+      ...(run.reply ? { reply: new Int32Array((run.reply as RingDescriptor).memory) } : {}),
     };
     return addon().runThreads(options);
   },

@@ -10,6 +10,12 @@
  *
  * A PADDING record fills the space from the last record to the end of the buffer when the next
  * record would not fit there; its length is the number of bytes to skip (header included).
+ *
+ * What this file serves: sab-spsc, mutex and native (mirrored in spsc_ring.hpp) use all of it —
+ * sizes, padding, placeRecord and readRecords. mpsc-cas shares the sizes, types and padding but
+ * frames its length word differently (the whole record's length, 0 until committed, so its
+ * consumer can tell a claimed record from a committed one, as agrona's ManyToOneRingBuffer
+ * does), and so keeps its own claim and drain loops.
  */
 export const RECORD_HEADER_BYTES = 8;
 export const RECORD_ALIGNMENT = 8;

@@ -57,7 +57,7 @@ describe('timestamps are taken at publish', () => {
     const d = backend.create({ capacityBytes: 1 << 16, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES + 64 });
     const producer = backend.producer(d, 0);
     const consumer = backend.consumer(d, 0);
-    const writer = new EnvelopeWriter(0, 64, true);
+    const writer = new EnvelopeWriter({ producerId: 0, payload: 64, verifyCrc: true });
     const n = producer.claim(4, HEADER_BYTES + 64);
     writer.write(producer, n, 0, STAMP_FIRST);
     const before = nowNs();

@@ -15,7 +15,7 @@ function measure(batch: number, messages: number): number {
   const d = nullBackend.create({ capacityBytes: 1 << 20, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES });
   const producer = nullBackend.producer(d, 0);
   const consumer = nullBackend.consumer(d, 0);
-  const writer = new EnvelopeWriter(0, 0, false);
+  const writer = new EnvelopeWriter({ producerId: 0, payload: 0, verifyCrc: false });
   const check = new DeliveryCheck(1, false);
   const visit = (bytes: Uint8Array, offset: number, length: number) => void check.check(bytes, offset, length);
   let seq = 0;

@@ -18,12 +18,16 @@ export class EnvelopeWriter {
   private codec: EnvelopeCodec | null = null;
   private readonly template: Uint8Array;
 
-  constructor(
-    private readonly producerId: number,
-    private readonly payload: number,
-    private readonly verifyCrc: boolean,
-  ) {
-    this.template = payloadTemplate(payload, producerId);
+  private readonly producerId: number;
+  private readonly payload: number;
+  private readonly verifyCrc: boolean;
+
+  /** `producerId`: the id stamped into every header; `payload`: bytes after the header; `verifyCrc`: write each payload's CRC32. */
+  constructor(options: { producerId: number; payload: number; verifyCrc: boolean }) {
+    this.producerId = options.producerId;
+    this.payload = options.payload;
+    this.verifyCrc = options.verifyCrc;
+    this.template = payloadTemplate(this.payload, this.producerId);
   }
 
   /**

@@ -150,7 +150,7 @@ function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitStrategy,
 function runProducer({ task, backend, control, ready }: Context): WorkerReport {
   const producer = backend.producer(task.queue, task.index);
   const { batch, payload } = task.params;
-  const writer = new EnvelopeWriter(task.index, payload, task.verifyCrc);
+  const writer = new EnvelopeWriter({ producerId: task.index, payload, verifyCrc: task.verifyCrc });
   const wait = new WaitStrategy(task.params.wait);
   const sleep = (ms: number) => producer.awaitSpace(ms);
   const window = new MeasureWindow();
@@ -199,7 +199,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
   const producer = backend.producer(task.queue, task.index);
   const { batch, payload, producers } = task.params;
   const rate = task.params.rate!;
-  const writer = new EnvelopeWriter(task.index, payload, task.verifyCrc);
+  const writer = new EnvelopeWriter({ producerId: task.index, payload, verifyCrc: task.verifyCrc });
   const wait = new WaitStrategy(task.params.wait);
   const sleep = (ms: number) => producer.awaitSpace(ms);
   const sendLag = createHistogram(true);
@@ -372,7 +372,7 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
   const requests = backend.producer(task.queue, 0);
   const replies = backend.consumer(task.reply!, 0);
   const { batch, payload } = task.params;
-  const writer = new EnvelopeWriter(0, payload, task.verifyCrc);
+  const writer = new EnvelopeWriter({ producerId: 0, payload, verifyCrc: task.verifyCrc });
   const check = new DeliveryCheck(1, task.verifyCrc);
   const wait = new WaitStrategy(task.params.wait);
   const sleepSpace = (ms: number) => requests.awaitSpace(ms);

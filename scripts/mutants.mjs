@@ -4,7 +4,8 @@
 // copy is rebuilt and the tests that should notice are run against it. A mutant is KILLED when
 // those tests fail (or time out), and SURVIVES when they pass: then the tests cannot see that
 // mistake, and this command exits 1. The edit must match its file exactly once, so a mutant
-// cannot silently turn into a no-op when the code around it changes (that also exits 1).
+// cannot silently turn into a no-op when the code around it changes (that also exits 1), and
+// the mutated copy must compile: one the compiler refuses never reaches the tests (BROKEN, exit 1).
 //
 // Why a named list and not Stryker: Stryker's random operators on this code mostly produce
 // mutants that the type checker or the first conformance test kills at once, and a full run
@@ -67,7 +68,9 @@ export const mutants = [
     what: 'the mpsc-cas consumer gives space back without zeroing it',
     file: 'implementations/mpsc-cas/ring.ts',
     find: '    this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);\n    if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);\n',
-    replace: '',
+    // The offsets stay referenced, or the copy would not compile (tsc refuses unused locals)
+    // and the stress test would never run against the mistake.
+    replace: '    void from;\n    void first;\n',
     test: vitest('test/stress.test.ts', '-t', 'mpsc-cas'),
   },
   {
@@ -92,7 +95,7 @@ export const mutants = [
     what: "measured threads keep V8's lazy feedback allocation, so the window edge deoptimises the loops",
     file: 'harness/worker/v8-flags.ts',
     find: "setFlagsFromString('--no-lazy-feedback-allocation');\n",
-    replace: '',
+    replace: 'void setFlagsFromString;\n',
     test: vitest('test/jit-window.test.ts'),
   },
 ];
@@ -167,8 +170,20 @@ for (const m of selected) {
     const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
     const tested = build.status === 0 ? run(dir, m.test) : build;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
-    if (build.status !== 0) rows.push([m.id, 'killed (does not compile)', `${seconds}s`]);
-    else if (tested.timedOut) rows.push([m.id, 'killed (tests timed out)', `${seconds}s`]);
+    if (build.status !== 0) {
+      // A mutant the compiler refuses never reaches the tests: it proves nothing about them.
+      rows.push([
+        m.id,
+        `BROKEN: the mutated copy does not compile (${
+          build.output
+            .split('\n')
+            .find((l) => /error/.test(l))
+            ?.trim() ?? 'tsc failed'
+        })`,
+        `${seconds}s`,
+      ]);
+      bad++;
+    } else if (tested.timedOut) rows.push([m.id, 'killed (tests timed out)', `${seconds}s`]);
     else if (tested.status !== 0) {
       rows.push([m.id, 'killed', `${seconds}s`]);
       // The evidence: what failed (the first failing assertion or the sanitizer's verdict).

@@ -9,9 +9,10 @@ import { mutex } from './mutex/backend.js';
 import { native, nativeThreads } from './native/backend.js';
 import { nullBackend } from './null/backend.js';
 import { postMessage } from './post-message/backend.js';
+import { ringbufJs } from './ringbuf-js/backend.js';
 import { sabSpsc } from './sab-spsc/backend.js';
 
-export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, postMessage, nullBackend];
+export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, ringbufJs, postMessage, nullBackend];
 
 export function findBackend(id: string): QueueBackend | undefined {
   return backends.find((b) => b.id === id);

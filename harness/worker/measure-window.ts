@@ -63,18 +63,19 @@ export class MeasureWindow {
    * warm-up begins (the histograms are empty then) gives its call site type feedback too.
    */
   constructor(private readonly onOpen?: () => void) {
-    this.figures[CLOCK_NS + CLOSE] = Infinity;
+    this.boundsNs[CLOSED_AT] = Infinity;
   }
 
+  private readonly figures = new Float64Array(FIGURES);
   /**
    * When this thread saw the window open and close, on the shared clock: [OPENED_AT] is 0 until
-   * it opens, [CLOSED_AT] +Infinity until it closes. Hot loops read the cells directly (a double
-   * returned from a getter V8 does not inline is a heap allocation), and compare against them
-   * during warm-up too, so that comparison has type feedback before the window opens.
+   * it opens, [CLOSED_AT] +Infinity until it closes. A view of the clock figures' open and close
+   * slots, so nothing copies them. Hot loops read the cells directly (a double returned from a
+   * getter V8 does not inline is a heap allocation), and compare against them during warm-up
+   * too, so that comparison has type feedback before the window opens.
    */
-  readonly boundsNs = new Float64Array([0, Infinity]);
-  private readonly figures = new Float64Array(FIGURES);
-  private readonly state = new Int32Array(1 + EDGES).fill(0);
+  readonly boundsNs = this.figures.subarray(CLOCK_NS + OPEN, CLOCK_NS + CLOSE + 1);
+  private readonly state = new Int32Array(1 + EDGES);
 
   /** Feed it the phase and this thread's running message count; cheap when nothing changed. */
   observe(phase: number, count: number): void {
@@ -91,9 +92,6 @@ export class MeasureWindow {
       this.record(slot, count);
       if (MARK_EDGES) writeSync(1, `\n[nanomq window ${EDGE_NAMES[slot]}]\n`);
     }
-    // Unconditional: the close slot holds +Infinity until the window closes.
-    this.boundsNs[OPENED_AT] = this.figures[CLOCK_NS + OPEN];
-    this.boundsNs[CLOSED_AT] = this.figures[CLOCK_NS + CLOSE];
     if (phase <= Phase.MEASURE) this.onOpen?.();
   }
 
@@ -126,10 +124,10 @@ export class MeasureWindow {
 
   /** When this thread saw the window open and close, on the shared clock (0 until then). */
   get openedAtNs(): number {
-    return this.figures[CLOCK_NS + OPEN];
+    return this.boundsNs[OPENED_AT];
   }
   get closedAtNs(): number {
-    return this.stopped ? this.figures[CLOCK_NS + CLOSE] : 0;
+    return this.stopped ? this.boundsNs[CLOSED_AT] : 0;
   }
   /** performance.now() at the edges, for filtering this thread's GC entries to the window. */
   get startPerfMs(): number {

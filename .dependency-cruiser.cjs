@@ -3,6 +3,7 @@
  *
  *   harness/cli ─▶ harness/{run, report, compare, micro, scenario, calibration}
  *                    └─▶ harness/{worker, metrics, results} ─▶ implementations/ ─▶ wire/ ─▶ (node only)
+ *   harness/cli (broker command), implementations/broker, examples/ ─▶ broker/ ─▶ wire/
  *
  * Queues sit on the ground floor and know nothing of the harness; the result schema is the
  * floor of the harness (everything reads it, it reads nothing that runs).
@@ -23,6 +24,13 @@ module.exports = {
       comment: 'wire/ is the message format every layer uses; it depends on nothing of the project.',
       from: { path: '^wire/' },
       to: { path: '^(implementations|harness)/' },
+    },
+    {
+      name: 'the-broker-stands-alone',
+      comment: 'broker/ is a product of its own (server and client): it speaks wire/ and knows no backend and no harness.',
+      severity: 'error',
+      from: { path: '^broker/' },
+      to: { path: '^(implementations|harness|examples)/' },
     },
     {
       name: 'queues-know-no-harness',

@@ -5,6 +5,7 @@
  * with --enforce-slo; 4 a significant regression (compare).
  */
 import { Command, CommanderError } from 'commander';
+import { registerBroker } from './broker-command.js';
 import { registerCompare } from './compare-command.js';
 import { BadInput, ExitCode } from './exit.js';
 import { registerList } from './list-command.js';
@@ -14,13 +15,14 @@ import { registerRun } from './run-command.js';
 import { registerTrial } from './trial-command.js';
 
 const program = new Command();
-program.name('nanomq').description('Measure and compare inter-thread message queues on Node.js').showHelpAfterError().exitOverride();
+program.name('nanomq').description('Measure and compare message queues on Node.js, from inter-thread rings to brokers').showHelpAfterError().exitOverride();
 registerRun(program);
 registerList(program);
 registerMicro(program);
 registerCompare(program);
 registerReport(program);
 registerTrial(program);
+registerBroker(program);
 
 try {
   await program.parseAsync(process.argv);

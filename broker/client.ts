@@ -1,0 +1,465 @@
+/**
+ * The NanoMQ broker's client, used by the harness's `broker` backend and by the examples.
+ *
+ *   const client = await BrokerClient.connect('tcp://127.0.0.1:7480');
+ *   const publisher = await client.openPublisher('orders');
+ *   await publisher.send(new TextEncoder().encode('hello'));         // one message
+ *   await client.subscribe('orders', { group: 'billing' }, (bytes, offset, length) => { … });
+ *
+ * Publishing is zero-copy into the client's send buffer: `claim` reserves room for a batch of
+ * records, the caller writes envelopes at `offsetOf(i)` of `buffer`, and `commit` frames the
+ * batch. Frames committed in one turn of the event loop go out in one socket write (or sooner,
+ * once 64 KiB are waiting, or at `flush()`). A publisher may have `window` bytes in the broker;
+ * `claim` returns 0 when they are spent, and `waitForCredit` resolves when the broker gives
+ * some back, which it does as subscribers consume.
+ *
+ * Receiving: every DELIVER frame is copied once into 8-aligned memory and its records handed to
+ * the subscription's handler as (bytes, offset, length), valid during the call. When the handler
+ * returns, the messages count as handled: credit goes back to the broker and, in a group, the
+ * batch is acknowledged (at least once: a member that dies before that gets its batches
+ * redelivered to the others).
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
+import { FrameReader } from './frame-reader.js';
+import {
+  bodyText,
+  envelopeBytesAt,
+  FRAME_HEADER_BYTES,
+  FrameFlags,
+  FrameHeaderReader,
+  FrameType,
+  MAX_BATCH,
+  PROTOCOL_VERSION,
+  padTo8,
+  textFrame,
+  writeFrameHeader,
+} from './frames.js';
+
+export class BrokerClientError extends Error {
+  constructor(
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+    this.name = 'BrokerClientError';
+  }
+}
+
+/** Sees one delivered message in place: valid only during the call. */
+export type RecordHandler = (bytes: Uint8Array, offset: number, length: number, redelivered: boolean) => void;
+
+export interface SubscribeOptions {
+  /** Join this consumer group (its members share the topic's messages) instead of receiving every message. */
+  group?: string;
+  /** Messages the broker may send ahead of acknowledgements (default 8192). */
+  credit?: number;
+}
+
+/** `tcp://host:port` → host and port; throws BrokerClientError for anything else. */
+export function parseBrokerUrl(url: string): { host: string; port: number } {
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new BrokerClientError(`broker address ${JSON.stringify(url)} is not tcp://host:port`);
+  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+
+const SEND_BUFFER_BYTES = 256 * 1024;
+const FLUSH_FROM_BYTES = 64 * 1024;
+
+export class BrokerClient {
+  private readonly reader: FrameReader;
+  private readonly requests = new Map<number, { resolve: (arg: number) => void; reject: (e: Error) => void }>();
+  private readonly publishers = new Map<number, Publisher>();
+  private readonly subscriptions = new Map<number, ClientSubscription>();
+  private nextRequest = 1;
+  private failure: Error | null = null;
+  private readonly header = new FrameHeaderReader();
+  /** Subscriptions with acknowledgements to send at the end of this chunk. */
+  private readonly acking = new Set<ClientSubscription>();
+
+  // The send buffer: frames are written at `used`; [sentUpTo, used) waits for the socket.
+  buffer = new Uint8Array(new ArrayBuffer(SEND_BUFFER_BYTES));
+  private used = 0;
+  private sentUpTo = 0;
+  private flushScheduled = false;
+  /** Called when the connection fails or the broker closes it (after pending calls are rejected). */
+  onClose: ((error: Error | null) => void) | null = null;
+
+  private constructor(private readonly socket: Socket) {
+    this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), true);
+    socket.on('data', (chunk) => this.onData(chunk));
+    socket.on('error', (error) => this.fail(new BrokerClientError(`connection: ${error.message}`)));
+    socket.on('close', () => this.fail(null));
+  }
+
+  /** Connects and says HELLO (with the token, if the broker wants one). */
+  static async connect(url: string, options: { token?: string } = {}): Promise<BrokerClient> {
+    const { host, port } = parseBrokerUrl(url);
+    const socket = netConnect({ host, port, noDelay: true });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', (e) => reject(new BrokerClientError(`cannot reach the broker at ${url}: ${e.message}`)));
+    });
+    const client = new BrokerClient(socket);
+    await client.request(0, () => socket.write(textFrame(FrameType.HELLO, PROTOCOL_VERSION, 0, options.token ?? '')));
+    return client;
+  }
+
+  async openPublisher(topic: string): Promise<Publisher> {
+    const request = this.nextRequest++;
+    // Registered as the OK is read: the CREDIT that follows it in the same chunk must find it.
+    const handle = await this.request(
+      request,
+      () => this.socket.write(textFrame(FrameType.OPEN_PUBLISHER, request, 0, topic)),
+      (arg) => this.publishers.set(arg, new Publisher(this, arg)),
+    );
+    return this.publishers.get(handle) as Publisher;
+  }
+
+  async subscribe(topic: string, options: SubscribeOptions, handler: RecordHandler): Promise<ClientSubscription> {
+    const request = this.nextRequest++;
+    const spec = options.group !== undefined ? `${topic}\0${options.group}` : topic;
+    const credit = options.credit ?? 8192;
+    let made: ClientSubscription | undefined;
+    const id = await this.request(request, () => this.socket.write(textFrame(FrameType.SUBSCRIBE, request, credit, spec)), (arg) => {
+      // Registered as the OK is read, before any DELIVER for it that follows in the same chunk.
+      made = new ClientSubscription(this, arg, handler);
+      this.subscriptions.set(arg, made);
+    });
+    return made ?? (this.subscriptions.get(id) as ClientSubscription);
+  }
+
+  /** Leaves a subscription; in a group, its unacknowledged messages go to the other members. */
+  async unsubscribe(subscription: ClientSubscription): Promise<void> {
+    this.flushAcks();
+    await this.request(subscription.id, () => this.socket.write(textFrame(FrameType.UNSUBSCRIBE, subscription.id, 0, '')));
+    this.subscriptions.delete(subscription.id);
+  }
+
+  /** Sends what is committed, then closes the connection once the broker has it. */
+  async close(): Promise<void> {
+    this.flush();
+    this.flushAcks();
+    if (this.socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+    });
+  }
+
+  /** Cuts the connection without a goodbye, as a crash would. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  get closed(): boolean {
+    return this.failure !== null || this.socket.destroyed;
+  }
+
+  // ── sending ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Room for one frame of `bytes` at `used`; returns its start. Full buffers move to a new one. */
+  reserve(bytes: number): number {
+    if (this.used + bytes > this.buffer.length) {
+      this.flush();
+      // The socket may still hold views of the old buffer: writing on in a new one is safe.
+      this.buffer = new Uint8Array(new ArrayBuffer(Math.max(SEND_BUFFER_BYTES, bytes)));
+      this.used = 0;
+      this.sentUpTo = 0;
+    }
+    return this.used;
+  }
+
+  /** The frame written at `start` (`bytes` long) is complete: it goes out with the next write. */
+  committed(bytes: number): void {
+    this.used += bytes;
+    if (this.used - this.sentUpTo >= FLUSH_FROM_BYTES) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Writes every committed frame now. */
+  flush(): void {
+    if (this.used === this.sentUpTo || this.socket.destroyed) return;
+    this.socket.write(this.buffer.subarray(this.sentUpTo, this.used));
+    this.sentUpTo = this.used;
+  }
+
+  // ── receiving ───────────────────────────────────────────────────────────────────────────────
+
+  private request(id: number, write: () => void, onOk?: (arg: number) => void): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.requests.set(id, {
+        resolve: (arg) => {
+          onOk?.(arg);
+          resolve(arg);
+        },
+        reject,
+      });
+      write();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      this.fail(new BrokerClientError(`bad frame from the broker: ${(error as Error).message}`));
+      this.socket.destroy();
+      return;
+    }
+    this.flushAcks();
+  }
+
+  private onFrame(bytes: Uint8Array, at: number, length: number): void {
+    const header = this.header;
+    header.read(bytes, at);
+    const { view: v, type, id, arg } = header;
+    switch (type) {
+      case FrameType.DELIVER: {
+        const s = this.subscriptions.get(id);
+        if (s === undefined) return;
+        const count = header.count;
+        const redelivered = (header.flags & FrameFlags.REDELIVERED) !== 0;
+        let p = at + FRAME_HEADER_BYTES;
+        for (let i = 0; i < count; i++) {
+          const envelope = envelopeBytesAt(v, p);
+          s.handler(bytes, p, envelope, redelivered);
+          p += padTo8(envelope);
+        }
+        s.handled(count, arg);
+        this.acking.add(s);
+        return;
+      }
+      case FrameType.CREDIT:
+        this.publishers.get(id)?.credited(arg);
+        return;
+      case FrameType.PUBACK:
+        this.publishers.get(id)?.acknowledged(arg);
+        return;
+      case FrameType.OK: {
+        const pending = this.requests.get(id);
+        this.requests.delete(id);
+        pending?.resolve(arg);
+        return;
+      }
+      case FrameType.ERROR: {
+        const error = new BrokerClientError(`broker: ${bodyText(bytes, at, length)}`, arg);
+        const pending = this.requests.get(id);
+        if (pending) {
+          this.requests.delete(id);
+          pending.reject(error);
+        } else this.fail(error);
+        return;
+      }
+      default:
+        this.fail(new BrokerClientError(`unknown frame type ${type} from the broker`));
+        this.socket.destroy();
+    }
+  }
+
+  /** One ACK per subscription for everything its handler took in this chunk. */
+  private flushAcks(): void {
+    if (this.acking.size === 0 || this.socket.destroyed) return;
+    for (const s of this.acking) {
+      const tags = s.takeTags();
+      const length = padTo8(FRAME_HEADER_BYTES + 4 * tags.length);
+      const frame = Buffer.alloc(length);
+      writeFrameHeader(frame, 0, FrameType.ACK, s.id, 0, Math.min(s.takeCount(), 0xffff), length);
+      for (let i = 0; i < tags.length; i++) frame.writeUInt32LE(tags[i], FRAME_HEADER_BYTES + 4 * i);
+      this.socket.write(frame);
+    }
+    this.acking.clear();
+  }
+
+  private fail(error: Error | null): void {
+    if (this.failure) return;
+    this.failure = error ?? new BrokerClientError('connection closed');
+    for (const { reject } of this.requests.values()) reject(this.failure);
+    this.requests.clear();
+    for (const p of this.publishers.values()) p.credited(0);
+    this.onClose?.(error);
+  }
+
+  get error(): Error | null {
+    return this.failure;
+  }
+}
+
+/** A subscription as the client sees it: its handler, and what it owes the broker in acknowledgements. */
+export class ClientSubscription {
+  private count = 0;
+  private tags: number[] = [];
+  received = 0;
+
+  constructor(
+    private readonly client: BrokerClient,
+    readonly id: number,
+    readonly handler: RecordHandler,
+  ) {}
+
+  handled(count: number, tag: number): void {
+    this.count += count;
+    this.received += count;
+    if (tag !== 0) this.tags.push(tag);
+  }
+
+  takeCount(): number {
+    // An ACK carries at most 65535 in its count field; the rest waits for the next.
+    const n = Math.min(this.count, 0xffff);
+    this.count -= n;
+    return n;
+  }
+
+  takeTags(): number[] {
+    const t = this.tags;
+    this.tags = [];
+    return t;
+  }
+
+  unsubscribe(): Promise<void> {
+    return this.client.unsubscribe(this);
+  }
+}
+
+/** Publishes batches to one topic. */
+export class Publisher {
+  /** Bytes it may still publish before waiting for CREDIT (may go below zero by one batch). */
+  credit = 0;
+  /** The number of the last batch the broker acknowledged (-1: none yet). */
+  acked = -1;
+  private batches = 0;
+  private claimStart = -1;
+  private claimCount = 0;
+  private recordSize = 0;
+  private creditWaiters: (() => void)[] = [];
+  private ackWaiters: { batch: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private codec: EnvelopeCodec | null = null;
+  private sequence = 0;
+
+  constructor(
+    private readonly client: BrokerClient,
+    readonly handle: number,
+  ) {}
+
+  /** The send buffer that `offsetOf` refers to (read it after each claim: it moves when full). */
+  get buffer(): Uint8Array {
+    return this.client.buffer;
+  }
+
+  /**
+   * Reserves room for up to `max` (≤ 256) records of `length` envelope bytes each; returns how
+   * many, 0 while the window is spent. Nothing is sent before `commit`.
+   */
+  claim(max: number, length: number): number {
+    if (this.claimStart >= 0) throw new BrokerClientError('claim while the previous claim is still open');
+    if (this.credit <= 0) return 0;
+    if (this.client.closed) throw this.client.error ?? new BrokerClientError('connection closed');
+    const n = Math.min(max, MAX_BATCH);
+    this.recordSize = padTo8(length);
+    this.claimStart = this.client.reserve(FRAME_HEADER_BYTES + n * this.recordSize);
+    this.claimCount = n;
+    return n;
+  }
+
+  offsetOf(i: number): number {
+    return this.claimStart + FRAME_HEADER_BYTES + i * this.recordSize;
+  }
+
+  /** Frames the claimed batch; it is sent by the end of this turn of the event loop. Returns its batch number. */
+  commit(): number {
+    if (this.claimStart < 0) return -1;
+    const body = this.claimCount * this.recordSize;
+    const batch = this.batches;
+    this.batches = (this.batches + 1) >>> 0;
+    writeFrameHeader(this.client.buffer, this.claimStart, FrameType.PUBLISH, this.handle, batch, this.claimCount, FRAME_HEADER_BYTES + body);
+    this.credit -= body;
+    this.claimStart = -1;
+    this.client.committed(FRAME_HEADER_BYTES + body);
+    return batch;
+  }
+
+  abort(): void {
+    this.claimStart = -1;
+  }
+
+  flush(): void {
+    this.client.flush();
+  }
+
+  /** Resolves when the window has room again (or the connection closed: then `claim` throws). */
+  waitForCredit(): Promise<void> {
+    if (this.credit > 0 || this.client.closed) return Promise.resolve();
+    return new Promise((resolve) => this.creditWaiters.push(resolve));
+  }
+
+  credited(bytes: number): void {
+    this.credit += bytes;
+    const waiters = this.creditWaiters;
+    this.creditWaiters = [];
+    for (const w of waiters) w();
+    if (this.client.closed) {
+      for (const w of this.ackWaiters) w.reject(this.client.error ?? new BrokerClientError('connection closed'));
+      this.ackWaiters = [];
+    }
+  }
+
+  acknowledged(batch: number): void {
+    this.acked = batch;
+    const done = this.ackWaiters.filter((w) => w.batch <= batch);
+    this.ackWaiters = this.ackWaiters.filter((w) => w.batch > batch);
+    for (const w of done) w.resolve();
+  }
+
+  /** Resolves once the broker has acknowledged batch `batch` (it is stored as the broker's policy says). */
+  whenAcknowledged(batch: number): Promise<void> {
+    if (batch <= this.acked) return Promise.resolve();
+    if (this.client.closed) return Promise.reject(this.client.error ?? new BrokerClientError('connection closed'));
+    this.flush();
+    return new Promise((resolve, reject) => this.ackWaiters.push({ batch, resolve, reject }));
+  }
+
+  /**
+   * Publishes payloads in batches of up to 256 envelopes (this publisher numbers them from 0,
+   * producer id `producerId`, payload CRC32 included), waiting for credit as needed; resolves when
+   * the broker has acknowledged the last batch.
+   */
+  async send(payloads: Uint8Array | Uint8Array[], producerId = 0): Promise<void> {
+    const list = Array.isArray(payloads) ? payloads : [payloads];
+    let batch = -1;
+    for (let from = 0; from < list.length; ) {
+      await this.waitForCredit();
+      if (this.client.closed) throw this.client.error ?? new BrokerClientError('connection closed');
+      const n = Math.min(list.length - from, MAX_BATCH);
+      let body = 0;
+      for (let i = 0; i < n; i++) body += padTo8(HEADER_BYTES + list[from + i].length);
+      // Each record is its own length, padded to 8: the batch is written here, not through claim.
+      const start = this.client.reserve(FRAME_HEADER_BYTES + body);
+      const buffer = this.client.buffer;
+      if (this.codec === null || this.codec.bytes !== buffer) this.codec = new EnvelopeCodec(buffer);
+      let at = start + FRAME_HEADER_BYTES;
+      for (let i = 0; i < n; i++) {
+        const payload = list[from + i];
+        buffer.set(payload, at + HEADER_BYTES);
+        const end = at + padTo8(HEADER_BYTES + payload.length);
+        buffer.fill(0, at + HEADER_BYTES + payload.length, end);
+        this.codec.writeHeader(at, producerId, this.sequence++, 0, payload.length, Flags.HAS_CRC, payloadCrc(buffer, at + HEADER_BYTES, payload.length), 0);
+        at = end;
+      }
+      batch = this.batches;
+      this.batches = (this.batches + 1) >>> 0;
+      writeFrameHeader(buffer, start, FrameType.PUBLISH, this.handle, batch, n, FRAME_HEADER_BYTES + body);
+      this.credit -= body;
+      this.client.committed(FRAME_HEADER_BYTES + body);
+      from += n;
+    }
+    await this.whenAcknowledged(batch);
+  }
+}

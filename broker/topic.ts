@@ -1,0 +1,88 @@
+/**
+ * A topic: its log, its plain subscriptions and its consumer groups.
+ *
+ * What it keeps: every message from the lowest point still needed, which is the lowest of the
+ * plain subscriptions' cursors (sent but maybe not yet read: the credit bounds that) and the
+ * groups' committed offsets (delivered but not acknowledged). A topic without subscribers or
+ * groups keeps nothing: a message published to nobody is dropped at once, as in NATS.
+ *
+ * Memory stays bounded because each publisher has a window of bytes (broker option `window`):
+ * a published batch uses its bytes until the topic drops it, when they are given back as
+ * CREDIT. A slow subscriber therefore slows its topic's publishers; it never grows the broker.
+ */
+import { ConsumerGroup } from './consumer-group.js';
+import type { StoredBatch, TopicLog } from './storage.js';
+import type { Subscription } from './subscription.js';
+
+/** Whoever published a batch, to be given its bytes back when the topic drops it. */
+export interface CreditOwner {
+  giveBack(bytes: number): void;
+}
+
+export class Topic {
+  readonly subscriptions = new Set<Subscription>();
+  readonly groups = new Map<string, ConsumerGroup>();
+  private readonly owners = new Map<number, CreditOwner>();
+
+  constructor(
+    readonly name: string,
+    readonly log: TopicLog,
+  ) {}
+
+  publish(records: Uint8Array, count: number, owner: CreditOwner): StoredBatch {
+    const batch = this.log.append(records, count);
+    this.owners.set(batch.offset, owner);
+    this.pump();
+    return batch;
+  }
+
+  /** The group of that name, made on first use, starting with the next message published. */
+  group(name: string): ConsumerGroup {
+    let group = this.groups.get(name);
+    if (group === undefined) {
+      group = new ConsumerGroup(name, this.log.endOffset);
+      this.groups.set(name, group);
+    }
+    return group;
+  }
+
+  subscribe(subscription: Subscription): void {
+    if (subscription.group !== null) subscription.group.join(subscription);
+    else this.subscriptions.add(subscription);
+    this.pump();
+  }
+
+  unsubscribe(subscription: Subscription): void {
+    if (subscription.group !== null) subscription.group.leave(subscription);
+    else this.subscriptions.delete(subscription);
+    this.pump();
+  }
+
+  dropGroup(name: string): void {
+    this.groups.delete(name);
+    this.pump();
+  }
+
+  /** Messages not yet delivered to (or, in groups, acknowledged by) the subscribers still connected. */
+  backlog(): number {
+    let most = 0;
+    for (const s of this.subscriptions) most = Math.max(most, this.log.endOffset - s.cursor);
+    for (const g of this.groups.values()) if (g.members.length > 0) most = Math.max(most, this.log.endOffset - g.committed);
+    return most;
+  }
+
+  /** Sends what credit allows, then drops what no one needs any more. */
+  pump(): void {
+    for (const s of this.subscriptions) s.pump(this.log);
+    for (const g of this.groups.values()) g.pump(this.log);
+    let floor = this.log.endOffset;
+    for (const s of this.subscriptions) floor = Math.min(floor, s.cursor);
+    for (const g of this.groups.values()) floor = Math.min(floor, g.committed);
+    if (floor > this.log.startOffset) {
+      for (const batch of this.log.trimBefore(floor)) {
+        this.owners.get(batch.offset)?.giveBack(batch.records.length);
+        this.owners.delete(batch.offset);
+      }
+    }
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The NanoMQ broker (broker/server.ts) and its client, in process over loopback: delivery
+ * (every subscriber gets everything, in order, intact; a group shares it exactly once), member
+ * failure (nothing lost, duplicates counted), flow control (a stuck subscriber bounds memory and
+ * is cut off), and bad input (each mistake closes only the connection that made it).
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerClient, BrokerClientError } from '../broker/client.js';
+import { ErrorCode, FRAME_HEADER_BYTES, FrameType, textFrame, writeFrameHeader } from '../broker/frames.js';
+import { Broker, BrokerError } from '../broker/server.js';
+import { EnvelopeCodec, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
+import { errorsIn, numberOf, payload, rawPeer, stillServes, until } from './support/broker-peers.js';
+
+const brokers: Broker[] = [];
+const clients: BrokerClient[] = [];
+async function startBroker(options: Parameters<typeof Broker.start>[0] = {}): Promise<Broker> {
+  const b = await Broker.start(options);
+  brokers.push(b);
+  return b;
+}
+async function client(broker: Broker): Promise<BrokerClient> {
+  const c = await BrokerClient.connect(broker.url);
+  clients.push(c);
+  return c;
+}
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await Promise.all(brokers.splice(0).map((b) => b.close(200)));
+});
+
+/** Publishes `count` messages in batches of mixed sizes (1..256), numbered from `from`. */
+async function publishNumbers(broker: Broker, topic: string, count: number, from = 0, producerId = 0): Promise<void> {
+  const c = await client(broker);
+  const publisher = await c.openPublisher(topic);
+  const sizes = [1, 7, 256, 3, 100];
+  for (let n = 0, k = 0; n < count; k++) {
+    const size = Math.min(sizes[k % sizes.length], count - n);
+    await publisher.send(
+      Array.from({ length: size }, (_, i) => payload(from + n + i, 8 + ((n + i) % 40))),
+      producerId,
+    );
+    n += size;
+  }
+}
+
+describe('broker: delivery', () => {
+  it('fans every message out to every subscriber, in order per publisher, CRC intact', async () => {
+    const broker = await startBroker();
+    const seen: Map<number, number[]>[] = [];
+    for (let s = 0; s < 3; s++) {
+      const bySender = new Map<number, number[]>();
+      seen.push(bySender);
+      const c = await client(broker);
+      await c.subscribe('orders', {}, (bytes, offset, length) => {
+        const codec = new EnvelopeCodec(bytes);
+        const producer = codec.producerId(offset);
+        expect(payloadCrc(bytes, offset + HEADER_BYTES, length - HEADER_BYTES)).toBe(codec.crc(offset));
+        const list = bySender.get(producer) ?? [];
+        list.push(numberOf(bytes, offset));
+        bySender.set(producer, list);
+      });
+    }
+    await Promise.all([publishNumbers(broker, 'orders', 1000, 0, 0), publishNumbers(broker, 'orders', 1000, 5000, 1)]);
+    await until(() => seen.every((m) => (m.get(0)?.length ?? 0) + (m.get(1)?.length ?? 0) === 2000), 5000, 'every subscriber to get 2000');
+    for (const m of seen) {
+      expect(m.get(0)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+      expect(m.get(1)).toEqual(Array.from({ length: 1000 }, (_, i) => 5000 + i));
+    }
+  });
+
+  it('a consumer group shares the messages: each to exactly one member, every member busy', async () => {
+    const broker = await startBroker();
+    const byMember: number[][] = [[], [], []];
+    for (let m = 0; m < 3; m++) {
+      const c = await client(broker);
+      await c.subscribe('work', { group: 'billing' }, (bytes, offset) => byMember[m].push(numberOf(bytes, offset)));
+    }
+    await publishNumbers(broker, 'work', 3000);
+    await until(() => byMember.flat().length >= 3000, 5000, '3000 deliveries');
+    await new Promise((r) => setTimeout(r, 50));
+    const all = byMember.flat().sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: 3000 }, (_, i) => i));
+    for (const got of byMember) {
+      expect(got.length).toBeGreaterThan(0);
+      // Each member sees its share in order.
+      expect(got).toEqual([...got].sort((a, b) => a - b));
+    }
+  });
+
+  it('a member that dies mid-batch loses nothing: its unacknowledged batches go to the others, flagged redelivered', async () => {
+    const broker = await startBroker();
+    const processed: number[] = [];
+    let redelivered = 0;
+    let victimProcessed = 0;
+    const victim = await client(broker);
+    let dead = false;
+    await victim.subscribe('jobs', { group: 'g' }, (bytes, offset) => {
+      if (dead) return; // a crashed process handles nothing more
+      processed.push(numberOf(bytes, offset));
+      if (++victimProcessed === 300) {
+        dead = true;
+        victim.destroy();
+      }
+    });
+    for (let m = 0; m < 2; m++) {
+      const c = await client(broker);
+      await c.subscribe('jobs', { group: 'g' }, (bytes, offset, _length, again) => {
+        processed.push(numberOf(bytes, offset));
+        if (again) redelivered++;
+      });
+    }
+    await publishNumbers(broker, 'jobs', 5000);
+    await until(() => new Set(processed).size === 5000, 10_000, 'all 5000 processed by some member');
+    expect(dead).toBe(true);
+    expect(redelivered).toBeGreaterThan(0);
+    const duplicates = processed.length - new Set(processed).size;
+    // At least once: what the victim handled but never acknowledged may come twice, never more than it handled.
+    expect(duplicates).toBeLessThanOrEqual(victimProcessed);
+    expect(broker.statsNow().redelivered).toBeGreaterThan(0);
+  });
+});
+
+describe('broker: flow control', () => {
+  it('a subscriber that stops reading holds its publishers to their window, then is cut off, and they go on', async () => {
+    const windowBytes = 64 * 1024;
+    const broker = await startBroker({ windowBytes, slowConsumerMs: 600 });
+    // A raw subscriber with a little credit that never acknowledges (and never reads its socket).
+    const stuck = await rawPeer(broker);
+    stuck.socket.pause();
+    stuck.socket.write(textFrame(FrameType.SUBSCRIBE, 1, 10, 'feed'));
+    await new Promise((r) => setTimeout(r, 50));
+    const healthy: number[] = [];
+    const h = await client(broker);
+    await h.subscribe('feed', {}, (bytes, offset) => healthy.push(numberOf(bytes, offset)));
+    const p = await client(broker);
+    const publisher = await p.openPublisher('feed');
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, broker.statsNow().retainedBytes)), 2);
+    const sent = publisher.send(Array.from({ length: 4000 }, (_, i) => payload(i, 64)));
+    await new Promise((r) => setTimeout(r, 300));
+    // Held back: the stuck subscriber's cursor pins the topic, the window is spent.
+    expect(healthy.length).toBeLessThan(4000);
+    expect(publisher.credit).toBeLessThanOrEqual(0);
+    await sent; // resolves only once the broker cut the stuck subscriber off
+    clearInterval(sampler);
+    // Reading again lets this side see the close the broker made (a paused socket reads nothing, not even FIN).
+    stuck.socket.resume();
+    await stuck.closed;
+    expect(errorsIn(stuck.received()).map(([c]) => c)).toContain(ErrorCode.SLOW_CONSUMER);
+    await until(() => healthy.length === 4000, 5000, 'the healthy subscriber to get everything');
+    // Memory stayed within the window plus the batch that crossed it.
+    expect(peak).toBeLessThanOrEqual(windowBytes + 256 * (HEADER_BYTES + 64));
+    expect(peak).toBeGreaterThan(0);
+  });
+});
+
+describe('broker: safe by default', () => {
+  it('refuses to listen beyond loopback without a token, and refuses clients without the token', async () => {
+    await expect(Broker.start({ host: '0.0.0.0' })).rejects.toThrow(BrokerError);
+    const broker = await startBroker({ token: 's3cret' });
+    await expect(BrokerClient.connect(broker.url)).rejects.toThrow(/token/);
+    await expect(BrokerClient.connect(broker.url, { token: 'wrong' })).rejects.toThrow(BrokerClientError);
+    const good = await BrokerClient.connect(broker.url, { token: 's3cret' });
+    await good.close();
+  });
+
+  const frame = (type: number, length: number, count = 0, id = 0) => {
+    const f = Buffer.alloc(Math.max(FRAME_HEADER_BYTES, Math.min(length, 64)));
+    writeFrameHeader(f, 0, type, id, 0, count, length);
+    return f;
+  };
+  const mistakes: [string, (handle: number) => Buffer, number][] = [
+    ['an oversized frame length', () => frame(FrameType.PUBLISH, 2 ** 31), ErrorCode.BAD_FRAME],
+    ['a frame shorter than its header', () => frame(FrameType.PUBLISH, 8), ErrorCode.BAD_FRAME],
+    ['an unknown frame type', () => frame(99, 16), ErrorCode.UNKNOWN_TYPE],
+    ['a publish to a handle never opened', () => frame(FrameType.PUBLISH, 16, 1, 77), ErrorCode.UNKNOWN_HANDLE],
+    [
+      'a batch whose records do not fill it',
+      (handle) => {
+        const f = Buffer.alloc(FRAME_HEADER_BYTES + 80);
+        writeFrameHeader(f, 0, FrameType.PUBLISH, handle, 0, 3, f.length);
+        new EnvelopeCodec(f).writeBareHeader(FRAME_HEADER_BYTES, 0, 0, 16);
+        return f;
+      },
+      ErrorCode.BAD_RECORD,
+    ],
+    ['a bad topic name', () => textFrame(FrameType.OPEN_PUBLISHER, 5, 0, '../etc'), ErrorCode.BAD_NAME],
+  ];
+  for (const [what, make, code] of mistakes) {
+    it(`closes the connection that sends ${what}, with an ERROR saying why; others carry on`, async () => {
+      const broker = await startBroker();
+      const bystander = await client(broker);
+      const seen: number[] = [];
+      await bystander.subscribe('health', {}, (bytes, offset) => seen.push(numberOf(bytes, offset)));
+      const peer = await rawPeer(broker);
+      peer.socket.write(textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'x'));
+      await new Promise((r) => setTimeout(r, 30));
+      peer.socket.write(make(1));
+      await peer.closed;
+      expect(errorsIn(peer.received()).map(([c]) => c)).toContain(code);
+      expect(await stillServes(broker)).toHaveLength(100);
+      expect(seen).toHaveLength(100);
+    });
+  }
+
+  it('closes a connection that sends half a frame and stalls, or never says HELLO', async () => {
+    const broker = await startBroker({ frameTimeoutMs: 300 });
+    const half = await rawPeer(broker);
+    half.socket.write(frame(FrameType.PUBLISH, 4096).subarray(0, 20));
+    const mute = await rawPeer(broker, false);
+    await Promise.all([half.closed, mute.closed]);
+    expect(errorsIn(half.received())[0][0]).toBe(ErrorCode.STALLED);
+    expect(errorsIn(mute.received())[0][0]).toBe(ErrorCode.STALLED);
+    expect(await stillServes(broker)).toHaveLength(100);
+  });
+
+  it('serves a good client among two thousand open connections, and refuses those past its limit', async () => {
+    const broker = await startBroker({ maxConnections: 2100 });
+    const peers = [];
+    for (let i = 0; i < 2000; i++) peers.push(await rawPeer(broker));
+    await until(() => broker.statsNow().connections === 2000, 5000, '2000 connections');
+    expect(await stillServes(broker)).toHaveLength(100);
+    const extra = [];
+    for (let i = 0; i < 120; i++) extra.push(await rawPeer(broker));
+    await until(() => extra.filter((p) => errorsIn(p.received()).some(([c]) => c === ErrorCode.LIMIT)).length >= 20, 5000, 'LIMIT errors');
+    for (const p of [...peers, ...extra]) p.socket.destroy();
+    await until(() => broker.statsNow().connections === 0, 5000, 'connections to close');
+  }, 60_000);
+});
+
+describe('nanomq broker (the command)', () => {
+  const cli = join(__dirname, '..', 'dist', 'harness', 'cli', 'main.js');
+
+  it('stops on SIGTERM within 2 s, exit 0, with every message published before it delivered', async () => {
+    const child = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    await until(() => /listening on tcp:\/\//.test(out), 10_000, 'the broker to listen');
+    const url = /tcp:\/\/\S+/.exec(out)![0];
+    const sub = await BrokerClient.connect(url);
+    const got: number[] = [];
+    await sub.subscribe('t', {}, (bytes, offset) => got.push(numberOf(bytes, offset)));
+    const pub = await BrokerClient.connect(url);
+    const publisher = await pub.openPublisher('t');
+    await publisher.send(Array.from({ length: 20_000 }, (_, i) => payload(i)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const stopAt = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - stopAt).toBeLessThan(2000);
+    await until(() => got.length === 20_000 || sub.closed, 2000, 'delivery or close');
+    expect(got).toHaveLength(20_000);
+    sub.destroy();
+    pub.destroy();
+  });
+
+  it('exits 2 naming the flag for a non-loopback address without a token and a bad port', async () => {
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const c = spawn(process.execPath, [cli, 'broker', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NANOMQ_TOKEN: '' } });
+        let err = '';
+        c.stderr.on('data', (d) => (err += d));
+        c.once('exit', (code) => resolve({ code, err }));
+      });
+    const open = await run(['--listen', '0.0.0.0', '--port', '0']);
+    expect(open.code).toBe(2);
+    expect(open.err).toMatch(/--listen: .*token/);
+    const port = await run(['--port', '70000']);
+    expect(port.code).toBe(2);
+    expect(port.err).toMatch(/--port/);
+  });
+});

@@ -25,8 +25,13 @@ export interface QueueTraits {
   readonly canBlock: boolean;
   /** True when the backend's memory is a SharedArrayBuffer (its size is reported as shared memory). */
   readonly sharedMemory: boolean;
-  /** Workloads it can serve, when not all (the planner skips the others, with the reason). */
-  readonly workloads?: readonly ('throughput' | 'ping-pong' | 'rate')[];
+  /**
+   * Workloads it can serve (the planner skips the others, with the reason). Absent: throughput,
+   * ping-pong and rate; fan-out and consumer groups need topics, which only brokers have.
+   */
+  readonly workloads?: readonly WorkloadKind[];
+  /** True for backends on the asynchronous contract (network-contract.ts): sockets, brokers. */
+  readonly network?: boolean;
   /**
    * True when producer and consumer loops run outside JavaScript (native threads): the harness
    * then calls `runThreads` from one worker instead of attaching a producer and a consumer.
@@ -35,6 +40,11 @@ export interface QueueTraits {
   /** False for `null`, which moves counts but no bytes (conformance and stress tests skip it). */
   readonly carriesBytes?: boolean;
 }
+
+export type WorkloadKind = 'throughput' | 'ping-pong' | 'rate' | 'fan-out' | 'consumer-group';
+
+/** What an in-process queue serves when its traits do not say. */
+export const QUEUE_WORKLOADS: readonly WorkloadKind[] = ['throughput', 'ping-pong', 'rate'];
 
 /** The traits every single-producer single-consumer queue in a SharedArrayBuffer shares. */
 export const SPSC_IN_SHARED_MEMORY = { maxProducers: 1, maxConsumers: 1, zeroCopyRead: true, zeroCopyWrite: true, sharedMemory: true } as const;
@@ -116,6 +126,9 @@ export interface Producer {
   /** Detach this producer. An open claim is aborted first (see `abort`), never left hanging. */
   close(): void;
 }
+
+/** What a writer of envelopes needs of a claim: where the claimed records are (sync and async producers alike). */
+export type ClaimedRecords = Pick<Producer, 'buffer' | 'offsetOf'>;
 
 /** Sees one message in place: valid only until the drain that called it returns. */
 export type MessageVisitor = (buffer: Uint8Array, offset: number, length: number) => void;

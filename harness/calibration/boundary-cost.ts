@@ -5,7 +5,7 @@
  * calls per message (claim, publish, peek, release).
  */
 import type { QueueBackend } from '../../implementations/contract.js';
-import { findBackend } from '../../implementations/registry.js';
+import { findQueueBackend } from '../../implementations/registry.js';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import type { BoundaryCost } from '../results/types.js';
 
@@ -29,8 +29,8 @@ function pushPopNs(backend: QueueBackend, rounds: number): number {
 }
 
 export function measureBoundaryCost(rounds = 200_000): BoundaryCost {
-  const js = pushPopNs(findBackend('sab-spsc')!, rounds);
-  const native = findBackend('native')!;
+  const js = pushPopNs(findQueueBackend('sab-spsc')!, rounds);
+  const native = findQueueBackend('native')!;
   const availability = native.available();
   if (!availability.available) return { jsPushPopNs: js, note: `native unavailable: ${availability.reason}` };
   const napi = pushPopNs(native, rounds);

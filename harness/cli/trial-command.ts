@@ -18,7 +18,13 @@ export function registerTrial(program: Command): void {
       const request = JSON.parse(await readStdin()) as ForkedTrialRequest;
       const backend = findBackend(request.planned.backend);
       if (!backend) throw new Error(`unknown backend ${request.planned.backend}`);
-      const result = await runTrial({ planned: request.planned, scenario: request.scenario, backend, trial: request.trial });
+      const result = await runTrial({
+        planned: request.planned,
+        scenario: request.scenario,
+        backend,
+        trial: request.trial,
+        ...(request.server ? { server: request.server } : {}),
+      });
       process.stdout.write(JSON.stringify(result));
     });
 }

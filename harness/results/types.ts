@@ -91,6 +91,14 @@ export interface LatencyFloor {
   method: string;
 }
 
+/** A server a network backend's cases talked to. */
+export interface ServerRecord {
+  url: string;
+  description: string;
+  /** True when the harness started it on this machine for the suite (its figures are then measured). */
+  startedByHarness: boolean;
+}
+
 export interface Environment {
   node: string;
   v8: string;
@@ -114,6 +122,8 @@ export interface Environment {
   machineBefore?: MachineLoad;
   /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
   latencyFloor?: LatencyFloor;
+  /** Servers of network backends, by backend id. */
+  servers?: Record<string, ServerRecord>;
   [extra: string]: unknown;
 }
 
@@ -189,6 +199,21 @@ export interface SchedulingFigures {
   consumerVoluntarySwitches: number;
 }
 
+/**
+ * The server a network backend's clients talk to, inside the window: present when the harness
+ * started it on this machine (a server named by `servers:` runs elsewhere and is not measured).
+ */
+export interface ServerFigures {
+  /** CPU of all the server's threads, in % of one core. */
+  cpuPct?: number;
+  /** Peak resident set of the server process in the window (VmHWM, reset as the window opened). */
+  peakRssBytes?: number;
+  /** The busiest server thread's time runnable but waiting for a CPU, in % of the window. */
+  runDelayPct?: number;
+  /** Why some of the above are missing. */
+  unavailable?: string;
+}
+
 export type SloVerdict = 'pass' | 'fail';
 
 export interface Figures {
@@ -213,6 +238,8 @@ export interface Figures {
   scheduling?: SchedulingFigures | { unavailable: string };
   /** Garbage collections that started inside the window, summed over the case's threads. */
   gc?: { count: number; pauseNs: number };
+  /** Network backends: the server's own CPU, memory and run delay. */
+  server?: ServerFigures;
 }
 
 export interface TrialResult extends Figures {

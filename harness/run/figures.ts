@@ -6,7 +6,7 @@ import type { CpuInfo } from 'node:os';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
 import { RATE_SHORTFALL_LIMIT_PCT } from '../results/method.js';
-import type { Correctness, CpuFigures, Figures, SchedulingFigures, WaitCounters } from '../results/types.js';
+import type { Correctness, CpuFigures, Figures, SchedulingFigures, ServerFigures, WaitCounters } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { WorkerReport } from '../worker/protocol.js';
 
@@ -70,25 +70,48 @@ function schedulingOf(producers: WorkerReport[], consumers: WorkerReport[]): Sch
   };
 }
 
-export function computeFigures(planned: PlannedCase, reports: WorkerReport[], samples: CoordinatorSamples): { figures: Figures; problem?: string } {
+/** What the coordinator knows beyond the workers' reports. */
+export interface TrialExtras {
+  /** consumer-group: first and all deliveries over every member (group-delivery-check.ts), a killed member's included. */
+  ledger?: { first: number; all: number };
+  /** Network backends: the server's own figures. */
+  server?: ServerFigures;
+}
+
+export function computeFigures(
+  planned: PlannedCase,
+  reports: WorkerReport[],
+  samples: CoordinatorSamples,
+  extras: TrialExtras = {},
+): { figures: Figures; problem?: string } {
   const byRole = (role: WorkerReport['role']) => reports.filter((r) => r.role === role);
   const pingPong = planned.workload === 'ping-pong';
-  // The thread whose window defines throughput: the consumer, or the ping-pong client.
-  const reader = pingPong ? byRole('pinger')[0] : byRole('consumer')[0];
+  // The threads whose windows define throughput: the consumers (subscribers, group members), or the ping-pong client.
+  const readers = pingPong ? byRole('pinger') : byRole('consumer');
+  const reader = readers[0];
   const writers = pingPong ? byRole('pinger') : byRole('producer');
   const echo = byRole('ponger')[0];
 
   const sent = writers.reduce((s, r) => s + (r.totalSent ?? 0), 0);
-  const deliveries = [reader.delivery!, ...(echo?.delivery ? [echo.delivery] : [])];
-  const duplicated = deliveries.reduce((s, d) => s + d.duplicated, 0);
-  const correctness: Correctness = {
-    sent,
-    received: reader.delivery!.received,
-    lost: Math.max(0, sent - (reader.delivery!.received - reader.delivery!.duplicated)),
-    duplicated,
-    reordered: deliveries.reduce((s, d) => s + d.reordered, 0),
-    corrupt: deliveries.reduce((s, d) => s + d.corrupt, 0),
-  };
+  const deliveries = [...readers.map((r) => r.delivery!), ...(echo?.delivery ? [echo.delivery] : [])];
+  const sum = (key: 'received' | 'duplicated' | 'reordered' | 'corrupt') => deliveries.reduce((s, d) => s + d[key], 0);
+  let correctness: Correctness;
+  if (extras.ledger !== undefined) {
+    // A group: every message must reach some member; the ledger saw every member's deliveries.
+    const { first, all } = extras.ledger;
+    correctness = { sent, received: all, lost: Math.max(0, sent - first), duplicated: all - first, reordered: sum('reordered'), corrupt: sum('corrupt') };
+  } else {
+    // One reader, or fan-out: each reader must receive every message.
+    const lost = readers.reduce((s, r) => s + Math.max(0, sent - (r.delivery!.received - r.delivery!.duplicated)), 0);
+    correctness = {
+      sent,
+      received: readers.reduce((s, r) => s + r.delivery!.received, 0),
+      lost,
+      duplicated: sum('duplicated'),
+      reordered: sum('reordered'),
+      corrupt: sum('corrupt'),
+    };
+  }
 
   const figures: Figures = { correctness };
   const problems: string[] = [];
@@ -96,8 +119,10 @@ export function computeFigures(planned: PlannedCase, reports: WorkerReport[], sa
   // the reader's view of it: a reader asleep in a `block` wait notices STOP only when its wait
   // times out, which would stretch its window by up to that timeout (seen: 5% low at 500k/s).
   const windowNs = samples.wallEndNs !== undefined ? samples.wallEndNs - samples.wallStartNs : reader.windowNs;
-  if (windowNs > 0 && reader.windowMessages > 0) {
-    figures.msgsPerSec = (reader.windowMessages * 1e9) / windowNs;
+  const windowMessages = readers.reduce((s, r) => s + r.windowMessages, 0);
+  if (windowNs > 0 && windowMessages > 0) {
+    // Messages received per second, summed over the receiving threads (fan-out: deliveries).
+    figures.msgsPerSec = (windowMessages * 1e9) / windowNs;
     figures.bytesPerSec = figures.msgsPerSec * (HEADER_BYTES + planned.params.payload);
     figures.windowNs = windowNs;
   } else {
@@ -105,7 +130,8 @@ export function computeFigures(planned: PlannedCase, reports: WorkerReport[], sa
   }
   // Rate: messages due in the window but unsent at STOP count too, at least STOP − intended late.
   const unsent = writers.filter((r) => r.unsentAtStop && r.unsentAtStop.count > 0).map((r) => r.unsentAtStop!.latency);
-  if (reader.latency) figures.latencyNs = summarize(mergeHistograms([reader.latency, ...unsent]));
+  const latencies = readers.filter((r) => r.latency).map((r) => r.latency!);
+  if (latencies.length > 0) figures.latencyNs = summarize(mergeHistograms([...latencies, ...unsent]));
   const service = reports.filter((r) => r.serviceLatency).map((r) => r.serviceLatency!);
   if (service.length > 0) figures.serviceLatencyNs = summarize(mergeHistograms(service));
   const lags = writers.filter((r) => r.sendLag).map((r) => r.sendLag!);
@@ -120,7 +146,7 @@ export function computeFigures(planned: PlannedCase, reports: WorkerReport[], sa
       shortfallPct,
       belowTarget: shortfallPct > RATE_SHORTFALL_LIMIT_PCT,
       unsentAtStop: writers.reduce((s, r) => s + (r.unsentAtStop?.count ?? 0), 0),
-      inFlightAtStop: reader.inFlightAtStop ?? 0,
+      inFlightAtStop: readers.reduce((s, r) => s + (r.inFlightAtStop ?? 0), 0),
     };
   }
 
@@ -140,7 +166,9 @@ export function computeFigures(planned: PlannedCase, reports: WorkerReport[], sa
   }
   if (samples.cpusEnd) {
     cpu.systemPct = machineBusyPct(samples.cpusStart, samples.cpusEnd);
-    if (cpu.processPct !== undefined) cpu.otherPct = Math.max(0, cpu.systemPct * samples.cpusEnd.length - cpu.processPct);
+    // The case's own server (a child process) is part of the case, not "other programs".
+    const serverPct = extras.server?.cpuPct ?? 0;
+    if (cpu.processPct !== undefined) cpu.otherPct = Math.max(0, cpu.systemPct * samples.cpusEnd.length - cpu.processPct - serverPct);
   }
   figures.cpu = cpu;
 
@@ -156,9 +184,14 @@ export function computeFigures(planned: PlannedCase, reports: WorkerReport[], sa
   const gcs = reports.filter((r) => r.gc !== undefined);
   if (gcs.length > 0) figures.gc = { count: gcs.reduce((s, r) => s + r.gc!.count, 0), pauseNs: gcs.reduce((s, r) => s + r.gc!.pauseNs, 0) };
   figures.backendCounters = sumCounters(reports);
+  if (extras.server) figures.server = extras.server;
 
   const { lost, duplicated: dup, reordered, corrupt } = correctness;
-  if (lost + dup + reordered + corrupt > 0) {
+  // With a member killed, at-least-once is the promise: batches it had not acknowledged come
+  // again, to other members and out of order. Duplicates and reorders are then reported, not
+  // failures; a loss or a corrupt message still is one.
+  const atLeastOnce = planned.params.fault === 'kill-member';
+  if (lost + corrupt + (atLeastOnce ? 0 : dup + reordered) > 0) {
     const details = deliveries.flatMap((d) => d.problems).slice(0, 3);
     problems.push(
       `delivery errors: ${lost} lost, ${dup} duplicated, ${reordered} reordered, ${corrupt} corrupt of ${sent} sent` +

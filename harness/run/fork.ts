@@ -13,6 +13,7 @@ export interface ForkedTrialRequest {
   planned: TrialSetup['planned'];
   scenario: TrialSetup['scenario'];
   trial: number;
+  server?: TrialSetup['server'];
 }
 
 /**
@@ -22,6 +23,7 @@ export interface ForkedTrialRequest {
  */
 export function runTrialInChild(setup: TrialSetup): Promise<TrialResult> {
   const request: ForkedTrialRequest = { planned: setup.planned, scenario: setup.scenario, trial: setup.trial };
+  if (setup.server) request.server = setup.server;
   const cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js');
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, '_trial'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });

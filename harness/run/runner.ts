@@ -2,17 +2,18 @@
  * Runs a scenario: plans its cases, runs every trial of every case, and assembles the result
  * file. A failing or hung case is recorded and the suite goes on.
  */
-import { findBackend } from '../../implementations/registry.js';
+import type { RunningServer } from '../../implementations/network-contract.js';
+import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
-import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
+import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
 import { type PlannedCase, planCases } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { runTrialInChild } from './fork.js';
 import { summarizeTrials } from './summary.js';
-import { runTrial } from './trial.js';
+import { runTrial, type TrialServer } from './trial.js';
 
 export interface RunEvents {
   caseStarted?(planned: PlannedCase, index: number, total: number): void;
@@ -47,11 +48,19 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);
   const latencyFloor = rates.length > 0 && !options.signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
   const cases: CaseResult[] = [];
-  for (const [index, p] of planned.entries()) {
-    options.events?.caseStarted?.(p, index, planned.length);
-    const result = options.signal?.aborted ? interrupted(p) : await runCase(p, effective);
-    cases.push(result);
-    options.events?.caseFinished?.(result, index, planned.length);
+  // Servers for network backends: started when their first case runs, always stopped at the end.
+  const started = new Map<string, RunningServer>();
+  const servers: Record<string, ServerRecord> = {};
+  const serverFailures = new Map<string, string>();
+  try {
+    for (const [index, p] of planned.entries()) {
+      options.events?.caseStarted?.(p, index, planned.length);
+      const result = options.signal?.aborted ? interrupted(p) : await runCase(p, effective);
+      cases.push(result);
+      options.events?.caseFinished?.(result, index, planned.length);
+    }
+  } finally {
+    await Promise.all([...started.values()].map((s) => s.stop()));
   }
   const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
   const warnings = [...environment.warnings];
@@ -65,9 +74,40 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   return {
     schema: RESULT_SCHEMA,
     scenario: file ? { ...effective, file } : effective,
-    environment: { ...environment, warnings, finishedAt: new Date().toISOString(), ...(latencyFloor ? { latencyFloor } : {}) },
+    environment: {
+      ...environment,
+      warnings,
+      finishedAt: new Date().toISOString(),
+      ...(latencyFloor ? { latencyFloor } : {}),
+      ...(Object.keys(servers).length > 0 ? { servers } : {}),
+    },
     cases,
   };
+
+  /** The backend's server: the scenario's (`servers:`), or one started now for the rest of the suite; a string says why there is none. */
+  async function serverFor(id: string, s: Scenario): Promise<TrialServer | string> {
+    const named = s.servers?.[id];
+    if (named) {
+      servers[id] = { url: named.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
+      return named.token ? { url: named.url, token: named.token } : { url: named.url };
+    }
+    const running = started.get(id);
+    if (running) return { url: running.url, ...(running.token ? { token: running.token } : {}), ...(running.pid ? { pid: running.pid } : {}) };
+    const failed = serverFailures.get(id);
+    if (failed) return failed;
+    const backend = findBackend(id);
+    if (!backend || !isNetworkBackend(backend) || !backend.startServer) return `${id} needs a server: name one under servers: in the scenario`;
+    try {
+      const server = await backend.startServer();
+      started.set(id, server);
+      servers[id] = { url: server.url, description: server.description, startedByHarness: true };
+      return serverFor(id, s);
+    } catch (error) {
+      const why = `could not start ${id}'s server: ${(error as Error).message}`;
+      serverFailures.set(id, why);
+      return why;
+    }
+  }
 
   function interrupted(p: PlannedCase): CaseResult {
     return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: [] };
@@ -77,9 +117,15 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     const base = caseHeader(p);
     if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
     const backend = findBackend(p.backend)!;
+    let server: TrialServer | undefined;
+    if (isNetworkBackend(backend)) {
+      const got = await serverFor(p.backend, s);
+      if (typeof got === 'string') return { ...base, status: 'failed', reason: got, trials: [] };
+      server = got;
+    }
     const trials: TrialResult[] = [];
     for (let trial = 0; trial < s.trials; trial++) {
-      const setup = { planned: p, scenario: s, backend, trial, signal: options.signal };
+      const setup = { planned: p, scenario: s, backend, trial, signal: options.signal, ...(server ? { server } : {}) };
       const result = s.fork === 'process' ? await runTrialInChild(setup) : await runTrial(setup);
       // A trial stopped by a signal says nothing about the queue: the case was interrupted, not
       // failed (also when the signal reached a forked trial process first).

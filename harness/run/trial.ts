@@ -6,18 +6,22 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { QueueBackend, QueueDescriptor } from '../../implementations/contract.js';
+import type { QueueDescriptor, QueueOptions } from '../../implementations/contract.js';
+import type { ServerAddress } from '../../implementations/network-contract.js';
+import { type AnyBackend, isNetworkBackend } from '../../implementations/registry.js';
 import { isSelfDriven } from '../../implementations/self-driven.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { nowNs, sleep } from '../metrics/clock.js';
 import { peakRssBytes, resetPeakRss } from '../metrics/peak-rss.js';
-import type { TrialResult } from '../results/types.js';
+import { busiestRunDelayNs, type ProcessSample, processPeakRssBytes, resetProcessPeakRss, sampleProcess } from '../metrics/process-stats.js';
+import type { ServerFigures, TrialResult } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { Control, Phase } from '../worker/control.js';
+import { createGroupLedger, readGroupLedger } from '../worker/group-delivery-check.js';
 import type { Role, WorkerMessage, WorkerReport, WorkerTask } from '../worker/protocol.js';
-import { type CoordinatorSamples, computeFigures } from './figures.js';
+import { type CoordinatorSamples, computeFigures, type TrialExtras } from './figures.js';
 
 /** Compiled worker entry; tests and the CLI both start workers from dist/ (a worker started from TypeScript source would need a loader in the measured loop). */
 export function workerEntryPath(): string {
@@ -31,10 +35,17 @@ interface RunningWorker {
   worker: Worker;
 }
 
+/** The server a network backend's trial talks to; `pid` when it runs here (its figures are then measured). */
+export interface TrialServer extends ServerAddress {
+  pid?: number;
+}
+
 export interface TrialSetup {
   planned: PlannedCase;
   scenario: Scenario;
-  backend: QueueBackend;
+  backend: AnyBackend;
+  /** Network backends: the server started for the suite, or named by the scenario. */
+  server?: TrialServer;
   trial: number;
   /** Aborted when the run is interrupted: the trial stops at once and reports failure. */
   signal?: AbortSignal;
@@ -51,7 +62,7 @@ function taskFor(
 ): { task: WorkerTask; transfer: unknown[] } {
   const { backend, planned, scenario } = setup;
   const writes = role === 'producer' || role === 'pinger' || role === 'driver';
-  const select = (d: QueueDescriptor, side: 'producer' | 'consumer') => backend.select?.(d, side, index) ?? d;
+  const select = (d: QueueDescriptor, side: 'producer' | 'consumer') => (isNetworkBackend(backend) ? d : (backend.select?.(d, side, index) ?? d));
   const mine = select(queue, writes ? 'producer' : 'consumer');
   const myReply = reply ? select(reply, role === 'pinger' || role === 'driver' ? 'consumer' : 'producer') : undefined;
   const task: WorkerTask = {
@@ -60,7 +71,7 @@ function taskFor(
     backend: backend.id,
     queue: mine,
     control: control.memory,
-    workload: planned.workload as WorkerTask['workload'],
+    workload: planned.workload,
     params: planned.params,
     verifyCrc: scenario.verify === 'crc',
   };
@@ -73,12 +84,22 @@ function taskFor(
 export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   const { planned, scenario, backend, trial } = setup;
   const { producers, payload } = planned.params;
-  const options = {
+  const readers = planned.params.subscribers ?? planned.params.members ?? 1;
+  const options: QueueOptions = {
     capacityBytes: scenario.capacity,
     producers: planned.workload === 'ping-pong' ? 1 : producers,
-    consumers: 1,
+    consumers: readers,
     maxMessageBytes: HEADER_BYTES + payload,
   };
+  const create = (): QueueDescriptor => {
+    if (!isNetworkBackend(backend)) return backend.create(options);
+    if (!setup.server) throw new TrialFailure(`${backend.id} needs a server and none was started or named`);
+    return backend.create({ ...options, server: setup.server });
+  };
+  // consumer-group: one group per trial, and one ledger of what its members received.
+  const group = planned.workload === 'consumer-group' ? `g-${trial}` : undefined;
+  const ledger = group !== undefined ? createGroupLedger(producers) : undefined;
+  const killMember = planned.params.fault === 'kill-member';
   const control = Control.create();
   const workers: RunningWorker[] = [];
   const reports: WorkerReport[] = [];
@@ -99,9 +120,11 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     timer = setTimeout(() => reject(new TrialFailure(`timed out after ${timeoutMs / 1000}s (in ${phaseName})`)), timeoutMs);
   });
   timedOut.catch(() => {});
+  let onAbort: (() => void) | undefined;
   const interrupted = new Promise<never>((_, reject) => {
     if (setup.signal?.aborted) reject(new TrialFailure('interrupted'));
-    setup.signal?.addEventListener('abort', () => reject(new TrialFailure('interrupted')), { once: true });
+    onAbort = () => reject(new TrialFailure('interrupted'));
+    setup.signal?.addEventListener('abort', onAbort, { once: true });
   });
   interrupted.catch(() => {});
 
@@ -109,13 +132,13 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   let queueCapacityBytes: number | undefined;
   const rssAtStart = process.memoryUsage.rss();
   try {
-    const queue = backend.create(options);
+    const queue = create();
     sharedBytes.push(queue.sharedBytes);
     queueCapacityBytes = queue.capacityBytes;
-    const reply = planned.workload === 'ping-pong' ? backend.create(options) : undefined;
+    const reply = planned.workload === 'ping-pong' ? create() : undefined;
     if (reply) sharedBytes.push(reply.sharedBytes);
 
-    const selfDriven = isSelfDriven(backend);
+    const selfDriven = !isNetworkBackend(backend) && isSelfDriven(backend);
     const roles: [Role, number][] = selfDriven
       ? [['driver', 0]]
       : planned.workload === 'ping-pong'
@@ -123,14 +146,22 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
             ['ponger', 0],
             ['pinger', 0],
           ]
-        : [['consumer', 0], ...Array.from({ length: producers }, (_, i): [Role, number] => ['producer', i])];
+        : [
+            ...Array.from({ length: readers }, (_, i): [Role, number] => ['consumer', i]),
+            ...Array.from({ length: producers }, (_, i): [Role, number] => ['producer', i]),
+          ];
 
-    // A driver reports for both sides of its native threads.
-    const expectedReports = selfDriven ? 2 : roles.length;
+    // A driver reports for both sides of its native threads; a killed member never reports.
+    const expectedReports = selfDriven ? 2 : roles.length - (killMember ? 1 : 0);
+    let killed: RunningWorker | undefined;
     roles.forEach(([role, index], k) => {
       // With pinning, the reader goes on core 0 and writers spread over the others.
       const pinCpu = scenario.pin ? k % cores : undefined;
       const { task, transfer } = taskFor(setup, role, index, queue, control, reply, selfDriven ? undefined : pinCpu);
+      if (role === 'consumer' && group !== undefined) {
+        task.group = group;
+        task.ledger = ledger;
+      }
       if (selfDriven && scenario.pin) {
         task.pinConsumer = 0;
         task.pinProducer = 1 % cores;
@@ -151,7 +182,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
       });
       worker.on('error', (error) => failure!(new TrialFailure(`${label}: ${error.stack ?? error.message}`)));
       worker.on('exit', (code) => {
-        if (reported === 0) failure!(new TrialFailure(`${label} exited (code ${code}) before reporting`));
+        if (reported === 0 && killed?.worker !== worker) failure!(new TrialFailure(`${label} exited (code ${code}) before reporting`));
       });
       workers.push({ label, worker });
     });
@@ -175,10 +206,24 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     // The main thread sleeps through the window: no sampling timers, no redraws. The kernel
     // keeps the RSS high-water mark for us (reset here, read at the end).
     const peakMethod = resetPeakRss();
+    const serverPid = setup.server?.pid;
+    const serverStart = serverPid !== undefined ? sampleProcess(serverPid) : null;
+    const serverRssReset = serverPid !== undefined && resetProcessPeakRss(serverPid);
     control.setPhase(Phase.MEASURE);
-    await race(sleep(scenario.duration / 1e6));
+    if (killMember) {
+      // The member dies halfway through the window, without a goodbye, as a crashed process would.
+      await race(sleep(scenario.duration / 2e6));
+      killed = workers.find((w) => w.label === 'consumer#0');
+      await killed?.worker.terminate();
+      await race(sleep(scenario.duration / 2e6));
+    } else {
+      await race(sleep(scenario.duration / 1e6));
+    }
     samples.wallEndNs = nowNs();
     control.setPhase(Phase.STOP);
+    const serverEnd = serverPid !== undefined ? sampleProcess(serverPid) : null;
+    const server =
+      serverPid !== undefined ? serverFigures(serverPid, serverStart, serverEnd, serverRssReset, samples.wallEndNs - samples.wallStartNs) : undefined;
     samples.cpuEnd = process.cpuUsage(samples.cpuStart);
     samples.cpusEnd = cpus();
     samples.peakRssBytes = Math.max(samples.peakRssBytes, peakRssBytes(peakMethod));
@@ -186,7 +231,10 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
 
     phaseName = 'drain after stop';
     await race(allReported);
-    const figures = computeFigures(planned, reports, samples);
+    const extras: TrialExtras = {};
+    if (ledger) extras.ledger = readGroupLedger(ledger);
+    if (server) extras.server = server;
+    const figures = computeFigures(planned, reports, samples, extras);
     const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', pid: process.pid, ...figures.figures };
     if (queueCapacityBytes !== undefined) result.queueCapacityBytes = queueCapacityBytes;
     if (figures.problem) result.reason = figures.problem;
@@ -197,9 +245,23 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     return { trial, status: 'failed', reason };
   } finally {
     clearTimeout(timer);
+    // One listener per trial on the run's signal would pile up over a long suite.
+    if (onAbort) setup.signal?.removeEventListener('abort', onAbort);
     // Native threads (self-driven backends) stop only when they see STOP; a worker blocked in
     // their join cannot be terminated before that.
     control.setPhase(Phase.STOP);
     await Promise.all(workers.map(({ worker }) => worker.terminate().catch(() => 0)));
   }
+}
+
+function serverFigures(pid: number, start: ProcessSample | null, end: ProcessSample | null, rssReset: boolean, windowNs: number): ServerFigures {
+  if (start === null || end === null) return { unavailable: `the server's /proc/${pid}/task was not readable` };
+  const figures: ServerFigures = {
+    cpuPct: (100 * (end.onCpuNs - start.onCpuNs)) / windowNs,
+    runDelayPct: (100 * busiestRunDelayNs(start, end)) / windowNs,
+  };
+  const peak = rssReset ? processPeakRssBytes(pid) : undefined;
+  if (peak !== undefined) figures.peakRssBytes = peak;
+  else figures.unavailable = `the server's peak RSS needs /proc/${pid}/clear_refs and VmHWM`;
+  return figures;
 }

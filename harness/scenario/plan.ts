@@ -3,7 +3,8 @@
  * A case a backend cannot serve is kept as `skipped` with the reason, never silently dropped.
  */
 import { availableParallelism } from 'node:os';
-import type { QueueBackend } from '../../implementations/contract.js';
+import { QUEUE_WORKLOADS } from '../../implementations/contract.js';
+import type { AnyBackend } from '../../implementations/registry.js';
 import { formatCount } from '../units.js';
 import type { Scenario, WaitStrategyName, Workload } from './schema.js';
 
@@ -14,6 +15,12 @@ export interface CaseParams {
   wait: WaitStrategyName;
   /** Messages per second, for the open-loop `rate` workload only. */
   rate?: number;
+  /** fan-out: subscribers, each receiving every message. */
+  subscribers?: number;
+  /** consumer-group: members sharing the messages. */
+  members?: number;
+  /** consumer-group: the fault injected (`kill-member`). */
+  fault?: 'kill-member';
 }
 
 export interface PlannedCase {
@@ -32,10 +39,12 @@ export interface PlannedCase {
 
 export function caseId(backend: string, workload: string, p: CaseParams): string {
   const rate = p.rate !== undefined ? `/rate=${formatCount(p.rate)}` : '';
-  return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}/batch=${p.batch}/wait=${p.wait}${rate}`;
+  const readers = p.subscribers !== undefined ? `/subscribers=${p.subscribers}` : p.members !== undefined ? `/members=${p.members}` : '';
+  const fault = p.fault !== undefined ? `/fault=${p.fault}` : '';
+  return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}${readers}/batch=${p.batch}/wait=${p.wait}${rate}${fault}`;
 }
 
-export function planCases(scenario: Scenario, lookup: (id: string) => QueueBackend | undefined, cores = availableParallelism()): PlannedCase[] {
+export function planCases(scenario: Scenario, lookup: (id: string) => AnyBackend | undefined, cores = availableParallelism()): PlannedCase[] {
   const cases: PlannedCase[] = [];
   const m = scenario.matrix;
   for (const backendId of m.backend)
@@ -46,9 +55,17 @@ export function planCases(scenario: Scenario, lookup: (id: string) => QueueBacke
             for (const wait of m.wait) {
               const params: CaseParams = { payload, producers, batch, wait };
               if (workload.kind === 'rate') params.rate = workload.rate;
+              if (workload.kind === 'fan-out') params.subscribers = workload.subscribers;
+              if (workload.kind === 'consumer-group') {
+                params.members = workload.members;
+                if (workload.fault) params.fault = workload.fault;
+              }
               const backend = lookup(backendId);
-              // ping-pong runs one client and one echo server, each on its own thread.
-              const busyThreads = workload.kind === 'ping-pong' ? 2 : producers + 1;
+              // ping-pong runs one client and one echo server, each on its own thread; a server
+              // the harness starts on this machine is one more busy thread.
+              const readers = params.subscribers ?? params.members ?? 1;
+              const localServer = backend?.traits.network === true && scenario.servers?.[backendId] === undefined ? 1 : 0;
+              const busyThreads = (workload.kind === 'ping-pong' ? 2 : producers + readers) + localServer;
               const planned: PlannedCase = {
                 id: caseId(backendId, workload.kind, params),
                 backend: backendId,
@@ -67,7 +84,7 @@ export function planCases(scenario: Scenario, lookup: (id: string) => QueueBacke
 }
 
 /** What a backend cannot honour of the scenario's own settings (never run it as if it had). */
-function scenarioSkipReason(backend: QueueBackend | undefined, scenario: Scenario): string | undefined {
+function scenarioSkipReason(backend: AnyBackend | undefined, scenario: Scenario): string | undefined {
   if (scenario.stall && backend?.traits.selfDriven) {
     return `${backend.id} runs its own native loops and cannot inject the consumer stall the scenario asks for`;
   }
@@ -77,13 +94,21 @@ function scenarioSkipReason(backend: QueueBackend | undefined, scenario: Scenari
   return undefined;
 }
 
-function skipReason(backend: QueueBackend | undefined, workload: string, p: CaseParams): string | undefined {
+function skipReason(backend: AnyBackend | undefined, workload: Workload['kind'], p: CaseParams): string | undefined {
   if (!backend) return 'unknown backend';
   const availability = backend.available();
   if (!availability.available) return `backend unavailable: ${availability.reason ?? 'no reason given'}`;
-  if (backend.traits.workloads && !backend.traits.workloads.includes(workload as 'throughput')) {
-    return `${backend.id} runs only ${backend.traits.workloads.join(' and ')}`;
+  const served = backend.traits.workloads ?? QUEUE_WORKLOADS;
+  if (!served.includes(workload)) {
+    if (workload === 'fan-out' || workload === 'consumer-group') return `${workload} needs topics and subscriptions, which ${backend.id} does not have`;
+    return `${backend.id} runs only ${served.length <= 2 ? served.join(' and ') : `${served.slice(0, -1).join(', ')} and ${served.at(-1)}`}`;
   }
+  if ((p.subscribers ?? p.members ?? 1) > backend.traits.maxConsumers) {
+    return `${backend.id} serves at most ${backend.traits.maxConsumers} consumer(s), case asks for ${p.subscribers ?? p.members}`;
+  }
+  // A network client waits in the event loop (epoll) until its socket is ready: that is `block`;
+  // spinning or parking on a socket is not something its loops can do.
+  if (backend.traits.network === true && p.wait !== 'block') return `${backend.id} waits on its sockets in the event loop: only wait: block describes it`;
   if (p.producers > backend.traits.maxProducers) {
     return `${backend.id} serves at most ${backend.traits.maxProducers} producer(s), case asks for ${p.producers}`;
   }

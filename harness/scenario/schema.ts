@@ -3,6 +3,7 @@
  * normalised: durations in nanoseconds, sizes in bytes, rates per second, CPU in percent.
  */
 import { z } from 'zod';
+import { networkBackends } from '../../implementations/registry.js';
 import { MAX_PAYLOAD_BYTES } from '../../wire/envelope.js';
 import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../units.js';
 
@@ -57,13 +58,34 @@ const integer = (min: number, max: number) =>
 export const WAIT_STRATEGIES = ['spin', 'park', 'block'] as const;
 export type WaitStrategyName = (typeof WAIT_STRATEGIES)[number];
 
-export const WORKLOAD_KINDS = ['throughput', 'ping-pong', 'rate'] as const;
+export const WORKLOAD_KINDS = ['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group'] as const;
+
+/** Faults a consumer-group case can inject: `kill-member` ends member 0 abruptly halfway through the window. */
+export const GROUP_FAULTS = ['kill-member'] as const;
 
 const workload = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('throughput') }),
   z.strictObject({ kind: z.literal('ping-pong') }),
   z.strictObject({ kind: z.literal('rate'), rate: count(1) }),
+  /** P publishers → one topic → S subscribers, each of which must get every message. */
+  z.strictObject({ kind: z.literal('fan-out'), subscribers: integer(1, 64) }),
+  /** P publishers → one topic → a group of C members sharing the messages. */
+  z
+    .strictObject({ kind: z.literal('consumer-group'), members: integer(1, 64), fault: z.enum(GROUP_FAULTS).optional() })
+    .refine((w) => w.fault === undefined || w.members >= 2, {
+      path: ['fault'],
+      message: 'kill-member needs at least 2 members (one is killed, the others must take over its messages)',
+    }),
 ]);
+
+/** A server someone else runs, measured instead of one the harness starts (`servers:`). */
+const server = z.strictObject({
+  url: z
+    .string()
+    .regex(/^tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5}(,tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5})*$/, 'must be tcp://host:port (a cluster: several, comma-separated)'),
+  /** The token the server wants, if any. */
+  token: z.string().min(1).optional(),
+});
 
 export function scenarioSchema(knownBackends: readonly string[]) {
   // YAML reads a bare `null` as null; the backend of that name should not need quotes.
@@ -109,6 +131,8 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         wait: axis(z.enum(WAIT_STRATEGIES)).default(['spin']),
       }),
       workloads: z.array(workload).min(1, 'needs at least one workload'),
+      /** Backend id → a server to measure instead of starting one (network backends only). */
+      servers: z.record(z.string(), server).optional(),
       slo: z
         .strictObject({
           p50: duration().optional(),
@@ -121,6 +145,18 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         .optional(),
     })
     .superRefine((s, ctx) => {
+      for (const id of Object.keys(s.servers ?? {})) {
+        const network = networkBackends.map((b) => b.id);
+        if (!network.includes(id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['servers', id],
+            message: knownBackends.includes(id)
+              ? `${id} runs in this process and has no server (servers: is for ${network.join(', ')})`
+              : `unknown backend ${JSON.stringify(id)} (backends with servers: ${network.join(', ')})`,
+          });
+        }
+      }
       // Every trial runs warm-up, then the window, then drains: a timeout shorter than the first
       // two fails every case after spending the machine's time on it.
       if (s.timeout < s.warmup + s.duration) {

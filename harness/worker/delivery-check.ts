@@ -33,13 +33,31 @@ export interface DeliveryCounts {
   corrupt: number;
 }
 
-export class DeliveryCheck implements DeliveryCounts {
+/** The counts every delivery check keeps, and the first few problems in words. */
+export abstract class DeliveryTally implements DeliveryCounts {
   received = 0;
   duplicated = 0;
   reordered = 0;
   corrupt = 0;
   /** First few problems in words, for the failure reason. */
   readonly problems: string[] = [];
+
+  counts(): DeliveryCounts {
+    return { received: this.received, duplicated: this.duplicated, reordered: this.reordered, corrupt: this.corrupt };
+  }
+
+  protected fail(producer: number, problem: string): number {
+    this.corrupt++;
+    this.note(problem);
+    return producer;
+  }
+
+  protected note(problem: string): void {
+    if (this.problems.length < 5) this.problems.push(problem);
+  }
+}
+
+export class DeliveryCheck extends DeliveryTally {
   private readonly expected: Float64Array;
   private readonly missing: (Set<number> | undefined)[];
 
@@ -47,6 +65,7 @@ export class DeliveryCheck implements DeliveryCounts {
     private readonly producers: number,
     private readonly verifyCrc: boolean,
   ) {
+    super();
     this.expected = new Float64Array(producers);
     this.missing = new Array(producers);
   }
@@ -94,17 +113,13 @@ export class DeliveryCheck implements DeliveryCounts {
 
   private checkSlowly(codec: EnvelopeCodec, offset: number, length: number): number {
     this.received++;
-    if (length < HEADER_BYTES || codec.magic(offset) !== MAGIC) return this.fail(-1, `record of ${length} bytes without a valid header`);
-    const producer = codec.producerId(offset);
-    if (producer >= this.producers) return this.fail(-1, `unknown producer id ${producer}`);
-    const payloadLength = codec.payloadLength(offset);
-    if (payloadLength + HEADER_BYTES !== length) return this.fail(producer, `payload length ${payloadLength} in a ${length}-byte record`);
-    const seq = codec.sequence(offset);
-    if (payloadLength >= 4 && codec.stampedSequence(offset) !== seq >>> 0) {
-      this.fail(producer, `payload of seq ${seq} carries seq ${codec.stampedSequence(offset)}`);
-    } else if (this.verifyCrc && (codec.flags(offset) & Flags.HAS_CRC) !== 0) {
-      if (payloadCrc(codec.bytes, offset + HEADER_BYTES, payloadLength) !== codec.crc(offset)) this.fail(producer, `CRC32 mismatch at seq ${seq}`);
+    const { producer, problem, headerIntact } = inspectEnvelope(codec, offset, length, this.producers, this.verifyCrc);
+    if (problem !== null) {
+      this.fail(producer, problem);
+      // A damaged payload under an intact header still takes its place in the sequence.
+      if (!headerIntact) return producer;
     }
+    const seq = codec.sequence(offset);
     const expected = this.expected[producer];
     if (seq === expected) {
       this.expected[producer] = seq + 1;
@@ -123,18 +138,33 @@ export class DeliveryCheck implements DeliveryCounts {
     }
     return producer;
   }
+}
 
-  counts(): DeliveryCounts {
-    return { received: this.received, duplicated: this.duplicated, reordered: this.reordered, corrupt: this.corrupt };
+/**
+ * What is wrong with the envelope at `offset`, if anything: a missing header, an unknown
+ * producer, a length that disagrees with the record, a payload whose stamped sequence disagrees
+ * with the header, or (verifyCrc) a CRC32 mismatch. `producer` is -1 when it cannot be told.
+ * Shared by every delivery check, so they agree on what "corrupt" means.
+ */
+export function inspectEnvelope(
+  codec: EnvelopeCodec,
+  offset: number,
+  length: number,
+  producers: number,
+  verifyCrc: boolean,
+): { producer: number; problem: string | null; headerIntact: boolean } {
+  const broken = (producer: number, problem: string) => ({ producer, problem, headerIntact: false });
+  if (length < HEADER_BYTES || codec.magic(offset) !== MAGIC) return broken(-1, `record of ${length} bytes without a valid header`);
+  const producer = codec.producerId(offset);
+  if (producer >= producers) return broken(-1, `unknown producer id ${producer}`);
+  const payloadLength = codec.payloadLength(offset);
+  if (payloadLength + HEADER_BYTES !== length) return broken(producer, `payload length ${payloadLength} in a ${length}-byte record`);
+  const seq = codec.sequence(offset);
+  if (payloadLength >= 4 && codec.stampedSequence(offset) !== seq >>> 0) {
+    return { producer, problem: `payload of seq ${seq} carries seq ${codec.stampedSequence(offset)}`, headerIntact: true };
   }
-
-  private fail(producer: number, problem: string): number {
-    this.corrupt++;
-    this.note(problem);
-    return producer;
+  if (verifyCrc && (codec.flags(offset) & Flags.HAS_CRC) !== 0 && payloadCrc(codec.bytes, offset + HEADER_BYTES, payloadLength) !== codec.crc(offset)) {
+    return { producer, problem: `CRC32 mismatch at seq ${seq}`, headerIntact: true };
   }
-
-  private note(problem: string): void {
-    if (this.problems.length < 5) this.problems.push(problem);
-  }
+  return { producer, problem: null, headerIntact: true };
 }

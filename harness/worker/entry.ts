@@ -5,9 +5,10 @@
 import './v8-flags.js';
 import { type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { findBackend } from '../../implementations/registry.js';
+import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
 import { initHistograms } from '../metrics/histogram.js';
 import { Control } from './control.js';
+import { runNetworkRole } from './network-roles.js';
 import { pinCurrentThread } from './pinning.js';
 import type { WorkerMessage, WorkerTask } from './protocol.js';
 import { runRole } from './roles.js';
@@ -24,7 +25,9 @@ async function main(task: WorkerTask): Promise<void> {
   const collections: PerformanceEntry[] = [];
   const observer = new PerformanceObserver((list) => collections.push(...list.getEntries()));
   observer.observe({ entryTypes: ['gc'] });
-  const reports = runRole({ task, backend, control: new Control(task.control), ready: () => send({ type: 'ready' }) });
+  const context = { task, control: new Control(task.control), ready: () => send({ type: 'ready' }) };
+  // Network backends run on the event loop; in-process queues in synchronous loops, no await on their path.
+  const reports = isNetworkBackend(backend) ? await runNetworkRole({ ...context, backend }) : runRole({ ...context, backend });
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setTimeout(resolve, 5));
   observer.disconnect();

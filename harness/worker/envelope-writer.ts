@@ -2,7 +2,7 @@
  * Writes harness envelopes into a producer's claimed records: header, payload pattern, the
  * sequence stamped over the first payload word, and the CRC32 when the scenario verifies it.
  */
-import type { Producer } from '../../implementations/contract.js';
+import type { ClaimedRecords } from '../../implementations/contract.js';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32, W_SENT_LO, W_TS_LO } from '../../wire/envelope.js';
 import { clockCell, tickClock } from '../metrics/clock.js';
 
@@ -44,22 +44,22 @@ export class EnvelopeWriter {
    * visible, not before it was filled: a batched message's latency is then its time in the queue
    * plus the receiver's walk to it, and excludes its producer filling the rest of the batch.
    */
-  stampFirst(producer: Producer): void {
+  stampFirst(producer: ClaimedRecords): void {
     this.stampNow(producer, 1, W_TS_LO);
   }
 
   /** Sets the timestamp of records 0..n-1 to now (ping-pong stamps every request). */
-  stampAll(producer: Producer, n: number): void {
+  stampAll(producer: ClaimedRecords, n: number): void {
     this.stampNow(producer, n, W_TS_LO);
   }
 
   /** Sets the actual send time of records 0..n-1 to now (rate workload); leaves it in times[1]. */
-  stampSentAt(producer: Producer, n: number): void {
+  stampSentAt(producer: ClaimedRecords, n: number): void {
     this.stampNow(producer, n, W_SENT_LO);
   }
 
   /** Writes now into header time `word` of records 0..n-1, and into times[1] (returned there, not boxed). */
-  private stampNow(producer: Producer, n: number, word: number): void {
+  private stampNow(producer: ClaimedRecords, n: number, word: number): void {
     tickClock();
     const now = clockCell[0];
     const lo = now | 0;
@@ -75,7 +75,7 @@ export class EnvelopeWriter {
    * times set by stampAll); STAMP_INTENDED (every record TIMESTAMPED with times[0], the intended
    * send time, and SENT_AT, set by stampSentAt at publish).
    */
-  write(producer: Producer, n: number, firstSeq: number, stamp: number): void {
+  write(producer: ClaimedRecords, n: number, firstSeq: number, stamp: number): void {
     const buffer = producer.buffer;
     let codec = this.codec;
     if (codec === null || codec.bytes !== buffer) codec = this.codec = new EnvelopeCodec(buffer);

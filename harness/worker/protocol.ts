@@ -6,7 +6,7 @@
  *   worker ──{ type: 'report', report }──▶ coordinator   after STOP, all figures of this thread
  *   worker ──{ type: 'error', message }──▶ coordinator   anything thrown
  */
-import type { BackendCounters, QueueDescriptor } from '../../implementations/contract.js';
+import type { BackendCounters, QueueDescriptor, WorkloadKind } from '../../implementations/contract.js';
 import type { WaitCounters } from '../results/types.js';
 import type { CaseParams } from '../scenario/plan.js';
 import type { DeliveryCounts } from './delivery-check.js';
@@ -24,7 +24,11 @@ export interface WorkerTask {
   /** ping-pong only: the reply queue (pinger reads it, ponger writes it). */
   reply?: QueueDescriptor;
   control: SharedArrayBuffer;
-  workload: 'throughput' | 'ping-pong' | 'rate';
+  workload: WorkloadKind;
+  /** consumer-group: the group this consumer joins. */
+  group?: string;
+  /** consumer-group: the shared record of what every member received (group-delivery-check.ts). */
+  ledger?: SharedArrayBuffer;
   params: CaseParams;
   verifyCrc: boolean;
   /** CPU to pin this thread to, when the scenario asks for pinning. */

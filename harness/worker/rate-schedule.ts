@@ -1,3 +1,7 @@
+import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
+import type { MeasureWindow } from './measure-window.js';
+import type { WorkerReport } from './protocol.js';
+
 /**
  * Intended send times for the open-loop `rate` workload: bursts of `burst` messages, one burst
  * every burst/rate seconds, counted from the start. The schedule never moves because the sender
@@ -7,7 +11,8 @@
 export class RateSchedule {
   readonly intervalNs: number;
   /**
-   * [0]: when the current burst is due; [1]: bursts sent so far. Both live in a Float64Array:
+   * [0]: when the current burst is due; [1]: bursts sent so far; [2]: messages of the current
+   * burst not yet sent. All live in a Float64Array:
    * - the rate producer reads the due time in its pacing spin, and a double kept in an object
    *   field or returned from a call V8 does not inline becomes a heap number (measured: ~11
    *   scavenges per 3M messages), while a typed-array element is read and written in place;
@@ -16,7 +21,7 @@ export class RateSchedule {
    *   V8 deoptimised the producer there (--trace-deopt: "overflow" in next); read from a
    *   Float64Array the product is a double from the start.
    */
-  private readonly cells = new Float64Array(2);
+  private readonly cells = new Float64Array(3);
   readonly dueCell = this.cells.subarray(0, 1);
 
   constructor(
@@ -27,6 +32,23 @@ export class RateSchedule {
     if (!(ratePerSecond > 0)) throw new RangeError(`rate must be positive, got ${ratePerSecond}`);
     this.intervalNs = (burst * 1e9) / ratePerSecond;
     this.cells[0] = startNs;
+    this.cells[2] = burst;
+  }
+
+  /** Messages of the current burst not yet sent. */
+  get remaining(): number {
+    return this.cells[2];
+  }
+
+  /** `n` messages of the current burst went out; the next burst is due once all of it has. */
+  sent(n: number): void {
+    const left = this.cells[2] - n;
+    if (left > 0) {
+      this.cells[2] = left;
+      return;
+    }
+    this.cells[2] = this.burst;
+    this.next();
   }
 
   /** When the current burst is due. */
@@ -46,4 +68,32 @@ export class RateSchedule {
     if (nowNs < this.due) return 0;
     return Math.floor((nowNs - this.due) / this.intervalNs) + 1;
   }
+}
+
+/**
+ * Messages that were due inside the window but never sent are not absent from the latency
+ * figures: each was at least STOP − intended late (they would otherwise vanish exactly when the
+ * queue was slowest, the coordinated omission the rate workload exists to avoid). Moves the
+ * schedule past STOP.
+ */
+export function unsentAtStop(schedule: RateSchedule, openedAtNs: number, stopNs: number): { count: number; latency: string } {
+  const unsent = createHistogram(true);
+  let count = 0;
+  for (let first = true; schedule.dueCell[0] < stopNs; first = false, schedule.next()) {
+    if (schedule.dueCell[0] < openedAtNs) continue;
+    const n = first ? schedule.remaining : schedule.burst;
+    unsent.recordValueWithCount(Math.max(0, stopNs - schedule.dueCell[0]), n);
+    count += n;
+  }
+  const latency = encodeHistogram(unsent);
+  unsent.destroy();
+  return { count, latency };
+}
+
+/** The rate producer's own figures, added to its report once it has stopped (both loops: roles.ts, network-roles.ts). */
+export function addRateFigures(report: WorkerReport, schedule: RateSchedule, window: MeasureWindow, sendLag: Histogram, sent: number): void {
+  report.totalSent = sent;
+  report.sendLag = encodeHistogram(sendLag);
+  report.unsentAtStop = unsentAtStop(schedule, window.openedAtNs, window.closedAtNs);
+  sendLag.destroy();
 }

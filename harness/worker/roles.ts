@@ -12,7 +12,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Consumer, MessageVisitor, QueueBackend } from '../../implementations/contract.js';
 import { isSelfDriven, type SelfDrivenSide } from '../../implementations/self-driven.js';
-import { Flags, HEADER_BYTES, TWO_32, W_SENT_HI, W_SENT_LO, W_TS_HI, W_TS_LO } from '../../wire/envelope.js';
+import { HEADER_BYTES, TWO_32, W_TS_HI, W_TS_LO } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { bucketValue } from '../metrics/log-buckets.js';
@@ -20,9 +20,10 @@ import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
-import { CLOSED_AT, MeasureWindow, OPENED_AT } from './measure-window.js';
+import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
-import { RateSchedule } from './rate-schedule.js';
+import { addRateFigures, RateSchedule } from './rate-schedule.js';
+import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor } from './receive-visitor.js';
 import { WaitStrategy } from './wait-strategy.js';
 
 /** Most messages a consumer takes per drain call. */
@@ -36,7 +37,7 @@ export const DRAIN_GRACE_NS = 2e9;
  * Copies a record between buffers. Short aligned records go word by word: `set(subarray(…))`
  * allocates a view per call, which shows in a sub-microsecond round trip.
  */
-function copyBytes(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
+export function copyBytes(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
   if (length <= 256 && ((from.byteOffset + fromOffset) & 3) === 0 && ((to.byteOffset + toOffset) & 3) === 0 && (length & 3) === 0) {
     const src = wordsOf(from);
     const dst = wordsOf(to);
@@ -211,7 +212,6 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
   control.awaitPhase(Phase.WARMUP);
   // Each producer carries its share of the rate.
   const schedule = new RateSchedule(rate / producers, batch, nowNs());
-  let remaining = batch;
   for (;;) {
     const phase = control.phase();
     window.observe(phase, seq);
@@ -226,7 +226,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
       if (ahead > SLEEP_FROM_NS) Atomics.wait(pause, 0, 0, (ahead - WAKE_EARLY_NS) / 1e6);
       continue;
     }
-    const n = producer.claim(remaining, length);
+    const n = producer.claim(schedule.remaining, length);
     if (n === 0) {
       wait.stall(sleep);
       continue;
@@ -239,31 +239,11 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     producer.commit();
     if (!window.stopped) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
     seq += n;
-    remaining -= n;
-    if (remaining === 0) {
-      remaining = batch;
-      schedule.next();
-    }
-  }
-  // Messages that were due inside the window but never sent are not absent from the latency
-  // figures: each was at least STOP − intended late (they would otherwise vanish exactly when
-  // the queue was slowest, the coordinated omission this workload exists to avoid).
-  const unsent = createHistogram(true);
-  let unsentCount = 0;
-  const stopNs = window.closedAtNs;
-  for (let first = true; schedule.dueCell[0] < stopNs; first = false, schedule.next()) {
-    if (schedule.dueCell[0] < window.openedAtNs) continue;
-    const count = first ? remaining : batch;
-    unsent.recordValueWithCount(Math.max(0, stopNs - schedule.dueCell[0]), count);
-    unsentCount += count;
+    schedule.sent(n);
   }
   control.reportSent(task.index, seq);
   const report = baseReport(task, window, wait, producer.counters());
-  report.totalSent = seq;
-  report.sendLag = encodeHistogram(sendLag);
-  report.unsentAtStop = { count: unsentCount, latency: encodeHistogram(unsent) };
-  sendLag.destroy();
-  unsent.destroy();
+  addRateFigures(report, schedule, window, sendLag, seq);
   producer.close();
   return report;
 }
@@ -321,45 +301,15 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
     latency.reset();
     service?.reset();
   });
-  let received = 0;
-  let inFlightAtStop = 0;
-  const bounds = window.boundsNs;
-  const visit: MessageVisitor = (bytes, offset, length) => {
-    check.check(bytes, offset, length);
-    const codec = check.codec;
-    received++;
-    if ((codec.flagsFast(offset) & Flags.TIMESTAMPED) === 0) return;
-    // The header's times are read from its words right here: a double returned by a call that
-    // V8 does not inline is a heap allocation per message.
-    const words = codec.words;
-    // Every backend hands out 8-aligned records; the codec's unaligned path is the fallback.
-    if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
-    const at = offset >>> 2;
-    const stamped = words[at + W_TS_LO] + words[at + W_TS_HI] * TWO_32;
-    // Warm-up records too (reset when the window opens). After STOP, a rate message still
-    // counts when it was intended inside the window: it was in flight when the window closed.
-    if (window.stopped) {
-      if (!isRate) return;
-      if (stamped < bounds[OPENED_AT] || stamped >= bounds[CLOSED_AT]) return;
-      inFlightAtStop++;
-    } else if (isRate && stamped < bounds[OPENED_AT]) {
-      // Intended before the window: warm-up's, however late it arrives. During warm-up the
-      // bound is 0 and this compare runs on every message, so it is compiled before the window.
-      return;
-    }
-    tickClock();
-    const now = clockCell[0];
-    latency.recordValue(Math.max(0, now - stamped));
-    if (service !== null) service.recordValue(Math.max(0, now - (words[at + W_SENT_LO] + words[at + W_SENT_HI] * TWO_32)));
-  };
+  const { visit, tally } = receiveVisitor(check, window, latency, service, isRate);
   ready();
   control.awaitPhase(Phase.WARMUP);
   if (task.workload === 'throughput') control.awaitFilled();
-  drainLoop({ consumer, visit, control, window, wait, check, producers, max: DRAIN_MAX, count: () => received, stall: task.stall });
+  drainLoop({ consumer, visit, control, window, wait, check, producers, max: DRAIN_MAX, count: () => tally[RECEIVED], stall: task.stall });
   const report = baseReport(task, window, wait, consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
-  if (isRate) report.inFlightAtStop = inFlightAtStop;
+  if (isRate) report.inFlightAtStop = tally[IN_FLIGHT_AT_STOP];
   report.delivery = { ...check.counts(), problems: check.problems };
   latency.destroy();
   service?.destroy();

@@ -1,0 +1,144 @@
+/**
+ * `broker`: the NanoMQ broker (broker/server.ts) over loopback TCP, through its own client
+ * (broker/client.ts), on the asynchronous contract (network-contract.ts).
+ *
+ * Each queue the harness makes is a fresh topic on one broker that the harness starts for the
+ * suite (`nanomq broker --port 0`, a child process) or that the scenario names (`servers:`).
+ * Producers publish batches of up to 256 envelopes; consumers subscribe (fan-out: each its own
+ * subscription; consumer groups: one group per queue). Copies: each side copies once between its
+ * buffers and the socket (the kernel's copies aside); the broker copies each batch once out of
+ * the socket and sends it on as it came, to every subscriber.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { BrokerClient, type ClientSubscription, type Publisher } from '../../broker/client.js';
+import { MAX_BATCH } from '../../broker/frames.js';
+import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
+import type { AsyncConsumer, AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer } from '../network-contract.js';
+import { packageRoot } from '../shared/package-root.js';
+import { startServerProcess } from '../shared/server-process.js';
+
+interface BrokerDescriptor extends QueueDescriptor {
+  readonly url: string;
+  readonly token?: string;
+  readonly topic: string;
+}
+
+/** Messages a subscriber lets the broker send ahead of its acknowledgements. */
+const SUBSCRIBER_CREDIT = 8192;
+
+class BrokerProducer implements AsyncProducer {
+  constructor(
+    private readonly client: BrokerClient,
+    private readonly publisher: Publisher,
+  ) {}
+
+  get buffer(): Uint8Array {
+    return this.publisher.buffer;
+  }
+
+  claim(max: number, length: number): number {
+    return this.publisher.claim(Math.min(max, MAX_BATCH), length);
+  }
+
+  offsetOf(i: number): number {
+    return this.publisher.offsetOf(i);
+  }
+
+  commit(): void {
+    this.publisher.commit();
+  }
+
+  flush(): void {
+    this.publisher.flush();
+  }
+
+  async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
+    if (this.publisher.credit > 0) return 'not-needed';
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      this.publisher.waitForCredit().then(() => 'woken' as const),
+      new Promise<WaitOutcome>((resolve) => (timer = setTimeout(() => resolve('timed-out'), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (this.client.closed && this.client.error) throw this.client.error;
+    return outcome;
+  }
+
+  counters(): BackendCounters {
+    return {};
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+class BrokerConsumer implements AsyncConsumer {
+  private visit: MessageVisitor = () => {
+    throw new Error('a message arrived before the consumer started');
+  };
+  redelivered = 0;
+  subscription: ClientSubscription | null = null;
+
+  constructor(readonly client: BrokerClient) {}
+
+  readonly handler = (bytes: Uint8Array, offset: number, length: number, redelivered: boolean): void => {
+    if (redelivered) this.redelivered++;
+    this.visit(bytes, offset, length);
+  };
+
+  start(visit: MessageVisitor): void {
+    this.visit = visit;
+  }
+
+  counters(): BackendCounters {
+    return { redelivered: this.redelivered };
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+export const broker: NetworkBackend = {
+  id: 'broker',
+  description: 'the NanoMQ TCP broker (topics, fan-out, consumer groups, credit flow control) on loopback, through its client',
+  traits: {
+    maxProducers: 64,
+    maxConsumers: 64,
+    zeroCopyRead: false,
+    zeroCopyWrite: true,
+    canBlock: true,
+    sharedMemory: false,
+    network: true,
+    workloads: ['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group'],
+  },
+  available: () => ({ available: true }),
+  startServer(): Promise<RunningServer> {
+    const cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js');
+    return startServerProcess({
+      command: process.execPath,
+      args: [cli, 'broker', '--port', '0'],
+      ready: (line) => /^nanomq broker listening on (tcp:\/\/\S+)/.exec(line)?.[1],
+      description: 'nanomq broker (in memory), started for the suite',
+    });
+  },
+  create(options): BrokerDescriptor {
+    return { backend: 'broker', sharedBytes: 0, url: options.server.url, token: options.server.token, topic: `q-${randomUUID()}` };
+  },
+  async producer(descriptor) {
+    const d = descriptor as BrokerDescriptor;
+    const client = await BrokerClient.connect(d.url, { token: d.token });
+    const publisher = await client.openPublisher(d.topic);
+    await publisher.waitForCredit();
+    return new BrokerProducer(client, publisher);
+  },
+  async consumer(descriptor, _index, options: ConsumerOptions) {
+    const d = descriptor as BrokerDescriptor;
+    const client = await BrokerClient.connect(d.url, { token: d.token });
+    const consumer = new BrokerConsumer(client);
+    consumer.subscription = await client.subscribe(d.topic, { group: options.group, credit: SUBSCRIBER_CREDIT }, consumer.handler);
+    return consumer;
+  },
+};

@@ -66,6 +66,8 @@ export function isLoopback(host: string): boolean {
 
 /** Counters the broker keeps about itself (printed at exit, and by tests). */
 export interface BrokerStats {
+  /** Frames handled (read whole and acted on, an error included). */
+  frames: number;
   connections: number;
   published: number;
   delivered: number;
@@ -81,7 +83,7 @@ export class Broker {
   private readonly storage: Storage;
   private readonly sweeper: NodeJS.Timeout;
   readonly options: Required<Omit<BrokerOptions, 'token' | 'storage'>> & { token: string | undefined };
-  readonly stats = { published: 0, delivered: 0, protocolErrors: 0 };
+  readonly stats = { frames: 0, published: 0, delivered: 0, protocolErrors: 0 };
   private closing = false;
 
   private constructor(options: BrokerOptions) {
@@ -284,6 +286,7 @@ class Connection implements DeliverySink {
 
   private onFrame(bytes: Uint8Array, at: number, length: number, reused: boolean): void {
     if (this.closed) return;
+    this.broker.stats.frames++;
     const header = this.header;
     header.read(bytes, at);
     const { view: v, type, id, arg, count } = header;

@@ -97,6 +97,8 @@ export interface ServerRecord {
   description: string;
   /** True when the harness started it on this machine for the suite (its figures are then measured). */
   startedByHarness: boolean;
+  /** Its process id, when the harness started it (stopped again when the suite ended). */
+  pid?: number;
 }
 
 export interface Environment {

@@ -100,7 +100,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     try {
       const server = await backend.startServer();
       started.set(id, server);
-      servers[id] = { url: server.url, description: server.description, startedByHarness: true };
+      servers[id] = { url: server.url, description: server.description, startedByHarness: true, ...(server.pid ? { pid: server.pid } : {}) };
       return serverFor(id, s);
     } catch (error) {
       const why = `could not start ${id}'s server: ${(error as Error).message}`;

@@ -1,0 +1,195 @@
+/**
+ * Network transports through the harness, with the broker backend: every workload runs with
+ * verified delivery and the server's own figures; the server the harness starts is stopped; a
+ * scenario can name a server instead; and a server that corrupts messages fails the case (the
+ * checks can fail, not only pass).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Broker } from '../broker/server.js';
+import { MemoryStorage, type Storage, type TopicLog } from '../broker/storage.js';
+import type { ResultFile } from '../harness/results/types.js';
+import { runScenario } from '../harness/run/runner.js';
+import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
+import { backendIds } from '../implementations/registry.js';
+import { HEADER_BYTES } from '../wire/envelope.js';
+
+const run = (text: string) => runScenario(parseScenario(text, 'network.yaml', backendIds()), 'network.yaml');
+
+const workloads = `
+workloads:
+  - kind: throughput
+  - kind: ping-pong
+  - kind: rate
+    rate: 20k
+  - kind: fan-out
+    subscribers: 2
+  - kind: consumer-group
+    members: 3
+  - kind: consumer-group
+    members: 3
+    fault: kill-member
+`;
+
+describe('the broker backend through the harness (a broker started for the suite)', () => {
+  let result: ResultFile;
+  beforeAll(async () => {
+    result = await run(`name: net
+duration: 600ms
+warmup: 200ms
+verify: crc
+matrix:
+  backend: [broker]
+  payload: [64]
+  batch: [16]
+  wait: [block]
+${workloads}`);
+  }, 120_000);
+
+  it('runs throughput, ping-pong, rate, fan-out and consumer groups with every message verified', () => {
+    expect(result.cases.map((c) => c.workload)).toEqual(['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group', 'consumer-group']);
+    for (const c of result.cases) {
+      expect(c.status, `${c.id}: ${c.reason}`).toBe('ok');
+      const t = c.trials[0];
+      expect(t.correctness!.lost).toBe(0);
+      expect(t.correctness!.corrupt).toBe(0);
+      expect(t.msgsPerSec).toBeGreaterThan(0);
+      expect(t.latencyNs!.count).toBeGreaterThan(0);
+    }
+  });
+
+  it('counts fan-out deliveries per subscriber, and a group exactly once without faults', () => {
+    const fanOut = result.cases.find((c) => c.workload === 'fan-out')!.trials[0].correctness!;
+    expect(fanOut.received).toBe(2 * fanOut.sent);
+    const group = result.cases.find((c) => c.workload === 'consumer-group' && !c.params.fault)!.trials[0].correctness!;
+    expect(group.received).toBe(group.sent);
+    expect(group.duplicated).toBe(0);
+  });
+
+  it('a member killed halfway loses nothing; its batches are redelivered and duplicates reported', () => {
+    const c = result.cases.find((k) => k.params.fault === 'kill-member')!;
+    const t = c.trials[0];
+    expect(t.correctness!.lost).toBe(0);
+    expect(t.correctness!.received).toBeGreaterThanOrEqual(t.correctness!.sent);
+    expect(t.backendCounters!.redelivered).toBeGreaterThan(0);
+  });
+
+  it("records the server's CPU, peak RSS and run delay, and stops it after the suite", () => {
+    for (const c of result.cases) {
+      const s = c.trials[0].server!;
+      expect(s.cpuPct).toBeGreaterThan(0);
+      expect(s.peakRssBytes).toBeGreaterThan(10 * 1024 * 1024);
+      expect(s.runDelayPct).toBeGreaterThanOrEqual(0);
+      // The busy threads count the server's: a flag on a 2-core machine says so.
+      expect(c.busyThreads).toBeGreaterThanOrEqual(3);
+    }
+    const server = result.environment.servers!.broker;
+    expect(server.startedByHarness).toBe(true);
+    expect(server.pid).toBeGreaterThan(0);
+    // Gone: signal 0 to a process that no longer exists throws ESRCH.
+    expect(() => process.kill(server.pid!, 0)).toThrow(/ESRCH/);
+  });
+
+  it('skips what the broker cannot honour, and in-process queues skip fan-out and groups, with the reason', async () => {
+    const r = await run(`name: skips
+duration: 100ms
+warmup: 10ms
+matrix:
+  backend: [broker, sab-spsc]
+  wait: [spin]
+workloads:
+  - kind: fan-out
+    subscribers: 2
+`);
+    expect(r.cases.map((c) => c.status)).toEqual(['skipped', 'skipped']);
+    expect(r.cases[0].reason).toMatch(/only wait: block/);
+    expect(r.cases[1].reason).toMatch(/fan-out needs topics/);
+  });
+});
+
+/** A log that flips one payload byte in every 50th batch it stores: a server that corrupts. */
+class CorruptingStorage implements Storage {
+  private readonly inner = new MemoryStorage();
+  private appended = 0;
+  topic(name: string): TopicLog {
+    const log = this.inner.topic(name);
+    const original = log.append.bind(log);
+    log.append = (records, count) => {
+      if (++this.appended % 50 === 0) records[HEADER_BYTES + 1] ^= 0xff;
+      return original(records, count);
+    };
+    return log;
+  }
+}
+
+describe('a server named by the scenario (servers:)', () => {
+  let honest: Broker;
+  let corrupting: Broker;
+  beforeAll(async () => {
+    honest = await Broker.start();
+    corrupting = await Broker.start({ storage: new CorruptingStorage() });
+  });
+  afterAll(async () => {
+    await honest.close(100);
+    await corrupting.close(100);
+  });
+
+  const scenario = (url: string) => `name: named
+duration: 300ms
+warmup: 100ms
+verify: crc
+servers:
+  broker: { url: ${url} }
+matrix:
+  backend: [broker]
+  payload: [64]
+  batch: [8]
+  wait: [block]
+workloads:
+  - kind: throughput
+  - kind: consumer-group
+    members: 2
+`;
+
+  it('is used instead of starting one, and its figures are not claimed', async () => {
+    const r = await run(scenario(honest.url));
+    for (const c of r.cases) {
+      expect(c.status, c.reason).toBe('ok');
+      expect(c.trials[0].server).toBeUndefined();
+    }
+    expect(r.environment.servers!.broker).toEqual(expect.objectContaining({ url: honest.url, startedByHarness: false }));
+    expect(honest.statsNow().published).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('fails the cases of a server that corrupts messages, naming the corruption', async () => {
+    const r = await run(scenario(corrupting.url));
+    for (const c of r.cases) {
+      expect(c.status).toBe('failed');
+      expect(c.reason).toMatch(/corrupt/);
+      expect(c.trials[0].correctness!.corrupt).toBeGreaterThan(0);
+    }
+  }, 60_000);
+});
+
+describe('scenario files with network workloads', () => {
+  const problems = (text: string) => {
+    try {
+      parseScenario(text, 'n.yaml', backendIds());
+    } catch (error) {
+      return (error as ScenarioError).message;
+    }
+    return '';
+  };
+  const base = 'name: n\nmatrix:\n  backend: [broker]\n';
+  it('names the line and key of a bad subscriber count, a lone member killed, a bad server entry', () => {
+    expect(problems(`${base}workloads:\n  - kind: fan-out\n    subscribers: 0\n`)).toMatch(/n\.yaml:6:\d+: workloads\[0\]\.subscribers/);
+    expect(problems(`${base}workloads:\n  - kind: consumer-group\n    members: 1\n    fault: kill-member\n`)).toMatch(
+      /fault: kill-member needs at least 2 members/,
+    );
+    expect(problems(`${base}servers:\n  sab-spsc: { url: tcp://127.0.0.1:1 }\nworkloads:\n  - kind: throughput\n`)).toMatch(
+      /servers\.sab-spsc: sab-spsc runs in this process/,
+    );
+    expect(problems(`${base}servers:\n  broker: { url: http://x:1 }\nworkloads:\n  - kind: throughput\n`)).toMatch(
+      /servers\.broker\.url: must be tcp:\/\/host:port/,
+    );
+  });
+});

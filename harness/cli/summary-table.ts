@@ -1,13 +1,15 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
-import { formatCount, formatDuration } from '../units.js';
+import { formatBytes, formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
 
 function paramsLabel(c: CaseResult): string {
   const p = c.params;
   const rate = p.rate !== undefined ? ` r=${formatCount(p.rate)}/s` : '';
-  return `p=${p.payload} n=${p.producers} b=${p.batch} ${p.wait}${rate}`;
+  const readers = p.subscribers !== undefined ? ` s=${p.subscribers}` : p.members !== undefined ? ` m=${p.members}` : '';
+  const fault = p.fault !== undefined ? ` ${p.fault}` : '';
+  return `p=${p.payload} n=${p.producers}${readers} b=${p.batch} ${p.wait}${rate}${fault}`;
 }
 
 export function summaryTable(result: ResultFile): string {
@@ -30,11 +32,20 @@ export function summaryTable(result: ResultFile): string {
       caseFlags(c).map(flagText).join(' '),
     ];
   });
-  const table = renderTable(
-    ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'],
-    rows,
-    new Set([4, 5, 6, 7]),
-  );
+  const headers = ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'];
+  // Network backends: the server's own CPU, peak RSS and run delay, beside the clients' figures.
+  if (result.cases.some((c) => c.summary?.server)) {
+    headers.splice(9, 0, 'server cpu, rss, delay');
+    result.cases.forEach((c, i) => {
+      const x = c.summary?.server;
+      rows[i].splice(
+        9,
+        0,
+        x?.cpuPct !== undefined ? `${x.cpuPct.toFixed(0)}%, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%` : '',
+      );
+    });
+  }
+  const table = renderTable(headers, rows, new Set([4, 5, 6, 7]));
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
   const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
   return [table, ...failed, ...notes].join('\n');

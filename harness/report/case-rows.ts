@@ -46,14 +46,18 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
   const s = c.summary;
   const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
   const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
-  const cpu =
+  let cpu =
     s?.cpu?.producerPct !== undefined && s.cpu.consumerPct !== undefined
       ? `${s.cpu.producerPct.toFixed(0)}% / ${s.cpu.consumerPct.toFixed(0)}%${s.cpu.processPct !== undefined ? ` (process ${s.cpu.processPct.toFixed(0)}%)` : ''}`
       : '–';
   const m = s?.memory;
-  const rss = m
+  let rss = m
     ? `${formatBytes(m.rssBytes)}${m.rssAtStartBytes ? ` (start ${formatBytes(m.rssAtStartBytes)}, +${formatBytes(Math.max(0, m.rssBytes - m.rssAtStartBytes))})` : ''}`
     : '–';
+  // A network backend's server is beside its clients: its CPU and peak RSS are the broker's own cost.
+  const server = s?.server;
+  if (server?.cpuPct !== undefined) cpu += `; server ${server.cpuPct.toFixed(0)}% (run delay ${(server.runDelayPct ?? 0).toFixed(1)}%)`;
+  if (server?.peakRssBytes !== undefined) rss += `; server ${formatBytes(server.peakRssBytes)}`;
   const notes = [
     ...caseFlags(c)
       .filter((f) => !SLO_FLAGS.has(f.code))

@@ -108,6 +108,19 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
     summary.scheduling = { unavailable: 'per-thread scheduling needs /proc/thread-self/schedstat and status (Linux)' };
   const gcs = measured.map((t) => t.gc).filter((g) => g !== undefined);
   if (gcs.length > 0) summary.gc = medianCounters(gcs as { count: number; pauseNs: number }[]);
+  const servers = measured.map((t) => t.server).filter((x) => x !== undefined);
+  if (servers.length > 0) {
+    summary.server = assignDefined(
+      {},
+      {
+        cpuPct: medianOf(servers, (x) => x!.cpuPct),
+        // The largest: memory is judged by its worst moment.
+        peakRssBytes: servers.some((x) => x!.peakRssBytes !== undefined) ? Math.max(...servers.map((x) => x!.peakRssBytes ?? 0)) : undefined,
+        runDelayPct: medianOf(servers, (x) => x!.runDelayPct),
+        unavailable: servers.find((x) => x!.unavailable)?.unavailable,
+      },
+    );
+  }
   if (slo) {
     summary.slo = sloVerdicts(summary, slo);
     const latencyMissed = ['p50', 'p99', 'p999'].some((k) => summary.slo![k] === 'fail');
@@ -134,6 +147,8 @@ export function sloVerdicts(s: CaseSummary, slo: Slo): Record<string, SloVerdict
   atMost('p999', s.latencyNs?.p999, slo.p999);
   atMost('rss', s.memory?.rssBytes, slo.rss);
   atMost('cpu', s.cpu?.consumerPct, slo.cpu);
+  atMost('server-cpu', s.server?.cpuPct, slo['server-cpu']);
+  atMost('server-rss', s.server?.peakRssBytes, slo['server-rss']);
   if (slo.throughput !== undefined && s.msgsPerSec !== undefined) verdicts.throughput = s.msgsPerSec >= slo.throughput ? 'pass' : 'fail';
   return verdicts;
 }

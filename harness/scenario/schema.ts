@@ -141,6 +141,9 @@ export function scenarioSchema(knownBackends: readonly string[]) {
           throughput: count().optional(),
           rss: size().optional(),
           cpu: percent().optional(),
+          /** Network backends: the CPU (all threads, % of one core) and peak RSS of the server the harness started. */
+          'server-cpu': percent().optional(),
+          'server-rss': size().optional(),
         })
         .optional(),
     })

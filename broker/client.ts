@@ -122,11 +122,15 @@ export class BrokerClient {
     const spec = options.group !== undefined ? `${topic}\0${options.group}` : topic;
     const credit = options.credit ?? 8192;
     let made: ClientSubscription | undefined;
-    const id = await this.request(request, () => this.socket.write(textFrame(FrameType.SUBSCRIBE, request, credit, spec)), (arg) => {
-      // Registered as the OK is read, before any DELIVER for it that follows in the same chunk.
-      made = new ClientSubscription(this, arg, handler);
-      this.subscriptions.set(arg, made);
-    });
+    const id = await this.request(
+      request,
+      () => this.socket.write(textFrame(FrameType.SUBSCRIBE, request, credit, spec)),
+      (arg) => {
+        // Registered as the OK is read, before any DELIVER for it that follows in the same chunk.
+        made = new ClientSubscription(this, arg, handler);
+        this.subscriptions.set(arg, made);
+      },
+    );
     return made ?? (this.subscriptions.get(id) as ClientSubscription);
   }
 
@@ -462,4 +466,20 @@ export class Publisher {
     }
     await this.whenAcknowledged(batch);
   }
+}
+
+/** One delivered message, read from its envelope: who sent it, its number, and its payload (a view, valid during the handler). */
+export interface Message {
+  producerId: number;
+  sequence: number;
+  payload: Uint8Array;
+  /** False when the payload does not match the CRC32 its publisher put in the envelope. */
+  intact: boolean;
+}
+
+export function readMessage(bytes: Uint8Array, offset: number, length: number): Message {
+  const codec = new EnvelopeCodec(bytes);
+  const payload = bytes.subarray(offset + HEADER_BYTES, offset + length);
+  const intact = (codec.flags(offset) & Flags.HAS_CRC) === 0 || payloadCrc(bytes, offset + HEADER_BYTES, payload.length) === codec.crc(offset);
+  return { producerId: codec.producerId(offset), sequence: codec.sequence(offset), payload, intact };
 }

@@ -296,24 +296,40 @@ class Connection implements DeliverySink {
     }
     switch (type) {
       case FrameType.HELLO: {
-        if (this.hello) return this.fail(0, ErrorCode.BAD_FRAME, 'HELLO sent twice');
-        if (id !== PROTOCOL_VERSION) return this.fail(0, ErrorCode.BAD_FRAME, `protocol version ${id} (this broker speaks ${PROTOCOL_VERSION})`);
-        if (!this.broker.checkToken(bodyText(bytes, at, length))) return this.fail(0, ErrorCode.NOT_AUTHORIZED, 'wrong or missing token');
+        if (this.hello) {
+          this.fail(0, ErrorCode.BAD_FRAME, 'HELLO sent twice');
+          return;
+        }
+        if (id !== PROTOCOL_VERSION) {
+          this.fail(0, ErrorCode.BAD_FRAME, `protocol version ${id} (this broker speaks ${PROTOCOL_VERSION})`);
+          return;
+        }
+        if (!this.broker.checkToken(bodyText(bytes, at, length))) {
+          this.fail(0, ErrorCode.NOT_AUTHORIZED, 'wrong or missing token');
+          return;
+        }
         this.hello = true;
         this.send(frameHeader(FrameType.OK, 0, 0, 0, 0));
         return;
       }
       case FrameType.PUBLISH:
-        return this.publish(v, bytes, at, length, id, arg, count, reused);
+        this.publish(v, bytes, at, length, id, arg, count, reused);
+        return;
       case FrameType.ACK:
-        return this.ack(v, at, length, id, count);
+        this.ack(v, at, length, id, count);
+        return;
       case FrameType.OPEN_PUBLISHER:
-        return this.openPublisher(id, bodyText(bytes, at, length));
+        this.openPublisher(id, bodyText(bytes, at, length));
+        return;
       case FrameType.SUBSCRIBE:
-        return this.subscribe(id, arg, bodyText(bytes, at, length));
+        this.subscribe(id, arg, bodyText(bytes, at, length));
+        return;
       case FrameType.UNSUBSCRIBE: {
         const s = this.subscriptions.get(id);
-        if (s === undefined) return this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+        if (s === undefined) {
+          this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+          return;
+        }
         this.subscriptions.delete(id);
         this.broker.topic(s.topic)?.unsubscribe(s);
         this.send(frameHeader(FrameType.OK, id, 0, 0, 0));
@@ -326,15 +342,25 @@ class Connection implements DeliverySink {
 
   private publish(v: DataView, bytes: Uint8Array, at: number, length: number, handle: number, batchNumber: number, count: number, reused: boolean): void {
     const publisher = this.publishers.get(handle);
-    if (publisher === undefined) return this.fail(handle, ErrorCode.UNKNOWN_HANDLE, `no publisher ${handle}`);
+    if (publisher === undefined) {
+      this.fail(handle, ErrorCode.UNKNOWN_HANDLE, `no publisher ${handle}`);
+      return;
+    }
     // Not acknowledged, so not lost: the publisher knows this batch was refused.
-    if (this.broker.shuttingDown) return this.fail(handle, ErrorCode.SHUTTING_DOWN, 'the broker is shutting down');
+    if (this.broker.shuttingDown) {
+      this.fail(handle, ErrorCode.SHUTTING_DOWN, 'the broker is shutting down');
+      return;
+    }
     const problem = checkBatch(v, at, length, count);
-    if (problem !== null) return this.fail(handle, ErrorCode.BAD_RECORD, problem);
+    if (problem !== null) {
+      this.fail(handle, ErrorCode.BAD_RECORD, problem);
+      return;
+    }
     const bodyBytes = length - FRAME_HEADER_BYTES;
     // The window is the client's to respect; one that ignores it is cut off, not buffered.
     if (publisher.outstanding > this.broker.options.windowBytes) {
-      return this.fail(handle, ErrorCode.LIMIT, `published past its window of ${this.broker.options.windowBytes} bytes without waiting for CREDIT`);
+      this.fail(handle, ErrorCode.LIMIT, `published past its window of ${this.broker.options.windowBytes} bytes without waiting for CREDIT`);
+      return;
     }
     // The topic keeps the records until every reader is done with them. A frame inside one
     // socket chunk is kept as a view of that chunk (Node reads into a fresh buffer each time, so
@@ -355,7 +381,10 @@ class Connection implements DeliverySink {
 
   private ack(v: DataView, at: number, length: number, id: number, count: number): void {
     const s = this.subscriptions.get(id);
-    if (s === undefined) return this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+    if (s === undefined) {
+      this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+      return;
+    }
     const tags: number[] = [];
     for (let p = at + FRAME_HEADER_BYTES; p + 4 <= at + length; p += 4) {
       const tag = v.getUint32(p, true);
@@ -366,10 +395,19 @@ class Connection implements DeliverySink {
   }
 
   private openPublisher(request: number, name: string): void {
-    if (!NAME_PATTERN.test(name)) return this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
-    if (this.publishers.size >= LIMITS.handlesPerConnection) return this.fail(request, ErrorCode.LIMIT, 'too many publishers on one connection');
+    if (!NAME_PATTERN.test(name)) {
+      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
+      return;
+    }
+    if (this.publishers.size >= LIMITS.handlesPerConnection) {
+      this.fail(request, ErrorCode.LIMIT, 'too many publishers on one connection');
+      return;
+    }
     const topic = this.broker.topic(name);
-    if (topic === undefined) return this.fail(request, ErrorCode.LIMIT, 'too many topics');
+    if (topic === undefined) {
+      this.fail(request, ErrorCode.LIMIT, 'too many topics');
+      return;
+    }
     const handle = this.nextHandle++;
     this.publishers.set(handle, new Publisher(handle, topic, this));
     this.send(frameHeader(FrameType.OK, request, handle, 0, 0));
@@ -378,14 +416,27 @@ class Connection implements DeliverySink {
 
   private subscribe(request: number, credit: number, spec: string): void {
     const [name, groupName, extra] = spec.split('\0');
-    if (!NAME_PATTERN.test(name)) return this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
-    if (extra !== undefined || (groupName !== undefined && !NAME_PATTERN.test(groupName))) {
-      return this.fail(request, ErrorCode.BAD_NAME, `group name ${JSON.stringify(groupName)} is not ${NAME_PATTERN}`);
+    if (!NAME_PATTERN.test(name)) {
+      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
+      return;
     }
-    if (credit === 0 || credit > 1_000_000) return this.fail(request, ErrorCode.BAD_FRAME, `credit ${credit} is outside 1..1000000 messages`);
-    if (this.subscriptions.size >= LIMITS.handlesPerConnection) return this.fail(request, ErrorCode.LIMIT, 'too many subscriptions on one connection');
+    if (extra !== undefined || (groupName !== undefined && !NAME_PATTERN.test(groupName))) {
+      this.fail(request, ErrorCode.BAD_NAME, `group name ${JSON.stringify(groupName)} is not ${NAME_PATTERN}`);
+      return;
+    }
+    if (credit === 0 || credit > 1_000_000) {
+      this.fail(request, ErrorCode.BAD_FRAME, `credit ${credit} is outside 1..1000000 messages`);
+      return;
+    }
+    if (this.subscriptions.size >= LIMITS.handlesPerConnection) {
+      this.fail(request, ErrorCode.LIMIT, 'too many subscriptions on one connection');
+      return;
+    }
     const topic = this.broker.topic(name);
-    if (topic === undefined) return this.fail(request, ErrorCode.LIMIT, 'too many topics');
+    if (topic === undefined) {
+      this.fail(request, ErrorCode.LIMIT, 'too many topics');
+      return;
+    }
     const id = this.nextHandle++;
     const group = groupName !== undefined ? topic.group(groupName) : null;
     const s = new Subscription(id, name, this, credit, topic.log.endOffset, group);
@@ -438,11 +489,22 @@ class Connection implements DeliverySink {
   sweep(now: number): void {
     if (this.closed) return;
     const limit = this.broker.options.frameTimeoutMs;
-    if (!this.hello && now - this.openedAt > limit) return this.fail(0, ErrorCode.STALLED, `no HELLO within ${limit} ms`);
-    if (this.midFrameSince > 0 && now - this.midFrameSince > limit) return this.fail(0, ErrorCode.STALLED, `a frame left incomplete for ${limit} ms`);
+    if (!this.hello && now - this.openedAt > limit) {
+      this.fail(0, ErrorCode.STALLED, `no HELLO within ${limit} ms`);
+      return;
+    }
+    if (this.midFrameSince > 0 && now - this.midFrameSince > limit) {
+      this.fail(0, ErrorCode.STALLED, `a frame left incomplete for ${limit} ms`);
+      return;
+    }
     for (const s of this.subscriptions.values()) {
       if (s.credit <= 0 && now - s.lastProgressAt > this.broker.options.slowConsumerMs) {
-        return this.fail(s.id, ErrorCode.SLOW_CONSUMER, `subscription ${s.id} acknowledged nothing for ${this.broker.options.slowConsumerMs} ms with its credit spent`);
+        this.fail(
+          s.id,
+          ErrorCode.SLOW_CONSUMER,
+          `subscription ${s.id} acknowledged nothing for ${this.broker.options.slowConsumerMs} ms with its credit spent`,
+        );
+        return;
       }
     }
   }

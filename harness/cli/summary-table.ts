@@ -41,7 +41,9 @@ export function summaryTable(result: ResultFile): string {
       rows[i].splice(
         9,
         0,
-        x?.cpuPct !== undefined ? `${x.cpuPct.toFixed(0)}%, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%` : '',
+        x?.cpuPct !== undefined
+          ? `${x.cpuPct.toFixed(0)}%, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%`
+          : '',
       );
     });
   }

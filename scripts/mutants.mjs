@@ -92,6 +92,22 @@ export const mutants = [
     test: vitest('test/conformance.test.ts', '-t', 'conformance: mutex'),
   },
   {
+    id: 'group-forgets-departed',
+    what: "a consumer group drops a departed member's unacknowledged batches instead of redelivering them",
+    file: 'broker/consumer-group.ts',
+    find: '    const handedBack = member.takePending();\n',
+    replace: '    const handedBack: StoredBatch[] = [];\n',
+    test: vitest('test/broker.test.ts', '-t', 'dies mid-batch'),
+  },
+  {
+    id: 'subscriber-credit-ignored',
+    what: 'the broker sends a subscriber everything, whatever its credit, so a stuck reader no longer holds its publishers back',
+    file: 'broker/subscription.ts',
+    find: '    while (this.credit > 0 && this.cursor < log.endOffset) {\n',
+    replace: '    while (this.cursor < log.endOffset) {\n',
+    test: vitest('test/broker.test.ts', '-t', 'stops reading'),
+  },
+  {
     id: 'lazy-feedback',
     what: "measured threads keep V8's lazy feedback allocation, so the window edge deoptimises the loops",
     file: 'harness/worker/v8-flags.ts',

@@ -228,6 +228,12 @@ class Publisher implements CreditOwner {
     this.outstanding -= bytes;
     this.owed += bytes;
     if (this.scheduled) return;
+    // Credit goes back in eighths of the window, not after every batch: one CREDIT frame (a
+    // write) per batch was a good part of the broker's CPU at 500k msg/s. Holding back less than
+    // an eighth while the publisher has under half its window in the broker never starves it:
+    // it can still see at least 3/8 of its window as credit.
+    const window = this.connection.windowBytes;
+    if (this.owed < window / 8 && this.outstanding + this.owed < window / 2) return;
     // One CREDIT frame for everything given back in this turn of the event loop.
     this.scheduled = true;
     process.nextTick(() => {
@@ -261,11 +267,13 @@ class Connection implements DeliverySink {
   private readonly publishers = new Map<number, Publisher>();
   private readonly subscriptions = new Map<number, Subscription>();
   private readonly header = new FrameHeaderReader();
+  readonly windowBytes: number;
 
   constructor(
     private readonly broker: Broker,
     private readonly socket: Socket,
   ) {
+    this.windowBytes = broker.options.windowBytes;
     this.reader = new FrameReader((bytes, at, length, reused) => this.onFrame(bytes, at, length, reused), false);
     socket.on('data', (chunk) => this.onData(chunk));
     // A reset or a write to a closed peer ends this connection only.

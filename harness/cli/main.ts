@@ -1,40 +1,13 @@
 #!/usr/bin/env node
 /**
- * `nanomq`: run scenarios, list backends, report and compare results.
- * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed
- * with --enforce-slo; 4 a significant regression (compare).
+ * `nanomq`. `nanomq broker …` goes straight to the broker's own lean entry (broker/main.ts), so
+ * a broker process loads nothing of the harness; every other command is in program.ts.
+ * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed with
+ * --enforce-slo; 4 a significant regression (compare).
  */
-import { Command, CommanderError } from 'commander';
-import { registerBroker } from './broker-command.js';
-import { registerCompare } from './compare-command.js';
-import { BadInput, ExitCode } from './exit.js';
-import { registerList } from './list-command.js';
-import { registerMicro } from './micro-command.js';
-import { registerReport } from './report-command.js';
-import { registerRun } from './run-command.js';
-import { registerTrial } from './trial-command.js';
-
-const program = new Command();
-program.name('nanomq').description('Measure and compare message queues on Node.js, from inter-thread rings to brokers').showHelpAfterError().exitOverride();
-registerRun(program);
-registerList(program);
-registerMicro(program);
-registerCompare(program);
-registerReport(program);
-registerTrial(program);
-registerBroker(program);
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (error instanceof CommanderError) {
-    // --help and --version end here with code 0; usage errors are bad input.
-    process.exit(error.exitCode === 0 ? 0 : ExitCode.BadInput);
-  }
-  if (error instanceof BadInput) {
-    process.stderr.write(`nanomq: ${error.message}\n`);
-    process.exit(ExitCode.BadInput);
-  }
-  process.stderr.write(`nanomq: ${(error as Error).stack ?? error}\n`);
-  process.exit(ExitCode.Failed);
+if (process.argv[2] === 'broker') {
+  const { runBrokerCli } = await import('../../broker/main.js');
+  process.exit(await runBrokerCli(process.argv.slice(3)));
+} else {
+  await import('./program.js');
 }

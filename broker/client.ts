@@ -219,6 +219,8 @@ export class BrokerClient {
       this.socket.destroy();
       return;
     }
+    // What the handlers published (a ping-pong echo) goes out before the acknowledgements.
+    this.flush();
     this.flushAcks();
   }
 

@@ -82,6 +82,10 @@ ${workloads}`);
       // The busy threads count the server's: a flag on a 2-core machine says so.
       expect(c.busyThreads).toBeGreaterThanOrEqual(3);
     }
+    // Ping-pong over the network carries the sockets' own round trip, measured in the same run.
+    const floor = result.environment.networkFloor!;
+    expect(floor.roundTrips).toBeGreaterThan(1000);
+    expect(floor.p50).toBeGreaterThan(1000);
     const server = result.environment.servers!.broker;
     expect(server.startedByHarness).toBe(true);
     expect(server.pid).toBeGreaterThan(0);

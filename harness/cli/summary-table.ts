@@ -49,6 +49,11 @@ export function summaryTable(result: ResultFile): string {
   }
   const table = renderTable(headers, rows, new Set([4, 5, 6, 7]));
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
+  const net = result.environment.networkFloor;
+  if (net)
+    notes.unshift(
+      `network floor: bare TCP round trip in the broker's topology p50 ${formatDuration(net.p50)}, p99 ${formatDuration(net.p99)} (no broker, framing or checks)`,
+    );
   const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
   return [table, ...failed, ...notes].join('\n');
 }

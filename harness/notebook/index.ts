@@ -24,7 +24,7 @@ function htmlTable(headers: string[], rows: string[][]): string {
 export function casesTableHtml(result: ResultFile): string {
   return htmlTable(
     CASE_COLUMNS,
-    result.cases.map((c) => caseRow(c, result.environment.latencyFloor).cells),
+    result.cases.map((c) => caseRow(c, result.environment.latencyFloor, result.environment.networkFloor).cells),
   );
 }
 

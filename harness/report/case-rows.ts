@@ -5,7 +5,7 @@
 
 import { attributionCell, caseFlags, deliveryVerdict, flagText, SLO_FLAGS } from '../results/case-verdicts.js';
 import { MIN_TAIL_SAMPLES, RATE_SHORTFALL_LIMIT_PCT, SCHEDULER_BOUND_PCT, SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
-import type { CaseResult, LatencyFloor, ResultFile } from '../results/types.js';
+import type { CaseResult, LatencyFloor, NetworkFloor, ResultFile } from '../results/types.js';
 import { formatBytes, formatCount, formatDuration } from '../units.js';
 
 export const CASE_COLUMNS = [
@@ -42,7 +42,7 @@ function sloCell(c: CaseResult): string {
  * One row. A rate case's notes set its tail beside the latency floor measured in the same run
  * (`floor`: environment.latencyFloor), so a reader sees how much of it the machine explains.
  */
-export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
+export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: NetworkFloor): CaseRow {
   const s = c.summary;
   const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
   const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
@@ -65,6 +65,9 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor): CaseRow {
     ...(c.status !== 'ok' && c.reason ? [c.reason] : []),
     ...(s?.latencyNs?.warnings ?? []),
   ];
+  if (networkFloor && c.workload === 'ping-pong' && s?.latencyNs?.p50 !== undefined && s.server !== undefined) {
+    notes.push(`round trip p50 ${(s.latencyNs.p50 / networkFloor.p50).toFixed(2)}× bare TCP's in the same topology (${formatDuration(networkFloor.p50)})`);
+  }
   if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
     notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
   }
@@ -110,6 +113,13 @@ export function environmentLines(r: ResultFile): [string, string][] {
     lines.push([
       'latency floor',
       `p50 ${formatDuration(f.p50)}, p99 ${formatDuration(f.p99)}, p99.9 ${formatDuration(f.p999)} at ${formatCount(f.ratePerSec)} msg/s (${f.method})`,
+    ]);
+  }
+  if (e.networkFloor) {
+    const f = e.networkFloor;
+    lines.push([
+      'network floor',
+      `round trip p50 ${formatDuration(f.p50)}, p90 ${formatDuration(f.p90)}, p99 ${formatDuration(f.p99)} over ${f.roundTrips} round trips (${f.method})`,
     ]);
   }
   if (e.harnessOverhead)

@@ -63,9 +63,9 @@ export function renderHtml(results: ResultFile[], charts: RenderedChart[], compa
   const counts = { ok: 0, failed: 0, skipped: 0 };
   for (const c of cases) counts[c.status]++;
   const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
-  const floorOf = new Map(results.flatMap((res) => res.cases.map((c) => [c, res.environment.latencyFloor] as const)));
+  const envOf = new Map(results.flatMap((res) => res.cases.map((c) => [c, res.environment] as const)));
   const rows = cases.map((c) => {
-    const r = caseRow(c, floorOf.get(c));
+    const r = caseRow(c, envOf.get(c)?.latencyFloor, envOf.get(c)?.networkFloor);
     return { cells: r.cells, className: [r.status !== 'ok' ? r.status : '', r.oversubscribed ? 'oversubscribed' : ''].filter(Boolean).join(' ') || undefined };
   });
   const figures = charts

@@ -26,7 +26,7 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push(
     table(
       CASE_COLUMNS,
-      results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor).cells)),
+      results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor, r.environment.networkFloor).cells)),
     ),
     '',
   );

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { WAIT_STRATEGIES, WORKLOAD_KINDS } from '../scenario/schema.js';
+import { GROUP_FAULTS, WAIT_STRATEGIES, WORKLOAD_KINDS } from '../scenario/schema.js';
 import { RESULT_SCHEMA, type ResultFile } from './types.js';
 
 /**
@@ -91,6 +91,7 @@ const figures = {
     ])
     .optional(),
   gc: z.looseObject({ count: count, pauseNs: count }).optional(),
+  server: z.looseObject({ cpuPct: num.optional(), peakRssBytes: count.optional(), runDelayPct: num.optional(), unavailable: text.optional() }).optional(),
 };
 
 const interval = z.tuple([num, num]);
@@ -145,13 +146,24 @@ export const resultFileSchema = z.looseObject({
     latencyFloor: z
       .looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text })
       .optional(),
+    networkFloor: z.looseObject({ roundTrips: count, p50: num, p90: num, p99: num, method: text }).optional(),
+    servers: z.record(z.string(), z.looseObject({ url: text, description: text, startedByHarness: z.boolean(), pid: count.optional() })).optional(),
   }),
   cases: z.array(
     z.looseObject({
       id: text,
       backend: text,
       workload: z.enum(WORKLOAD_KINDS),
-      params: z.looseObject({ payload: count, producers: count, batch: count, wait: z.enum(WAIT_STRATEGIES), rate: count.optional() }),
+      params: z.looseObject({
+        payload: count,
+        producers: count,
+        batch: count,
+        wait: z.enum(WAIT_STRATEGIES),
+        rate: count.optional(),
+        subscribers: count.optional(),
+        members: count.optional(),
+        fault: z.enum(GROUP_FAULTS).optional(),
+      }),
       status: z.enum(['ok', 'failed', 'skipped']),
       reason: text.optional(),
       oversubscribed: z.boolean(),

@@ -91,6 +91,16 @@ export interface LatencyFloor {
   method: string;
 }
 
+/** Network suites with ping-pong: bare TCP round trips in the broker's topology (calibration/network-floor.ts), ns. */
+export interface NetworkFloor {
+  roundTrips: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  /** What the probe is, in one line (for reports). */
+  method: string;
+}
+
 /** A server a network backend's cases talked to. */
 export interface ServerRecord {
   url: string;
@@ -124,6 +134,7 @@ export interface Environment {
   machineBefore?: MachineLoad;
   /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
   latencyFloor?: LatencyFloor;
+  networkFloor?: NetworkFloor;
   /** Servers of network backends, by backend id. */
   servers?: Record<string, ServerRecord>;
   [extra: string]: unknown;

@@ -6,6 +6,7 @@ import type { RunningServer } from '../../implementations/network-contract.js';
 import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
+import { measureNetworkFloor } from '../calibration/network-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
@@ -47,6 +48,9 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   // Rate cases get the machine's latency floor beside them, measured now, at the highest rate.
   const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);
   const latencyFloor = rates.length > 0 && !options.signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
+  // Network ping-pong cases get the sockets' own round trip beside them, measured now.
+  const networkPingPong = planned.some((p) => !p.skip && p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
+  const networkFloor = networkPingPong && !options.signal?.aborted ? await measureNetworkFloor() : undefined;
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.
   const started = new Map<string, RunningServer>();
@@ -79,6 +83,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       warnings,
       finishedAt: new Date().toISOString(),
       ...(latencyFloor ? { latencyFloor } : {}),
+      ...(networkFloor ? { networkFloor } : {}),
       ...(Object.keys(servers).length > 0 ? { servers } : {}),
     },
     cases,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backends } from '../../implementations/registry.js';
+import { backends, networkBackends } from '../../implementations/registry.js';
 import { shippedScenarios } from './scenario-files.js';
 import { renderTable } from './table.js';
 
@@ -9,7 +9,7 @@ export function registerList(program: Command): void {
     .description('backends with availability (and why not), and the scenarios found')
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
-      const rows = backends.map((b) => {
+      const rows = [...backends, ...networkBackends].map((b) => {
         const a = b.available();
         return { id: b.id, available: a.available, reason: a.reason ?? null, traits: b.traits, description: b.description };
       });
@@ -19,7 +19,9 @@ export function registerList(program: Command): void {
         return;
       }
       const traits = (t: (typeof rows)[number]['traits']) =>
-        `${t.maxProducers === 1 ? 'SPSC' : `≤${t.maxProducers} producers`}${t.zeroCopyRead ? ', zero-copy read' : ''}${t.canBlock ? ', can block' : ''}`;
+        t.network
+          ? `network, ≤${t.maxProducers} producers, ≤${t.maxConsumers} consumers, ${(t.workloads ?? []).join(', ')}`
+          : `${t.maxProducers === 1 ? 'SPSC' : `≤${t.maxProducers} producers`}${t.zeroCopyRead ? ', zero-copy read' : ''}${t.canBlock ? ', can block' : ''}`;
       process.stdout.write(
         `${renderTable(
           ['backend', 'available', 'traits', 'notes'],

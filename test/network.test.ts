@@ -99,13 +99,13 @@ duration: 100ms
 warmup: 10ms
 matrix:
   backend: [broker, sab-spsc]
-  wait: [spin]
+  wait: [park]
 workloads:
   - kind: fan-out
     subscribers: 2
 `);
     expect(r.cases.map((c) => c.status)).toEqual(['skipped', 'skipped']);
-    expect(r.cases[0].reason).toMatch(/only wait: block/);
+    expect(r.cases[0].reason).toMatch(/spin \(poll\) or block/);
     expect(r.cases[1].reason).toMatch(/fan-out needs topics/);
   });
 });

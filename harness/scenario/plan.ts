@@ -106,9 +106,10 @@ function skipReason(backend: AnyBackend | undefined, workload: Workload['kind'],
   if ((p.subscribers ?? p.members ?? 1) > backend.traits.maxConsumers) {
     return `${backend.id} serves at most ${backend.traits.maxConsumers} consumer(s), case asks for ${p.subscribers ?? p.members}`;
   }
-  // A network client waits in the event loop (epoll) until its socket is ready: that is `block`;
-  // spinning or parking on a socket is not something its loops can do.
-  if (backend.traits.network === true && p.wait !== 'block') return `${backend.id} waits on its sockets in the event loop: only wait: block describes it`;
+  // A network client either sleeps in the event loop until a socket is ready (`block`) or keeps
+  // the loop turning so sockets are polled without sleeping (`spin`); `park` (spin, then sleep on
+  // a shared-memory word) has no socket counterpart.
+  if (backend.traits.network === true && p.wait === 'park') return `${backend.id} waits on sockets: wait: spin (poll) or block (sleep in epoll), not park`;
   if (p.producers > backend.traits.maxProducers) {
     return `${backend.id} serves at most ${backend.traits.maxProducers} producer(s), case asks for ${p.producers}`;
   }

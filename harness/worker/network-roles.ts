@@ -14,7 +14,9 @@
  *   carry credit and acknowledgements are read.
  * - A consumer is handed messages by socket data events; a 1 ms timer watches the phase for it
  *   (the window's edges are seen up to ~1 ms late: 0.05% of a 2 s window).
- * - Waiting is the event loop's (epoll): the `block` wait strategy, whatever the case says.
+ * - Waiting is the event loop's. `block`: it sleeps in epoll until a socket is ready. `spin`: a
+ *   spinner keeps the loop turning (setImmediate), so sockets are polled with a zero timeout and
+ *   the thread never sleeps: no wake-up on the path of a message, one core busy per thread.
  */
 import { getHeapStatistics } from 'node:v8';
 import type { MessageVisitor, WaitOutcome } from '../../implementations/contract.js';
@@ -49,6 +51,22 @@ interface NetworkContext {
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * `wait: spin`: keeps this thread's event loop turning until stopped, so it polls its sockets
+ * instead of sleeping in epoll. Returns the stop function (a no-op for `block`).
+ */
+function spinEventLoop(wait: WorkerTask['params']['wait']): () => void {
+  if (wait !== 'spin') return () => {};
+  let spinning = true;
+  const turn = () => {
+    if (spinning) setImmediate(turn);
+  };
+  setImmediate(turn);
+  return () => {
+    spinning = false;
+  };
+}
 const sleepMs = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function phaseAtLeast(control: Control, phase: number): Promise<void> {
@@ -111,6 +129,7 @@ async function runProducer({ task, backend, control, ready }: NetworkContext): P
   let sinceTurn = 0;
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
+  const stopSpinning = spinEventLoop(task.params.wait);
   for (;;) {
     const phase = control.phase();
     window.observe(phase, seq);
@@ -132,6 +151,7 @@ async function runProducer({ task, backend, control, ready }: NetworkContext): P
       await nextTurn();
     }
   }
+  stopSpinning();
   producer.flush();
   control.reportSent(task.index, seq);
   const report = baseReport(task, window, waits, producer.counters());
@@ -150,6 +170,7 @@ async function runRateProducer({ task, backend, control, ready }: NetworkContext
   const window = new MeasureWindow(() => sendLag.reset());
   const length = HEADER_BYTES + payload;
   const pause = new Int32Array(new SharedArrayBuffer(4));
+  const sleeps = task.params.wait !== 'spin';
   let seq = 0;
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
@@ -166,7 +187,7 @@ async function runRateProducer({ task, backend, control, ready }: NetworkContext
       // WAKE_EARLY_NS early (a timer would fire ~1 ms late), then turn the event loop once so
       // replies are read. Turning the loop through every gap instead kept the producer's core
       // busy (measured: 88% of a core at 500k msg/s, batch 256), which the server then lacked.
-      if (ahead > SLEEP_FROM_NS) Atomics.wait(pause, 0, 0, (ahead - WAKE_EARLY_NS) / 1e6);
+      if (sleeps && ahead > SLEEP_FROM_NS) Atomics.wait(pause, 0, 0, (ahead - WAKE_EARLY_NS) / 1e6);
       await nextTurn();
       continue;
     }
@@ -229,6 +250,7 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
   consumer.start(visit);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
+  const stopSpinning = spinEventLoop(task.params.wait);
   await watchUntilDone(
     control,
     window,
@@ -236,6 +258,7 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
     () => check.unique,
     producers,
   );
+  stopSpinning();
   const report = baseReport(task, window, new Waits(), consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
@@ -279,6 +302,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
   replies.start(visit);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
+  const stopSpinning = spinEventLoop(task.params.wait);
   for (;;) {
     const phase = control.phase();
     window.observe(phase, received);
@@ -305,6 +329,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
       if (received < seq && control.phase() >= Phase.STOP && nowNs() - waitedSince > DRAIN_GRACE_NS) break;
     }
   }
+  stopSpinning();
   control.reportSent(0, seq);
   const report = baseReport(task, window, waits, { ...requests.counters(), ...replies.counters() });
   report.totalSent = seq;
@@ -333,6 +358,7 @@ async function runPonger({ task, backend, control, ready }: NetworkContext): Pro
   requests.start(visit);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
+  const stopSpinning = spinEventLoop(task.params.wait);
   await watchUntilDone(
     control,
     window,
@@ -340,6 +366,7 @@ async function runPonger({ task, backend, control, ready }: NetworkContext): Pro
     () => check.unique,
     1,
   );
+  stopSpinning();
   replies.flush();
   const report = baseReport(task, window, new Waits(), { ...requests.counters(), ...replies.counters() });
   report.delivery = { ...check.counts(), problems: check.problems };

@@ -4,9 +4,13 @@
  * scenario can name a server instead; and a server that corrupts messages fails the case (the
  * checks can fail, not only pass).
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../broker/server.js';
 import { MemoryStorage, type Storage, type TopicLog } from '../broker/storage.js';
+import { readResultFile } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
@@ -44,6 +48,12 @@ matrix:
   wait: [block]
 ${workloads}`);
   }, 120_000);
+
+  it('writes a result file that the reader, reports and compare accept', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'nanomq-net-')), 'net.json');
+    writeFileSync(path, JSON.stringify(result));
+    expect(readResultFile(path).cases).toHaveLength(6);
+  });
 
   it('runs throughput, ping-pong, rate, fan-out and consumer groups with every message verified', () => {
     expect(result.cases.map((c) => c.workload)).toEqual(['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group', 'consumer-group']);
@@ -154,8 +164,9 @@ workloads:
     members: 2
 `;
 
-  it('is used instead of starting one, and its figures are not claimed', async () => {
-    const r = await run(scenario(honest.url));
+  it('is used instead of starting one, its figures are not claimed, and its token is not written', async () => {
+    const r = await run(scenario(honest.url).replace(`url: ${honest.url} }`, `url: ${honest.url}, token: not-for-results }`));
+    expect(JSON.stringify(r)).not.toContain('not-for-results');
     for (const c of r.cases) {
       expect(c.status, c.reason).toBe('ok');
       expect(c.trials[0].server).toBeUndefined();

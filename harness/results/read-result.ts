@@ -123,8 +123,11 @@ export const resultFileSchema = z.looseObject({
         z.looseObject({ kind: z.literal('throughput') }),
         z.looseObject({ kind: z.literal('ping-pong') }),
         z.looseObject({ kind: z.literal('rate'), rate: count }),
+        z.looseObject({ kind: z.literal('fan-out'), subscribers: count }),
+        z.looseObject({ kind: z.literal('consumer-group'), members: count, fault: z.enum(GROUP_FAULTS).optional() }),
       ]),
     ),
+    servers: z.record(z.string(), z.looseObject({ url: text, token: text.optional() })).optional(),
     slo: z.record(z.string(), num).optional(),
   }),
   environment: z.looseObject({

@@ -77,7 +77,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
   return {
     schema: RESULT_SCHEMA,
-    scenario: file ? { ...effective, file } : effective,
+    scenario: withoutSecrets(file ? { ...effective, file } : effective),
     environment: {
       ...environment,
       warnings,
@@ -159,4 +159,11 @@ function caseHeader(p: PlannedCase): Pick<CaseResult, 'id' | 'backend' | 'worklo
     noHeadroom: p.noHeadroom,
     busyThreads: p.busyThreads,
   };
+}
+
+/** The scenario as the result file keeps it: a server's token is a secret, not a figure, and results get published. */
+function withoutSecrets<S extends Scenario>(scenario: S): S {
+  if (!scenario.servers) return scenario;
+  const servers = Object.fromEntries(Object.entries(scenario.servers).map(([id, s]) => [id, s.token ? { ...s, token: '(redacted)' } : s]));
+  return { ...scenario, servers };
 }

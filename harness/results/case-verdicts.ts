@@ -4,7 +4,18 @@
  */
 import { formatCount } from '../units.js';
 import { OTHER_LOAD_LIMIT_PCT } from './method.js';
-import type { CaseResult } from './types.js';
+import type { CaseResult, Correctness } from './types.js';
+
+/**
+ * Messages whose delivery fails the case. With a group member killed (`fault: kill-member`),
+ * at least once is the promise: batches it had not acknowledged come again, to other members
+ * and out of order, so duplicates and reorders are reported, not failures; a loss or a corrupt
+ * message still is one.
+ */
+export function deliveryFailures(k: Correctness, params: Pick<CaseResult['params'], 'fault'>): number {
+  const atLeastOnce = params.fault === 'kill-member';
+  return k.lost + k.corrupt + (atLeastOnce ? 0 : k.duplicated + k.reordered);
+}
 
 export function deliveryVerdict(c: CaseResult): string {
   const k = c.summary?.correctness;
@@ -12,8 +23,7 @@ export function deliveryVerdict(c: CaseResult): string {
   const bad = k.lost + k.duplicated + k.reordered + k.corrupt;
   if (bad === 0) return `ok (${formatCount(k.received)})`;
   const parts = (['lost', 'duplicated', 'reordered', 'corrupt'] as const).filter((p) => k[p] > 0).map((p) => `${k[p]} ${p}`);
-  // A killed group member promises at least once: its redelivered batches come twice and late.
-  if (c.params.fault === 'kill-member' && k.lost + k.corrupt === 0) return `ok at least once (${formatCount(k.received)}: ${parts.join(', ')})`;
+  if (deliveryFailures(k, c.params) === 0) return `ok at least once (${formatCount(k.received)}: ${parts.join(', ')})`;
   return `FAIL ${parts.join(', ')}`;
 }
 

@@ -5,6 +5,7 @@
 import type { CpuInfo } from 'node:os';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { mergeHistograms, summarize } from '../metrics/histogram.js';
+import { deliveryFailures } from '../results/case-verdicts.js';
 import { RATE_SHORTFALL_LIMIT_PCT } from '../results/method.js';
 import type { Correctness, CpuFigures, Figures, SchedulingFigures, ServerFigures, WaitCounters } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
@@ -187,11 +188,7 @@ export function computeFigures(
   if (extras.server) figures.server = extras.server;
 
   const { lost, duplicated: dup, reordered, corrupt } = correctness;
-  // With a member killed, at-least-once is the promise: batches it had not acknowledged come
-  // again, to other members and out of order. Duplicates and reorders are then reported, not
-  // failures; a loss or a corrupt message still is one.
-  const atLeastOnce = planned.params.fault === 'kill-member';
-  if (lost + corrupt + (atLeastOnce ? 0 : dup + reordered) > 0) {
+  if (deliveryFailures(correctness, planned.params) > 0) {
     const details = deliveries.flatMap((d) => d.problems).slice(0, 3);
     problems.push(
       `delivery errors: ${lost} lost, ${dup} duplicated, ${reordered} reordered, ${corrupt} corrupt of ${sent} sent` +

@@ -18,10 +18,9 @@
  *   spinner keeps the loop turning (setImmediate), so sockets are polled with a zero timeout and
  *   the thread never sleeps: no wake-up on the path of a message, one core busy per thread.
  */
-import { getHeapStatistics } from 'node:v8';
 import type { MessageVisitor, WaitOutcome } from '../../implementations/contract.js';
 import type { NetworkBackend } from '../../implementations/network-contract.js';
-import { HEADER_BYTES, TWO_32, W_TS_HI, W_TS_LO } from '../../wire/envelope.js';
+import { HEADER_BYTES } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
@@ -33,8 +32,8 @@ import { GroupDeliveryCheck } from './group-delivery-check.js';
 import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
-import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor } from './receive-visitor.js';
-import { copyBytes, DRAIN_GRACE_NS, WAKE_EARLY_NS } from './roles.js';
+import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
+import { baseReport, copyBytes, DRAIN_GRACE_NS, WAKE_EARLY_NS } from './roles.js';
 
 /** Batches a producer sends between turns of the event loop while it has credit. */
 export const YIELD_EVERY = 64;
@@ -100,21 +99,6 @@ export function runNetworkRole(ctx: NetworkContext): Promise<WorkerReport[]> {
     default:
       return Promise.reject(new Error(`role ${ctx.task.role} has no network loop`));
   }
-}
-
-function baseReport(task: WorkerTask, window: MeasureWindow, waits: Waits, counters: Record<string, number>): WorkerReport {
-  return {
-    role: task.role as WorkerReport['role'],
-    index: task.index,
-    windowMessages: window.messages,
-    windowNs: window.durationNs,
-    cpuNs: window.cpuNs,
-    scheduling: window.scheduling,
-    windowPerfMs: [window.startPerfMs, window.endPerfMs],
-    wait: { stalls: waits.stalls, sleeps: waits.sleeps, wakes: waits.wakes, timeouts: waits.timeouts },
-    backendCounters: counters,
-    heapUsedBytes: getHeapStatistics().used_heap_size,
-  };
 }
 
 async function runProducer({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
@@ -281,19 +265,12 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
   const roundTrip = createHistogram(true);
   const window = new MeasureWindow(() => roundTrip.reset());
   const length = HEADER_BYTES + payload;
-  let received = 0;
   let seq = 0;
   let wake: (() => void) | null = null;
+  const { visit: recordReply, tally } = roundTripVisitor(check, window, roundTrip);
   const visit: MessageVisitor = (bytes, offset, len) => {
-    check.check(bytes, offset, len);
-    received++;
-    if (!window.stopped) {
-      const words = check.codec.words;
-      if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
-      tickClock();
-      roundTrip.recordValue(Math.max(0, clockCell[0] - (words[(offset >>> 2) + W_TS_LO] + words[(offset >>> 2) + W_TS_HI] * TWO_32)));
-    }
-    if (received >= seq && wake !== null) {
+    recordReply(bytes, offset, len);
+    if (tally[RECEIVED] >= seq && wake !== null) {
       const w = wake;
       wake = null;
       w();
@@ -305,7 +282,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
   const stopSpinning = spinEventLoop(task.params.wait);
   for (;;) {
     const phase = control.phase();
-    window.observe(phase, received);
+    window.observe(phase, tally[RECEIVED]);
     if (phase >= Phase.STOP) break;
     const n = requests.claim(batch, length);
     if (n === 0) {
@@ -318,7 +295,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
     requests.flush();
     seq += n;
     const waitedSince = nowNs();
-    while (received < seq) {
+    while (tally[RECEIVED] < seq) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -326,7 +303,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
       });
       clearTimeout(timer);
       wake = null;
-      if (received < seq && control.phase() >= Phase.STOP && nowNs() - waitedSince > DRAIN_GRACE_NS) break;
+      if (tally[RECEIVED] < seq && control.phase() >= Phase.STOP && nowNs() - waitedSince > DRAIN_GRACE_NS) break;
     }
   }
   stopSpinning();

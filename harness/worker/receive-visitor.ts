@@ -62,3 +62,22 @@ export function receiveVisitor(
   };
   return { visit, tally };
 }
+
+/**
+ * What a ping-pong client does with each reply: check delivery and record the round trip from
+ * the request's own timestamp (warm-up's too: the histogram is reset as the window opens, and
+ * the path is compiled before it). tally[RECEIVED] counts the replies.
+ */
+export function roundTripVisitor(check: DeliveryCheck, window: MeasureWindow, roundTrip: Histogram): ReceiveVisitor {
+  const tally = new Float64Array(2);
+  const visit: MessageVisitor = (bytes, offset, length) => {
+    check.check(bytes, offset, length);
+    tally[RECEIVED]++;
+    if (window.stopped) return;
+    const words = check.codec.words;
+    if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
+    tickClock();
+    roundTrip.recordValue(Math.max(0, clockCell[0] - (words[(offset >>> 2) + W_TS_LO] + words[(offset >>> 2) + W_TS_HI] * TWO_32)));
+  };
+  return { visit, tally };
+}

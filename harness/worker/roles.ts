@@ -12,18 +12,19 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Consumer, MessageVisitor, QueueBackend } from '../../implementations/contract.js';
 import { isSelfDriven, type SelfDrivenSide } from '../../implementations/self-driven.js';
-import { HEADER_BYTES, TWO_32, W_TS_HI, W_TS_LO } from '../../wire/envelope.js';
+import { HEADER_BYTES } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { bucketValue } from '../metrics/log-buckets.js';
 import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
+import type { WaitCounters } from '../results/types.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
-import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor } from './receive-visitor.js';
+import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
 import { WaitStrategy } from './wait-strategy.js';
 
 /** Most messages a consumer takes per drain call. */
@@ -133,7 +134,8 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
   return [writer, reader];
 }
 
-function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitStrategy, counters: Record<string, number>): WorkerReport {
+/** What every role reports of its window (both loop files: this one and network-roles.ts). */
+export function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitCounters, counters: Record<string, number>): WorkerReport {
   return {
     role: task.role as WorkerReport['role'],
     index: task.index,
@@ -142,7 +144,7 @@ function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitStrategy,
     cpuNs: window.cpuNs,
     scheduling: window.scheduling,
     windowPerfMs: [window.startPerfMs, window.endPerfMs],
-    wait: wait.counters,
+    wait: { stalls: wait.stalls, sleeps: wait.sleeps, wakes: wait.wakes, timeouts: wait.timeouts },
     backendCounters: counters,
     heapUsedBytes: getHeapStatistics().used_heap_size,
   };
@@ -184,7 +186,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
     seq += n;
   }
   control.reportSent(task.index, seq);
-  const report = baseReport(task, window, wait, producer.counters());
+  const report = baseReport(task, window, wait.counters, producer.counters());
   report.totalSent = seq;
   producer.close();
   return report;
@@ -242,7 +244,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     schedule.sent(n);
   }
   control.reportSent(task.index, seq);
-  const report = baseReport(task, window, wait, producer.counters());
+  const report = baseReport(task, window, wait.counters, producer.counters());
   addRateFigures(report, schedule, window, sendLag, seq);
   producer.close();
   return report;
@@ -306,7 +308,7 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
   control.awaitPhase(Phase.WARMUP);
   if (task.workload === 'throughput') control.awaitFilled();
   drainLoop({ consumer, visit, control, window, wait, check, producers, max: DRAIN_MAX, count: () => tally[RECEIVED], stall: task.stall });
-  const report = baseReport(task, window, wait, consumer.counters());
+  const report = baseReport(task, window, wait.counters, consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
   if (isRate) report.inFlightAtStop = tally[IN_FLIGHT_AT_STOP];
@@ -330,24 +332,13 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
   const roundTrip = createHistogram(true);
   const window = new MeasureWindow(() => roundTrip.reset());
   const length = HEADER_BYTES + payload;
-  let received = 0;
-  const visit: MessageVisitor = (bytes, offset, len) => {
-    check.check(bytes, offset, len);
-    received++;
-    // Warm-up records too (the histogram is reset as the window opens): the path is compiled.
-    if (!window.stopped) {
-      const words = check.codec.words;
-      if (words === null || (offset & 3) !== 0) throw new Error(`record at unaligned offset ${offset}`);
-      tickClock();
-      roundTrip.recordValue(Math.max(0, clockCell[0] - (words[(offset >>> 2) + W_TS_LO] + words[(offset >>> 2) + W_TS_HI] * TWO_32)));
-    }
-  };
+  const { visit, tally } = roundTripVisitor(check, window, roundTrip);
   let seq = 0;
   ready();
   control.awaitPhase(Phase.WARMUP);
   outer: for (;;) {
     const phase = control.phase();
-    window.observe(phase, received);
+    window.observe(phase, tally[RECEIVED]);
     if (phase >= Phase.STOP) break;
     const n = requests.claim(batch, length);
     if (n === 0) {
@@ -359,8 +350,8 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     requests.commit();
     seq += n;
     const stalledSince = nowNs();
-    while (received < seq) {
-      if (replies.drain(seq - received, visit) === 0) {
+    while (tally[RECEIVED] < seq) {
+      if (replies.drain(seq - tally[RECEIVED], visit) === 0) {
         wait.stall(sleepData);
         if (control.phase() >= Phase.STOP && nowNs() - stalledSince > DRAIN_GRACE_NS) break outer;
       }
@@ -368,7 +359,7 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     wait.progressed();
   }
   control.reportSent(0, seq);
-  const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, wait.counters, { ...requests.counters(), ...replies.counters() });
   report.totalSent = seq;
   report.latency = encodeHistogram(roundTrip);
   report.delivery = { ...check.counts(), problems: check.problems };
@@ -397,7 +388,7 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   ready();
   control.awaitPhase(Phase.WARMUP);
   drainLoop({ consumer: requests, visit, control, window, wait, check, producers: 1, max: task.params.batch, count: () => echoed, stall: task.stall });
-  const report = baseReport(task, window, wait, { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, wait.counters, { ...requests.counters(), ...replies.counters() });
   report.delivery = { ...check.counts(), problems: check.problems };
   requests.close();
   replies.close();

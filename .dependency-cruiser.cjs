@@ -3,7 +3,8 @@
  *
  *   harness/cli ─▶ harness/{run, report, compare, micro, scenario, calibration}
  *                    └─▶ harness/{worker, metrics, results} ─▶ implementations/ ─▶ wire/ ─▶ (node only)
- *   harness/cli (broker command), implementations/broker, examples/ ─▶ broker/ ─▶ wire/
+ *   harness/cli (broker command), implementations/broker, examples/ ─▶ broker/ ─▶ wal/, wire/
+ *   implementations/wal ─▶ wal/ (the write-ahead log: node only)
  *
  * Queues sit on the ground floor and know nothing of the harness; the result schema is the
  * floor of the harness (everything reads it, it reads nothing that runs).
@@ -31,6 +32,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^broker/' },
       to: { path: '^(implementations|harness|examples)/' },
+    },
+    {
+      name: 'the-log-stands-alone',
+      comment: 'wal/ is the write-ahead log, a library of its own: it imports nothing of the project.',
+      severity: 'error',
+      from: { path: '^wal/' },
+      to: { path: '^(wire|broker|implementations|harness|examples)/' },
     },
     {
       name: 'queues-know-no-harness',

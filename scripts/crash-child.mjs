@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// The process that scripts/crash-test.mjs kills. It opens the log in DIR with POLICY (recovering
+// what the last kill left), then appends records as fast as it can, forever. Every record's body
+// says which offset it begins at and how long it is, so the parent can check content as well as
+// CRC. Each time the log's durable offset moves, it reports it on stdout ("A <offset>") with a
+// synchronous write, so the parent never learns of an acknowledgement that was not made.
+import { writeSync } from 'node:fs';
+import { nowNs, WriteAheadLog } from '../dist/wal/log.js';
+
+const [dir, policy] = process.argv.slice(2);
+const log = WriteAheadLog.open(dir, { durability: policy, segmentBytes: 4 * 1024 * 1024, groupCommit: { maxDelayUs: 500, maxMessages: 2048 } });
+writeSync(1, `R ${log.endOffset} ${log.recovery.truncatedBytes}\n`);
+let reported = log.durableOffset;
+let k = log.endOffset;
+const scratch = new Uint8Array(8 + 4096);
+for (;;) {
+  const count = 1 + (k % 61);
+  const length = 8 + ((k * 7919) % 4000);
+  fillBody(scratch, log.endOffset, length);
+  log.append(scratch.subarray(0, length), count);
+  if (policy === 'batch') log.syncIfDue(nowNs());
+  if (log.durableOffset !== reported) {
+    reported = log.durableOffset;
+    writeSync(1, `A ${reported}\n`);
+  }
+  k++;
+}
+
+/** The body of the record that begins at `offset`: its offset, its length, then bytes from both. */
+export function fillBody(into, offset, length) {
+  const v = new DataView(into.buffer, into.byteOffset, 8);
+  v.setUint32(0, offset % 4294967296, true);
+  v.setUint32(4, length, true);
+  for (let i = 8; i < length; i++) into[i] = (offset * 13 + i) & 0xff;
+}

@@ -1,0 +1,172 @@
+/**
+ * Reads a log from any offset, in another thread or process than its writer, while it writes.
+ *
+ * `next(limit)` returns the next record (its body is a view valid until the next call), reading
+ * the segment files in chunks through `readSync` and checking each record's length, CRC and
+ * offset. With a `limit` (the writer's `durableOffset`, shared by the caller), everything below it
+ * must be there and whole, so a bad record is corruption and throws LogCorruptError. Without one
+ * (a tailer that cannot see the writer), a bad or short record at the end is taken to be an
+ * append still in progress and `next` returns null; `verifyLog` is the way to tell the two apart.
+ *
+ * Opening at an offset inside a record returns that whole record first: the caller skips
+ * `from - record.offset` messages of it (records are whole batches).
+ */
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { LogCorruptError } from './log.js';
+import { checkRecord, RECORD_HEADER_BYTES, recordBytes } from './record.js';
+import { scanSegment } from './scan.js';
+import { listSegments, type SegmentFile, segmentPath } from './segments.js';
+
+export interface LogRecord {
+  readonly offset: number;
+  readonly count: number;
+  /** The reader's buffer: the body is bytes [bodyStart, bodyStart + bodyLength). Valid until the next call. */
+  readonly bytes: Uint8Array;
+  readonly bodyStart: number;
+  readonly bodyLength: number;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+export class LogReader {
+  private fd = -1;
+  private segment: SegmentFile;
+  private position = 0;
+  private nextOffset: number;
+  private buffer = new Uint8Array(CHUNK_BYTES);
+  private bufferAt = 0;
+  private bufferLength = 0;
+  private readonly current: { offset: number; count: number; bytes: Uint8Array; bodyStart: number; bodyLength: number };
+  /** Bytes of records returned so far (for a consumer's flow control). */
+  bytesRead = 0;
+
+  constructor(
+    readonly dir: string,
+    from = 0,
+  ) {
+    const segments = listSegments(dir);
+    let chosen = segments[0];
+    for (const s of segments) if (s.firstOffset <= from) chosen = s;
+    if (chosen === undefined) throw new Error(`${dir}: no log segments`);
+    this.segment = chosen;
+    this.nextOffset = chosen.firstOffset;
+    this.fd = openSync(chosen.path, 'r');
+    this.current = { offset: 0, count: 0, bytes: this.buffer, bodyStart: 0, bodyLength: 0 };
+    // Step over whole records before `from`.
+    while (this.nextOffset < from) {
+      const r = this.next();
+      if (r === null || r.offset + r.count > from) break;
+    }
+  }
+
+  /** Offset of the next record `next` returns (or of the record it returned that holds `from`). */
+  get offset(): number {
+    return this.nextOffset;
+  }
+
+  next(limit?: number): LogRecord | null {
+    if (limit !== undefined && this.nextOffset >= limit) return null;
+    for (;;) {
+      let problem: string | null = null;
+      if (this.fill(RECORD_HEADER_BYTES)) {
+        const at = this.position - this.bufferAt;
+        const r = checkRecord(this.buffer, at, this.bufferLength, this.nextOffset);
+        if (r === 'short') {
+          // The header is here but not all of the body: read again from the record's start.
+          if (this.fill(recordBytes(this.bodyLengthAt(at)))) continue;
+          problem = 'short';
+        } else if (typeof r === 'string') {
+          problem = r;
+        } else {
+          return this.take(at, r.offset, r.count, r.bodyLength);
+        }
+      } else if (this.bufferLength > this.position - this.bufferAt) {
+        problem = 'short';
+      }
+      if (problem === null && this.moveToNextSegment()) continue;
+      // A clean end, or a partial or bad record: below `limit` neither may happen.
+      if (limit !== undefined && this.nextOffset < limit) {
+        throw new LogCorruptError(this.segment.path, this.position, problem ?? `the log ends at offset ${this.nextOffset} but ${limit} are acknowledged`);
+      }
+      return null;
+    }
+  }
+
+  private take(at: number, offset: number, count: number, bodyLength: number): LogRecord {
+    const size = recordBytes(bodyLength);
+    const c = this.current;
+    c.offset = offset;
+    c.count = count;
+    c.bytes = this.buffer;
+    c.bodyStart = at + RECORD_HEADER_BYTES;
+    c.bodyLength = bodyLength;
+    this.position += size;
+    this.nextOffset += count;
+    this.bytesRead += size;
+    return c;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private bodyLengthAt(at: number): number {
+    return new DataView(this.buffer.buffer, this.buffer.byteOffset + at + 20, 4).getUint32(0, true);
+  }
+
+  /** Makes `need` bytes from the position readable in the buffer; false when the file has fewer. */
+  private fill(need: number): boolean {
+    const at = this.position - this.bufferAt;
+    if (at >= 0 && at + need <= this.bufferLength) return true;
+    if (need > this.buffer.length) this.buffer = new Uint8Array(Math.max(need, this.buffer.length * 2));
+    // Reads start at record positions, which are 8-aligned: bodies stay 8-aligned in the buffer.
+    this.bufferAt = this.position;
+    this.bufferLength = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);
+    return this.bufferLength >= need;
+  }
+
+  private moveToNextSegment(): boolean {
+    const nextPath = segmentPath(this.dir, this.nextOffset);
+    if (nextPath === this.segment.path) return false;
+    let fd: number;
+    try {
+      fd = openSync(nextPath, 'r');
+    } catch {
+      return false;
+    }
+    closeSync(this.fd);
+    this.fd = fd;
+    this.segment = { firstOffset: this.nextOffset, path: nextPath };
+    this.position = 0;
+    this.bufferAt = 0;
+    this.bufferLength = 0;
+    return true;
+  }
+}
+
+/** A problem `verifyLog` found. */
+export interface LogDamage {
+  readonly file: string;
+  readonly position: number;
+  readonly reason: string;
+}
+
+/** Checks every record of every segment (length, CRC, offsets continuing across files). */
+export function verifyLog(dir: string): { records: number; endOffset: number; damage: LogDamage[] } {
+  const damage: LogDamage[] = [];
+  let records = 0;
+  let expected: number | undefined;
+  let endOffset = 0;
+  for (const s of listSegments(dir)) {
+    if (expected !== undefined && s.firstOffset !== expected)
+      damage.push({ file: s.path, position: 0, reason: `begins at offset ${s.firstOffset}, the previous segment ended at ${expected}` });
+    const scan = scanSegment(readFileSync(s.path), s.firstOffset);
+    if (scan.problem) damage.push({ file: s.path, position: scan.problem.position, reason: scan.problem.kind });
+    records += scan.records.length;
+    endOffset = scan.endOffset;
+    // After damage the segment's end is unknown: the next segment's name is taken as given.
+    expected = scan.problem ? undefined : scan.endOffset;
+  }
+  return { records, endOffset, damage };
+}

@@ -1,0 +1,54 @@
+/**
+ * Walks a segment's records and says where its valid prefix ends and why. Recovery uses it on
+ * the active segment (to find a torn tail); readers and `verifyLog` use it on sealed ones.
+ *
+ * A bad record followed by nothing valid is a torn or corrupt *tail*: what a crash mid-append
+ * leaves, safe to cut. A bad record followed by a valid one (found by looking for a whole,
+ * CRC-correct record at any later 8-aligned position) is damage in the *middle*: cutting there
+ * would silently drop the valid records after it, so it is reported, never truncated.
+ */
+import { checkRecord, RECORD_HEADER_BYTES, type RecordProblem, recordBytes } from './record.js';
+
+export interface RecordPlace {
+  /** Byte position of the record in its segment. */
+  readonly position: number;
+  readonly offset: number;
+  readonly count: number;
+  readonly bodyLength: number;
+  readonly appendedAtMs: number;
+}
+
+export interface SegmentScan {
+  /** Valid records, in order. */
+  readonly records: RecordPlace[];
+  /** Bytes of the valid prefix (where the next record goes). */
+  readonly validBytes: number;
+  /** Offset after the last valid record. */
+  readonly endOffset: number;
+  /** Why the walk stopped before the end of the bytes (absent: it reached the end cleanly). */
+  readonly problem?: { readonly position: number; readonly kind: RecordProblem; readonly validRecordAfter: number | null };
+}
+
+export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan {
+  const records: RecordPlace[] = [];
+  let at = 0;
+  let offset = firstOffset;
+  while (at < bytes.length) {
+    const r = checkRecord(bytes, at, bytes.length, offset);
+    if (typeof r === 'string') {
+      return { records, validBytes: at, endOffset: offset, problem: { position: at, kind: r, validRecordAfter: findValidRecord(bytes, at + 8) } };
+    }
+    records.push({ position: at, offset, count: r.count, bodyLength: r.bodyLength, appendedAtMs: r.appendedAtMs });
+    at += recordBytes(r.bodyLength);
+    offset += r.count;
+  }
+  return { records, validBytes: at, endOffset: offset };
+}
+
+/** Position of the first whole, CRC-correct record at or after `from` (8-aligned), or null. */
+function findValidRecord(bytes: Uint8Array, from: number): number | null {
+  for (let at = (from + 7) & ~7; at + RECORD_HEADER_BYTES <= bytes.length; at += 8) {
+    if (typeof checkRecord(bytes, at, bytes.length, -1) !== 'string') return at;
+  }
+  return null;
+}

@@ -39,7 +39,16 @@ export interface QueueTraits {
   readonly selfDriven?: boolean;
   /** False for `null`, which moves counts but no bytes (conformance and stress tests skip it). */
   readonly carriesBytes?: boolean;
+  /**
+   * True when the queue keeps messages on disk and honours `QueueOptions.durability` (the `wal`
+   * log). The planner runs other backends only with durability `none`, and says why.
+   */
+  readonly durable?: boolean;
 }
+
+/** How durable a message must be before the consumer may see it (wal/log.ts says what each means). */
+export const DURABILITIES = ['none', 'batch', 'always'] as const;
+export type Durability = (typeof DURABILITIES)[number];
 
 export type WorkloadKind = 'throughput' | 'ping-pong' | 'rate' | 'fan-out' | 'consumer-group';
 
@@ -64,6 +73,8 @@ export interface QueueOptions {
    * honour it; others ignore it. Never set by scenarios.
    */
   readonly startPosition?: number;
+  /** For durable backends (traits.durable): when an append counts as done. Default `none`. */
+  readonly durability?: Durability;
 }
 
 /** Plain data plus SharedArrayBuffers and MessagePorts: whatever survives postMessage. */
@@ -120,6 +131,11 @@ export interface Producer {
   abort(): void;
   /** Copy one message in; false when full. Throws RangeError when it can never fit. */
   tryWrite(message: Uint8Array): boolean;
+  /**
+   * Optional: the producer has nothing to send for now (an open-loop gap). A backend that defers
+   * work to batch it (the log's group commit) finishes it here, so nothing waits on the next send.
+   */
+  idle?(): void;
   /** Sleep until a consumer has probably made room, at most `timeoutMs`. */
   awaitSpace(timeoutMs: number): WaitOutcome;
   counters(): BackendCounters;
@@ -168,6 +184,11 @@ export interface QueueBackend {
   select?(descriptor: QueueDescriptor, role: 'producer' | 'consumer', index: number): QueueDescriptor;
   producer(descriptor: QueueDescriptor, index: number): Producer;
   consumer(descriptor: QueueDescriptor, index: number): Consumer;
+  /**
+   * Optional: frees what `create` made outside shared memory (the log's directory), after every
+   * producer and consumer has closed. Called by whoever called `create`.
+   */
+  destroy?(descriptor: QueueDescriptor): void;
 }
 
 /** Thrown by `claim` while the producer's previous claim is still open: the caller's mistake. */

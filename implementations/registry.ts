@@ -15,9 +15,10 @@ import { nullBackend } from './null/backend.js';
 import { postMessage } from './post-message/backend.js';
 import { ringbufJs } from './ringbuf-js/backend.js';
 import { sabSpsc } from './sab-spsc/backend.js';
+import { wal } from './wal/backend.js';
 
 /** In-process queues (contract.ts): synchronous, between worker threads. */
-export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, ringbufJs, postMessage, nullBackend];
+export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, ringbufJs, postMessage, wal, nullBackend];
 
 /** Backends reached over the network (network-contract.ts), each with its server. */
 export const networkBackends: readonly NetworkBackend[] = [broker];

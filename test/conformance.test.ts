@@ -35,10 +35,18 @@ function inWorker<T>(job: string, backendId: string, deadlineMs = 20_000): Promi
   });
 }
 
+/** Queues made by `open`, freed after each test (the log's directory). */
+const made: (() => void)[] = [];
+
 function open(backend: QueueBackend, capacityBytes = CAPACITY) {
   const d = backend.create({ capacityBytes, producers: 1, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
   const producer = backend.producer(backend.select?.(d, 'producer', 0) ?? d, 0);
   const consumer = backend.consumer(backend.select?.(d, 'consumer', 0) ?? d, 0);
+  made.push(() => {
+    producer.close();
+    consumer.close();
+    backend.destroy?.(d);
+  });
   return { producer, consumer };
 }
 
@@ -68,8 +76,7 @@ const unavailable = backends.filter((b) => !b.available().available);
 describe.each(testable.map((b) => [b.id, b] as const))('conformance: %s', (_id, backend) => {
   let queue: { producer: Producer; consumer: Consumer };
   afterEach(() => {
-    queue?.producer.close();
-    queue?.consumer.close();
+    for (const free of made.splice(0)) free();
   });
 
   it('reports an empty queue as a return value, not an exception', () => {

@@ -68,6 +68,7 @@ describe.each(testable.map((b) => [b.id, b] as const))('model: %s', (_id, backen
         } finally {
           producer.close();
           consumer.close();
+          backend.destroy?.(d);
         }
       }),
       { numRuns: 150, seed: 20261127 },

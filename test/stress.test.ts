@@ -52,7 +52,9 @@ async function stress(
     }),
   );
   expect(sent.map((s) => s.sent)).toEqual(Array(producers).fill(perProducer));
-  return consumer;
+  const report = await consumer;
+  backend.destroy?.(descriptor);
+  return report;
 }
 
 // Self-driven backends (native-threads) have no JavaScript side to attach, and null carries no

@@ -9,7 +9,7 @@ function paramsLabel(c: CaseResult): string {
   const rate = p.rate !== undefined ? ` r=${formatCount(p.rate)}/s` : '';
   const readers = p.subscribers !== undefined ? ` s=${p.subscribers}` : p.members !== undefined ? ` m=${p.members}` : '';
   const fault = p.fault !== undefined ? ` ${p.fault}` : '';
-  return `p=${p.payload} n=${p.producers}${readers} b=${p.batch} ${p.wait}${rate}${fault}`;
+  return `p=${p.payload} n=${p.producers}${readers} b=${p.batch} ${p.wait}${p.durability !== undefined ? ` ${p.durability}` : ''}${rate}${fault}`;
 }
 
 export function summaryTable(result: ResultFile): string {

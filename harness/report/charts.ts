@@ -32,7 +32,12 @@ function frame(rows: object[], sized = true) {
 
 function label(c: CaseResult): string {
   const p = c.params;
-  return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${p.producers > 1 ? ` n=${p.producers}` : ''}`;
+  return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${durabilityTag(p)}${p.producers > 1 ? ` n=${p.producers}` : ''}`;
+}
+
+/** ` batch` / ` always` for a durable backend's policy; nothing for `none` (every in-memory queue). */
+function durabilityTag(p: CaseResult['params']): string {
+  return p.durability !== undefined ? ` ${p.durability}` : '';
 }
 
 const okCases = (results: ResultFile[]) => results.flatMap((r) => r.cases).filter((c) => c.status === 'ok' && c.summary);
@@ -161,7 +166,11 @@ function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undef
 function latencyVsRateChart(cases: CaseResult[]): ChartSpec | undefined {
   const rows = cases
     .filter((c) => c.workload === 'rate' && c.summary!.latencyNs?.p99 !== undefined)
-    .map((c) => ({ series: `${c.backend} b=${c.params.batch} ${c.params.wait}`, rate: c.params.rate!, p99Us: c.summary!.latencyNs!.p99! / 1000 }));
+    .map((c) => ({
+      series: `${c.backend} b=${c.params.batch} ${c.params.wait}${durabilityTag(c.params)}`,
+      rate: c.params.rate!,
+      p99Us: c.summary!.latencyNs!.p99! / 1000,
+    }));
   if (distinct(rows.map((r) => r.rate)).length < 2) return undefined;
   return {
     id: 'latency-vs-rate',
@@ -271,7 +280,7 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
   const rows = cases
     .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined)
     .map((c) => ({
-      series: `${c.backend} ${c.params.wait} p=${c.params.payload} b=${c.params.batch}`,
+      series: `${c.backend} ${c.params.wait}${durabilityTag(c.params)} p=${c.params.payload} b=${c.params.batch}`,
       producers: c.params.producers,
       msgsPerSec: c.summary!.msgsPerSec!,
       oversubscribed: c.oversubscribed,

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DURABILITIES } from '../../implementations/contract.js';
 import { GROUP_FAULTS, WAIT_STRATEGIES, WORKLOAD_KINDS } from '../scenario/schema.js';
 import { RESULT_SCHEMA, type ResultFile } from './types.js';
 
@@ -117,6 +118,8 @@ export const resultFileSchema = z.looseObject({
       producers: z.array(count),
       batch: z.array(count),
       wait: z.array(z.enum(WAIT_STRATEGIES)),
+      // Files written before the log existed have no durability axis: they ran `none`.
+      durability: z.array(z.enum(DURABILITIES)).default(['none']),
     }),
     workloads: z.array(
       z.discriminatedUnion('kind', [
@@ -162,6 +165,7 @@ export const resultFileSchema = z.looseObject({
         producers: count,
         batch: count,
         wait: z.enum(WAIT_STRATEGIES),
+        durability: z.enum(DURABILITIES).optional(),
         rate: count.optional(),
         subscribers: count.optional(),
         members: count.optional(),

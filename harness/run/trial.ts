@@ -90,9 +90,16 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     producers: planned.workload === 'ping-pong' ? 1 : producers,
     consumers: readers,
     maxMessageBytes: HEADER_BYTES + payload,
+    ...(planned.params.durability !== undefined ? { durability: planned.params.durability } : {}),
   };
+  // What create() made outside shared memory (a log's directory) is freed when the trial ends.
+  const made: QueueDescriptor[] = [];
   const create = (): QueueDescriptor => {
-    if (!isNetworkBackend(backend)) return backend.create(options);
+    if (!isNetworkBackend(backend)) {
+      const descriptor = backend.create(options);
+      made.push(descriptor);
+      return descriptor;
+    }
     if (!setup.server) throw new TrialFailure(`${backend.id} needs a server and none was started or named`);
     return backend.create({ ...options, server: setup.server });
   };
@@ -251,6 +258,7 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     // their join cannot be terminated before that.
     control.setPhase(Phase.STOP);
     await Promise.all(workers.map(({ worker }) => worker.terminate().catch(() => 0)));
+    if (!isNetworkBackend(backend)) for (const d of made) backend.destroy?.(d);
   }
 }
 

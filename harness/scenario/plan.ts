@@ -3,7 +3,7 @@
  * A case a backend cannot serve is kept as `skipped` with the reason, never silently dropped.
  */
 import { availableParallelism } from 'node:os';
-import { QUEUE_WORKLOADS } from '../../implementations/contract.js';
+import { type Durability, QUEUE_WORKLOADS } from '../../implementations/contract.js';
 import type { AnyBackend } from '../../implementations/registry.js';
 import { formatCount } from '../units.js';
 import type { Scenario, WaitStrategyName, Workload } from './schema.js';
@@ -13,6 +13,8 @@ export interface CaseParams {
   producers: number;
   batch: number;
   wait: WaitStrategyName;
+  /** Durable backends: when a message counts as stored (absent: `none`, as for every in-memory queue). */
+  durability?: Durability;
   /** Messages per second, for the open-loop `rate` workload only. */
   rate?: number;
   /** fan-out: subscribers, each receiving every message. */
@@ -41,7 +43,8 @@ export function caseId(backend: string, workload: string, p: CaseParams): string
   const rate = p.rate !== undefined ? `/rate=${formatCount(p.rate)}` : '';
   const readers = p.subscribers !== undefined ? `/subscribers=${p.subscribers}` : p.members !== undefined ? `/members=${p.members}` : '';
   const fault = p.fault !== undefined ? `/fault=${p.fault}` : '';
-  return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}${readers}/batch=${p.batch}/wait=${p.wait}${rate}${fault}`;
+  const durability = p.durability !== undefined ? `/durability=${p.durability}` : '';
+  return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}${readers}/batch=${p.batch}/wait=${p.wait}${durability}${rate}${fault}`;
 }
 
 export function planCases(scenario: Scenario, lookup: (id: string) => AnyBackend | undefined, cores = availableParallelism()): PlannedCase[] {
@@ -52,34 +55,36 @@ export function planCases(scenario: Scenario, lookup: (id: string) => AnyBackend
       for (const payload of m.payload)
         for (const producers of m.producers)
           for (const batch of m.batch)
-            for (const wait of m.wait) {
-              const params: CaseParams = { payload, producers, batch, wait };
-              if (workload.kind === 'rate') params.rate = workload.rate;
-              if (workload.kind === 'fan-out') params.subscribers = workload.subscribers;
-              if (workload.kind === 'consumer-group') {
-                params.members = workload.members;
-                if (workload.fault) params.fault = workload.fault;
+            for (const wait of m.wait)
+              for (const durability of m.durability) {
+                const params: CaseParams = { payload, producers, batch, wait };
+                if (durability !== 'none') params.durability = durability;
+                if (workload.kind === 'rate') params.rate = workload.rate;
+                if (workload.kind === 'fan-out') params.subscribers = workload.subscribers;
+                if (workload.kind === 'consumer-group') {
+                  params.members = workload.members;
+                  if (workload.fault) params.fault = workload.fault;
+                }
+                const backend = lookup(backendId);
+                // ping-pong runs one client and one echo server, each on its own thread; a server
+                // the harness starts on this machine is one more busy thread.
+                const readers = params.subscribers ?? params.members ?? 1;
+                const localServer = backend?.traits.network === true && scenario.servers?.[backendId] === undefined ? 1 : 0;
+                const busyThreads = (workload.kind === 'ping-pong' ? 2 : producers + readers) + localServer;
+                const planned: PlannedCase = {
+                  id: caseId(backendId, workload.kind, params),
+                  backend: backendId,
+                  workload: workload.kind,
+                  params,
+                  // Closed-loop producers never idle, whatever the wait strategy, so every thread counts.
+                  oversubscribed: busyThreads > cores,
+                  noHeadroom: busyThreads === cores,
+                  busyThreads,
+                };
+                const skip = skipReason(backend, workload.kind, params) ?? scenarioSkipReason(backend, scenario);
+                if (skip) planned.skip = skip;
+                cases.push(planned);
               }
-              const backend = lookup(backendId);
-              // ping-pong runs one client and one echo server, each on its own thread; a server
-              // the harness starts on this machine is one more busy thread.
-              const readers = params.subscribers ?? params.members ?? 1;
-              const localServer = backend?.traits.network === true && scenario.servers?.[backendId] === undefined ? 1 : 0;
-              const busyThreads = (workload.kind === 'ping-pong' ? 2 : producers + readers) + localServer;
-              const planned: PlannedCase = {
-                id: caseId(backendId, workload.kind, params),
-                backend: backendId,
-                workload: workload.kind,
-                params,
-                // Closed-loop producers never idle, whatever the wait strategy, so every thread counts.
-                oversubscribed: busyThreads > cores,
-                noHeadroom: busyThreads === cores,
-                busyThreads,
-              };
-              const skip = skipReason(backend, workload.kind, params) ?? scenarioSkipReason(backend, scenario);
-              if (skip) planned.skip = skip;
-              cases.push(planned);
-            }
   return cases;
 }
 
@@ -114,6 +119,9 @@ function skipReason(backend: AnyBackend | undefined, workload: Workload['kind'],
     return `${backend.id} serves at most ${backend.traits.maxProducers} producer(s), case asks for ${p.producers}`;
   }
   if (workload === 'ping-pong' && p.producers !== 1) return 'ping-pong runs one client and one echo server (producers must be 1)';
+  if (p.durability !== undefined && backend.traits.durable !== true) {
+    return `${backend.id} keeps messages in memory only: durability ${p.durability} needs a backend that writes them to disk (wal)`;
+  }
   if (p.wait !== 'spin' && !backend.traits.canBlock) return `${backend.id} only busy-spins (wait ${p.wait} needs a thread that can sleep on the queue)`;
   return undefined;
 }

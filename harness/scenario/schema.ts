@@ -3,6 +3,7 @@
  * normalised: durations in nanoseconds, sizes in bytes, rates per second, CPU in percent.
  */
 import { z } from 'zod';
+import { DURABILITIES } from '../../implementations/contract.js';
 import { networkBackends } from '../../implementations/registry.js';
 import { MAX_PAYLOAD_BYTES } from '../../wire/envelope.js';
 import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../units.js';
@@ -129,6 +130,8 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         producers: axis(integer(1, 64)).default([1]),
         batch: axis(integer(1, 4096)).default([1]),
         wait: axis(z.enum(WAIT_STRATEGIES)).default(['spin']),
+        /** When a message counts as stored: durable backends (wal) only; the others run `none`. */
+        durability: axis(z.enum(DURABILITIES)).default(['none']),
       }),
       workloads: z.array(workload).min(1, 'needs at least one workload'),
       /** Backend id → a server to measure instead of starting one (network backends only). */

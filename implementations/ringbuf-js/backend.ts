@@ -22,7 +22,8 @@
 import { RingBuffer } from 'ringbuf.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { RecordStaging } from '../shared/record-staging.js';
+import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
 import { checkClaim } from '../shared/ring-memory.js';
 
 interface RingbufDescriptor extends QueueDescriptor {
@@ -39,10 +40,8 @@ function sleep(pause: Int32Array, ready: () => boolean, timeoutMs: number): Wait
 class RingbufProducer implements Producer {
   private readonly ring: RingBuffer;
   private readonly capacity: number;
-  private staging = new Uint8Array(4096);
-  private words = new Int32Array(this.staging.buffer);
+  private readonly staging = new RecordStaging();
   private claimed = 0;
-  private size = 0;
   private lastNeed = 0;
   private partialPushes = 0;
   private readonly pause = new Int32Array(1);
@@ -55,7 +54,7 @@ class RingbufProducer implements Producer {
 
   /** The staging memory claims are written into (replaced when a larger batch needs more). */
   get buffer(): Uint8Array {
-    return this.staging;
+    return this.staging.bytes;
   }
 
   claim(max: number, length: number): number {
@@ -65,30 +64,21 @@ class RingbufProducer implements Producer {
       this.lastNeed = size;
       return 0;
     }
-    if (n * size > this.staging.length) {
-      this.staging = new Uint8Array(Math.max(n * size, this.staging.length * 2));
-      this.words = new Int32Array(this.staging.buffer);
-    }
-    const words = this.words;
-    for (let i = 0, at = 0; i < n; i++, at += size) {
-      words[at >> 2] = length;
-      words[(at >> 2) + 1] = RecordType.MESSAGE;
-    }
+    this.staging.layOut(n, size, length);
     this.claimed = n;
-    this.size = size;
     return n;
   }
 
   offsetOf(i: number): number {
-    return i * this.size + RECORD_HEADER_BYTES;
+    return this.staging.offsetOf(i);
   }
 
   commit(): void {
     if (this.claimed === 0) return;
-    const bytes = this.claimed * this.size;
+    const bytes = this.claimed * this.staging.size;
     this.claimed = 0;
     // One producer: the space seen at claim can only have grown, so the whole batch fits.
-    const pushed = this.ring.push(this.staging, bytes, 0);
+    const pushed = this.ring.push(this.staging.bytes, bytes, 0);
     if (pushed !== bytes) {
       this.partialPushes++;
       throw new Error(`ringbuf.js took ${pushed} of ${bytes} bytes of a batch that fitted when claimed`);

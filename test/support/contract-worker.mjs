@@ -11,8 +11,12 @@ const { job, backendId } = workerData;
 const backend = findBackend(backendId);
 const manyProducers = backend.traits.maxProducers >= 2;
 
+/** Queues this job made, freed when it ends (the log's directory). */
+const made = [];
+
 function open(producers = 1) {
   const d = backend.create({ capacityBytes: 256 * 1024, producers, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
+  made.push(d);
   const part = (role, i) => backend.select?.(d, role, i) ?? d;
   return { d, part };
 }
@@ -113,4 +117,11 @@ const jobs = {
   },
 };
 
-parentPort.postMessage(jobs[job]());
+// Freed before answering: the runner terminates this thread as soon as the answer arrives.
+let answer;
+try {
+  answer = jobs[job]();
+} finally {
+  for (const d of made) backend.destroy?.(d);
+}
+parentPort.postMessage(answer);

@@ -62,7 +62,7 @@ export class ConsumerGroup implements MemberGroup {
   pump(log: TopicLog): void {
     for (;;) {
       const again = this.redeliver.length > 0;
-      if (!again && this.cursor >= log.endOffset) return;
+      if (!again && this.cursor >= log.durableOffset) return;
       // The turn moves only when a batch is handed out, so members alternate batch by batch.
       const member = this.nextWithCredit();
       if (member === undefined) return;

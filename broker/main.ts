@@ -12,7 +12,10 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
+import { LogStorage } from './log-storage.js';
 import { Broker, BrokerError, DEFAULT_WINDOW_BYTES } from './server.js';
+import type { Storage } from './storage.js';
 
 const USAGE = `Usage: nanomq broker [options]
 
@@ -24,6 +27,13 @@ Options:
   --token <t>            secret every client must present (or set NANOMQ_TOKEN)
   --window <bytes>       bytes a publisher may have in the broker before it waits (default: ${DEFAULT_WINDOW_BYTES})
   --max-connections <n>  connections served at once (default: 4096)
+  --log <dir>            keep topics in a write-ahead log in <dir>: a restarted broker has every
+                         acknowledged message and resumes its consumer groups (default: memory only)
+  --durability <policy>  with --log, when a publish is acknowledged: none (written to the page
+                         cache), batch (group commit: one fdatasync for ~1 ms of publishes),
+                         always (an fdatasync per batch) (default: batch)
+  --retention <bytes>    with --log, delete a topic's oldest log segments beyond this size
+                         (default: keep everything)
   -h, --help             display help for command
 `;
 
@@ -35,6 +45,26 @@ function wholeNumber(flag: string, value: string, min: number, max: number): num
     throw new FlagError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+/** The storage the flags ask for: memory, or a write-ahead log in a directory (opened and recovered here). */
+function openStorage(dir: string | undefined, durability: string | undefined, retention: string | undefined): Storage | undefined {
+  if (dir === undefined) {
+    if (durability !== undefined) throw new FlagError('--durability: needs --log <dir> (without it the broker keeps messages in memory only)');
+    if (retention !== undefined) throw new FlagError('--retention: needs --log <dir>');
+    return undefined;
+  }
+  const policy = durability ?? 'batch';
+  if (!(DURABILITY_POLICIES as readonly string[]).includes(policy)) {
+    throw new FlagError(`--durability: expected one of ${DURABILITY_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
+  }
+  const retentionBytes = retention === undefined ? undefined : wholeNumber('--retention', retention, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  try {
+    return new LogStorage(dir, { durability: policy as DurabilityPolicy, retentionBytes });
+  } catch (error) {
+    // A second broker on the same directory, damage in a log, a directory it cannot write.
+    throw new FlagError(`--log ${dir}: ${(error as Error).message}`);
+  }
 }
 
 /** Runs the broker with command-line `args`; resolves with the exit code. */
@@ -51,6 +81,9 @@ export async function runBrokerCli(args: string[]): Promise<number> {
         token: { type: 'string' },
         window: { type: 'string' },
         'max-connections': { type: 'string', default: '4096' },
+        log: { type: 'string' },
+        durability: { type: 'string' },
+        retention: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -65,8 +98,9 @@ export async function runBrokerCli(args: string[]): Promise<number> {
     const windowBytes = values.window === undefined ? undefined : wholeNumber('--window', values.window, 1024, 2 ** 31);
     host = values.listen;
     token = values.token ?? (process.env.NANOMQ_TOKEN || undefined);
+    const storage = openStorage(values.log, values.durability, values.retention);
     try {
-      broker = await Broker.start({ host, port, token, windowBytes, maxConnections });
+      broker = await Broker.start({ host, port, token, windowBytes, maxConnections, storage });
     } catch (error) {
       if (error instanceof BrokerError) throw new FlagError(`--listen: ${error.message}`);
       const code = (error as NodeJS.ErrnoException).code;

@@ -97,6 +97,12 @@ export class Broker {
       slowConsumerMs: options.slowConsumerMs ?? 30_000,
     };
     this.storage = options.storage ?? new MemoryStorage();
+    // A durable storage's topics and groups, as the last run left them.
+    for (const { name, groups } of this.storage.restored()) {
+      const topic = new Topic(name, this.storage.topic(name));
+      for (const [group, committed] of groups) topic.restoreGroup(group, committed);
+      this.topics.set(name, topic);
+    }
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.sweeper = setInterval(() => this.sweep(), Math.min(1000, this.options.frameTimeoutMs / 2));
     this.sweeper.unref();
@@ -109,13 +115,19 @@ export class Broker {
       throw new BrokerError(`listening on ${host} (beyond loopback) needs a token (--token): anyone who can reach it could publish and read`);
     }
     const broker = new Broker(options);
-    await new Promise<void>((resolve, reject) => {
-      broker.server.once('error', reject);
-      broker.server.listen(broker.options.port, host, () => {
-        broker.server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        broker.server.once('error', reject);
+        broker.server.listen(broker.options.port, host, () => {
+          broker.server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      clearInterval(broker.sweeper);
+      broker.storage.close();
+      throw error;
+    }
     return broker;
   }
 
@@ -157,6 +169,7 @@ export class Broker {
     }
     const ends = [...this.connections].map((c) => c.end(Math.max(100, drainUntil + graceMs / 4 - Date.now())));
     await Promise.all([closed, ...ends]);
+    this.storage.close();
   }
 
   get shuttingDown(): boolean {
@@ -383,8 +396,9 @@ class Connection implements DeliverySink {
     }
     publisher.outstanding += bodyBytes;
     this.broker.stats.published += count;
-    publisher.topic.publish(records, count, publisher);
-    publisher.accepted(batchNumber);
+    // Acknowledged (PUBACK) once stored as the broker's policy says: at once in memory, after
+    // the fdatasync that covers it with a durable log.
+    publisher.topic.publish(records, count, publisher, () => publisher.accepted(batchNumber));
   }
 
   private ack(v: DataView, at: number, length: number, id: number, count: number): void {

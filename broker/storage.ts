@@ -1,6 +1,7 @@
 /**
  * Where a topic's messages live between publish and the last acknowledgement. The broker keeps
- * them in memory (MemoryTopicLog); the durable log replaces this behind the same interface.
+ * them in memory (MemoryTopicLog) or, with `--log DIR`, also in the write-ahead log
+ * (log-storage.ts), behind the same interface.
  *
  * Messages are stored in the batches they were published in: a batch is the unit the broker
  * delivers and a consumer group assigns, so a batch's records are sent on as they arrived,
@@ -22,35 +23,70 @@ export interface TopicLog {
   readonly startOffset: number;
   /** Offset the next appended message will get. */
   readonly endOffset: number;
+  /**
+   * Every message below it is stored as the broker's policy says (acknowledged to its publisher);
+   * only these are delivered, so no subscriber sees a message a crash could take back.
+   */
+  readonly durableOffset: number;
   /** Bytes of records kept. */
   readonly retainedBytes: number;
-  /** Appends one batch (the log keeps `records`; the caller must not reuse them). */
-  append(records: Uint8Array, count: number): StoredBatch;
+  /** Called after `durableOffset` moves later than the append that moved it (set by the topic). */
+  onDurable: (() => void) | null;
+  /**
+   * Appends one batch (the log keeps `records`; the caller must not reuse them) and calls
+   * `stored` once it is durable: before returning for memory, later for a log that syncs.
+   */
+  append(records: Uint8Array, count: number, stored: () => void): StoredBatch;
   /** The batch whose first message is at `offset`, or undefined when it is not kept. */
   read(offset: number): StoredBatch | undefined;
   /** Drops every batch before `offset` (which must be a batch boundary); returns the dropped ones. */
   trimBefore(offset: number): StoredBatch[];
+  /**
+   * Where to read the consumer groups' committed offsets from, so a restarted broker can resume
+   * them (a durable log writes them out now and then; memory has nothing to keep).
+   */
+  keepCommitted(read: () => ReadonlyMap<string, number>): void;
+  /** A group was made or dropped: a durable log records that at once, not at its next write-out. */
+  groupsChanged(): void;
 }
 
 export interface Storage {
   /** The log of topic `name`, made on first use. */
   topic(name: string): TopicLog;
+  /** Topics found at start (a durable storage's directory), with their groups' committed offsets. */
+  restored(): { name: string; groups: ReadonlyMap<string, number> }[];
+  /** Writes out what is unwritten and lets go of files. */
+  close(): void;
 }
 
 /** Batches in a map by offset: each batch leads to the next by offset + count. */
 export class MemoryTopicLog implements TopicLog {
-  startOffset = 0;
-  endOffset = 0;
   retainedBytes = 0;
+  onDurable: (() => void) | null = null;
   private readonly batches = new Map<number, StoredBatch>();
 
-  append(records: Uint8Array, count: number): StoredBatch {
+  /** A log that starts at `offset` (a restored topic's window starts where its groups resume). */
+  constructor(
+    public startOffset = 0,
+    public endOffset = startOffset,
+  ) {}
+
+  get durableOffset(): number {
+    return this.endOffset;
+  }
+
+  append(records: Uint8Array, count: number, stored: () => void): StoredBatch {
     const batch: StoredBatch = { offset: this.endOffset, count, records };
     this.batches.set(batch.offset, batch);
     this.endOffset += count;
     this.retainedBytes += records.length;
+    stored();
     return batch;
   }
+
+  keepCommitted(): void {}
+
+  groupsChanged(): void {}
 
   read(offset: number): StoredBatch | undefined {
     return this.batches.get(offset);
@@ -70,8 +106,15 @@ export class MemoryTopicLog implements TopicLog {
   }
 }
 
+/** Topics in memory only: a restart starts empty. */
 export class MemoryStorage implements Storage {
   private readonly topics = new Map<string, MemoryTopicLog>();
+
+  restored(): { name: string; groups: ReadonlyMap<string, number> }[] {
+    return [];
+  }
+
+  close(): void {}
 
   topic(name: string): TopicLog {
     let log = this.topics.get(name);

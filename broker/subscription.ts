@@ -49,7 +49,7 @@ export class Subscription {
 
   /** Plain subscriptions: sends every stored batch from the cursor while credit lasts. */
   pump(log: TopicLog): void {
-    while (this.credit > 0 && this.cursor < log.endOffset) {
+    while (this.credit > 0 && this.cursor < log.durableOffset) {
       const batch = log.read(this.cursor);
       if (batch === undefined) throw new Error(`subscription ${this.id}: no batch at offset ${this.cursor}`);
       this.cursor += batch.count;

@@ -27,13 +27,29 @@ export class Topic {
   constructor(
     readonly name: string,
     readonly log: TopicLog,
-  ) {}
+  ) {
+    // A log that makes batches durable later (group commit) has them delivered then.
+    log.onDurable = () => this.pump();
+    log.keepCommitted(() => new Map([...this.groups.values()].map((g) => [g.name, g.committed])));
+  }
 
-  publish(records: Uint8Array, count: number, owner: CreditOwner): StoredBatch {
-    const batch = this.log.append(records, count);
+  /**
+   * Stores a batch; `stored` is called once it is durable (at once in memory), and only then is
+   * it delivered.
+   */
+  publish(records: Uint8Array, count: number, owner: CreditOwner, stored: () => void): StoredBatch {
+    const batch = this.log.append(records, count, stored);
     this.owners.set(batch.offset, owner);
     this.pump();
     return batch;
+  }
+
+  /** A group found in a durable log at start, resuming at its committed offset. */
+  restoreGroup(name: string, committed: number): void {
+    const group = new ConsumerGroup(name, Math.min(Math.max(committed, this.log.startOffset), this.log.endOffset));
+    // Its members have a while to come back, as if they had just left.
+    group.emptySince = Date.now();
+    this.groups.set(name, group);
   }
 
   /** The group of that name, made on first use, starting with the next message published. */
@@ -42,6 +58,7 @@ export class Topic {
     if (group === undefined) {
       group = new ConsumerGroup(name, this.log.endOffset);
       this.groups.set(name, group);
+      this.log.groupsChanged();
     }
     return group;
   }
@@ -60,6 +77,7 @@ export class Topic {
 
   dropGroup(name: string): void {
     this.groups.delete(name);
+    this.log.groupsChanged();
     this.pump();
   }
 

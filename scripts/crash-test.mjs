@@ -73,26 +73,40 @@ async function crashPolicy(policy) {
       tally.kills++;
       const log = WriteAheadLog.open(dir, { durability: policy, segmentBytes: 4 * 1024 * 1024 });
       tally.truncatedBytes += log.recovery.truncatedBytes;
+      const recoveredTo = log.endOffset;
+      // The log must go on after recovery: one more record, as the child writes them, read back below.
+      log.append(expectedBody(recoveredTo, 8 + (i % 100)), 1);
       const end = log.endOffset;
       log.close();
       tally.acknowledged = Math.max(tally.acknowledged, acked);
       tally.recovered = end;
-      if (end < acked) {
-        tally.lost += acked - end;
-        console.error(`kill ${i + 1}: acknowledged up to ${acked}, the log ends at ${end}`);
+      if (recoveredTo < acked) {
+        tally.lost += acked - recoveredTo;
+        console.error(`kill ${i + 1}: acknowledged up to ${acked}, the recovered log ends at ${recoveredTo}`);
       }
       // Check what this cycle added (earlier records were checked after earlier kills).
       const reader = new LogReader(dir, checkedTo);
-      for (let r = reader.next(end); r !== null; r = reader.next(end)) {
-        if (r.offset < checkedTo) continue;
-        const got = r.bytes.subarray(r.bodyStart, r.bodyStart + r.bodyLength);
-        const want = expectedBody(r.offset, r.bodyLength);
-        if (Buffer.compare(got, want) !== 0) {
-          tally.damaged++;
-          console.error(`kill ${i + 1}: the record at offset ${r.offset} does not hold what was written there`);
+      let readTo = checkedTo;
+      try {
+        for (let r = reader.next(end); r !== null; r = reader.next(end)) {
+          readTo = r.offset + r.count;
+          if (r.offset < checkedTo) continue;
+          const got = r.bytes.subarray(r.bodyStart, r.bodyStart + r.bodyLength);
+          const want = expectedBody(r.offset, r.bodyLength);
+          if (Buffer.compare(got, want) !== 0) {
+            tally.damaged++;
+            console.error(`kill ${i + 1}: the record at offset ${r.offset} does not hold what was written there`);
+          }
         }
+      } catch (error) {
+        console.error(`kill ${i + 1}: ${error.message}`);
+      } finally {
+        reader.close();
       }
-      reader.close();
+      if (readTo !== end) {
+        tally.damaged++;
+        console.error(`kill ${i + 1}: read back to offset ${readTo} of ${end}`);
+      }
       checkedTo = end;
     }
     const whole = verifyLog(dir);

@@ -1,0 +1,254 @@
+/**
+ * Topics kept in the write-ahead log (`nanomq broker --log DIR`): a restarted broker has every
+ * acknowledged message, and its consumer groups resume from their committed offsets.
+ *
+ *   DIR/topics/topic-<name>/             one log per topic (wal/: segment files, LOCK)
+ *   DIR/topics/topic-<name>/groups.json  {"<group>": committed offset, …}, replaced atomically
+ *
+ * (The `topic-` prefix keeps names such as `..` from meaning anything to the file system.)
+ *
+ * What is acknowledged when: a PUBLISH is acknowledged (PUBACK) once its batch is durable under
+ * the policy (wal/log.ts): `none` once written, `always` after the fdatasync of that batch (run
+ * on the event loop: every batch waits for its own), `batch` after the group commit that covers
+ * it, run on libuv's thread pool while the broker goes on reading, so batches that arrive during
+ * one fdatasync share the next. Subscribers are sent only durable batches.
+ *
+ * Delivery still comes from memory: each topic keeps the batches some subscriber or group still
+ * needs (as in memory mode, bounded by the publishers' windows); the log is read only at start,
+ * from the lowest committed offset of the topic's groups. Committed offsets are written at most
+ * every COMMIT_EVERY_MS, so after a crash a group may be sent again what it acknowledged in the
+ * last moments before (at least once, as for a member that leaves). Plain subscriptions are not
+ * kept: a subscriber starts at the end of the topic, as before.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { type DurabilityPolicy, type GroupCommit, nowNs, WriteAheadLog } from '../wal/log.js';
+import { LogReader } from '../wal/reader.js';
+import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
+
+export interface LogStorageOptions {
+  readonly durability: DurabilityPolicy;
+  readonly groupCommit?: Partial<GroupCommit>;
+  readonly segmentBytes?: number;
+  readonly retentionBytes?: number;
+  readonly retentionMs?: number;
+}
+
+const TOPIC_PREFIX = 'topic-';
+const COMMIT_EVERY_MS = 100;
+
+class LoggedTopic implements TopicLog {
+  onDurable: (() => void) | null = null;
+  private readonly memory: MemoryTopicLog;
+  /** Appended batches not yet durable, oldest first: the offset after each, and whom to tell. */
+  private readonly waiting: { end: number; stored: () => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private committedTimer: NodeJS.Timeout | null = null;
+  private readCommitted: (() => ReadonlyMap<string, number>) | null = null;
+  private lastCommitted = '{}';
+
+  constructor(
+    private readonly log: WriteAheadLog,
+    private readonly dir: string,
+    from: number,
+    committedJson: string,
+  ) {
+    this.lastCommitted = committedJson;
+    // The window in memory starts where the groups resume; read it back from the log.
+    this.memory = new MemoryTopicLog(from);
+    if (from < log.endOffset) {
+      const reader = new LogReader(dir, from);
+      try {
+        for (let r = reader.next(log.endOffset); r !== null; r = reader.next(log.endOffset)) {
+          this.memory.append(r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength), r.count, () => {});
+        }
+      } finally {
+        reader.close();
+      }
+    }
+  }
+
+  get startOffset(): number {
+    return this.memory.startOffset;
+  }
+
+  get endOffset(): number {
+    return this.memory.endOffset;
+  }
+
+  get durableOffset(): number {
+    return this.log.durableOffset;
+  }
+
+  get retainedBytes(): number {
+    return this.memory.retainedBytes;
+  }
+
+  append(records: Uint8Array, count: number, stored: () => void): StoredBatch {
+    this.log.append(records, count);
+    const batch = this.memory.append(records, count, () => {});
+    if (this.log.durableOffset >= this.memory.endOffset) {
+      stored();
+      return batch;
+    }
+    this.waiting.push({ end: this.memory.endOffset, stored });
+    this.scheduleSync();
+    return batch;
+  }
+
+  read(offset: number): StoredBatch | undefined {
+    return this.memory.read(offset);
+  }
+
+  trimBefore(offset: number): StoredBatch[] {
+    return this.memory.trimBefore(offset);
+  }
+
+  keepCommitted(read: () => ReadonlyMap<string, number>): void {
+    this.readCommitted = read;
+    this.committedTimer ??= setInterval(() => this.writeCommitted(), COMMIT_EVERY_MS);
+    this.committedTimer.unref();
+  }
+
+  groupsChanged(): void {
+    this.writeCommitted();
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    if (this.committedTimer !== null) clearInterval(this.committedTimer);
+    this.log.close();
+    this.release();
+    this.writeCommitted();
+  }
+
+  /** Group commit: now when due, else when the oldest waiting append reaches the delay. */
+  private scheduleSync(): void {
+    if (this.log.syncInFlight || this.timer !== null || this.immediate !== null) return;
+    const delayMs = this.log.syncDelayNs(nowNs()) / 1e6;
+    if (delayMs < 0) return;
+    // Timers are whole milliseconds: below one, the next turn of the event loop (after the
+    // socket reads already waiting, which then share this fdatasync) is the nearest moment.
+    if (delayMs < 1 || this.log.syncDue(nowNs())) this.immediate = setImmediate(() => this.syncNow());
+    else this.timer = setTimeout(() => this.syncNow(), delayMs);
+  }
+
+  private syncNow(): void {
+    this.timer = null;
+    this.immediate = null;
+    this.log.syncAsync((error) => {
+      // A failed fdatasync leaves the page cache's state unknown (PostgreSQL's "fsyncgate"):
+      // retrying could acknowledge lost data, so the broker stops and recovery decides.
+      if (error !== null) {
+        process.stderr.write(`nanomq broker: fdatasync of ${this.dir} failed (${error.message}); stopping without acknowledging\n`);
+        process.exit(70);
+      }
+      this.release();
+      this.onDurable?.();
+      if (this.waiting.length > 0) this.scheduleSync();
+    });
+  }
+
+  /** Tells the publishers of every batch now durable, oldest first. */
+  private release(): void {
+    const durable = this.log.durableOffset;
+    let n = 0;
+    while (n < this.waiting.length && this.waiting[n].end <= durable) this.waiting[n++].stored();
+    this.waiting.splice(0, n);
+  }
+
+  /** Replaces groups.json when a committed offset moved: written aside, synced, renamed over. */
+  private writeCommitted(): void {
+    if (this.readCommitted === null) return;
+    const json = JSON.stringify(Object.fromEntries(this.readCommitted()));
+    if (json === this.lastCommitted) return;
+    const path = join(this.dir, 'groups.json');
+    const fd = openSync(`${path}.tmp`, 'w');
+    try {
+      writeSync(fd, json);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(`${path}.tmp`, path);
+    this.lastCommitted = json;
+  }
+}
+
+export class LogStorage implements Storage {
+  private readonly topics = new Map<string, LoggedTopic>();
+  private readonly found: { name: string; groups: ReadonlyMap<string, number> }[] = [];
+  private readonly root: string;
+
+  /** Opens every topic already in `dir` (recovering each log); throws LogLockedError or LogCorruptError. */
+  constructor(
+    dir: string,
+    private readonly options: LogStorageOptions,
+  ) {
+    this.root = join(dir, 'topics');
+    mkdirSync(this.root, { recursive: true });
+    try {
+      for (const entry of readdirSync(this.root, { withFileTypes: true })) {
+        if (!entry.isDirectory() || !entry.name.startsWith(TOPIC_PREFIX)) continue;
+        const name = entry.name.slice(TOPIC_PREFIX.length);
+        const groups = readGroups(join(this.root, entry.name));
+        this.topics.set(name, this.openTopic(name, groups));
+        this.found.push({ name, groups });
+      }
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  restored(): { name: string; groups: ReadonlyMap<string, number> }[] {
+    return this.found;
+  }
+
+  topic(name: string): TopicLog {
+    let topic = this.topics.get(name);
+    if (topic === undefined) {
+      topic = this.openTopic(name, new Map());
+      this.topics.set(name, topic);
+    }
+    return topic;
+  }
+
+  close(): void {
+    for (const t of this.topics.values()) t.close();
+    this.topics.clear();
+  }
+
+  private openTopic(name: string, groups: ReadonlyMap<string, number>): LoggedTopic {
+    const dir = join(this.root, TOPIC_PREFIX + name);
+    const { durability, groupCommit, segmentBytes, retentionBytes, retentionMs } = this.options;
+    const log = WriteAheadLog.open(dir, { durability, groupCommit, segmentBytes, retentionBytes, retentionMs });
+    try {
+      // Groups resume at their committed offsets; none: nothing before the end is needed.
+      let from = log.endOffset;
+      for (const offset of groups.values()) from = Math.min(from, offset);
+      from = Math.max(from, log.startOffset);
+      return new LoggedTopic(log, dir, from, JSON.stringify(Object.fromEntries(groups)));
+    } catch (error) {
+      log.close();
+      throw error;
+    }
+  }
+}
+
+function readGroups(dir: string): Map<string, number> {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'groups.json'), 'utf8');
+  } catch {
+    return new Map();
+  }
+  const parsed: unknown = JSON.parse(text);
+  const groups = new Map<string, number>();
+  if (parsed !== null && typeof parsed === 'object') {
+    for (const [name, offset] of Object.entries(parsed)) if (Number.isSafeInteger(offset) && (offset as number) >= 0) groups.set(name, offset as number);
+  }
+  return groups;
+}

@@ -71,7 +71,8 @@ describe('nothing is compiled, deoptimised or collected inside a SharedArrayBuff
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'nanomq-jit-'));
     // Rate at 500k msg/s one message at a time (the case whose tail this fixed), and closed-loop
-    // throughput at payload 0 and 64. Warm-up is long enough for TurboFan to finish.
+    // throughput at payload 0 and 64, with payload CRCs written and checked (verify: crc, the
+    // stricter path). Warm-up is long enough for TurboFan to finish.
     // The ring's size matters to the rate case, whose producer never fills a healthy ring:
     // - 1 MiB (the default) fills in 16–29 ms at 500k msg/s, so a consumer preempted that long
     //   sends the producer down its full-ring path for the first time inside the window (seen
@@ -85,6 +86,7 @@ describe('nothing is compiled, deoptimised or collected inside a SharedArrayBuff
 duration: 1s
 warmup: 1s
 capacity: 4MiB
+verify: crc
 matrix:
   backend: [sab-spsc]
   payload: [0, 64]

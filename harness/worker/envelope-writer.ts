@@ -3,7 +3,7 @@
  * sequence stamped over the first payload word, and the CRC32 when the scenario verifies it.
  */
 import type { ClaimedRecords } from '../../implementations/contract.js';
-import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc, TWO_32, W_SENT_LO, W_TS_LO } from '../../wire/envelope.js';
+import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrcBits, TWO_32, W_SENT_LO, W_TS_LO } from '../../wire/envelope.js';
 import { clockCell, tickClock } from '../metrics/clock.js';
 
 /** Payload bytes for one producer: a fixed pattern; the harness stamps the sequence over the first word. */
@@ -92,7 +92,7 @@ export class EnvelopeWriter {
         buffer.set(this.template, offset + HEADER_BYTES);
         if (payload >= 4) codec.stampSequence(offset, seq);
       }
-      const crc = this.verifyCrc ? payloadCrc(buffer, offset + HEADER_BYTES, payload) : 0;
+      const crc = this.verifyCrc ? payloadCrcBits(buffer, offset + HEADER_BYTES, payload) : 0;
       const stamped = stamp === STAMP_ALL || stamp === STAMP_INTENDED || (stamp === STAMP_FIRST && i === 0);
       codec.writeHeader(offset, this.producerId, seq, 0, payload, stamped ? stampedFlags : base, crc, 0);
       if (stamp === STAMP_INTENDED) codec.setTimestampParts(offset, intendedLo, intendedHi);

@@ -13,7 +13,7 @@
  */
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { LogCorruptError } from './log.js';
-import { checkRecord, RECORD_HEADER_BYTES, recordBytes } from './record.js';
+import { RECORD_HEADER_BYTES, RecordReader, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
 
@@ -34,6 +34,7 @@ export class LogReader {
   private position = 0;
   private nextOffset: number;
   private buffer = new Uint8Array(CHUNK_BYTES);
+  private records = new RecordReader(this.buffer);
   private bufferAt = 0;
   private bufferLength = 0;
   private readonly current: { offset: number; count: number; bytes: Uint8Array; bodyStart: number; bodyLength: number };
@@ -70,13 +71,14 @@ export class LogReader {
       let problem: string | null = null;
       if (this.fill(RECORD_HEADER_BYTES)) {
         const at = this.position - this.bufferAt;
-        const r = checkRecord(this.buffer, at, this.bufferLength, this.nextOffset);
-        if (r === 'short') {
+        const r = this.records;
+        const found = r.check(at, this.bufferLength, this.nextOffset);
+        if (found === 'short') {
           // The header is here but not all of the body: read again from the record's start.
-          if (this.fill(recordBytes(this.bodyLengthAt(at)))) continue;
+          if (this.fill(recordBytes(r.claimedBodyLength(at)))) continue;
           problem = 'short';
-        } else if (typeof r === 'string') {
-          problem = r;
+        } else if (found !== null) {
+          problem = found;
         } else {
           return this.take(at, r.offset, r.count, r.bodyLength);
         }
@@ -111,15 +113,14 @@ export class LogReader {
     this.fd = -1;
   }
 
-  private bodyLengthAt(at: number): number {
-    return new DataView(this.buffer.buffer, this.buffer.byteOffset + at + 20, 4).getUint32(0, true);
-  }
-
   /** Makes `need` bytes from the position readable in the buffer; false when the file has fewer. */
   private fill(need: number): boolean {
     const at = this.position - this.bufferAt;
     if (at >= 0 && at + need <= this.bufferLength) return true;
-    if (need > this.buffer.length) this.buffer = new Uint8Array(Math.max(need, this.buffer.length * 2));
+    if (need > this.buffer.length) {
+      this.buffer = new Uint8Array(Math.max(need, this.buffer.length * 2));
+      this.records = new RecordReader(this.buffer);
+    }
     // Reads start at record positions, which are 8-aligned: bodies stay 8-aligned in the buffer.
     this.bufferAt = this.position;
     this.bufferLength = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);

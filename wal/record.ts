@@ -42,59 +42,72 @@ export function recordBytes(bodyLength: number): number {
   return RECORD_HEADER_BYTES + padTo8(bodyLength);
 }
 
-/** Fills `header` (64 bytes) for a record; the CRC is computed over it and `body`. */
-export function writeHeader(header: Uint8Array, offset: number, count: number, body: Uint8Array, appendedAtMs: number): void {
-  const v = new DataView(header.buffer, header.byteOffset, RECORD_HEADER_BYTES);
-  v.setUint32(H_MAGIC, RECORD_MAGIC, true);
-  v.setUint32(H_OFFSET, offset % TWO_32, true);
-  v.setUint32(H_OFFSET + 4, Math.floor(offset / TWO_32), true);
-  v.setUint32(H_COUNT, count, true);
-  v.setUint32(H_BODY, body.length, true);
-  v.setUint32(H_APPENDED, appendedAtMs % TWO_32, true);
-  v.setUint32(H_APPENDED + 4, Math.floor(appendedAtMs / TWO_32), true);
-  header.fill(0, 32, RECORD_HEADER_BYTES);
-  v.setUint32(H_CRC, crc32(body, crc32(header.subarray(H_OFFSET, RECORD_HEADER_BYTES))), true);
+/** Writes record headers into one 64-byte buffer, with no allocation per record. */
+export class RecordHeaderWriter {
+  readonly header = new Uint8Array(RECORD_HEADER_BYTES);
+  private readonly view = new DataView(this.header.buffer);
+  /** The header bytes the CRC covers (8..64), made once. */
+  private readonly covered = this.header.subarray(H_OFFSET);
+
+  /** Fills the header for a record of `count` messages; the CRC covers it and `body`. */
+  write(offset: number, count: number, body: Uint8Array, appendedAtMs: number): void {
+    const v = this.view;
+    v.setUint32(H_MAGIC, RECORD_MAGIC, true);
+    v.setUint32(H_OFFSET, offset % TWO_32, true);
+    v.setUint32(H_OFFSET + 4, Math.floor(offset / TWO_32), true);
+    v.setUint32(H_COUNT, count, true);
+    v.setUint32(H_BODY, body.length, true);
+    v.setUint32(H_APPENDED, appendedAtMs % TWO_32, true);
+    v.setUint32(H_APPENDED + 4, Math.floor(appendedAtMs / TWO_32), true);
+    this.header.fill(0, 32, RECORD_HEADER_BYTES);
+    v.setUint32(H_CRC, crc32(body, crc32(this.covered)), true);
+  }
 }
 
-export interface RecordHeader {
-  readonly offset: number;
-  readonly count: number;
-  readonly bodyLength: number;
-  readonly appendedAtMs: number;
-  readonly crc: number;
-}
-
-/** Why the bytes at a position are not a record (null: they are one). */
+/** Why the bytes at a position are not a record. */
 export type RecordProblem = 'short' | 'magic' | 'length' | 'crc' | 'offset';
 
-/** Reads a header's fields; `null` when there is no magic or the lengths are impossible. */
-export function readHeader(bytes: Uint8Array, at: number): RecordHeader | null {
-  const v = new DataView(bytes.buffer, bytes.byteOffset + at, RECORD_HEADER_BYTES);
-  if (v.getUint32(H_MAGIC, true) !== RECORD_MAGIC) return null;
-  const count = v.getUint32(H_COUNT, true);
-  const bodyLength = v.getUint32(H_BODY, true);
-  if (count === 0 || bodyLength > MAX_BODY_BYTES) return null;
-  return {
-    offset: v.getUint32(H_OFFSET, true) + v.getUint32(H_OFFSET + 4, true) * TWO_32,
-    count,
-    bodyLength,
-    appendedAtMs: v.getUint32(H_APPENDED, true) + v.getUint32(H_APPENDED + 4, true) * TWO_32,
-    crc: v.getUint32(H_CRC, true),
-  };
-}
-
 /**
- * Checks the record at `at` in `bytes` (which holds `available` valid bytes from 0): whole,
- * well-formed, CRC intact, and at offset `expectedOffset` (-1: any). Returns its header or the problem.
+ * Checks records in one buffer, with no allocation per record but the CRC's view: `check` leaves
+ * the fields of the record it accepted in `offset`, `count`, `bodyLength` and `appendedAtMs`.
  */
-export function checkRecord(bytes: Uint8Array, at: number, available: number, expectedOffset: number): RecordHeader | RecordProblem {
-  if (available - at < RECORD_HEADER_BYTES) return 'short';
-  const header = readHeader(bytes, at);
-  if (header === null) return new DataView(bytes.buffer, bytes.byteOffset + at, 4).getUint32(0, true) === RECORD_MAGIC ? 'length' : 'magic';
-  if (available - at < recordBytes(header.bodyLength)) return 'short';
-  const bodyStart = at + RECORD_HEADER_BYTES;
-  const crc = crc32(bytes.subarray(bodyStart, bodyStart + header.bodyLength), crc32(bytes.subarray(at + H_OFFSET, bodyStart)));
-  if (crc !== header.crc) return 'crc';
-  if (expectedOffset >= 0 && header.offset !== expectedOffset) return 'offset';
-  return header;
+export class RecordReader {
+  private readonly view: DataView;
+  offset = 0;
+  count = 0;
+  bodyLength = 0;
+  appendedAtMs = 0;
+
+  constructor(readonly bytes: Uint8Array) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** Body length the header at `at` claims (for reading the rest of a record), or -1 without one. */
+  claimedBodyLength(at: number): number {
+    return this.view.getUint32(at + H_MAGIC, true) === RECORD_MAGIC ? this.view.getUint32(at + H_BODY, true) : -1;
+  }
+
+  /**
+   * Checks the record at `at` (the buffer holds `available` valid bytes from 0): whole,
+   * well-formed, CRC intact, at offset `expectedOffset` (-1: any). Null when it is a record.
+   */
+  check(at: number, available: number, expectedOffset: number): RecordProblem | null {
+    if (available - at < RECORD_HEADER_BYTES) return 'short';
+    const v = this.view;
+    if (v.getUint32(at + H_MAGIC, true) !== RECORD_MAGIC) return 'magic';
+    const count = v.getUint32(at + H_COUNT, true);
+    const bodyLength = v.getUint32(at + H_BODY, true);
+    if (count === 0 || bodyLength > MAX_BODY_BYTES) return 'length';
+    if (available - at < recordBytes(bodyLength)) return 'short';
+    // Header bytes 8..64 and the body lie end to end: one CRC over both.
+    const covered = this.bytes.subarray(at + H_OFFSET, at + RECORD_HEADER_BYTES + bodyLength);
+    if (crc32(covered) !== v.getUint32(at + H_CRC, true)) return 'crc';
+    const offset = v.getUint32(at + H_OFFSET, true) + v.getUint32(at + H_OFFSET + 4, true) * TWO_32;
+    if (expectedOffset >= 0 && offset !== expectedOffset) return 'offset';
+    this.offset = offset;
+    this.count = count;
+    this.bodyLength = bodyLength;
+    this.appendedAtMs = v.getUint32(at + H_APPENDED, true) + v.getUint32(at + H_APPENDED + 4, true) * TWO_32;
+    return null;
+  }
 }

@@ -7,7 +7,7 @@
  * CRC-correct record at any later 8-aligned position) is damage in the *middle*: cutting there
  * would silently drop the valid records after it, so it is reported, never truncated.
  */
-import { checkRecord, RECORD_HEADER_BYTES, type RecordProblem, recordBytes } from './record.js';
+import { RECORD_HEADER_BYTES, type RecordProblem, RecordReader, recordBytes } from './record.js';
 
 export interface RecordPlace {
   /** Byte position of the record in its segment. */
@@ -31,12 +31,13 @@ export interface SegmentScan {
 
 export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan {
   const records: RecordPlace[] = [];
+  const r = new RecordReader(bytes);
   let at = 0;
   let offset = firstOffset;
   while (at < bytes.length) {
-    const r = checkRecord(bytes, at, bytes.length, offset);
-    if (typeof r === 'string') {
-      return { records, validBytes: at, endOffset: offset, problem: { position: at, kind: r, validRecordAfter: findValidRecord(bytes, at + 8) } };
+    const problem = r.check(at, bytes.length, offset);
+    if (problem !== null) {
+      return { records, validBytes: at, endOffset: offset, problem: { position: at, kind: problem, validRecordAfter: findValidRecord(r, at + 8) } };
     }
     records.push({ position: at, offset, count: r.count, bodyLength: r.bodyLength, appendedAtMs: r.appendedAtMs });
     at += recordBytes(r.bodyLength);
@@ -46,9 +47,9 @@ export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan
 }
 
 /** Position of the first whole, CRC-correct record at or after `from` (8-aligned), or null. */
-function findValidRecord(bytes: Uint8Array, from: number): number | null {
-  for (let at = (from + 7) & ~7; at + RECORD_HEADER_BYTES <= bytes.length; at += 8) {
-    if (typeof checkRecord(bytes, at, bytes.length, -1) !== 'string') return at;
+function findValidRecord(r: RecordReader, from: number): number | null {
+  for (let at = (from + 7) & ~7; at + RECORD_HEADER_BYTES <= r.bytes.length; at += 8) {
+    if (r.check(at, r.bytes.length, -1) === null) return at;
   }
   return null;
 }

@@ -3,7 +3,7 @@
  * a writer has it open, and nothing else the log writes.
  *
  *   DIR/
- *     00000000000000000000.log   sealed: fsynced when the next segment began, never written again
+ *     00000000000000000000.log   sealed: never written again (fdatasynced when the next began, unless durability none)
  *     00000000000000812032.log   ...
  *     00000000000001624064.log   active: the only file appended to; recovery scans it
  *     LOCK                       the writer's pid (lock.ts)

@@ -122,6 +122,13 @@ export function environmentLines(r: ResultFile): [string, string][] {
       `round trip p50 ${formatDuration(f.p50)}, p90 ${formatDuration(f.p90)}, p99 ${formatDuration(f.p99)} over ${f.roundTrips} round trips (${f.method})`,
     ]);
   }
+  if (e.diskSync) {
+    const d = e.diskSync;
+    lines.push([
+      'disk (write-ahead log)',
+      `fdatasync p50 ${formatDuration(d.fdatasyncNs.p50)}, p99 ${formatDuration(d.fdatasyncNs.p99)}, max ${formatDuration(d.fdatasyncNs.max)}; sequential writes ${formatBytes(d.sequentialWriteBytesPerSec)}/s to the page cache, ${formatBytes(d.sequentialSyncedBytesPerSec)}/s synced (${d.method}; a virtual disk may acknowledge an fdatasync before the data is stable)`,
+    ]);
+  }
   if (e.harnessOverhead)
     lines.push([
       'harness overhead',

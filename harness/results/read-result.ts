@@ -153,6 +153,16 @@ export const resultFileSchema = z.looseObject({
       .looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text })
       .optional(),
     networkFloor: z.looseObject({ roundTrips: count, p50: num, p90: num, p99: num, method: text }).optional(),
+    diskSync: z
+      .looseObject({
+        dir: text,
+        samples: count,
+        fdatasyncNs: z.looseObject({ p50: num, p99: num, max: num }),
+        sequentialWriteBytesPerSec: num,
+        sequentialSyncedBytesPerSec: num,
+        method: text,
+      })
+      .optional(),
     servers: z.record(z.string(), z.looseObject({ url: text, description: text, startedByHarness: z.boolean(), pid: count.optional() })).optional(),
   }),
   cases: z.array(

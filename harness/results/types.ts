@@ -92,6 +92,19 @@ export interface LatencyFloor {
 }
 
 /** Network suites with ping-pong: bare TCP round trips in the broker's topology (calibration/network-floor.ts), ns. */
+/** The disk under the write-ahead log (calibration/disk-sync.ts). Times in ns. */
+export interface DiskSync {
+  /** The directory measured (where the `wal` backend's logs go). */
+  dir: string;
+  samples: number;
+  fdatasyncNs: { p50: number; p99: number; max: number };
+  /** 1 MiB writes into the page cache. */
+  sequentialWriteBytesPerSec: number;
+  /** The same, including the fdatasync that makes them durable. */
+  sequentialSyncedBytesPerSec: number;
+  method: string;
+}
+
 export interface NetworkFloor {
   roundTrips: number;
   p50: number;
@@ -135,6 +148,8 @@ export interface Environment {
   /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
   latencyFloor?: LatencyFloor;
   networkFloor?: NetworkFloor;
+  /** Suites with durable backends: the disk's fdatasync latency and sequential write rate. */
+  diskSync?: DiskSync;
   /** Servers of network backends, by backend id. */
   servers?: Record<string, ServerRecord>;
   [extra: string]: unknown;

@@ -6,6 +6,7 @@ import type { RunningServer } from '../../implementations/network-contract.js';
 import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
+import { measureDiskSync } from '../calibration/disk-sync.js';
 import { measureNetworkFloor } from '../calibration/network-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';
@@ -51,6 +52,9 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   // Network ping-pong cases get the sockets' own round trip beside them, measured now.
   const networkPingPong = planned.some((p) => !p.skip && p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
   const networkFloor = networkPingPong && !options.signal?.aborted ? await measureNetworkFloor() : undefined;
+  // Durable backends get the disk's own fdatasync latency and write rate beside them.
+  const durable = planned.some((p) => !p.skip && findBackend(p.backend)?.traits.durable === true);
+  const diskSync = durable && !options.signal?.aborted ? measureDiskSync() : undefined;
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.
   const started = new Map<string, RunningServer>();
@@ -84,6 +88,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       finishedAt: new Date().toISOString(),
       ...(latencyFloor ? { latencyFloor } : {}),
       ...(networkFloor ? { networkFloor } : {}),
+      ...(diskSync ? { diskSync } : {}),
       ...(Object.keys(servers).length > 0 ? { servers } : {}),
     },
     cases,

@@ -4,9 +4,9 @@
  */
 import type { RunningServer } from '../../implementations/network-contract.js';
 import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
+import { measureDiskSync } from '../calibration/disk-sync.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
-import { measureDiskSync } from '../calibration/disk-sync.js';
 import { measureNetworkFloor } from '../calibration/network-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';

@@ -132,12 +132,16 @@ class CorruptingStorage implements Storage {
   topic(name: string): TopicLog {
     const log = this.inner.topic(name);
     const original = log.append.bind(log);
-    log.append = (records, count) => {
+    log.append = (records, count, stored) => {
       if (++this.appended % 50 === 0) records[HEADER_BYTES + 1] ^= 0xff;
-      return original(records, count);
+      return original(records, count, stored);
     };
     return log;
   }
+  restored(): { name: string; groups: ReadonlyMap<string, number> }[] {
+    return [];
+  }
+  close(): void {}
 }
 
 describe('a server named by the scenario (servers:)', () => {

@@ -45,7 +45,7 @@ export function synthResult(cases: CaseResult[], name = 'synthetic'): ResultFile
       capacity: 1 << 20,
       fork: 'none',
       pin: false,
-      matrix: { backend: ['sab-spsc'], payload: [0], producers: [1], batch: [1], wait: ['spin'] },
+      matrix: { backend: ['sab-spsc'], payload: [0], producers: [1], batch: [1], wait: ['spin'], durability: ['none'] },
       workloads: [{ kind: 'throughput' }],
     },
     environment: {

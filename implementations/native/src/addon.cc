@@ -13,11 +13,24 @@
 //   runThreads(options) -> report                    native-threads: C++ producer and consumer
 //   clockBind(out: Float64Array)                     this thread's clock cell
 //   clockTick()                                      out[0] = CLOCK_MONOTONIC in ns, no allocation
+//   mapFile(path, writable) -> ArrayBuffer           the whole file, mmap'd shared (munmap when collected)
+//   syncMapped(buffer)                               msync(MS_SYNC) a mapped file
+//
+// mapFile and syncMapped serve scripts/bench-mmap.mjs, which measures mmap against plain fs
+// reads and writes for the write-ahead log (docs/wal.md); the log itself uses fs only.
 //
 // Ring memory and the offsets/records arrays must be SharedArrayBuffer-backed: their data never
 // moves, so a handle may keep raw pointers (the JS wrapper keeps the arrays alive).
+#include <fcntl.h>
 #include <napi.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "spsc_ring.hpp"
 #include "threads.hpp"
@@ -192,7 +205,47 @@ Napi::Value RunThreads(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value MapFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = info[0].As<Napi::String>();
+  const bool writable = info[1].As<Napi::Boolean>();
+  const int fd = open(path.c_str(), writable ? O_RDWR : O_RDONLY);
+  if (fd < 0) {
+    Napi::Error::New(env, "mapFile: open " + path + ": " + std::strerror(errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size == 0) {
+    close(fd);
+    Napi::Error::New(env, "mapFile: " + path + " is empty or cannot be read").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t length = static_cast<size_t>(st.st_size);
+  void* data = mmap(nullptr, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  close(fd);  // the mapping keeps the file
+  if (data == MAP_FAILED) {
+    Napi::Error::New(env, "mapFile: mmap " + path + ": " + std::strerror(errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::ArrayBuffer::New(
+      env, data, length, [](Napi::Env, void* mapped, size_t* size) {
+        munmap(mapped, *size);
+        delete size;
+      },
+      new size_t(length));
+}
+
+Napi::Value SyncMapped(const Napi::CallbackInfo& info) {
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (msync(buffer.Data(), buffer.ByteLength(), MS_SYNC) != 0) {
+    Napi::Error::New(info.Env(), std::string("syncMapped: msync: ") + std::strerror(errno)).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapFile", Napi::Function::New(env, MapFile));
+  exports.Set("syncMapped", Napi::Function::New(env, SyncMapped));
   exports.Set("pinThread", Napi::Function::New(env, PinThread));
   exports.Set("producerOpen", Napi::Function::New(env, ProducerOpen));
   exports.Set("producerClaim", Napi::Function::New(env, ProducerClaim));

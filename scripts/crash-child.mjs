@@ -12,10 +12,12 @@ const log = WriteAheadLog.open(dir, { durability: policy, segmentBytes: 4 * 1024
 writeSync(1, `R ${log.endOffset} ${log.recovery.truncatedBytes}\n`);
 let reported = log.durableOffset;
 let k = log.endOffset;
-const scratch = new Uint8Array(8 + 4096);
+// Bodies up to 4 KiB, and every fourth up to 256 KiB: a large writev is where a kill tears a
+// record (the kernel stops copying between pages), which recovery must then cut.
+const scratch = new Uint8Array(8 + 256 * 1024);
 for (;;) {
   const count = 1 + (k % 61);
-  const length = 8 + ((k * 7919) % 4000);
+  const length = 8 + (k % 4 === 0 ? (k * 7919) % (256 * 1024) : (k * 7919) % 4000);
   fillBody(scratch, log.endOffset, length);
   log.append(scratch.subarray(0, length), count);
   if (policy === 'batch') log.syncIfDue(nowNs());

@@ -113,7 +113,9 @@ export const mutants = [
     file: 'wal/log.ts',
     find: '      this.activeBytes = scan.validBytes;\n',
     replace: '      this.activeBytes = bytes.length;\n',
-    test: ['node', 'scripts/crash-test.mjs'],
+    // The truncation property cuts logs mid-record every time; the crash test tears one only
+    // when a kill lands inside a large writev (most runs, not all).
+    test: ['sh', '-c', 'npx vitest run --bail 1 test/wal.test.ts -t "cut at any byte" && node scripts/crash-test.mjs'],
   },
   {
     id: 'restart-forgets-committed',

@@ -28,6 +28,15 @@ export function progressReporter(scenarioName: string): RunEvents & { stop(): vo
   const describe = (c: CaseResult) =>
     c.status === 'ok' ? `ok ${c.summary?.msgsPerSec !== undefined ? `${formatCount(c.summary.msgsPerSec)} msg/s` : ''}` : `${c.status}: ${c.reason ?? ''}`;
   return {
+    roundStarted(round, rounds) {
+      // order: rounds: trial k of every case, then k + 1; cases finish in the last round.
+      if (bar) {
+        if (started) bar.update({ case: `round ${round + 1} of ${rounds}` });
+      } else process.stderr.write(`round ${round + 1} of ${rounds} (one trial of every case)\n`);
+    },
+    trialFinished(planned) {
+      if (bar && started) bar.update({ case: planned.id });
+    },
     caseStarted(planned, index, total) {
       if (bar) {
         if (!started) bar.start(total, index, { case: planned.id });

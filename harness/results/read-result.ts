@@ -111,6 +111,8 @@ export const resultFileSchema = z.looseObject({
     verify: z.enum(['sequence', 'crc']),
     capacity: count,
     fork: z.enum(['none', 'process']),
+    // Files written before trial order was a setting ran each case's trials back to back.
+    order: z.enum(['rounds', 'cases']).default('cases'),
     pin: z.boolean(),
     matrix: z.looseObject({
       backend: z.array(text),

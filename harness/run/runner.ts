@@ -18,6 +18,8 @@ import { summarizeTrials } from './summary.js';
 import { runTrial, type TrialServer } from './trial.js';
 
 export interface RunEvents {
+  /** `order: rounds`: round `round` (0-based) of `rounds` begins. */
+  roundStarted?(round: number, rounds: number): void;
   caseStarted?(planned: PlannedCase, index: number, total: number): void;
   trialFinished?(planned: PlannedCase, trial: TrialResult): void;
   caseFinished?(result: CaseResult, index: number, total: number): void;
@@ -61,11 +63,15 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   const servers: Record<string, ServerRecord> = {};
   const serverFailures = new Map<string, string>();
   try {
-    for (const [index, p] of planned.entries()) {
-      options.events?.caseStarted?.(p, index, planned.length);
-      const result = options.signal?.aborted ? interrupted(p) : await runCase(p, effective);
-      cases.push(result);
-      options.events?.caseFinished?.(result, index, planned.length);
+    if (effective.order === 'rounds' && effective.trials > 1) {
+      cases.push(...(await runInRounds(effective)));
+    } else {
+      for (const [index, p] of planned.entries()) {
+        options.events?.caseStarted?.(p, index, planned.length);
+        const result = options.signal?.aborted ? interrupted(p) : await runCase(p, effective);
+        cases.push(result);
+        options.events?.caseFinished?.(result, index, planned.length);
+      }
     }
   } finally {
     await Promise.all([...started.values()].map((s) => s.stop()));
@@ -123,26 +129,81 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: [] };
   }
 
-  async function runCase(p: PlannedCase, s: Scenario): Promise<CaseResult> {
+  /** Why a case cannot run at all (skipped or no server), or the server its trials use. */
+  async function prepare(p: PlannedCase, s: Scenario): Promise<CaseResult | { server?: TrialServer }> {
     const base = caseHeader(p);
     if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
-    const backend = findBackend(p.backend)!;
-    let server: TrialServer | undefined;
-    if (isNetworkBackend(backend)) {
-      const got = await serverFor(p.backend, s);
-      if (typeof got === 'string') return { ...base, status: 'failed', reason: got, trials: [] };
-      server = got;
-    }
+    if (!isNetworkBackend(findBackend(p.backend)!)) return {};
+    const got = await serverFor(p.backend, s);
+    if (typeof got === 'string') return { ...base, status: 'failed', reason: got, trials: [] };
+    return { server: got };
+  }
+
+  /** One trial; null when a signal stopped it (it then says nothing about the queue). */
+  async function trialOf(p: PlannedCase, s: Scenario, trial: number, server: TrialServer | undefined): Promise<TrialResult | null> {
+    const setup = { planned: p, scenario: s, backend: findBackend(p.backend)!, trial, signal: options.signal, ...(server ? { server } : {}) };
+    const result = s.fork === 'process' ? await runTrialInChild(setup) : await runTrial(setup);
+    // Also when the signal reached a forked trial process first: interrupted, not failed.
+    if (options.signal?.aborted) return null;
+    options.events?.trialFinished?.(p, result);
+    return result;
+  }
+
+  async function runCase(p: PlannedCase, s: Scenario): Promise<CaseResult> {
+    const prepared = await prepare(p, s);
+    if ('status' in prepared) return prepared;
     const trials: TrialResult[] = [];
     for (let trial = 0; trial < s.trials; trial++) {
-      const setup = { planned: p, scenario: s, backend, trial, signal: options.signal, ...(server ? { server } : {}) };
-      const result = s.fork === 'process' ? await runTrialInChild(setup) : await runTrial(setup);
-      // A trial stopped by a signal says nothing about the queue: the case was interrupted, not
-      // failed (also when the signal reached a forked trial process first).
-      if (options.signal?.aborted) return { ...base, status: 'skipped', reason: 'interrupted', trials };
+      const result = await trialOf(p, s, trial, prepared.server);
+      if (result === null) return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials };
       trials.push(result);
-      options.events?.trialFinished?.(p, result);
     }
+    return finish(p, s, trials);
+  }
+
+  /**
+   * `order: rounds`: trial k of every case, for k = 1..trials. A case's trials then lie minutes
+   * apart, so the machine's state in any one minute (another tenant, the host's frequency, which
+   * regime a ring settles into) lands in one trial of each case rather than in all trials of
+   * one: the spread between trials then includes what separates one run from the next, which a
+   * comparison of two runs needs. (Run case by case, two 5-trial runs of the same code gave
+   * dozens of significant verdicts in both directions: the trials of a case agreed with each
+   * other far more than with the other run's.)
+   */
+  async function runInRounds(s: Scenario): Promise<CaseResult[]> {
+    const total = planned.length;
+    const done: (CaseResult | undefined)[] = new Array(total);
+    const caseServers: (TrialServer | undefined)[] = new Array(total);
+    const trials: TrialResult[][] = planned.map(() => []);
+    for (let round = 0; round < s.trials && !options.signal?.aborted; round++) {
+      options.events?.roundStarted?.(round, s.trials);
+      for (const [index, p] of planned.entries()) {
+        if (done[index] !== undefined) continue;
+        if (round === 0) {
+          options.events?.caseStarted?.(p, index, total);
+          const prepared = await prepare(p, s);
+          if ('status' in prepared) {
+            done[index] = prepared;
+            options.events?.caseFinished?.(prepared, index, total);
+            continue;
+          }
+          caseServers[index] = prepared.server;
+        }
+        const result = await trialOf(p, s, round, caseServers[index]);
+        if (result === null) break;
+        trials[index].push(result);
+        if (round === s.trials - 1) {
+          done[index] = finish(p, s, trials[index]);
+          options.events?.caseFinished?.(done[index]!, index, total);
+        }
+      }
+    }
+    // Interrupted: every case not finished keeps the trials it ran.
+    return planned.map((p, index) => done[index] ?? { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: trials[index] });
+  }
+
+  function finish(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
+    const base = caseHeader(p);
     const failedTrial = trials.find((t) => t.status === 'failed');
     const result: CaseResult = { ...base, status: failedTrial ? 'failed' : 'ok', trials };
     if (failedTrial) result.reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;

@@ -115,6 +115,12 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         .default(1024 * 1024),
       /** `process`: each trial in a fresh Node process, so JIT and GC state cannot leak between trials. */
       fork: z.enum(['none', 'process']).default('none'),
+      /**
+       * `rounds`: trial 1 of every case, then trial 2 of every case, and so on, so each case's
+       * trials are spread over the whole suite and see the machine's changing states as
+       * separate samples; `cases`: a case's trials back to back.
+       */
+      order: z.enum(['rounds', 'cases']).default('rounds'),
       /** Pin producer and consumer threads to different cores (needs the native addon). */
       pin: z.boolean().default(false),
       /**

@@ -44,6 +44,7 @@ export function synthResult(cases: CaseResult[], name = 'synthetic'): ResultFile
       verify: 'sequence',
       capacity: 1 << 20,
       fork: 'none',
+      order: 'cases',
       pin: false,
       matrix: { backend: ['sab-spsc'], payload: [0], producers: [1], batch: [1], wait: ['spin'], durability: ['none'] },
       workloads: [{ kind: 'throughput' }],

@@ -150,6 +150,13 @@ describe('one writer per log', () => {
     expect(() => WriteAheadLog.open(dir)).toThrow(new RegExp(`process ${process.ppid}`));
     rmSync(join(dir, 'LOCK'));
   });
+
+  it('never removes a LOCK file it did not write', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, 'LOCK'), 'a file of the user\n');
+    expect(() => WriteAheadLog.open(dir)).toThrow(/is not a NanoMQ lock file; nothing was changed/);
+    expect(readFileSync(join(dir, 'LOCK'), 'utf8')).toBe('a file of the user\n');
+  });
 });
 
 describe('retention', () => {

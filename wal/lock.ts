@@ -2,8 +2,8 @@
  * One writer per log directory. The writer creates `DIR/LOCK` exclusively (O_EXCL) and writes its
  * pid into it; a second writer is refused with the holder's pid. A lock whose process is gone (a
  * writer killed by SIGKILL never removes it) is taken over, so recovery after a crash needs no
- * hand. Within one process a set of held directories refuses a second open of the same log,
- * since the pid would be our own.
+ * hand; a LOCK file in any other form is never removed. Within one process a set of held
+ * directories refuses a second open of the same log, since the pid would be our own.
  *
  * Not covered: a pid reused by an unrelated process after the writer died (the lock then looks
  * held until that process exits), and two hosts sharing the directory over a network file system.
@@ -46,9 +46,13 @@ export function lockLog(dir: string): () => void {
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
-      const holder = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      const text = readFileSync(path, 'utf8');
+      // Only a file this lock wrote is ever removed: a pid and a newline, or nothing (a writer
+      // killed between creating it and writing its pid).
+      if (!/^(\d+\n?)?$/.test(text)) throw new Error(`${path} is not a NanoMQ lock file; nothing was changed (move it aside if the directory is meant for a log)`);
+      const holder = Number.parseInt(text, 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new LogLockedError(dir, holder);
-      // Stale: its writer is gone (or it is unreadable, e.g. torn by a crash while being written).
+      // Stale: its writer is gone.
       unlinkSync(path);
     }
   }

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { median } from '../dist/harness/metrics/stats.js';
 
 const MIB = 1 << 20;
 const size = Number(process.argv[2] ?? 512) * MIB;
@@ -23,7 +24,6 @@ if (typeof addon.mapFile !== 'function') {
 const dir = mkdtempSync(join(process.env.NANOMQ_WAL_DIR ?? tmpdir(), 'nanomq-bench-mmap-'));
 const chunk = new Uint8Array(MIB).map((_, i) => i * 31);
 const gbps = (ms) => size / (ms / 1e3) / 1e9;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function fsWrite(path) {
   const fd = openSync(path, 'w');

@@ -6,6 +6,7 @@
 // synchronous write, so the parent never learns of an acknowledgement that was not made.
 import { writeSync } from 'node:fs';
 import { nowNs, WriteAheadLog } from '../dist/wal/log.js';
+import { fillBody } from './crash-record.mjs';
 
 const [dir, policy] = process.argv.slice(2);
 const log = WriteAheadLog.open(dir, { durability: policy, segmentBytes: 4 * 1024 * 1024, groupCommit: { maxDelayUs: 500, maxMessages: 2048 } });
@@ -26,12 +27,4 @@ for (;;) {
     writeSync(1, `A ${reported}\n`);
   }
   k++;
-}
-
-/** The body of the record that begins at `offset`: its offset, its length, then bytes from both. */
-export function fillBody(into, offset, length) {
-  const v = new DataView(into.buffer, into.byteOffset, 8);
-  v.setUint32(0, offset % 4294967296, true);
-  v.setUint32(4, length, true);
-  for (let i = 8; i < length; i++) into[i] = (offset * 13 + i) & 0xff;
 }

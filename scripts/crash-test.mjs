@@ -22,18 +22,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WriteAheadLog } from '../dist/wal/log.js';
 import { LogReader, verifyLog } from '../dist/wal/reader.js';
+import { fillBody } from './crash-record.mjs';
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 50);
 const child = new URL('./crash-child.mjs', import.meta.url).pathname;
 
-function expectedBody(offset, length) {
-  const b = new Uint8Array(length);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, offset % 4294967296, true);
-  v.setUint32(4, length, true);
-  for (let i = 8; i < length; i++) b[i] = (offset * 13 + i) & 0xff;
-  return b;
-}
+const expectedBody = (offset, length) => fillBody(new Uint8Array(length), offset, length);
 
 /** Runs the child until killed; resolves with the last offset it reported durable. */
 function runUntilKilled(dir, policy, killAfterMs) {

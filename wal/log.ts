@@ -149,7 +149,7 @@ export class WriteAheadLog {
       this.durableOffset = this.endOffset;
       this.recovery = {
         segments: this.segments.length,
-        activeRecords: scan.records.length,
+        activeRecords: scan.records,
         endOffset: this.endOffset,
         truncatedBytes: bytes.length - scan.validBytes,
         ...(truncated ? { truncated } : {}),

@@ -38,8 +38,6 @@ export class LogReader {
   private bufferAt = 0;
   private bufferLength = 0;
   private readonly current: { offset: number; count: number; bytes: Uint8Array; bodyStart: number; bodyLength: number };
-  /** Bytes of records returned so far (for a consumer's flow control). */
-  bytesRead = 0;
 
   constructor(
     readonly dir: string,
@@ -104,7 +102,6 @@ export class LogReader {
     c.bodyLength = bodyLength;
     this.position += size;
     this.nextOffset += count;
-    this.bytesRead += size;
     return c;
   }
 
@@ -164,7 +161,7 @@ export function verifyLog(dir: string): { records: number; endOffset: number; da
       damage.push({ file: s.path, position: 0, reason: `begins at offset ${s.firstOffset}, the previous segment ended at ${expected}` });
     const scan = scanSegment(readFileSync(s.path), s.firstOffset);
     if (scan.problem) damage.push({ file: s.path, position: scan.problem.position, reason: scan.problem.kind });
-    records += scan.records.length;
+    records += scan.records;
     endOffset = scan.endOffset;
     // After damage the segment's end is unknown: the next segment's name is taken as given.
     expected = scan.problem ? undefined : scan.endOffset;

@@ -69,14 +69,13 @@ export type RecordProblem = 'short' | 'magic' | 'length' | 'crc' | 'offset';
 
 /**
  * Checks records in one buffer, with no allocation per record but the CRC's view: `check` leaves
- * the fields of the record it accepted in `offset`, `count`, `bodyLength` and `appendedAtMs`.
+ * the fields of the record it accepted in `offset`, `count` and `bodyLength`.
  */
 export class RecordReader {
   private readonly view: DataView;
   offset = 0;
   count = 0;
   bodyLength = 0;
-  appendedAtMs = 0;
 
   constructor(readonly bytes: Uint8Array) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -107,7 +106,6 @@ export class RecordReader {
     this.offset = offset;
     this.count = count;
     this.bodyLength = bodyLength;
-    this.appendedAtMs = v.getUint32(at + H_APPENDED, true) + v.getUint32(at + H_APPENDED + 4, true) * TWO_32;
     return null;
   }
 }

@@ -9,18 +9,9 @@
  */
 import { RECORD_HEADER_BYTES, type RecordProblem, RecordReader, recordBytes } from './record.js';
 
-export interface RecordPlace {
-  /** Byte position of the record in its segment. */
-  readonly position: number;
-  readonly offset: number;
-  readonly count: number;
-  readonly bodyLength: number;
-  readonly appendedAtMs: number;
-}
-
 export interface SegmentScan {
-  /** Valid records, in order. */
-  readonly records: RecordPlace[];
+  /** Valid records before the end or the problem. */
+  readonly records: number;
   /** Bytes of the valid prefix (where the next record goes). */
   readonly validBytes: number;
   /** Offset after the last valid record. */
@@ -30,7 +21,7 @@ export interface SegmentScan {
 }
 
 export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan {
-  const records: RecordPlace[] = [];
+  let records = 0;
   const r = new RecordReader(bytes);
   let at = 0;
   let offset = firstOffset;
@@ -39,7 +30,7 @@ export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan
     if (problem !== null) {
       return { records, validBytes: at, endOffset: offset, problem: { position: at, kind: problem, validRecordAfter: findValidRecord(r, at + 8) } };
     }
-    records.push({ position: at, offset, count: r.count, bodyLength: r.bodyLength, appendedAtMs: r.appendedAtMs });
+    records++;
     at += recordBytes(r.bodyLength);
     offset += r.count;
   }

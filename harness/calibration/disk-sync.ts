@@ -12,6 +12,7 @@
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { quantile } from '../metrics/stats.js';
 import type { DiskSync } from '../results/types.js';
 
 export function measureDiskSync(samples = 200, sequentialMiB = 256): DiskSync | undefined {
@@ -22,15 +23,13 @@ export function measureDiskSync(samples = 200, sequentialMiB = 256): DiskSync | 
     const fd = openSync(join(dir, 'probe'), 'w');
     try {
       const small = new Uint8Array(4096).fill(1);
-      const latencies = new Float64Array(samples);
+      const latencies: number[] = new Array(samples);
       for (let i = 0; i < samples; i++) {
         writeSync(fd, small);
         const t0 = performance.now();
         fdatasyncSync(fd);
         latencies[i] = (performance.now() - t0) * 1e6;
       }
-      latencies.sort();
-      const at = (q: number) => latencies[Math.min(samples - 1, Math.floor(q * samples))];
       const big = new Uint8Array(1 << 20).fill(2);
       const t0 = performance.now();
       for (let i = 0; i < sequentialMiB; i++) writeSync(fd, big);
@@ -41,7 +40,7 @@ export function measureDiskSync(samples = 200, sequentialMiB = 256): DiskSync | 
       return {
         dir: parent,
         samples,
-        fdatasyncNs: { p50: at(0.5), p99: at(0.99), max: latencies[samples - 1] },
+        fdatasyncNs: { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: Math.max(...latencies) },
         sequentialWriteBytesPerSec: bytes / ((written - t0) / 1e3),
         sequentialSyncedBytesPerSec: bytes / ((synced - t0) / 1e3),
         method: `fdatasync after each 4 KiB append (${samples} times); ${sequentialMiB} MiB in 1 MiB writes, then one fdatasync (as dd bs=1M conv=fdatasync), in ${parent}`,

@@ -49,7 +49,8 @@ export function lockLog(dir: string): () => void {
       const text = readFileSync(path, 'utf8');
       // Only a file this lock wrote is ever removed: a pid and a newline, or nothing (a writer
       // killed between creating it and writing its pid).
-      if (!/^(\d+\n?)?$/.test(text)) throw new Error(`${path} is not a NanoMQ lock file; nothing was changed (move it aside if the directory is meant for a log)`);
+      if (!/^(\d+\n?)?$/.test(text))
+        throw new Error(`${path} is not a NanoMQ lock file; nothing was changed (move it aside if the directory is meant for a log)`);
       const holder = Number.parseInt(text, 10);
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) throw new LogLockedError(dir, holder);
       // Stale: its writer is gone.

@@ -14,7 +14,7 @@
  * - A backend may need a server, started for the suite by the harness (`server`), or named by
  *   the scenario's `servers:` map when someone else runs it.
  */
-import type { Availability, BackendCounters, MessageVisitor, QueueDescriptor, QueueOptions, QueueTraits, WaitOutcome } from './contract.js';
+import type { Availability, BackendCounters, Durability, MessageVisitor, QueueDescriptor, QueueOptions, QueueTraits, WaitOutcome } from './contract.js';
 
 /** Where a server listens, and what a client must present to it. */
 export interface ServerAddress {
@@ -25,12 +25,27 @@ export interface ServerAddress {
 
 /** A server the harness started for a suite; stopped when the suite ends, whatever happens. */
 export interface RunningServer extends ServerAddress {
-  /** The server's process id, for its CPU, memory and run delay (undefined: not a local process). */
-  readonly pid: number | undefined;
+  /** Its processes (a cluster: one per node), whose CPU, memory and run delay are measured. */
+  readonly pids: readonly number[];
   /** What it is, for the result file (e.g. "nanomq broker 0.1.0 (memory)"). */
   readonly description: string;
-  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
+  /** SIGTERM, then SIGKILL after a grace period; resolves when every process is gone and its files removed. */
   stop(): Promise<void>;
+}
+
+/** What the harness asks of a server it starts. */
+export interface ServerOptions {
+  /** When a message counts as stored: a durable backend configures its server for it. */
+  readonly durability: Durability;
+  /** Nodes: 1 is a single server; more is a local cluster (backends with `cluster`). */
+  readonly nodes: number;
+}
+
+/** What a case asks that a backend may not be able to give, beyond what its traits say. */
+export interface CaseDemands {
+  readonly workload: string;
+  readonly durability?: Durability;
+  readonly fault?: string;
 }
 
 export interface NetworkQueueOptions extends QueueOptions {
@@ -71,10 +86,16 @@ export interface NetworkBackend {
   readonly description: string;
   readonly traits: QueueTraits & { readonly network: true };
   available(): Availability;
-  /** Starts a server for one suite, on an ephemeral loopback port; absent when the backend needs none. */
-  startServer?(): Promise<RunningServer>;
+  /** What a local cluster of this backend is, when it can start one (`servers: { id: { nodes: N } }`). */
+  readonly cluster?: string;
+  /** Starts a server for one suite, on ephemeral loopback ports; absent when the backend needs none. */
+  startServer?(options: ServerOptions): Promise<RunningServer>;
+  /** Why a case cannot run (a durability the server cannot give, a fault the system does not survive); undefined: it can. */
+  unsupported?(demands: CaseDemands): string | undefined;
   /** A fresh queue (a topic, a stream) on the server: plain data, sent to each worker. */
   create(options: NetworkQueueOptions): QueueDescriptor;
   producer(descriptor: QueueDescriptor, index: number): Promise<AsyncProducer>;
   consumer(descriptor: QueueDescriptor, index: number, options: ConsumerOptions): Promise<AsyncConsumer>;
+  /** Removes what `create` and the trial left on the server (a stream, a key): called once the trial's workers are gone. */
+  destroy?(descriptor: QueueDescriptor): Promise<void>;
 }

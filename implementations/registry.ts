@@ -10,9 +10,12 @@ import type { QueueBackend } from './contract.js';
 import { mpscCas } from './mpsc-cas/backend.js';
 import { mutex } from './mutex/backend.js';
 import { native, nativeThreads } from './native/backend.js';
+import { nats } from './nats/backend.js';
+import { natsJetStream } from './nats/jetstream-backend.js';
 import type { NetworkBackend } from './network-contract.js';
 import { nullBackend } from './null/backend.js';
 import { postMessage } from './post-message/backend.js';
+import { redisStreams } from './redis-streams/backend.js';
 import { ringbufJs } from './ringbuf-js/backend.js';
 import { sabSpsc } from './sab-spsc/backend.js';
 import { wal } from './wal/backend.js';
@@ -21,7 +24,7 @@ import { wal } from './wal/backend.js';
 export const backends: readonly QueueBackend[] = [sabSpsc, mpscCas, mutex, native, nativeThreads, ringbufJs, postMessage, wal, nullBackend];
 
 /** Backends reached over the network (network-contract.ts), each with its server. */
-export const networkBackends: readonly NetworkBackend[] = [broker];
+export const networkBackends: readonly NetworkBackend[] = [broker, nats, natsJetStream, redisStreams];
 
 export type AnyBackend = QueueBackend | NetworkBackend;
 

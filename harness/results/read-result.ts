@@ -92,7 +92,9 @@ const figures = {
     ])
     .optional(),
   gc: z.looseObject({ count: count, pauseNs: count }).optional(),
-  server: z.looseObject({ cpuPct: num.optional(), peakRssBytes: count.optional(), runDelayPct: num.optional(), unavailable: text.optional() }).optional(),
+  server: z
+    .looseObject({ cpuPct: num.optional(), peakRssBytes: count.optional(), runDelayPct: num.optional(), nodes: count.optional(), unavailable: text.optional() })
+    .optional(),
 };
 
 const interval = z.tuple([num, num]);
@@ -132,7 +134,7 @@ export const resultFileSchema = z.looseObject({
         z.looseObject({ kind: z.literal('consumer-group'), members: count, fault: z.enum(GROUP_FAULTS).optional() }),
       ]),
     ),
-    servers: z.record(z.string(), z.looseObject({ url: text, token: text.optional() })).optional(),
+    servers: z.record(z.string(), z.looseObject({ url: text.optional(), token: text.optional(), nodes: count.optional() })).optional(),
     slo: z.record(z.string(), num).optional(),
   }),
   environment: z.looseObject({
@@ -165,7 +167,12 @@ export const resultFileSchema = z.looseObject({
         method: text,
       })
       .optional(),
-    servers: z.record(z.string(), z.looseObject({ url: text, description: text, startedByHarness: z.boolean(), pid: count.optional() })).optional(),
+    servers: z
+      .record(
+        z.string(),
+        z.looseObject({ url: text, description: text, startedByHarness: z.boolean(), pid: count.optional(), pids: z.array(count).optional() }),
+      )
+      .optional(),
   }),
   cases: z.array(
     z.looseObject({

@@ -120,7 +120,9 @@ export interface ServerRecord {
   description: string;
   /** True when the harness started it on this machine for the suite (its figures are then measured). */
   startedByHarness: boolean;
-  /** Its process id, when the harness started it (stopped again when the suite ended). */
+  /** Its process ids (a local cluster: one per node), when the harness started it (stopped again when the suite ended). */
+  pids?: number[];
+  /** Files written before `pids` replaced it: the one process id. */
   pid?: number;
 }
 
@@ -238,6 +240,8 @@ export interface ServerFigures {
   peakRssBytes?: number;
   /** The busiest server thread's time runnable but waiting for a CPU, in % of the window. */
   runDelayPct?: number;
+  /** A local cluster: its nodes (CPU and peak RSS are their sums). Absent for one server. */
+  nodes?: number;
   /** Why some of the above are missing. */
   unavailable?: string;
 }

@@ -100,27 +100,37 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     cases,
   };
 
-  /** The backend's server: the scenario's (`servers:`), or one started now for the rest of the suite; a string says why there is none. */
-  async function serverFor(id: string, s: Scenario): Promise<TrialServer | string> {
-    const named = s.servers?.[id];
-    if (named) {
-      servers[id] = { url: named.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
-      return named.token ? { url: named.url, token: named.token } : { url: named.url };
+  /**
+   * The case's server: the scenario's (`servers:` with a url), or one started now for the rest
+   * of the suite, configured for the case's durability (a server per durability) and with the
+   * scenario's `nodes`; a string says why there is none.
+   */
+  async function serverFor(p: PlannedCase, s: Scenario): Promise<TrialServer | string> {
+    const id = p.backend;
+    const durability = p.params.durability ?? 'none';
+    const entry = s.servers?.[id];
+    if (entry?.url !== undefined) {
+      // Its owner chose how it stores messages; the harness cannot configure it per case.
+      if (durability !== 'none')
+        return `durability ${durability} needs a server the harness starts and configures; the one named under servers: runs as its owner set it up`;
+      servers[id] = { url: entry.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
+      return entry.token ? { url: entry.url, token: entry.token } : { url: entry.url };
     }
-    const running = started.get(id);
-    if (running) return { url: running.url, ...(running.token ? { token: running.token } : {}), ...(running.pid ? { pid: running.pid } : {}) };
-    const failed = serverFailures.get(id);
+    const key = durability === 'none' ? id : `${id}/durability=${durability}`;
+    const running = started.get(key);
+    if (running) return { url: running.url, ...(running.token ? { token: running.token } : {}), pids: running.pids };
+    const failed = serverFailures.get(key);
     if (failed) return failed;
     const backend = findBackend(id);
     if (!backend || !isNetworkBackend(backend) || !backend.startServer) return `${id} needs a server: name one under servers: in the scenario`;
     try {
-      const server = await backend.startServer();
-      started.set(id, server);
-      servers[id] = { url: server.url, description: server.description, startedByHarness: true, ...(server.pid ? { pid: server.pid } : {}) };
-      return serverFor(id, s);
+      const server = await backend.startServer({ durability, nodes: entry?.nodes ?? 1 });
+      started.set(key, server);
+      servers[key] = { url: server.url, description: server.description, startedByHarness: true, pids: [...server.pids] };
+      return serverFor(p, s);
     } catch (error) {
       const why = `could not start ${id}'s server: ${(error as Error).message}`;
-      serverFailures.set(id, why);
+      serverFailures.set(key, why);
       return why;
     }
   }
@@ -134,7 +144,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     const base = caseHeader(p);
     if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
     if (!isNetworkBackend(findBackend(p.backend)!)) return {};
-    const got = await serverFor(p.backend, s);
+    const got = await serverFor(p, s);
     if (typeof got === 'string') return { ...base, status: 'failed', reason: got, trials: [] };
     return { server: got };
   }

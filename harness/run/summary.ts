@@ -117,6 +117,7 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
         // The largest: memory is judged by its worst moment.
         peakRssBytes: servers.some((x) => x!.peakRssBytes !== undefined) ? Math.max(...servers.map((x) => x!.peakRssBytes ?? 0)) : undefined,
         runDelayPct: medianOf(servers, (x) => x!.runDelayPct),
+        nodes: servers[0]!.nodes,
         unavailable: servers.find((x) => x!.unavailable)?.unavailable,
       },
     );

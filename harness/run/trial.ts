@@ -35,9 +35,10 @@ interface RunningWorker {
   worker: Worker;
 }
 
-/** The server a network backend's trial talks to; `pid` when it runs here (its figures are then measured). */
+/** The server a network backend's trial talks to; `pids` when it runs here (its figures are then measured). */
 export interface TrialServer extends ServerAddress {
-  pid?: number;
+  /** Its processes: one, or a local cluster's nodes. */
+  pids?: readonly number[];
 }
 
 export interface TrialSetup {
@@ -101,7 +102,9 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
       return descriptor;
     }
     if (!setup.server) throw new TrialFailure(`${backend.id} needs a server and none was started or named`);
-    return backend.create({ ...options, server: setup.server });
+    const descriptor = backend.create({ ...options, server: setup.server });
+    made.push(descriptor);
+    return descriptor;
   };
   // consumer-group: one group per trial, and one ledger of what its members received.
   const group = planned.workload === 'consumer-group' ? `g-${trial}` : undefined;
@@ -213,9 +216,9 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     // The main thread sleeps through the window: no sampling timers, no redraws. The kernel
     // keeps the RSS high-water mark for us (reset here, read at the end).
     const peakMethod = resetPeakRss();
-    const serverPid = setup.server?.pid;
-    const serverStart = serverPid !== undefined ? sampleProcess(serverPid) : null;
-    const serverRssReset = serverPid !== undefined && resetProcessPeakRss(serverPid);
+    const serverPids = setup.server?.pids ?? [];
+    const serverStart = serverPids.map((pid) => sampleProcess(pid));
+    const serverRssReset = serverPids.map((pid) => resetProcessPeakRss(pid));
     control.setPhase(Phase.MEASURE);
     if (killMember) {
       // The member dies halfway through the window, without a goodbye, as a crashed process would.
@@ -228,9 +231,9 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     }
     samples.wallEndNs = nowNs();
     control.setPhase(Phase.STOP);
-    const serverEnd = serverPid !== undefined ? sampleProcess(serverPid) : null;
+    const serverEnd = serverPids.map((pid) => sampleProcess(pid));
     const server =
-      serverPid !== undefined ? serverFigures(serverPid, serverStart, serverEnd, serverRssReset, samples.wallEndNs - samples.wallStartNs) : undefined;
+      serverPids.length > 0 ? serverFigures(serverPids, serverStart, serverEnd, serverRssReset, samples.wallEndNs - samples.wallStartNs) : undefined;
     samples.cpuEnd = process.cpuUsage(samples.cpuStart);
     samples.cpusEnd = cpus();
     samples.peakRssBytes = Math.max(samples.peakRssBytes, peakRssBytes(peakMethod));
@@ -259,17 +262,31 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     control.setPhase(Phase.STOP);
     await Promise.all(workers.map(({ worker }) => worker.terminate().catch(() => 0)));
     if (!isNetworkBackend(backend)) for (const d of made) backend.destroy?.(d);
+    // A server's streams and keys go too (a server someone else runs is left as it was found).
+    else if (backend.destroy) for (const d of made) await backend.destroy(d).catch(() => {});
   }
 }
 
-function serverFigures(pid: number, start: ProcessSample | null, end: ProcessSample | null, rssReset: boolean, windowNs: number): ServerFigures {
-  if (start === null || end === null) return { unavailable: `the server's /proc/${pid}/task was not readable` };
-  const figures: ServerFigures = {
-    cpuPct: (100 * (end.onCpuNs - start.onCpuNs)) / windowNs,
-    runDelayPct: (100 * busiestRunDelayNs(start, end)) / windowNs,
-  };
-  const peak = rssReset ? processPeakRssBytes(pid) : undefined;
-  if (peak !== undefined) figures.peakRssBytes = peak;
-  else figures.unavailable = `the server's peak RSS needs /proc/${pid}/clear_refs and VmHWM`;
+/** A server's figures over the window; a cluster's are summed over its nodes (run delay: the busiest thread of any). */
+function serverFigures(
+  pids: readonly number[],
+  start: (ProcessSample | null)[],
+  end: (ProcessSample | null)[],
+  rssReset: boolean[],
+  windowNs: number,
+): ServerFigures {
+  const unreadable = pids.filter((_, i) => start[i] === null || end[i] === null);
+  if (unreadable.length > 0) return { unavailable: `the server's /proc/${unreadable[0]}/task was not readable` };
+  let onCpuNs = 0;
+  let runDelayNs = 0;
+  pids.forEach((_, i) => {
+    onCpuNs += end[i]!.onCpuNs - start[i]!.onCpuNs;
+    runDelayNs = Math.max(runDelayNs, busiestRunDelayNs(start[i]!, end[i]!));
+  });
+  const figures: ServerFigures = { cpuPct: (100 * onCpuNs) / windowNs, runDelayPct: (100 * runDelayNs) / windowNs };
+  if (pids.length > 1) figures.nodes = pids.length;
+  const peaks = pids.map((pid, i) => (rssReset[i] ? processPeakRssBytes(pid) : undefined));
+  if (peaks.every((p) => p !== undefined)) figures.peakRssBytes = peaks.reduce((a, b) => a! + b!, 0);
+  else figures.unavailable = `the server's peak RSS needs /proc/${pids[0]}/clear_refs and VmHWM`;
   return figures;
 }

@@ -67,9 +67,10 @@ export function planCases(scenario: Scenario, lookup: (id: string) => AnyBackend
                 }
                 const backend = lookup(backendId);
                 // ping-pong runs one client and one echo server, each on its own thread; a server
-                // the harness starts on this machine is one more busy thread.
+                // the harness starts on this machine is one more busy thread (a local cluster: one per node).
                 const readers = params.subscribers ?? params.members ?? 1;
-                const localServer = backend?.traits.network === true && scenario.servers?.[backendId] === undefined ? 1 : 0;
+                const entry = scenario.servers?.[backendId];
+                const localServer = backend?.traits.network === true && entry?.url === undefined ? (entry?.nodes ?? 1) : 0;
                 const busyThreads = (workload.kind === 'ping-pong' ? 2 : producers + readers) + localServer;
                 const planned: PlannedCase = {
                   id: caseId(backendId, workload.kind, params),
@@ -99,6 +100,9 @@ function scenarioSkipReason(backend: AnyBackend | undefined, scenario: Scenario)
   return undefined;
 }
 
+/** Named in skip reasons; the registry is not imported here (plans are made from any lookup). */
+const DURABLE_BACKENDS = 'wal, broker, nats-jetstream, redis-streams';
+
 function skipReason(backend: AnyBackend | undefined, workload: Workload['kind'], p: CaseParams): string | undefined {
   if (!backend) return 'unknown backend';
   const availability = backend.available();
@@ -120,7 +124,15 @@ function skipReason(backend: AnyBackend | undefined, workload: Workload['kind'],
   }
   if (workload === 'ping-pong' && p.producers !== 1) return 'ping-pong runs one client and one echo server (producers must be 1)';
   if (p.durability !== undefined && backend.traits.durable !== true) {
-    return `${backend.id} keeps messages in memory only: durability ${p.durability} needs a backend that writes them to disk (wal)`;
+    return `${backend.id} keeps messages in memory only: durability ${p.durability} needs a backend that writes them to disk (${DURABLE_BACKENDS})`;
+  }
+  if ('unsupported' in backend && backend.unsupported !== undefined) {
+    const why = backend.unsupported({
+      workload,
+      ...(p.durability !== undefined ? { durability: p.durability } : {}),
+      ...(p.fault !== undefined ? { fault: p.fault } : {}),
+    });
+    if (why !== undefined) return why;
   }
   if (p.wait !== 'spin' && !backend.traits.canBlock) return `${backend.id} only busy-spins (wait ${p.wait} needs a thread that can sleep on the queue)`;
   return undefined;

@@ -79,14 +79,24 @@ const workload = z.discriminatedUnion('kind', [
     }),
 ]);
 
-/** A server someone else runs, measured instead of one the harness starts (`servers:`). */
-const server = z.strictObject({
-  url: z
-    .string()
-    .regex(/^tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5}(,tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5})*$/, 'must be tcp://host:port (a cluster: several, comma-separated)'),
-  /** The token the server wants, if any. */
-  token: z.string().min(1).optional(),
-});
+/**
+ * `servers:` entries. `url`: a server (or cluster) someone else runs, measured instead of one the
+ * harness starts. `nodes`: a local cluster of that many nodes the harness starts on loopback.
+ */
+const server = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5}(,tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5})*$/, 'must be tcp://host:port (a cluster: several, comma-separated)')
+      .optional(),
+    /** The token the server wants, if any. */
+    token: z.string().min(1).optional(),
+    nodes: integer(1, 9).optional(),
+  })
+  .refine((e) => (e.url === undefined) !== (e.nodes === undefined), {
+    message: 'needs either url (a server someone else runs) or nodes (a local cluster the harness starts), not both',
+  })
+  .refine((e) => e.token === undefined || e.url !== undefined, { path: ['token'], message: 'goes with url (the harness starts its own servers without one)' });
 
 export function scenarioSchema(knownBackends: readonly string[]) {
   // YAML reads a bare `null` as null; the backend of that name should not need quotes.
@@ -157,8 +167,17 @@ export function scenarioSchema(knownBackends: readonly string[]) {
         .optional(),
     })
     .superRefine((s, ctx) => {
-      for (const id of Object.keys(s.servers ?? {})) {
+      for (const [id, entry] of Object.entries(s.servers ?? {})) {
         const network = networkBackends.map((b) => b.id);
+        const clustered = networkBackends.find((b) => b.id === id);
+        if (network.includes(id) && (entry.nodes ?? 1) > 1 && clustered?.cluster === undefined) {
+          const can = networkBackends.filter((b) => b.cluster !== undefined).map((b) => b.id);
+          ctx.addIssue({
+            code: 'custom',
+            path: ['servers', id, 'nodes'],
+            message: `${id} has no cluster mode (local clusters: ${can.join(', ') || 'none'})`,
+          });
+        }
         if (!network.includes(id)) {
           ctx.addIssue({
             code: 'custom',

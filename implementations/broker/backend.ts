@@ -3,7 +3,8 @@
  * (broker/client.ts), on the asynchronous contract (network-contract.ts).
  *
  * Each queue the harness makes is a fresh topic on one broker that the harness starts for the
- * suite (`nanomq broker --port 0`, a child process) or that the scenario names (`servers:`).
+ * suite (`nanomq broker --port 0`, a child process; with `--log` for durability batch and always)
+ * or that the scenario names (`servers:`).
  * Producers publish batches of up to 256 envelopes; consumers subscribe (fan-out: each its own
  * subscription; consumer groups: one group per queue). Copies: each side copies once between its
  * buffers and the socket (the kernel's copies aside); the broker copies each batch once out of
@@ -14,9 +15,9 @@ import { join } from 'node:path';
 import { BrokerClient, type ClientSubscription, type Publisher } from '../../broker/client.js';
 import { MAX_BATCH } from '../../broker/frames.js';
 import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
-import type { AsyncConsumer, AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer } from '../network-contract.js';
+import type { AsyncConsumer, AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
 import { packageRoot } from '../shared/package-root.js';
-import { startServerProcess } from '../shared/server-process.js';
+import { removeServerDirectory, runningServer, ServerStartError, serverDirectory, startServerProcess } from '../shared/server-process.js';
 
 interface BrokerDescriptor extends QueueDescriptor {
   readonly url: string;
@@ -119,18 +120,35 @@ export const broker: NetworkBackend = {
     canBlock: true,
     sharedMemory: false,
     network: true,
+    // durability none: topics in memory; batch and always: in a write-ahead log (`--log`).
+    durable: true,
     workloads: ['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group'],
   },
   available: () => ({ available: true }),
-  startServer(): Promise<RunningServer> {
+  async startServer({ durability, nodes }: ServerOptions): Promise<RunningServer> {
+    if (nodes !== 1) throw new ServerStartError('the NanoMQ broker runs as one process; it has no cluster mode');
     // `nanomq broker`'s own entry: the broker process loads nothing of the harness.
     const entry = join(packageRoot(), 'dist', 'broker', 'main.js');
-    return startServerProcess({
-      command: process.execPath,
-      args: [...BROKER_NODE_FLAGS, entry, '--port', '0'],
-      ready: (line) => /^nanomq broker listening on (tcp:\/\/\S+)/.exec(line)?.[1],
-      description: `nanomq broker (in memory), started for the suite with node ${BROKER_NODE_FLAGS.join(' ')}`,
-    });
+    // Durable: topics in a log (broker/log-storage.ts) in a directory of the server's own.
+    const directory = durability === 'none' ? undefined : serverDirectory();
+    const log = directory === undefined ? [] : ['--log', directory, '--durability', durability];
+    try {
+      const process_ = await startServerProcess({
+        command: process.execPath,
+        args: [...BROKER_NODE_FLAGS, entry, '--port', '0', ...log],
+        ready: (line) => /^nanomq broker listening on (tcp:\/\/\S+)/.exec(line)?.[1],
+      });
+      const storage = directory === undefined ? 'in memory' : `topics in a write-ahead log, durability ${durability}`;
+      return runningServer({
+        url: process_.ready,
+        description: `nanomq broker (${storage}), started for the suite with node ${BROKER_NODE_FLAGS.join(' ')}`,
+        processes: [process_],
+        directory,
+      });
+    } catch (error) {
+      if (directory !== undefined) removeServerDirectory(directory);
+      throw error;
+    }
   },
   create(options): BrokerDescriptor {
     return { backend: 'broker', sharedBytes: 0, url: options.server.url, token: options.server.token, topic: `q-${randomUUID()}` };

@@ -1,0 +1,210 @@
+/**
+ * `nats-jetstream`: NATS JetStream with file storage, through the official client (`nats` 2.x):
+ * the durable NATS, to set beside the project's log and the broker on it.
+ *
+ * Each queue is a fresh stream on one subject (replicated over every node of a local cluster,
+ * up to 3). Producers publish with a reply subject and count the server's acknowledgements
+ * (PubAck): a message counts as stored once its PubAck is back, and a producer closes only
+ * when every one is, failing the trial on an error or a missing one. Consumers are durable pull
+ * consumers with explicit acks: fan-out gives each subscriber its own consumer (each gets every
+ * message), a consumer group shares one among its members, and what a dead member held
+ * unacknowledged is redelivered to the others after ACK_WAIT.
+ *
+ * Why publish with a reply subject rather than `js.publish()`: that call is a request with its
+ * own timer and promise per message, awaited one at a time by most code; the client's own
+ * benchmarks publish asynchronously, as here (many in flight, acknowledgements counted as they
+ * come). The messages and the server's work are the same.
+ *
+ * Durability: nats-server 2.9 (Debian 12's) acknowledges a message once its file store holds it
+ * in memory and has handed it to a background flusher; the files are synced every 2 minutes,
+ * and 2.9 cannot be told otherwise (`sync_interval` came in 2.10). That is durability `none`
+ * (a process crash may lose what was not yet written; an OS crash what was not synced); batch
+ * and always are not offered rather than mislabelled.
+ */
+import { randomUUID } from 'node:crypto';
+import { AckPolicy, type ConsumerMessages, createInbox, DeliverPolicy, DiscardPolicy, type NatsConnection, nanos, StorageType, type Subscription } from 'nats';
+import type { WaitOutcome } from '../contract.js';
+import type { ConsumerOptions, NetworkBackend } from '../network-contract.js';
+import { createDeliveryWindow, type DeliveryWindowMemory, windowMessages } from '../shared/delivery-window.js';
+import { WakeUp } from '../shared/wake-up.js';
+import { WindowedConsumer } from '../shared/windowed-consumer.js';
+import { NATS_TRAITS, type NatsDescriptor, NatsProducer, natsAvailability, startNats } from './backend.js';
+import { connectTo, nodeFor, nodeUrls } from './connection.js';
+
+interface JetStreamDescriptor extends NatsDescriptor {
+  readonly stream: string;
+  /** The stream's byte limit: several windows, so a lagging reader never loses an unread message to it. */
+  readonly maxBytes: number;
+}
+
+/** How long a delivered message may stay unacknowledged before it goes to another member. */
+const ACK_WAIT_MS = 1000;
+/** Messages a pull consumer asks for at a time. */
+const PULL_BATCH = 1024;
+/** How long a closing producer waits for its last acknowledgements. */
+const LAST_ACKS_MS = 10_000;
+
+async function ensureStream(nc: NatsConnection, d: JetStreamDescriptor): Promise<void> {
+  const jsm = await nc.jetstreamManager();
+  const config = {
+    name: d.stream,
+    subjects: [d.subject],
+    storage: StorageType.File,
+    num_replicas: Math.min(3, nodeUrls(d.url).length),
+    max_bytes: d.maxBytes,
+    discard: DiscardPolicy.Old,
+  };
+  try {
+    await jsm.streams.add(config);
+  } catch (error) {
+    // Another worker made it first: the same configuration is fine.
+    const info = await jsm.streams.info(d.stream).catch(() => undefined);
+    if (info === undefined) throw error;
+  }
+}
+
+class JetStreamProducer extends NatsProducer {
+  private readonly inbox = createInbox();
+  private sent = 0;
+  private acked = 0;
+  private failures = 0;
+  private firstFailure = '';
+  private readonly acks: Subscription;
+  private readonly limit: number;
+  private readonly ackArrived = new WakeUp();
+
+  constructor(nc: NatsConnection, subject: string, window: DeliveryWindowMemory) {
+    super(nc, subject, window);
+    this.limit = window.limit;
+    this.acks = nc.subscribe(this.inbox, {
+      callback: (_error, msg) => {
+        this.acked++;
+        if (this.sent - this.acked < this.limit) this.ackArrived.wake();
+        // A PubAck is {"stream":…,"seq":…}; an error is {"error":{…}}.
+        const data = msg.data;
+        if (data.length > 2 && data[2] === 0x65 /* e */) {
+          if (this.failures++ === 0) this.firstFailure = new TextDecoder().decode(data);
+        }
+      },
+    });
+  }
+
+  protected override room(wanted: number): number {
+    // Unacknowledged publishes count against the window too: the server stores at its own pace.
+    const unacked = this.sent - this.acked;
+    return Math.min(super.room(wanted), Math.max(0, this.limit - unacked));
+  }
+
+  override async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
+    if (this.sent - this.acked < this.limit) return super.awaitSpace(timeoutMs);
+    // Waiting for acknowledgements, which arrive on this thread's event loop.
+    return this.ackArrived.wait(timeoutMs);
+  }
+
+  protected override send(message: Uint8Array): void {
+    this.nc.publish(this.subject, message, { reply: this.inbox });
+    this.sent++;
+  }
+
+  override async close(): Promise<void> {
+    await this.nc.flush();
+    const deadline = Date.now() + LAST_ACKS_MS;
+    while (this.acked < this.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.acks.unsubscribe();
+    await this.nc.close();
+    if (this.failures > 0) throw new Error(`JetStream refused ${this.failures} publish(es), the first with ${this.firstFailure}`);
+    if (this.acked < this.sent) throw new Error(`JetStream acknowledged ${this.acked} of ${this.sent} publishes within ${LAST_ACKS_MS / 1000} s`);
+  }
+}
+
+class JetStreamConsumer extends WindowedConsumer {
+  private messages: ConsumerMessages | undefined;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    index: number,
+    window: DeliveryWindowMemory,
+  ) {
+    super(index, window);
+  }
+
+  async join(d: JetStreamDescriptor, group: string | undefined): Promise<void> {
+    if (group !== undefined) this.window.markShared();
+    await ensureStream(this.nc, d);
+    const name = group ?? `sub-${this.index}`;
+    const jsm = await this.nc.jetstreamManager();
+    await jsm.consumers.add(d.stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(ACK_WAIT_MS),
+      max_ack_pending: Math.max(PULL_BATCH, d.window.limit),
+    });
+    const consumer = await this.nc.jetstream().consumers.get(d.stream, name);
+    this.messages = await consumer.consume({
+      max_messages: PULL_BATCH,
+      callback: (m) => {
+        if (m.redelivered) this.redelivered++;
+        this.deliver(m.data);
+        m.ack();
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    this.messages?.stop();
+    await this.nc.flush();
+    await this.nc.close();
+  }
+}
+
+export const natsJetStream: NetworkBackend = {
+  id: 'nats-jetstream',
+  description: 'NATS JetStream (nats-server -js, file storage) through the official client: streams, durable pull consumers, explicit acks',
+  traits: { ...NATS_TRAITS, durable: true },
+  cluster: 'nats-server nodes with JetStream, routed on loopback; each stream replicated over up to 3 of them',
+  available: natsAvailability,
+  startServer: (options) => startNats(options, true),
+  unsupported({ durability }) {
+    if (durability === 'batch' || durability === 'always') {
+      return `nats-server 2.9 syncs JetStream files every 2 minutes and cannot be told otherwise (sync_interval came in 2.10): durability ${durability} would be mislabelled`;
+    }
+    return undefined;
+  },
+  create(options): JetStreamDescriptor {
+    const limit = windowMessages(options.capacityBytes, options.maxMessageBytes);
+    const window = createDeliveryWindow(options.consumers, limit);
+    const id = randomUUID();
+    return {
+      backend: 'nats-jetstream',
+      sharedBytes: window.words.byteLength,
+      url: options.server.url,
+      ...(options.server.token !== undefined ? { token: options.server.token } : {}),
+      subject: `nanomq.${id}`,
+      stream: `nanomq-${id}`,
+      maxBytes: Math.max(64 * 1024 * 1024, 4 * options.capacityBytes),
+      window,
+    };
+  },
+  async producer(descriptor, index) {
+    const d = descriptor as JetStreamDescriptor;
+    const nc = await connectTo(nodeFor(d, 'producer', index), d);
+    await ensureStream(nc, d);
+    return new JetStreamProducer(nc, d.subject, d.window);
+  },
+  async destroy(descriptor) {
+    const d = descriptor as JetStreamDescriptor;
+    const nc = await connectTo(nodeFor(d, 'producer', 0), d);
+    try {
+      await (await nc.jetstreamManager()).streams.delete(d.stream).catch(() => false);
+    } finally {
+      await nc.close();
+    }
+  },
+  async consumer(descriptor, index, options: ConsumerOptions) {
+    const d = descriptor as JetStreamDescriptor;
+    const consumer = new JetStreamConsumer(await connectTo(nodeFor(d, 'consumer', index), d), index, d.window);
+    await consumer.join(d, options.group);
+    return consumer;
+  },
+};

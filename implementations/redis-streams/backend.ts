@@ -1,0 +1,369 @@
+/**
+ * `redis-streams`: Redis Streams with consumer groups (XADD / XREADGROUP / XACK), through the
+ * official client (`redis`, node-redis), on the asynchronous contract (network-contract.ts).
+ *
+ * Why `redis` and not `ioredis`: node-redis is the client Redis itself develops and recommends
+ * for new projects, and it pipelines on its own (every command issued in one turn of the event
+ * loop goes out in one write), which is how a Node service would send a batch.
+ *
+ * Each queue is a fresh stream key. A producer sends one XADD per message (a batch is pipelined,
+ * not packed into one entry, so groups share out messages, not batches). Reader 0 trims the
+ * stream every TRIM_EVERY_MS to the oldest entry some group still needs (XTRIM MINID: the
+ * oldest unacknowledged entry of each group, or the last it was handed), so the stream holds
+ * what is in flight, not the whole trial, in the server's memory. (A fixed `MAXLEN` cap would
+ * trim away what a dead member left unacknowledged before anyone claimed it: lost messages,
+ * seen here.) Every reader reads through a consumer group
+ * and acknowledges what it read (XACK, pipelined): fan-out gives each subscriber a group of its
+ * own (each gets every message), a consumer group is one group shared by its members, which
+ * also claim (XAUTOCLAIM) entries a member left unacknowledged for CLAIM_IDLE_MS, as a service
+ * recovering from a crashed worker must.
+ *
+ * Flow control: Redis has none between a producer and a stream's readers, so a window in shared
+ * memory (shared/delivery-window.ts) bounds the messages in flight; and a producer keeps at
+ * most a window of commands awaiting replies.
+ *
+ * A primary with replicas (`servers: { redis-streams: { nodes: 3 } }`): producers send
+ * `WAIT <replicas> <timeout>` after each batch, so a batch counts as sent once every replica
+ * has it; readers read from the primary (XREADGROUP writes the group's state).
+ */
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createClient, RESP_TYPES } from 'redis';
+import type { BackendCounters, Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
+import type { AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
+import { createDeliveryWindow, DeliveryWindow, type DeliveryWindowMemory, windowMessages } from '../shared/delivery-window.js';
+import { findServerBinary, serverVersion } from '../shared/server-binary.js';
+import { ServerStartError } from '../shared/server-process.js';
+import { WakeUp } from '../shared/wake-up.js';
+import { WindowedConsumer } from '../shared/windowed-consumer.js';
+import { startRedisServer } from './server.js';
+
+interface RedisDescriptor extends QueueDescriptor {
+  readonly url: string;
+  readonly token?: string;
+  readonly key: string;
+  readonly window: DeliveryWindowMemory;
+}
+
+const INSTALL = 'apt-get install redis-server (Debian, Ubuntu), or https://redis.io/downloads; NANOMQ_REDIS_SERVER names the binary';
+/** Entries an XREADGROUP asks for at most. */
+const READ_COUNT = 512;
+/** How long an XREADGROUP blocks when the stream has nothing new. */
+const READ_BLOCK_MS = 100;
+/** A group member claims entries another member left unacknowledged this long. */
+const CLAIM_IDLE_MS = 1000;
+/** How often a group member looks for such entries. */
+const CLAIM_EVERY_MS = 250;
+/** How often reader 0 trims the stream. */
+const TRIM_EVERY_MS = 250;
+/** How long a producer's WAIT gives the replicas. */
+const WAIT_TIMEOUT_MS = 5000;
+
+type Reply = unknown;
+
+function primaryUrl(d: { url: string }): string {
+  return d.url.split(',')[0].replace(/^tcp:\/\//, 'redis://');
+}
+
+function makeClient(d: RedisDescriptor) {
+  return createClient({
+    url: primaryUrl(d),
+    ...(d.token !== undefined ? { password: d.token } : {}),
+    // A benchmark must not hide a lost connection behind a reconnect: the trial fails instead.
+    socket: { reconnectStrategy: false },
+  });
+}
+type Client = ReturnType<typeof makeClient>;
+
+async function connect(d: RedisDescriptor): Promise<Client> {
+  const client = makeClient(d);
+  client.on('error', () => {
+    // Reported by the command that fails; without a listener the client would crash the worker.
+  });
+  await client.connect();
+  return client;
+}
+
+class RedisProducer implements AsyncProducer {
+  buffer = new Uint8Array(0);
+  private length = 0;
+  private claimed = 0;
+  private pending = 0;
+  private failure: Error | undefined;
+  private readonly replyArrived = new WakeUp();
+  private readonly window: DeliveryWindow;
+  private readonly key: Buffer;
+
+  constructor(
+    private readonly client: Client,
+    d: RedisDescriptor,
+    private readonly replicas: number,
+  ) {
+    this.window = new DeliveryWindow(d.window);
+    this.key = Buffer.from(d.key);
+  }
+
+  claim(max: number, length: number): number {
+    if (this.failure) throw this.failure;
+    const room = Math.min(this.window.grant(max), Math.max(0, this.window.limit - this.pending));
+    if (room === 0) return 0;
+    // A fresh buffer: the client holds the arguments until it writes them out.
+    this.buffer = new Uint8Array(room * length);
+    this.length = length;
+    this.claimed = room;
+    return room;
+  }
+
+  offsetOf(i: number): number {
+    return i * this.length;
+  }
+
+  commit(): void {
+    const n = this.claimed;
+    const bytes = Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
+    for (let i = 0; i < n; i++) {
+      this.pending++;
+      this.client.sendCommand(['XADD', this.key, '*', 'd', bytes.subarray(i * this.length, (i + 1) * this.length)]).then(this.replied, this.failed);
+    }
+    if (this.replicas > 0) {
+      this.pending++;
+      this.client.sendCommand(['WAIT', String(this.replicas), String(WAIT_TIMEOUT_MS)]).then((acked: Reply) => {
+        if (Number(acked) < this.replicas)
+          this.failed(new Error(`WAIT: ${acked} of ${this.replicas} replicas acknowledged a batch within ${WAIT_TIMEOUT_MS} ms`));
+        this.replied();
+      }, this.failed);
+    }
+    this.window.published(n);
+    this.claimed = 0;
+  }
+
+  private readonly replied = (): void => {
+    this.pending--;
+    this.replyArrived.wake();
+  };
+
+  private readonly failed = (error: Error): void => {
+    this.failure ??= error;
+    this.replied();
+  };
+
+  flush(): void {
+    // node-redis writes what was issued in this turn of the event loop when the turn ends.
+  }
+
+  async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
+    if (this.failure) throw this.failure;
+    if (this.pending < this.window.limit) return this.window.awaitRoom(timeoutMs);
+    return this.replyArrived.wait(timeoutMs);
+  }
+
+  counters(): BackendCounters {
+    return {};
+  }
+
+  async close(): Promise<void> {
+    // Every reply is in (the last command's reply comes after all the others on one connection).
+    await this.client.sendCommand(['PING']);
+    this.client.destroy();
+    if (this.failure) throw this.failure;
+  }
+}
+
+class RedisConsumer extends WindowedConsumer {
+  private closing = false;
+  private loop: Promise<void> = Promise.resolve();
+  private readonly buffers: Client;
+
+  constructor(
+    private readonly client: Client,
+    private readonly d: RedisDescriptor,
+    index: number,
+    private readonly group: string,
+    private readonly shared: boolean,
+  ) {
+    super(index, d.window);
+    this.buffers = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as Client;
+  }
+
+  async join(): Promise<void> {
+    if (this.shared) this.window.markShared();
+    try {
+      await this.client.sendCommand(['XGROUP', 'CREATE', this.d.key, this.group, '0', 'MKSTREAM']);
+    } catch (error) {
+      // Another member made the group first.
+      if (!/BUSYGROUP/.test((error as Error).message)) throw error;
+    }
+    this.loop = this.read();
+    this.loop.catch(() => {});
+  }
+
+  private async read(): Promise<void> {
+    const me = `c-${this.index}`;
+    let lastClaim = Date.now();
+    let lastTrim = Date.now();
+    while (!this.closing) {
+      if (this.shared && Date.now() - lastClaim >= CLAIM_EVERY_MS) {
+        lastClaim = Date.now();
+        await this.claimAbandoned(me);
+        continue;
+      }
+      if (this.index === 0 && Date.now() - lastTrim >= TRIM_EVERY_MS) {
+        lastTrim = Date.now();
+        await this.trim();
+        continue;
+      }
+      const reply = (await this.buffers.sendCommand([
+        'XREADGROUP',
+        'GROUP',
+        this.group,
+        me,
+        'COUNT',
+        String(READ_COUNT),
+        'BLOCK',
+        String(READ_BLOCK_MS),
+        'STREAMS',
+        this.d.key,
+        '>',
+      ])) as Record<string, Buffer[][]> | [Buffer, Buffer[][]][] | null;
+      if (reply === null) continue;
+      const entries = Array.isArray(reply) ? reply[0][1] : Object.values(reply)[0];
+      this.handle(entries as unknown as [Buffer, Buffer[]][], false);
+    }
+  }
+
+  /** Entries another member read and never acknowledged (it died): handed out again, counted as redelivered. */
+  private async claimAbandoned(me: string): Promise<void> {
+    let cursor: string | Buffer = '0-0';
+    do {
+      const reply = (await this.buffers.sendCommand([
+        'XAUTOCLAIM',
+        this.d.key,
+        this.group,
+        me,
+        String(CLAIM_IDLE_MS),
+        cursor,
+        'COUNT',
+        String(READ_COUNT),
+      ])) as [Buffer, [Buffer, Buffer[] | null][]];
+      cursor = reply[0];
+      // An entry trimmed away meanwhile comes back with no fields (null).
+      this.handle(reply[1].filter((e) => e[1] !== null) as [Buffer, Buffer[]][], true);
+    } while (cursor.toString() !== '0-0' && !this.closing);
+  }
+
+  /** Trims the stream to the oldest entry any group still needs. */
+  private async trim(): Promise<void> {
+    const groups = (await this.client.sendCommand(['XINFO', 'GROUPS', this.d.key])) as unknown[];
+    let oldest: string | undefined;
+    for (const group of groups) {
+      const info = fieldsOf(group);
+      const name = String(info.name);
+      const pending = (await this.client.sendCommand(['XPENDING', this.d.key, name])) as [number, string | null, string | null, unknown];
+      // Unacknowledged entries are needed from the oldest on; otherwise what comes after the last one handed out.
+      const needed = Number(pending[0]) > 0 && pending[1] !== null ? String(pending[1]) : String(info['last-delivered-id']);
+      if (oldest === undefined || compareIds(needed, oldest) < 0) oldest = needed;
+    }
+    if (oldest !== undefined) await this.client.sendCommand(['XTRIM', this.d.key, 'MINID', '~', oldest]);
+  }
+
+  private handle(entries: [Buffer, Buffer[]][], redelivered: boolean): void {
+    if (entries.length === 0) return;
+    const ids: Buffer[] = [];
+    for (const [id, fields] of entries) {
+      // fields: ['d', message]
+      if (redelivered) this.redelivered++;
+      this.deliver(fields[1]);
+      ids.push(id);
+    }
+    this.client.sendCommand(['XACK', this.d.key, this.group, ...ids]).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.loop.catch(() => {});
+    await this.client.sendCommand(['PING']).catch(() => {});
+    this.client.destroy();
+  }
+}
+
+/** XINFO's reply for one item: a map under RESP3, a flat [field, value, ...] list under RESP2. */
+function fieldsOf(item: unknown): Record<string, unknown> {
+  if (!Array.isArray(item)) return item as Record<string, unknown>;
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < item.length; i += 2) fields[String(item[i])] = item[i + 1];
+  return fields;
+}
+
+/** Orders stream ids (`milliseconds-sequence`). */
+function compareIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(Number);
+  const [bm, bs] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}
+
+function redisAvailability(): { available: boolean; reason?: string } {
+  try {
+    createRequire(import.meta.url).resolve('redis');
+  } catch {
+    return { available: false, reason: 'the redis client package is missing: npm install redis' };
+  }
+  if (findServerBinary('redis-server', 'NANOMQ_REDIS_SERVER') === undefined) {
+    return { available: false, reason: `redis-server is not installed (it is needed to start a server; or name one under servers:): ${INSTALL}` };
+  }
+  return { available: true };
+}
+
+function startRedis({ nodes, durability }: ServerOptions): Promise<RunningServer> {
+  const binary = findServerBinary('redis-server', 'NANOMQ_REDIS_SERVER');
+  if (binary === undefined) return Promise.reject(new ServerStartError(`redis-server is not installed: ${INSTALL}`));
+  return startRedisServer({ binary, version: (serverVersion(binary) ?? 'redis-server').replace(/ sha=.*$/, ''), nodes, durability: durability as Durability });
+}
+
+export const redisStreams: NetworkBackend = {
+  id: 'redis-streams',
+  description: 'Redis Streams (redis-server) through the official client: XADD, consumer groups with XREADGROUP and XACK; durable with the AOF',
+  traits: {
+    maxProducers: 64,
+    maxConsumers: 64,
+    zeroCopyRead: false,
+    zeroCopyWrite: false,
+    canBlock: true,
+    sharedMemory: false,
+    network: true,
+    durable: true,
+    workloads: ['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group'],
+  },
+  cluster: 'a redis-server primary with replicas on loopback; producers WAIT for every replica after each batch',
+  available: redisAvailability,
+  startServer: startRedis,
+  create(options): RedisDescriptor {
+    const limit = windowMessages(options.capacityBytes, options.maxMessageBytes);
+    const window = createDeliveryWindow(options.consumers, limit);
+    return {
+      backend: 'redis-streams',
+      sharedBytes: window.words.byteLength,
+      url: options.server.url,
+      ...(options.server.token !== undefined ? { token: options.server.token } : {}),
+      key: `nanomq:${randomUUID()}`,
+      window,
+    };
+  },
+  async producer(descriptor) {
+    const d = descriptor as RedisDescriptor;
+    return new RedisProducer(await connect(d), d, d.url.split(',').length - 1);
+  },
+  async destroy(descriptor) {
+    const client = await connect(descriptor as RedisDescriptor);
+    try {
+      await client.sendCommand(['DEL', (descriptor as RedisDescriptor).key]);
+    } finally {
+      client.destroy();
+    }
+  },
+  async consumer(descriptor, index, options: ConsumerOptions) {
+    const d = descriptor as RedisDescriptor;
+    const consumer = new RedisConsumer(await connect(d), d, index, options.group ?? `sub-${index}`, options.group !== undefined);
+    await consumer.join();
+    return consumer;
+  },
+};

@@ -1,0 +1,125 @@
+/**
+ * A window on messages in flight, end to end, for brokers without flow control of their own.
+ *
+ * Core NATS drops or disconnects a subscriber that falls behind ("slow consumer"), and a Redis
+ * stream grows in the server's memory without bound while its readers lag: a closed-loop
+ * producer would measure how fast the server accepts messages it then loses or hoards, not how
+ * fast they are delivered. Applications put a window on top (requests with replies, acks, a
+ * capped stream); this is that window, kept in shared memory because producers and consumers
+ * of one trial are threads of one process. Its cost is two atomic adds per batch on the
+ * producer side and one atomic store per message on the consumer side, never a message on the
+ * wire, so it adds nothing to what the broker is measured doing. The NanoMQ broker needs none:
+ * it gives credit itself.
+ *
+ *   Int32 words (the counters wrap at 2^32; differences are taken modulo 2^32):
+ *   +-----------+-------+-------+---------+------------+-----+----------------+
+ *   | published | mode  | epoch | waiters | consumed 0 | ... | consumed C - 1 |
+ *   +-----------+-------+-------+---------+------------+-----+----------------+
+ *   published    messages every producer has handed to its client
+ *   mode         0: every reader gets every message (in flight = published - min consumed)
+ *                1: readers share the messages, a group (in flight = published - sum consumed)
+ *   epoch/waiters an event count (event-count.ts) that a producer waiting for room sleeps on
+ *   consumed i   messages reader i has been handed
+ */
+import type { WaitOutcome } from '../contract.js';
+import { EventCount } from './event-count.js';
+
+const PUBLISHED = 0;
+const MODE = 1;
+const ROOM = 2;
+const CONSUMED = 4;
+
+/** `mode` when readers share the messages; 0 (every reader gets every message) is the start. */
+const MODE_SHARED = 1;
+
+/** The plain data a descriptor carries (survives postMessage). */
+export interface DeliveryWindowMemory {
+  readonly words: Int32Array;
+  /** Messages allowed in flight. */
+  readonly limit: number;
+}
+
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export function createDeliveryWindow(readers: number, limit: number): DeliveryWindowMemory {
+  return { words: new Int32Array(new SharedArrayBuffer(4 * (CONSUMED + Math.max(1, readers)))), limit: Math.max(1, Math.floor(limit)) };
+}
+
+/** Messages allowed in flight for a queue of `capacityBytes` holding messages of `messageBytes`. */
+export function windowMessages(capacityBytes: number, messageBytes: number): number {
+  return Math.max(1, Math.floor(capacityBytes / Math.max(1, messageBytes)));
+}
+
+export class DeliveryWindow {
+  private readonly words: Int32Array;
+  /** Messages allowed in flight. */
+  readonly limit: number;
+  private readonly readers: number;
+  private readonly room: EventCount;
+
+  constructor(memory: DeliveryWindowMemory) {
+    this.words = memory.words;
+    this.limit = memory.limit;
+    this.readers = memory.words.length - CONSUMED;
+    this.room = new EventCount(memory.words, ROOM);
+  }
+
+  /** Reader side: this queue's readers share its messages (a consumer group). */
+  markShared(): void {
+    Atomics.store(this.words, MODE, MODE_SHARED);
+  }
+
+  inFlight(): number {
+    const w = this.words;
+    const published = Atomics.load(w, PUBLISHED);
+    if (Atomics.load(w, MODE) === MODE_SHARED) {
+      let done = 0;
+      for (let i = 0; i < this.readers; i++) done = (done + Atomics.load(w, CONSUMED + i)) | 0;
+      return Math.max(0, (published - done) | 0);
+    }
+    // Every reader gets every message: the slowest one holds the window.
+    let most = 0;
+    for (let i = 0; i < this.readers; i++) {
+      const behind = (published - Atomics.load(w, CONSUMED + i)) | 0;
+      if (behind > most) most = behind;
+    }
+    return most;
+  }
+
+  /** Producer side: how many of `wanted` messages may be sent now (0: wait). */
+  grant(wanted: number): number {
+    const room = this.limit - this.inFlight();
+    return room <= 0 ? 0 : Math.min(wanted, room);
+  }
+
+  /** Producer side: `n` messages were handed to the client. */
+  published(n: number): void {
+    Atomics.add(this.words, PUBLISHED, n);
+  }
+
+  /** Reader side: reader `index` has now been handed `total` messages (wrapping at 2^32). */
+  consumed(index: number, total: number): void {
+    Atomics.store(this.words, CONSUMED + index, total | 0);
+    this.room.signal();
+  }
+
+  /**
+   * Producer side: resolves when there is room, or after `timeoutMs`. Sleeps on the event loop
+   * (Atomics.waitAsync), never blocking the thread, whose sockets must go on being read.
+   */
+  async awaitRoom(timeoutMs: number): Promise<WaitOutcome> {
+    if (this.grant(1) > 0) return 'not-needed';
+    const w = this.words;
+    Atomics.add(w, ROOM + 1, 1);
+    try {
+      const epoch = Atomics.load(w, ROOM);
+      if (this.grant(1) > 0) return 'not-needed';
+      const r = waitAsync(w, ROOM, epoch, timeoutMs);
+      const outcome = r.async ? await (r.value as Promise<string>) : (r.value as string);
+      return outcome === 'timed-out' ? 'timed-out' : 'woken';
+    } finally {
+      Atomics.sub(w, ROOM + 1, 1);
+    }
+  }
+}

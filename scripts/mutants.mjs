@@ -133,6 +133,22 @@ export const mutants = [
     replace: 'void setFlagsFromString;\n',
     test: vitest('test/jit-window.test.ts'),
   },
+  {
+    id: 'window-follows-fastest-reader',
+    what: 'the delivery window lets the fastest fan-out reader, not the slowest, decide what is in flight',
+    file: 'implementations/shared/delivery-window.ts',
+    find: '      if (behind > most) most = behind;\n',
+    replace: '      if (most === 0 || behind < most) most = behind;\n',
+    test: vitest('test/delivery-window.test.ts'),
+  },
+  {
+    id: 'trim-ignores-pending',
+    what: "Redis Streams' trimming keeps only what no group was handed yet, dropping entries a dead member never acknowledged",
+    file: 'implementations/redis-streams/backend.ts',
+    find: "    const needed = Number(pending[0]) > 0 && pending[1] !== null ? String(pending[1]) : String(info['last-delivered-id']);\n",
+    replace: "    const needed = pending !== undefined ? String(info['last-delivered-id']) : '';\n",
+    test: vitest('test/redis-streams.test.ts'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

@@ -315,6 +315,41 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
   };
 }
 
+/**
+ * Every broker on one plane: a point per case, throughput across, p99 up (both log), so the
+ * brokers that are fast and the ones that are quick sit where they can be compared. Backends with
+ * a server (a key of `environment.servers`, with or without a `/durability=` suffix), and
+ * postMessage beside them as the no-network floor.
+ */
+function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | undefined {
+  const withServers = new Set(results.flatMap((r) => Object.keys(r.environment.servers ?? {}).map((key) => key.split('/')[0])));
+  if (withServers.size === 0) return undefined;
+  const rows = cases
+    .filter(
+      (c) => (withServers.has(c.backend) || c.backend === 'post-message') && c.summary!.msgsPerSec !== undefined && c.summary!.latencyNs?.p99 !== undefined,
+    )
+    .map((c) => ({
+      backend: `${c.backend}${durabilityTag(c.params)}`,
+      workload: c.workload,
+      case: `${label(c)} ${c.workload}${c.params.subscribers !== undefined ? ` s=${c.params.subscribers}` : ''}${c.params.members !== undefined ? ` m=${c.params.members}` : ''}`,
+      msgsPerSec: c.summary!.msgsPerSec!,
+      p99Us: c.summary!.latencyNs!.p99! / 1000,
+    }));
+  if (distinct(rows.map((r) => r.backend)).length < 2) return undefined;
+  const chart = p99Scatter(
+    'brokers-throughput-vs-p99',
+    'Brokers: throughput against p99',
+    "Each point is a case (median over trials) of a backend with a server, and of postMessage between two threads for reference: further right is more messages per second, lower is a shorter tail. Closed-loop workloads (throughput, fan-out, groups) trade latency for throughput, so compare a workload with itself; rate points are at the offered rate, with latency from the intended send time. A server's CPU and memory are in the table beside the clients'.",
+    rows,
+    { field: 'msgsPerSec', title: 'messages per second', format: '~s' },
+    'backend',
+    'workload',
+  );
+  const encoding = (chart.spec as { encoding: { x: Record<string, unknown> } }).encoding;
+  encoding.x = { ...encoding.x, scale: { type: 'log' }, axis: { format: '~s' } };
+  return chart;
+}
+
 export function buildCharts(results: ResultFile[]): ChartSpec[] {
   const cases = okCases(results);
   const charts = [
@@ -326,6 +361,7 @@ export function buildCharts(results: ResultFile[]): ChartSpec[] {
     cpuVsLatencyChart(cases),
     p99VsRunDelayChart(cases),
     producersChart(cases),
+    brokersChart(results, cases),
   ];
   return charts.filter((c): c is ChartSpec => c !== undefined);
 }

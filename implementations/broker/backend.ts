@@ -32,6 +32,9 @@ interface BrokerDescriptor extends QueueDescriptor {
  */
 export const BROKER_NODE_FLAGS = ['--max-semi-space-size=4'];
 
+/** A durable broker's log retention per topic. */
+const LOG_RETENTION_BYTES = 64 * 1024 * 1024;
+
 /** Messages a subscriber lets the broker send ahead of its acknowledgements. */
 const SUBSCRIBER_CREDIT = 8192;
 
@@ -131,7 +134,10 @@ export const broker: NetworkBackend = {
     const entry = join(packageRoot(), 'dist', 'broker', 'main.js');
     // Durable: topics in a log (broker/log-storage.ts) in a directory of the server's own.
     const directory = durability === 'none' ? undefined : serverDirectory();
-    const log = directory === undefined ? [] : ['--log', directory, '--durability', durability];
+    // Each trial is a fresh topic and the server lives for the suite: retention keeps a suite's
+    // logs to ~64 MiB a topic instead of every byte of every trial (readers are served from
+    // memory, and are never that far behind: the publisher's window is far smaller).
+    const log = directory === undefined ? [] : ['--log', directory, '--durability', durability, '--retention', String(LOG_RETENTION_BYTES)];
     try {
       const process_ = await startServerProcess({
         command: process.execPath,

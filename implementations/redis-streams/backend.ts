@@ -209,7 +209,7 @@ class RedisConsumer extends WindowedConsumer {
       }
       if (this.index === 0 && Date.now() - lastTrim >= TRIM_EVERY_MS) {
         lastTrim = Date.now();
-        await this.trim();
+        await trimToNeeded(this.client, this.d.key);
         continue;
       }
       const reply = (await this.buffers.sendCommand([
@@ -251,21 +251,6 @@ class RedisConsumer extends WindowedConsumer {
     } while (cursor.toString() !== '0-0' && !this.closing);
   }
 
-  /** Trims the stream to the oldest entry any group still needs. */
-  private async trim(): Promise<void> {
-    const groups = (await this.client.sendCommand(['XINFO', 'GROUPS', this.d.key])) as unknown[];
-    let oldest: string | undefined;
-    for (const group of groups) {
-      const info = fieldsOf(group);
-      const name = String(info.name);
-      const pending = (await this.client.sendCommand(['XPENDING', this.d.key, name])) as [number, string | null, string | null, unknown];
-      // Unacknowledged entries are needed from the oldest on; otherwise what comes after the last one handed out.
-      const needed = Number(pending[0]) > 0 && pending[1] !== null ? String(pending[1]) : String(info['last-delivered-id']);
-      if (oldest === undefined || compareIds(needed, oldest) < 0) oldest = needed;
-    }
-    if (oldest !== undefined) await this.client.sendCommand(['XTRIM', this.d.key, 'MINID', '~', oldest]);
-  }
-
   private handle(entries: [Buffer, Buffer[]][], redelivered: boolean): void {
     if (entries.length === 0) return;
     const ids: Buffer[] = [];
@@ -284,6 +269,24 @@ class RedisConsumer extends WindowedConsumer {
     await this.client.sendCommand(['PING']).catch(() => {});
     this.client.destroy();
   }
+}
+
+/**
+ * Trims a stream to the oldest entry any of its groups still needs: a group's oldest
+ * unacknowledged entry, or, when it has none, the last entry it was handed (XTRIM MINID ~:
+ * Redis removes whole internal nodes only, so a little more stays).
+ */
+export async function trimToNeeded(client: { sendCommand(args: string[]): Promise<unknown> }, key: string): Promise<void> {
+  const groups = (await client.sendCommand(['XINFO', 'GROUPS', key])) as unknown[];
+  let oldest: string | undefined;
+  for (const group of groups) {
+    const info = fieldsOf(group);
+    const name = String(info.name);
+    const pending = (await client.sendCommand(['XPENDING', key, name])) as [number, string | null, string | null, unknown];
+    const needed = Number(pending[0]) > 0 && pending[1] !== null ? String(pending[1]) : String(info['last-delivered-id']);
+    if (oldest === undefined || compareIds(needed, oldest) < 0) oldest = needed;
+  }
+  if (oldest !== undefined) await client.sendCommand(['XTRIM', key, 'MINID', '~', oldest]);
 }
 
 /** XINFO's reply for one item: a map under RESP3, a flat [field, value, ...] list under RESP2. */

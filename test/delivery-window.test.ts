@@ -1,0 +1,68 @@
+/**
+ * The delivery window that bounds messages in flight for brokers without flow control
+ * (implementations/shared/delivery-window.ts): the slowest reader holds it when every reader
+ * gets every message, the sum of readers when they share, its counters wrap at 2^32, and a
+ * producer waiting on the event loop is woken by a reader on another thread.
+ */
+import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createDeliveryWindow, DeliveryWindow } from '../implementations/shared/delivery-window.js';
+
+describe('DeliveryWindow', () => {
+  it('lets the slowest reader hold the window when every reader gets every message (fan-out)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1000 }), fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 1, maxLength: 5 }), (limit, seen) => {
+        const memory = createDeliveryWindow(seen.length, limit);
+        const w = new DeliveryWindow(memory);
+        const published = Math.max(...seen);
+        w.published(published);
+        for (const [i, n] of seen.entries()) w.consumed(i, n);
+        expect(w.inFlight()).toBe(published - Math.min(...seen));
+        expect(w.grant(limit)).toBe(Math.max(0, Math.min(limit, limit - (published - Math.min(...seen)))));
+      }),
+    );
+  });
+
+  it('counts what readers took together when they share the messages (a group)', () => {
+    const w = new DeliveryWindow(createDeliveryWindow(3, 100));
+    w.markShared();
+    w.published(90);
+    w.consumed(0, 30);
+    w.consumed(1, 20);
+    w.consumed(2, 10);
+    expect(w.inFlight()).toBe(30);
+    expect(w.grant(500)).toBe(70);
+  });
+
+  it('keeps counting across the 2^32 wrap of its counters', () => {
+    const w = new DeliveryWindow(createDeliveryWindow(1, 10));
+    w.published(2 ** 31 - 5);
+    w.consumed(0, 2 ** 31 - 5);
+    w.published(8); // the published counter wraps past 2^31 into negative Int32
+    expect(w.inFlight()).toBe(8);
+    w.consumed(0, 2 ** 31 + 1);
+    expect(w.inFlight()).toBe(2);
+    expect(w.grant(10)).toBe(8);
+  });
+
+  it('wakes a producer waiting on its event loop when a reader on another thread takes messages', async () => {
+    const memory = createDeliveryWindow(1, 4);
+    const w = new DeliveryWindow(memory);
+    w.published(4);
+    expect(w.grant(1)).toBe(0);
+    const started = performance.now();
+    const reader = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       const words = workerData.words;
+       setTimeout(() => { Atomics.store(words, 4, 2); if (Atomics.load(words, 3) > 0) { Atomics.add(words, 2, 1); Atomics.notify(words, 2); } }, 50);`,
+      { eval: true, workerData: memory },
+    );
+    const outcome = await w.awaitRoom(5000);
+    const waited = performance.now() - started;
+    await reader.terminate();
+    expect(outcome).toBe('woken');
+    expect(waited).toBeLessThan(2000);
+    expect(w.grant(10)).toBe(2);
+  });
+});

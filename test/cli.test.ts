@@ -2,8 +2,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Broker } from '../broker/server.js';
 import { readResultFile } from '../harness/results/read-result.js';
-import { nanomq, tempDir, writeScenario } from './support/cli.js';
+import { nanomq, nanomqAsync, tempDir, writeScenario } from './support/cli.js';
 
 const tiny = `name: cli-tiny
 duration: 200ms
@@ -60,6 +61,33 @@ describe('nanomq run', () => {
     expect(out.results[0].cases.map((c) => c.status)).toEqual(['failed', 'failed']);
     expect(out.results[0].cases[0].reason).toMatch(/timed out after 1s \(in /);
     expect(existsSync(out.results[0].file)).toBe(true);
+  });
+
+  it('--server names a server for a backend, as servers: would; a bad one exits 2 naming the flag', async () => {
+    const dir = tempDir();
+    const file = writeScenario(
+      dir,
+      'net.yaml',
+      'name: net\nduration: 200ms\nwarmup: 50ms\nmatrix:\n  backend: [broker]\n  wait: [block]\nworkloads:\n  - kind: throughput\n',
+    );
+    const bad = nanomq(['run', file, '--server', 'sab-spsc=tcp://127.0.0.1:1']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--server "sab-spsc=tcp:\/\/127.0.0.1:1": expected <backend>=tcp:\/\/host:port/);
+    expect(nanomq(['run', file, '--server', 'broker=http://x:1']).stderr).toMatch(/the address must be tcp:\/\/host:port/);
+    const broker = await Broker.start({ token: 'cli-secret' });
+    try {
+      const r = await nanomqAsync(['run', file, '--out', dir, '--json', '--server', `broker=${broker.url}`], {
+        env: { ...process.env, NANOMQ_TOKEN: 'cli-secret' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as { results: { file: string }[] };
+      const result = JSON.parse(readFileSync(out.results[0].file, 'utf8'));
+      expect(result.environment.servers.broker).toEqual(expect.objectContaining({ url: broker.url, startedByHarness: false }));
+      expect(JSON.stringify(result)).not.toContain('cli-secret');
+      expect(broker.statsNow().published).toBeGreaterThan(0);
+    } finally {
+      await broker.close(100);
+    }
   });
 
   it('--backend keeps only the named backends', () => {

@@ -129,6 +129,32 @@ ${workloads}`);
   });
 }
 
+describe('a broker whose server is not installed', () => {
+  it('is listed unavailable with the reason and the install command, and its cases are skipped with it', async () => {
+    const saved = { nats: process.env.NANOMQ_NATS_SERVER, redis: process.env.NANOMQ_REDIS_SERVER };
+    process.env.NANOMQ_NATS_SERVER = '/nonexistent/nats-server';
+    process.env.NANOMQ_REDIS_SERVER = '/nonexistent/redis-server';
+    try {
+      for (const id of ['nats', 'nats-jetstream', 'redis-streams']) {
+        const availability = networkBackends.find((b) => b.id === id)!.available();
+        expect(availability.available).toBe(false);
+        expect(availability.reason).toMatch(/not installed.*apt-get install (nats|redis)-server/);
+      }
+      const r = await run('name: missing\nmatrix:\n  backend: [nats, redis-streams]\nworkloads:\n  - kind: throughput\n');
+      expect(r.cases.map((c) => c.status)).toEqual(['skipped', 'skipped']);
+      expect(r.cases[0].reason).toMatch(/apt-get install nats-server/);
+    } finally {
+      for (const [key, value] of [
+        ['NANOMQ_NATS_SERVER', saved.nats],
+        ['NANOMQ_REDIS_SERVER', saved.redis],
+      ] as const) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
+  });
+});
+
 describe('what a network backend cannot honour', () => {
   it('skips what the broker cannot honour, and in-process queues skip fan-out and groups, with the reason', async () => {
     const r = await run(`name: skips

@@ -2,9 +2,10 @@
  * The flag and argument parsers the commands share. Each refuses bad input with a BadInput that
  * names the flag (exit 2, no stack trace), so every command words the same mistake the same way.
  */
-import { backendIds } from '../../implementations/registry.js';
+import { backendIds, networkBackends } from '../../implementations/registry.js';
 import { ResultFileError, readResultFile } from '../results/read-result.js';
 import type { ResultFile } from '../results/types.js';
+import { SERVER_URL } from '../scenario/schema.js';
 import { BadInput } from './exit.js';
 
 /** Reads a result file named on the command line; a file that is not one is bad input. */
@@ -50,4 +51,28 @@ export function parseTrialsFlag(value: string | undefined): number | undefined {
   if (value.trim() === '' || !Number.isInteger(n) || n < 1 || n > MAX_TRIALS)
     throw new BadInput(`--trials: expected a whole number from 1 to ${MAX_TRIALS}, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/**
+ * `--server id=tcp://host:port` (repeatable): a server someone else runs, as a scenario's
+ * `servers:` entry would name it; it presents NANOMQ_TOKEN when that is set (a token on a
+ * command line would show in every process listing).
+ */
+export function parseServerFlags(values: readonly string[] | undefined): Record<string, { url: string; token?: string }> | undefined {
+  if (values === undefined || values.length === 0) return undefined;
+  const servers: Record<string, { url: string; token?: string }> = {};
+  const network = networkBackends.map((b) => b.id);
+  for (const value of values) {
+    const at = value.indexOf('=');
+    const id = at > 0 ? value.slice(0, at) : '';
+    const url = at > 0 ? value.slice(at + 1) : '';
+    if (!network.includes(id)) {
+      throw new BadInput(`--server ${JSON.stringify(value)}: expected <backend>=tcp://host:port, the backend one with a server (${network.join(', ')})`);
+    }
+    if (!SERVER_URL.test(url))
+      throw new BadInput(`--server ${JSON.stringify(value)}: the address must be tcp://host:port (a cluster: several, comma-separated)`);
+    const token = process.env.NANOMQ_TOKEN || undefined;
+    servers[id] = token ? { url, token } : { url };
+  }
+  return servers;
 }

@@ -10,7 +10,7 @@ import type { ResultFile } from '../results/types.js';
 import { runScenario } from '../run/runner.js';
 import { type LoadedScenario, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import { planCases } from '../scenario/plan.js';
-import { parseBackendFlag, parseTrialsFlag } from './arguments.js';
+import { parseBackendFlag, parseServerFlags, parseTrialsFlag } from './arguments.js';
 import { BadInput, ExitCode } from './exit.js';
 import { prepareOutputFolder } from './output-folder.js';
 import { progressReporter } from './progress.js';
@@ -23,6 +23,7 @@ interface RunFlags {
   json?: boolean;
   enforceSlo?: boolean;
   report?: boolean;
+  server?: string[];
 }
 
 /** The signals that end a run early; each writes what ran and exits 128 + its number. */
@@ -65,9 +66,15 @@ export function registerRun(program: Command): void {
     .option('--json', 'print machine-readable results instead of tables')
     .option('--enforce-slo', 'exit 3 when any case misses its SLO')
     .option('--report', 'also write an HTML and Markdown report of each result')
+    .option(
+      '--server <id=url>',
+      'measure a server someone else runs, as a servers: entry would (repeatable; presents NANOMQ_TOKEN)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(async (files: string[], flags: RunFlags) => {
       const backends = parseBackendFlag(flags.backend);
       const trials = parseTrialsFlag(flags.trials);
+      const flagServers = parseServerFlags(flags.server);
       // Every file is checked before anything runs: bad input costs no measuring time.
       const loaded: LoadedScenario[] = [];
       const problems: string[] = [];
@@ -80,6 +87,8 @@ export function registerRun(program: Command): void {
         }
       }
       if (problems.length > 0) throw new BadInput(`invalid scenario:\n${problems.join('\n')}`);
+      // --server entries replace the scenarios' own for those backends.
+      if (flagServers) for (const l of loaded) l.scenario = { ...l.scenario, servers: { ...l.scenario.servers, ...flagServers } };
       if (backends) {
         for (const { file, scenario } of loaded) {
           if (!scenario.matrix.backend.some((b) => backends.includes(b))) {

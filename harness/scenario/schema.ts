@@ -79,16 +79,16 @@ const workload = z.discriminatedUnion('kind', [
     }),
 ]);
 
+/** A server's address: `tcp://host:port`, several comma-separated for a cluster. */
+export const SERVER_URL = /^tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5}(,tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5})*$/;
+
 /**
  * `servers:` entries. `url`: a server (or cluster) someone else runs, measured instead of one the
  * harness starts. `nodes`: a local cluster of that many nodes the harness starts on loopback.
  */
 const server = z
   .strictObject({
-    url: z
-      .string()
-      .regex(/^tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5}(,tcp:\/\/(\[[^\]]+\]|[^:/,]+):\d{1,5})*$/, 'must be tcp://host:port (a cluster: several, comma-separated)')
-      .optional(),
+    url: z.string().regex(SERVER_URL, 'must be tcp://host:port (a cluster: several, comma-separated)').optional(),
     /** The token the server wants, if any. */
     token: z.string().min(1).optional(),
     nodes: integer(1, 9).optional(),

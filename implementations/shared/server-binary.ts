@@ -11,18 +11,19 @@ const EXTRA_FOLDERS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 export function findServerBinary(name: string, envVariable: string): string | undefined {
   const named = process.env[envVariable];
-  if (named) return named;
+  // A variable that names something not runnable means "not installed", not "look elsewhere".
+  if (named) return executable(named) ? named : undefined;
   const folders = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...EXTRA_FOLDERS];
-  for (const folder of folders) {
-    const candidate = join(folder, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
+  return folders.map((folder) => join(folder, name)).find(executable);
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
   }
-  return undefined;
 }
 
 /** The first line `binary --version` prints, or undefined when it cannot be run. */

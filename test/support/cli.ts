@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,18 @@ export interface CliOutcome {
 export function nanomq(args: string[], timeoutMs = 120_000, options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliOutcome {
   const r = spawnSync(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, encoding: 'utf8', timeout: timeoutMs, env: options.env ?? process.env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The same, without blocking this process's event loop (for a server the test itself runs). */
+export function nanomqAsync(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? root, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 export function tempDir(): string {

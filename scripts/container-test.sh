@@ -95,7 +95,7 @@ PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{
 TOKEN=ci-$RANDOM$RANDOM
 # --health-interval disable: the periodic checks need systemd timers, absent here; the check itself runs below.
 podman run -d --name "$CONTAINER" --network host --health-interval disable -e "NANOMQ_TOKEN=$TOKEN" -e "NANOMQ_PORT=$PORT" \
-  "$IMAGE" broker --listen 127.0.0.1 --port "$PORT" >/dev/null
+  "$IMAGE" broker --listen 127.0.0.1 --port "$PORT" >/dev/null 2>>"$WORK/podman.log"
 for _ in $(seq 1 50); do
   podman logs "$CONTAINER" 2>&1 | grep -q "listening on tcp://127.0.0.1:$PORT (token required)" && break
   sleep 0.2
@@ -103,7 +103,7 @@ done
 podman logs "$CONTAINER" 2>&1 | grep -q "listening on tcp://127.0.0.1:$PORT (token required)" || { podman logs "$CONTAINER"; exit 1; }
 UID_INSIDE=$(podman exec "$CONTAINER" id -u)
 [ "$UID_INSIDE" != 0 ] || { echo "the broker runs as root" >&2; exit 1; }
-podman healthcheck run "$CONTAINER" && echo "health check: healthy"
+podman healthcheck run "$CONTAINER" 2>>"$WORK/podman.log" && echo "health check: healthy"
 NANOMQ_TOKEN=$TOKEN node scripts/container-smoke.mjs "tcp://127.0.0.1:$PORT"
 # Without the token, the broker refuses.
 if NANOMQ_TOKEN=wrong node scripts/container-smoke.mjs "tcp://127.0.0.1:$PORT" >/dev/null 2>&1; then
@@ -112,7 +112,7 @@ fi
 
 echo "== SIGTERM"
 START=$(date +%s%N)
-podman stop -t 2 "$CONTAINER" >/dev/null
+podman stop -t 2 "$CONTAINER" >/dev/null 2>>"$WORK/podman.log"
 STOP_MS=$((($(date +%s%N) - START) / 1000000))
 EXIT=$(podman inspect --format '{{.State.ExitCode}}' "$CONTAINER")
 echo "stopped in $STOP_MS ms, exit code $EXIT"

@@ -41,6 +41,12 @@ interface JetStreamDescriptor extends NatsDescriptor {
 const ACK_WAIT_MS = 1000;
 /** Messages a pull consumer asks for at a time. */
 const PULL_BATCH = 1024;
+/**
+ * Publishes a producer keeps awaiting their PubAck (fewer when the delivery window is smaller):
+ * enough to keep the server busy, few enough that a large window does not queue a backlog the
+ * server then takes seconds to acknowledge.
+ */
+const MAX_UNACKED = 8192;
 /** How long a closing producer waits for its last acknowledgements. */
 const LAST_ACKS_MS = 10_000;
 
@@ -75,7 +81,7 @@ class JetStreamProducer extends NatsProducer {
 
   constructor(nc: NatsConnection, subject: string, window: DeliveryWindowMemory) {
     super(nc, subject, window);
-    this.limit = window.limit;
+    this.limit = Math.min(window.limit, MAX_UNACKED);
     this.acks = nc.subscribe(this.inbox, {
       callback: (_error, msg) => {
         this.acked++;

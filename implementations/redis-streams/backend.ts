@@ -20,7 +20,7 @@
  *
  * Flow control: Redis has none between a producer and a stream's readers, so a window in shared
  * memory (shared/delivery-window.ts) bounds the messages in flight; and a producer keeps at
- * most a window of commands awaiting replies.
+ * most MAX_PENDING_COMMANDS commands awaiting replies.
  *
  * A primary with replicas (`servers: { redis-streams: { nodes: 3 } }`): producers send
  * `WAIT <replicas> <timeout>` after each batch, so a batch counts as sent once every replica
@@ -54,6 +54,12 @@ const READ_BLOCK_MS = 100;
 const CLAIM_IDLE_MS = 1000;
 /** How often a group member looks for such entries. */
 const CLAIM_EVERY_MS = 250;
+/**
+ * Commands a producer keeps awaiting replies: a pipeline as deep as a few batches of 256 keeps
+ * the server busy. Bounding it by the delivery window alone let a 32 MiB window queue 262 144
+ * XADDs in the client, which then crawled (346 msg/s) and timed commands out.
+ */
+const MAX_PENDING_COMMANDS = 4096;
 /** How often reader 0 trims the stream. */
 const TRIM_EVERY_MS = 250;
 /** How long a producer's WAIT gives the replicas. */
@@ -105,7 +111,7 @@ class RedisProducer implements AsyncProducer {
 
   claim(max: number, length: number): number {
     if (this.failure) throw this.failure;
-    const room = Math.min(this.window.grant(max), Math.max(0, this.window.limit - this.pending));
+    const room = Math.min(this.window.grant(max), Math.max(0, MAX_PENDING_COMMANDS - this.pending));
     if (room === 0) return 0;
     // A fresh buffer: the client holds the arguments until it writes them out.
     this.buffer = new Uint8Array(room * length);
@@ -143,7 +149,8 @@ class RedisProducer implements AsyncProducer {
   };
 
   private readonly failed = (error: Error): void => {
-    this.failure ??= error;
+    // node-redis's errors can have an empty message (a TimeoutError): say which it was.
+    this.failure ??= new Error(`redis: ${error.name}${error.message ? `: ${error.message}` : ''}`);
     this.replied();
   };
 
@@ -153,7 +160,7 @@ class RedisProducer implements AsyncProducer {
 
   async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
     if (this.failure) throw this.failure;
-    if (this.pending < this.window.limit) return this.window.awaitRoom(timeoutMs);
+    if (this.pending < MAX_PENDING_COMMANDS) return this.window.awaitRoom(timeoutMs);
     return this.replyArrived.wait(timeoutMs);
   }
 

@@ -134,6 +134,14 @@ export const mutants = [
     test: vitest('test/jit-window.test.ts'),
   },
   {
+    id: 'compare-ignores-family',
+    what: 'compare judges each figure on its own, as if a suite of ~200 tests at 5% would not cry wolf',
+    file: 'harness/compare/compare.ts',
+    find: '  holdToFamily(all);\n',
+    replace: '  void holdToFamily;\n',
+    test: vitest('test/compare.test.ts', '-t', 'holds a whole suite'),
+  },
+  {
     id: 'window-follows-fastest-reader',
     what: 'the delivery window lets the fastest fan-out reader, not the slowest, decide what is in flight',
     file: 'implementations/shared/delivery-window.ts',

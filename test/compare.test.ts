@@ -119,6 +119,52 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
     expect(detected / runs).toBeGreaterThanOrEqual(0.8);
   });
 
+  it('holds a whole suite to the family: same code exits 0, ×0.7 everywhere is found, one regressed case is listed unconfirmed', async () => {
+    const { seededRandom } = await import('../harness/metrics/stats.js');
+    const random = seededRandom(7);
+    const CASES = 112;
+    const suite = (scale: (k: number) => number) =>
+      synthResult(
+        Array.from({ length: CASES }, (_, k) => synthCase(`sab-spsc/throughput/case-${k}`, noisy(random, 1e6 * scale(k), 0.08), noisy(random, 1e4, 0.08))),
+      );
+    const runs = 100;
+    let falseGate = 0;
+    let lonelyRegressionListed = 0;
+    let unconfirmedWithoutChange = 0;
+    for (let i = 0; i < runs; i++) {
+      const base = suite(() => 1);
+      const same = compareResults(
+        base,
+        suite(() => 1),
+        5,
+        { intervals: false },
+      );
+      if (same.regressions > 0) falseGate++;
+      unconfirmedWithoutChange += same.unconfirmed;
+      const one = compareResults(
+        base,
+        suite((k) => (k === 0 ? 0.8 : 1)),
+        5,
+        { intervals: false },
+      );
+      const first = one.cases[0].metrics[0];
+      if (first.verdict === 'slower' || first.unconfirmed === 'slower') lonelyRegressionListed++;
+    }
+    // Per figure at 2.5% one-sided, ~5 of the 224 would be "significant" in every run.
+    expect(falseGate / runs).toBeLessThanOrEqual(0.05);
+    expect(unconfirmedWithoutChange / runs).toBeGreaterThan(1);
+    // One regressed case among 112 is not a discovery at 5 trials, but it is never hidden.
+    expect(lonelyRegressionListed / runs).toBeGreaterThanOrEqual(0.8);
+    const everywhere = compareResults(
+      suite(() => 1),
+      suite(() => 0.7),
+      5,
+      { intervals: false },
+    );
+    expect(everywhere.cases.every((c) => c.metrics[0].verdict === 'slower')).toBe(true);
+    expect(everywhere.regressions).toBe(CASES);
+  });
+
   it('gives no verdict below 5 trials a side: inconclusive, not a regression', () => {
     const base = synthResult([synthCase(ID, [100, 101, 99])]);
     const cand = synthResult([synthCase(ID, [50, 51, 49])]);

@@ -10,7 +10,7 @@ export function comparisonTable(c: Comparison): string {
   const rows = comparisonRows(c).map((r) => (r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : r.cells));
   const lines = [renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4])), ...comparisonNotes(c)];
   lines.push(
-    `${c.regressions} regression(s) (${c.lostCases.length} lost case(s)), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%, ${c.inconclusive} inconclusive`,
+    `${c.regressions} regression(s) (${c.lostCases.length} lost case(s)), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%, ${c.inconclusive} inconclusive, ${c.unconfirmed} unconfirmed (of ${c.tested} figures tested)`,
   );
   return lines.join('\n');
 }

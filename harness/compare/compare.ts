@@ -12,6 +12,13 @@
  *   values rejects "no change" at ALPHA (exact over every relabelling when there are few, which
  *   holds its error rate at small n, unlike a bootstrap) AND the ratio lies beyond the
  *   threshold (an effect size: a real but tiny change is not a regression).
+ * - The tests are a family (two figures of every case: a quick suite makes ~200), and at 5% each,
+ *   ~10 would come out "significant" between two runs of the same code. So a verdict must also
+ *   be a discovery of the family: Benjamini–Hochberg at a false discovery rate of FDR, on the
+ *   two-sided p-values. Under no change at all, that keeps the chance of any verdict at ≤ FDR.
+ *   A figure that passes on its own but not in the family is `unconfirmed`, listed with a note:
+ *   with 5 trials a side the smallest possible p is 1/252, so one regressed case among hundreds
+ *   needs more trials to be told from noise, and the note says so rather than hide it.
  * - A case that was ok in the baseline but failed, was skipped, or is missing in the candidate
  *   is a regression, named as such.
  * The bootstrap interval of the ratio is still shown, for reading, with enough trials.
@@ -25,6 +32,8 @@ export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclus
 export const MIN_TRIALS = 5;
 /** One-sided significance level of each direction's permutation test (5% two-sided). */
 export const ALPHA = 0.025;
+/** False discovery rate the family of a comparison's tests is held to (Benjamini–Hochberg). */
+export const FDR = 0.05;
 
 export interface MetricComparison {
   metric: 'msgsPerSec' | 'p99';
@@ -37,6 +46,10 @@ export interface MetricComparison {
   verdict: Verdict;
   /** One-sided permutation p-value in the direction of the observed change (≥ MIN_TRIALS a side). */
   pValue?: number;
+  /** Benjamini–Hochberg adjusted two-sided p-value across every tested figure of the comparison. */
+  qValue?: number;
+  /** Beyond the threshold with p < ALPHA on its own, but not a discovery of the family. */
+  unconfirmed?: 'slower' | 'faster';
   /** Ok trials on each side. */
   trials: [number, number];
   basis: string;
@@ -62,6 +75,10 @@ export interface Comparison {
   mismatched: { id: string; differences: string[] }[];
   /** Metrics with too few trials for a verdict. */
   inconclusive: number;
+  /** Tested figures (each case's msg/s and p99 with enough trials): the family the verdicts are held to. */
+  tested: number;
+  /** Figures that changed beyond the threshold with p < ALPHA alone, but are not discoveries of the family. */
+  unconfirmed: number;
   /** The two results come from different machines or Node versions, and so on. */
   warnings: string[];
   /** Slower metrics plus lost cases. */
@@ -140,6 +157,7 @@ function compareMetric(
   cand: number[],
   thresholdPct: number,
   higherIsBetter: boolean,
+  intervals: boolean,
 ): MetricComparison | undefined {
   // A ratio needs positive, finite figures on both sides: a zero or negative one (a broken or
   // hand-edited file) would print Infinity [NaN–NaN] and decide nothing.
@@ -180,9 +198,30 @@ function compareMetric(
     pValue,
     basis: `permutation test, ${trials[0]}+${trials[1]} trials`,
   };
-  const ci = ratioInterval(base, cand);
+  const ci = intervals ? ratioInterval(base, cand) : undefined;
   if (ci) out.ratioCi95 = ci;
   return out;
+}
+
+/**
+ * Benjamini–Hochberg over every tested figure: q-values from the two-sided p-values, and a
+ * verdict stays only where its q-value is within FDR; the others become `unconfirmed`.
+ */
+function holdToFamily(metrics: MetricComparison[]): void {
+  const tested = metrics.filter((m) => m.pValue !== undefined).sort((a, b) => a.pValue! - b.pValue!);
+  const n = tested.length;
+  let running = 1;
+  for (let i = n - 1; i >= 0; i--) {
+    const twoSided = Math.min(1, 2 * tested[i].pValue!);
+    running = Math.min(running, (twoSided * n) / (i + 1));
+    tested[i].qValue = running;
+  }
+  for (const m of tested) {
+    if ((m.verdict === 'slower' || m.verdict === 'faster') && m.qValue! > FDR) {
+      m.unconfirmed = m.verdict;
+      m.verdict = 'no significant change';
+    }
+  }
 }
 
 const trialValues = (c: CaseResult, pick: (t: CaseResult['trials'][number]) => number | undefined) =>
@@ -222,7 +261,9 @@ function machineWarnings(baseline: ResultFile, candidate: ResultFile): string[] 
   return warnings;
 }
 
-export function compareResults(baseline: ResultFile, candidate: ResultFile, thresholdPct = 5): Comparison {
+/** `intervals: false` skips the bootstrap intervals (for reading only; verdicts never use them), for simulations. */
+export function compareResults(baseline: ResultFile, candidate: ResultFile, thresholdPct = 5, options: { intervals?: boolean } = {}): Comparison {
+  const intervals = options.intervals ?? true;
   const baseCases = new Map(baseline.cases.map((c) => [c.id, c]));
   const candCases = new Map(candidate.cases.map((c) => [c.id, c]));
   const cases: CaseComparison[] = [];
@@ -255,6 +296,7 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
         trialValues(cand, (t) => t.msgsPerSec),
         thresholdPct,
         true,
+        intervals,
       ),
       compareMetric(
         'p99',
@@ -262,11 +304,13 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
         trialValues(cand, (t) => t.latencyNs?.p99),
         thresholdPct,
         false,
+        intervals,
       ),
     ].filter((m): m is MetricComparison => m !== undefined);
     cases.push({ id, metrics });
   }
   const all = cases.flatMap((c) => c.metrics);
+  holdToFamily(all);
   const side = (r: ResultFile) => ({ scenario: r.scenario.name, startedAt: r.environment.startedAt, gitCommit: r.environment.gitCommit });
   return {
     baseline: side(baseline),
@@ -279,6 +323,8 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
     lostCases,
     mismatched,
     inconclusive: all.filter((m) => m.verdict === 'inconclusive').length,
+    tested: all.filter((m) => m.pValue !== undefined).length,
+    unconfirmed: all.filter((m) => m.unconfirmed !== undefined).length,
     warnings: machineWarnings(baseline, candidate),
     regressions: all.filter((m) => m.verdict === 'slower').length + lostCases.length,
     improvements: all.filter((m) => m.verdict === 'faster').length,

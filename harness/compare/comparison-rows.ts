@@ -17,9 +17,11 @@ export function comparisonRows(c: Comparison): ComparisonRow[] {
       const verdict =
         m.verdict === 'inconclusive'
           ? `inconclusive (${Math.min(...m.trials)} trials)`
-          : m.pValue !== undefined
-            ? `${m.verdict} (p=${m.pValue.toFixed(3)})`
-            : m.verdict;
+          : m.unconfirmed !== undefined
+            ? `${m.unconfirmed}? unconfirmed (p=${m.pValue!.toFixed(3)} alone, q=${m.qValue!.toFixed(2)} among all)`
+            : m.pValue !== undefined
+              ? `${m.verdict} (p=${m.pValue.toFixed(3)}${m.qValue !== undefined && m.verdict !== 'no significant change' ? `, q=${m.qValue.toFixed(3)}` : ''})`
+              : m.verdict;
       return {
         slower: m.verdict === 'slower',
         cells: [k.id, m.metric === 'p99' ? 'p99' : 'msg/s', fmt(m.baseline), fmt(m.candidate), `${m.ratio.toFixed(3)}${interval}`, verdict],
@@ -34,6 +36,11 @@ export function comparisonNotes(c: Comparison): string[] {
     ...(c.warnings ?? []).map((w) => `WARNING: ${w}`),
     ...(c.lostCases ?? []).map((l) => `REGRESSION: ${l.id} was ok in the baseline, ${l.reason}`),
     ...(c.mismatched ?? []).map((m) => `not compared, configuration differs: ${m.id} (${m.differences.join(', ')})`),
+    ...(c.unconfirmed > 0
+      ? [
+          `${c.unconfirmed} figure(s) changed beyond ${c.thresholdPct}% with p < 0.025 on their own, but are not discoveries among the ${c.tested} figures tested (Benjamini–Hochberg, false discovery rate 5%): noise of that size is expected somewhere in ${c.tested} tests. To confirm or clear them, re-run those cases with more trials (with 5 a side the smallest p is 0.004)`,
+        ]
+      : []),
     ...(c.inconclusive > 0 ? [`${c.inconclusive} figure(s) inconclusive: a verdict needs at least 5 ok trials on each side (run with --trials 5)`] : []),
     ...c.onlyInBaseline.filter((id) => !(c.lostCases ?? []).some((l) => l.id === id)).map((id) => `only in baseline: ${id}`),
     ...c.onlyInCandidate.map((id) => `only in candidate: ${id}`),

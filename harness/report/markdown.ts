@@ -34,7 +34,7 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
     out.push(
       '## Comparison with the baseline',
       '',
-      `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5% and the ratio lies beyond ${comparison.thresholdPct}%; fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive.`,
+      `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5%, the ratio lies beyond ${comparison.thresholdPct}%, and the figure is a discovery among all ${comparison.tested ?? 0} tested (Benjamini–Hochberg, false discovery rate 5%); fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive, ${comparison.unconfirmed ?? 0} unconfirmed.`,
       '',
     );
     out.push(

@@ -25,9 +25,10 @@ export const mutants = [
     id: 'event-count-no-recheck',
     what: 'EventCount sleeps without re-checking the queue after announcing itself',
     file: 'implementations/shared/event-count.ts',
-    find: "      if (ready()) return 'not-needed';\n",
+    // The blocking wait (awaitAsync shares the protocol; the line after tells the two apart).
+    find: "      if (ready()) return 'not-needed';\n      const r = Atomics.wait(",
     // `ready` stays referenced, or the copy would not compile (noUnusedParameters).
-    replace: '      void ready;\n',
+    replace: '      void ready;\n      const r = Atomics.wait(',
     test: vitest('test/wait-primitives.test.ts', 'test/mutex.test.ts', '-t', 'EventCount|lost wake-ups: sab-spsc'),
   },
   {

@@ -13,21 +13,21 @@
  * what it was sent with it (at-most-once), and nothing slows a producer down, so a window in
  * shared memory (shared/delivery-window.ts) bounds the messages in flight instead.
  *
- * Copies: a producer writes a batch into a fresh buffer, which the client holds until it
- * writes its pending commands to the socket (so the buffer is never reused); the client then
+ * Copies: a producer writes a batch into a fresh buffer (shared/windowed-producer.ts), which the
+ * client holds until it writes its pending commands to the socket; the client then
  * copies the batch once into one chunk for the socket. A consumer is handed each message as a
  * view of the chunk the socket read, copied once more when that view is not 8-byte aligned
  * (the client's payloads follow a text protocol line; the contract hands over aligned records).
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { NatsConnection, Subscription } from 'nats';
-import type { BackendCounters, QueueDescriptor, WaitOutcome } from '../contract.js';
-import type { AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
-import { createDeliveryWindow, DeliveryWindow, type DeliveryWindowMemory, windowMessages } from '../shared/delivery-window.js';
-import { findServerBinary, serverVersion } from '../shared/server-binary.js';
+import type { QueueDescriptor } from '../contract.js';
+import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
+import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server-binary.js';
 import { ServerStartError } from '../shared/server-process.js';
 import { WindowedConsumer } from '../shared/windowed-consumer.js';
+import { WindowedProducer } from '../shared/windowed-producer.js';
 import { awaitInterest, connectTo, type NatsAddress, nodeFor } from './connection.js';
 import { startNatsServer } from './server.js';
 
@@ -38,28 +38,21 @@ export interface NatsDescriptor extends QueueDescriptor, NatsAddress {
 
 /** How long a new JetStream server or cluster may take to answer. */
 const JETSTREAM_READY_MS = 15_000;
-/** The largest batch a producer stages at once. */
-const MAX_CLAIM = 4096;
 
-export const NATS_INSTALL =
-  'apt-get install nats-server (Debian, Ubuntu), or a release from https://github.com/nats-io/nats-server/releases; NANOMQ_NATS_SERVER names the binary';
+const NATS_SERVER: ServerSoftware = {
+  binary: 'nats-server',
+  envVariable: 'NANOMQ_NATS_SERVER',
+  install:
+    'apt-get install nats-server (Debian, Ubuntu), or a release from https://github.com/nats-io/nats-server/releases; NANOMQ_NATS_SERVER names the binary',
+  clientPackage: 'nats',
+  clientInstall: 'npm install nats@2',
+};
 
 /** Whether the server binary and the client package are here; the reason and the install command when not. */
-export function natsAvailability(): { available: boolean; reason?: string } {
-  try {
-    createRequire(import.meta.url).resolve('nats');
-  } catch {
-    return { available: false, reason: 'the nats client package is missing: npm install nats@2' };
-  }
-  if (findServerBinary('nats-server', 'NANOMQ_NATS_SERVER') === undefined) {
-    return { available: false, reason: `nats-server is not installed (it is needed to start a server; or name one under servers:): ${NATS_INSTALL}` };
-  }
-  return { available: true };
-}
+export const natsAvailability = () => serverAvailability(NATS_SERVER);
 
 export async function startNats(options: ServerOptions, jetstream: boolean): Promise<RunningServer> {
-  const binary = findServerBinary('nats-server', 'NANOMQ_NATS_SERVER');
-  if (binary === undefined) throw new ServerStartError(`nats-server is not installed: ${NATS_INSTALL}`);
+  const binary = requireServerBinary(NATS_SERVER);
   const server = await startNatsServer({ binary, version: serverVersion(binary) ?? 'nats-server', nodes: options.nodes, jetstream });
   if (jetstream) {
     try {
@@ -91,59 +84,18 @@ async function awaitJetStream(server: RunningServer): Promise<void> {
   }
 }
 
-export class NatsProducer implements AsyncProducer {
-  buffer = new Uint8Array(0);
-  private length = 0;
-  private claimed = 0;
-  private readonly window: DeliveryWindow;
-
+export class NatsProducer extends WindowedProducer {
   constructor(
     protected readonly nc: NatsConnection,
     protected readonly subject: string,
     window: DeliveryWindowMemory,
+    pipelineLimit = Number.POSITIVE_INFINITY,
   ) {
-    this.window = new DeliveryWindow(window);
+    super(window, pipelineLimit);
   }
 
-  claim(max: number, length: number): number {
-    const n = this.room(Math.min(max, MAX_CLAIM));
-    if (n === 0) return 0;
-    // A fresh buffer: the client keeps references to what it was given until it flushes.
-    this.buffer = new Uint8Array(n * length);
-    this.length = length;
-    this.claimed = n;
-    return n;
-  }
-
-  /** How many of `wanted` may be sent now. */
-  protected room(wanted: number): number {
-    return this.window.grant(wanted);
-  }
-
-  offsetOf(i: number): number {
-    return i * this.length;
-  }
-
-  commit(): void {
-    for (let i = 0; i < this.claimed; i++) this.send(this.buffer.subarray(i * this.length, (i + 1) * this.length));
-    this.window.published(this.claimed);
-    this.claimed = 0;
-  }
-
-  protected send(message: Uint8Array): void {
+  protected send(message: Buffer): void {
     this.nc.publish(this.subject, message);
-  }
-
-  flush(): void {
-    // The client writes what it holds at the end of this turn (a microtask) or once 32 KiB wait.
-  }
-
-  awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
-    return this.window.awaitRoom(timeoutMs);
-  }
-
-  counters(): BackendCounters {
-    return {};
   }
 
   async close(): Promise<void> {
@@ -206,8 +158,7 @@ export const nats: NetworkBackend = {
     return undefined;
   },
   create(options): NatsDescriptor {
-    const limit = windowMessages(options.capacityBytes, options.maxMessageBytes);
-    const window = createDeliveryWindow(options.consumers, limit);
+    const window = deliveryWindowFor(options);
     return {
       backend: 'nats',
       sharedBytes: window.words.byteLength,

@@ -23,10 +23,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AckPolicy, type ConsumerMessages, createInbox, DeliverPolicy, DiscardPolicy, type NatsConnection, nanos, StorageType, type Subscription } from 'nats';
-import type { WaitOutcome } from '../contract.js';
 import type { ConsumerOptions, NetworkBackend } from '../network-contract.js';
-import { createDeliveryWindow, type DeliveryWindowMemory, windowMessages } from '../shared/delivery-window.js';
-import { WakeUp } from '../shared/wake-up.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
 import { WindowedConsumer } from '../shared/windowed-consumer.js';
 import { NATS_TRAITS, type NatsDescriptor, NatsProducer, natsAvailability, startNats } from './backend.js';
 import { connectTo, nodeFor, nodeUrls } from './connection.js';
@@ -72,20 +70,16 @@ async function ensureStream(nc: NatsConnection, d: JetStreamDescriptor): Promise
 class JetStreamProducer extends NatsProducer {
   private readonly inbox = createInbox();
   private sent = 0;
-  private acked = 0;
   private failures = 0;
   private firstFailure = '';
   private readonly acks: Subscription;
-  private readonly limit: number;
-  private readonly ackArrived = new WakeUp();
 
   constructor(nc: NatsConnection, subject: string, window: DeliveryWindowMemory) {
-    super(nc, subject, window);
-    this.limit = Math.min(window.limit, MAX_UNACKED);
+    // Unacknowledged publishes count against the window too: the server stores at its own pace.
+    super(nc, subject, window, Math.min(window.limit, MAX_UNACKED));
     this.acks = nc.subscribe(this.inbox, {
       callback: (_error, msg) => {
-        this.acked++;
-        if (this.sent - this.acked < this.limit) this.ackArrived.wake();
+        this.replied();
         // A PubAck is {"stream":…,"seq":…}; an error is {"error":{…}}.
         const data = msg.data;
         if (data.length > 2 && data[2] === 0x65 /* e */) {
@@ -95,19 +89,8 @@ class JetStreamProducer extends NatsProducer {
     });
   }
 
-  protected override room(wanted: number): number {
-    // Unacknowledged publishes count against the window too: the server stores at its own pace.
-    const unacked = this.sent - this.acked;
-    return Math.min(super.room(wanted), Math.max(0, this.limit - unacked));
-  }
-
-  override async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
-    if (this.sent - this.acked < this.limit) return super.awaitSpace(timeoutMs);
-    // Waiting for acknowledgements, which arrive on this thread's event loop.
-    return this.ackArrived.wait(timeoutMs);
-  }
-
-  protected override send(message: Uint8Array): void {
+  protected override send(message: Buffer): void {
+    this.expectReply();
     this.nc.publish(this.subject, message, { reply: this.inbox });
     this.sent++;
   }
@@ -115,11 +98,12 @@ class JetStreamProducer extends NatsProducer {
   override async close(): Promise<void> {
     await this.nc.flush();
     const deadline = Date.now() + LAST_ACKS_MS;
-    while (this.acked < this.sent && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (this.awaitingReply > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     this.acks.unsubscribe();
     await this.nc.close();
     if (this.failures > 0) throw new Error(`JetStream refused ${this.failures} publish(es), the first with ${this.firstFailure}`);
-    if (this.acked < this.sent) throw new Error(`JetStream acknowledged ${this.acked} of ${this.sent} publishes within ${LAST_ACKS_MS / 1000} s`);
+    if (this.awaitingReply > 0)
+      throw new Error(`JetStream acknowledged ${this.sent - this.awaitingReply} of ${this.sent} publishes within ${LAST_ACKS_MS / 1000} s`);
   }
 }
 
@@ -178,8 +162,7 @@ export const natsJetStream: NetworkBackend = {
     return undefined;
   },
   create(options): JetStreamDescriptor {
-    const limit = windowMessages(options.capacityBytes, options.maxMessageBytes);
-    const window = createDeliveryWindow(options.consumers, limit);
+    const window = deliveryWindowFor(options);
     const id = randomUUID();
     return {
       backend: 'nats-jetstream',

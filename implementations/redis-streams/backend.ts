@@ -27,15 +27,13 @@
  * has it; readers read from the primary (XREADGROUP writes the group's state).
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { createClient, RESP_TYPES } from 'redis';
-import type { BackendCounters, Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
-import type { AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
-import { createDeliveryWindow, DeliveryWindow, type DeliveryWindowMemory, windowMessages } from '../shared/delivery-window.js';
-import { findServerBinary, serverVersion } from '../shared/server-binary.js';
-import { ServerStartError } from '../shared/server-process.js';
-import { WakeUp } from '../shared/wake-up.js';
+import type { Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
+import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
+import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server-binary.js';
 import { WindowedConsumer } from '../shared/windowed-consumer.js';
+import { WindowedProducer } from '../shared/windowed-producer.js';
 import { startRedisServer } from './server.js';
 
 interface RedisDescriptor extends QueueDescriptor {
@@ -45,7 +43,13 @@ interface RedisDescriptor extends QueueDescriptor {
   readonly window: DeliveryWindowMemory;
 }
 
-const INSTALL = 'apt-get install redis-server (Debian, Ubuntu), or https://redis.io/downloads; NANOMQ_REDIS_SERVER names the binary';
+const REDIS_SERVER: ServerSoftware = {
+  binary: 'redis-server',
+  envVariable: 'NANOMQ_REDIS_SERVER',
+  install: 'apt-get install redis-server (Debian, Ubuntu), or https://redis.io/downloads; NANOMQ_REDIS_SERVER names the binary',
+  clientPackage: 'redis',
+  clientInstall: 'npm install redis',
+};
 /** Entries an XREADGROUP asks for at most. */
 const READ_COUNT = 512;
 /** How long an XREADGROUP blocks when the stream has nothing new. */
@@ -90,14 +94,8 @@ async function connect(d: RedisDescriptor): Promise<Client> {
   return client;
 }
 
-class RedisProducer implements AsyncProducer {
-  buffer = new Uint8Array(0);
-  private length = 0;
-  private claimed = 0;
-  private pending = 0;
+class RedisProducer extends WindowedProducer {
   private failure: Error | undefined;
-  private readonly replyArrived = new WakeUp();
-  private readonly window: DeliveryWindow;
   private readonly key: Buffer;
 
   constructor(
@@ -105,67 +103,41 @@ class RedisProducer implements AsyncProducer {
     d: RedisDescriptor,
     private readonly replicas: number,
   ) {
-    this.window = new DeliveryWindow(d.window);
+    super(d.window, MAX_PENDING_COMMANDS);
     this.key = Buffer.from(d.key);
   }
 
-  claim(max: number, length: number): number {
+  override claim(max: number, length: number): number {
     if (this.failure) throw this.failure;
-    const room = Math.min(this.window.grant(max), Math.max(0, MAX_PENDING_COMMANDS - this.pending));
-    if (room === 0) return 0;
-    // A fresh buffer: the client holds the arguments until it writes them out.
-    this.buffer = new Uint8Array(room * length);
-    this.length = length;
-    this.claimed = room;
-    return room;
+    return super.claim(max, length);
   }
 
-  offsetOf(i: number): number {
-    return i * this.length;
+  protected send(message: Buffer): void {
+    this.expectReply();
+    this.client.sendCommand(['XADD', this.key, '*', 'd', message]).then(this.onReply, this.onFailure);
   }
 
-  commit(): void {
-    const n = this.claimed;
-    const bytes = Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
-    for (let i = 0; i < n; i++) {
-      this.pending++;
-      this.client.sendCommand(['XADD', this.key, '*', 'd', bytes.subarray(i * this.length, (i + 1) * this.length)]).then(this.replied, this.failed);
-    }
-    if (this.replicas > 0) {
-      this.pending++;
-      this.client.sendCommand(['WAIT', String(this.replicas), String(WAIT_TIMEOUT_MS)]).then((acked: Reply) => {
-        if (Number(acked) < this.replicas)
-          this.failed(new Error(`WAIT: ${acked} of ${this.replicas} replicas acknowledged a batch within ${WAIT_TIMEOUT_MS} ms`));
-        this.replied();
-      }, this.failed);
-    }
-    this.window.published(n);
-    this.claimed = 0;
+  protected override batchSent(): void {
+    if (this.replicas === 0) return;
+    this.expectReply();
+    this.client.sendCommand(['WAIT', String(this.replicas), String(WAIT_TIMEOUT_MS)]).then((acked: Reply) => {
+      if (Number(acked) < this.replicas)
+        this.onFailure(new Error(`WAIT: ${acked} of ${this.replicas} replicas acknowledged a batch within ${WAIT_TIMEOUT_MS} ms`));
+      else this.replied();
+    }, this.onFailure);
   }
 
-  private readonly replied = (): void => {
-    this.pending--;
-    this.replyArrived.wake();
-  };
+  private readonly onReply = (): void => this.replied();
 
-  private readonly failed = (error: Error): void => {
+  private readonly onFailure = (error: Error): void => {
     // node-redis's errors can have an empty message (a TimeoutError): say which it was.
     this.failure ??= new Error(`redis: ${error.name}${error.message ? `: ${error.message}` : ''}`);
     this.replied();
   };
 
-  flush(): void {
-    // node-redis writes what was issued in this turn of the event loop when the turn ends.
-  }
-
-  async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
+  override awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
     if (this.failure) throw this.failure;
-    if (this.pending < MAX_PENDING_COMMANDS) return this.window.awaitRoom(timeoutMs);
-    return this.replyArrived.wait(timeoutMs);
-  }
-
-  counters(): BackendCounters {
-    return {};
+    return super.awaitSpace(timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -311,21 +283,8 @@ function compareIds(a: string, b: string): number {
   return am !== bm ? am - bm : as - bs;
 }
 
-function redisAvailability(): { available: boolean; reason?: string } {
-  try {
-    createRequire(import.meta.url).resolve('redis');
-  } catch {
-    return { available: false, reason: 'the redis client package is missing: npm install redis' };
-  }
-  if (findServerBinary('redis-server', 'NANOMQ_REDIS_SERVER') === undefined) {
-    return { available: false, reason: `redis-server is not installed (it is needed to start a server; or name one under servers:): ${INSTALL}` };
-  }
-  return { available: true };
-}
-
 function startRedis({ nodes, durability }: ServerOptions): Promise<RunningServer> {
-  const binary = findServerBinary('redis-server', 'NANOMQ_REDIS_SERVER');
-  if (binary === undefined) return Promise.reject(new ServerStartError(`redis-server is not installed: ${INSTALL}`));
+  const binary = requireServerBinary(REDIS_SERVER);
   return startRedisServer({ binary, version: (serverVersion(binary) ?? 'redis-server').replace(/ sha=.*$/, ''), nodes, durability: durability as Durability });
 }
 
@@ -344,11 +303,10 @@ export const redisStreams: NetworkBackend = {
     workloads: ['throughput', 'ping-pong', 'rate', 'fan-out', 'consumer-group'],
   },
   cluster: 'a redis-server primary with replicas on loopback; producers WAIT for every replica after each batch',
-  available: redisAvailability,
+  available: () => serverAvailability(REDIS_SERVER),
   startServer: startRedis,
   create(options): RedisDescriptor {
-    const limit = windowMessages(options.capacityBytes, options.maxMessageBytes);
-    const window = createDeliveryWindow(options.consumers, limit);
+    const window = deliveryWindowFor(options);
     return {
       backend: 'redis-streams',
       sharedBytes: window.words.byteLength,

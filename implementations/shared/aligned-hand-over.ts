@@ -9,8 +9,6 @@ import type { MessageVisitor } from '../contract.js';
 
 export class AlignedHandOver {
   private scratch = new Uint8Array(1024);
-  /** Messages that needed the copy (for the backend's counters). */
-  copied = 0;
 
   hand(data: Uint8Array, visit: MessageVisitor): void {
     if ((data.byteOffset & 7) === 0) {
@@ -19,7 +17,6 @@ export class AlignedHandOver {
     }
     if (this.scratch.length < data.length) this.scratch = new Uint8Array(Math.max(data.length, 2 * this.scratch.length));
     this.scratch.set(data);
-    this.copied++;
     visit(this.scratch, 0, data.length);
   }
 }

@@ -21,7 +21,7 @@
  *   epoch/waiters an event count (event-count.ts) that a producer waiting for room sleeps on
  *   consumed i   messages reader i has been handed
  */
-import type { WaitOutcome } from '../contract.js';
+import type { QueueOptions, WaitOutcome } from '../contract.js';
 import { EventCount } from './event-count.js';
 
 const PUBLISHED = 0;
@@ -39,16 +39,13 @@ export interface DeliveryWindowMemory {
   readonly limit: number;
 }
 
-type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-
 export function createDeliveryWindow(readers: number, limit: number): DeliveryWindowMemory {
   return { words: new Int32Array(new SharedArrayBuffer(4 * (CONSUMED + Math.max(1, readers)))), limit: Math.max(1, Math.floor(limit)) };
 }
 
-/** Messages allowed in flight for a queue of `capacityBytes` holding messages of `messageBytes`. */
-export function windowMessages(capacityBytes: number, messageBytes: number): number {
-  return Math.max(1, Math.floor(capacityBytes / Math.max(1, messageBytes)));
+/** The window for a queue: as many messages of the largest size as its capacity holds, one slot per reader. */
+export function deliveryWindowFor(options: QueueOptions): DeliveryWindowMemory {
+  return createDeliveryWindow(options.consumers, options.capacityBytes / Math.max(1, options.maxMessageBytes));
 }
 
 export class DeliveryWindow {
@@ -108,18 +105,7 @@ export class DeliveryWindow {
    * Producer side: resolves when there is room, or after `timeoutMs`. Sleeps on the event loop
    * (Atomics.waitAsync), never blocking the thread, whose sockets must go on being read.
    */
-  async awaitRoom(timeoutMs: number): Promise<WaitOutcome> {
-    if (this.grant(1) > 0) return 'not-needed';
-    const w = this.words;
-    Atomics.add(w, ROOM + 1, 1);
-    try {
-      const epoch = Atomics.load(w, ROOM);
-      if (this.grant(1) > 0) return 'not-needed';
-      const r = waitAsync(w, ROOM, epoch, timeoutMs);
-      const outcome = r.async ? await (r.value as Promise<string>) : (r.value as string);
-      return outcome === 'timed-out' ? 'timed-out' : 'woken';
-    } finally {
-      Atomics.sub(w, ROOM + 1, 1);
-    }
+  awaitRoom(timeoutMs: number): Promise<WaitOutcome> {
+    return this.room.awaitAsync(() => this.grant(1) > 0, timeoutMs);
   }
 }

@@ -16,6 +16,10 @@
  */
 import type { WaitOutcome } from '../contract.js';
 
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
+/** Atomics.waitAsync (V8 has it; TypeScript's ES2022 lib does not yet). */
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
 /** Offsets of the two words from `base`. */
 export const EPOCH = 0;
 export const WAITERS = 1;
@@ -46,6 +50,24 @@ export class EventCount {
       if (ready()) return 'not-needed';
       const r = Atomics.wait(w, this.base + EPOCH, epoch, timeoutMs);
       return r === 'timed-out' ? 'timed-out' : 'woken';
+    } finally {
+      Atomics.sub(w, this.base + WAITERS, 1);
+    }
+  }
+
+  /**
+   * The same wait for a thread that must not block (its event loop reads sockets): sleeps on
+   * the event loop with Atomics.waitAsync, under the same protocol.
+   */
+  async awaitAsync(ready: () => boolean, timeoutMs: number): Promise<WaitOutcome> {
+    const w = this.words;
+    Atomics.add(w, this.base + WAITERS, 1);
+    try {
+      const epoch = Atomics.load(w, this.base + EPOCH);
+      if (ready()) return 'not-needed';
+      const r = waitAsync(w, this.base + EPOCH, epoch, timeoutMs);
+      const outcome = r.async ? await (r.value as Promise<string>) : (r.value as string);
+      return outcome === 'timed-out' ? 'timed-out' : 'woken';
     } finally {
       Atomics.sub(w, this.base + WAITERS, 1);
     }

@@ -132,9 +132,7 @@ export function runningServer(parts: {
     description: parts.description,
     pids: parts.processes.map((p) => p.pid),
     stop() {
-      stopping ??= Promise.all(parts.processes.map((p) => p.stop())).then(() => {
-        if (parts.directory !== undefined) removeServerDirectory(parts.directory);
-      });
+      stopping ??= stopAll(parts.processes, parts.directory);
       return stopping;
     },
   };

@@ -158,13 +158,13 @@ slo:
 describe('nanomq micro', () => {
   it('runs the selected micro-benchmarks, prints ns per operation and writes a result file', () => {
     const dir = tempDir();
-    const r = nanomq(['micro', '--time', '50', '--filter', 'sab-spsc:*128,crc32: 64 B,clock: process', '--out', dir, '--json']);
+    const r = nanomq(['micro', '--time', '50', '--filter', 'sab-spsc:*64 B message,crc32: 64 B,clock: process', '--out', dir, '--json']);
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { file: string; benchmarks: { name: string; nsPerOp: number; samples: number }[] };
     expect(out.benchmarks.map((b) => b.name).sort()).toEqual([
       'clock: process.hrtime.bigint → ns',
       'crc32: 64 B payload',
-      'sab-spsc: write + read one 128 B message',
+      'sab-spsc: write + read one 64 B message',
     ]);
     for (const b of out.benchmarks) {
       expect(b.nsPerOp).toBeGreaterThan(0);

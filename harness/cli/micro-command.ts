@@ -30,8 +30,15 @@ export function registerMicro(program: Command): void {
         process.stdout.write(`${JSON.stringify({ file: path, benchmarks }, null, 2)}\n`);
         return;
       }
-      const rows = benchmarks.map((b) => [b.name, Number.isFinite(b.nsPerOp) ? b.nsPerOp.toFixed(1) : 'error', `±${b.rmePct.toFixed(1)}%`, String(b.samples)]);
-      process.stdout.write(`${renderTable(['benchmark', 'ns/op', 'rme', 'samples'], rows, new Set([1, 2, 3]))}\n`);
+      const ns = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'error');
+      const rows = benchmarks.map((b) => [
+        b.name,
+        ns(b.nsPerOp),
+        b.messagesPerOp === undefined ? '' : ns(b.nsPerOp / b.messagesPerOp),
+        `±${b.rmePct.toFixed(1)}%`,
+        String(b.samples),
+      ]);
+      process.stdout.write(`${renderTable(['benchmark', 'ns/op', 'ns/message', 'rme', 'samples'], rows, new Set([1, 2, 3, 4]))}\n`);
       process.stdout.write(
         `(each sample is ${1000} operations; N-API boundary per message: ${environment.boundary.boundaryNs?.toFixed(1) ?? 'n/a'} ns)\nresult: ${path}\n`,
       );

@@ -10,6 +10,7 @@ import { backends } from '../../implementations/registry.js';
 import { EnvelopeCodec, encode, Flags, HEADER_BYTES } from '../../wire/envelope.js';
 import { CLOCK_SOURCE, hrtimeNs, nowNs } from '../metrics/clock.js';
 import { createHistogram, initHistograms } from '../metrics/histogram.js';
+import { isMicroRing, ringbufRawMicroTasks, ringMicroTasks } from './ring-micro.js';
 
 export const OPS_PER_CALL = 1000;
 
@@ -20,6 +21,8 @@ export interface MicroResult {
   /** Relative margin of error of the mean, in percent (95%). */
   rmePct: number;
   samples: number;
+  /** Messages one operation moves (the ring benchmarks; absent for the others). */
+  messagesPerOp?: number;
 }
 
 /**
@@ -50,9 +53,11 @@ export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (n
   await initHistograms();
   const bench = new Bench({ time: options.timeMs ?? 300, warmupTime: 100 });
   const groups = new Map<string, string>();
-  const add = (group: string, name: string, fn: () => void) => {
+  const messagesPerOp = new Map<string, number>();
+  const add = (group: string, name: string, fn: () => void, messages?: number) => {
     if (options.filter && !options.filter(name)) return;
     groups.set(name, group);
+    if (messages !== undefined) messagesPerOp.set(name, messages);
     bench.add(name, () => {
       for (let i = 0; i < OPS_PER_CALL; i++) fn();
     });
@@ -86,16 +91,10 @@ export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (n
   }
 
   for (const backend of backends) {
-    if (!backend.available().available || backend.traits.selfDriven) continue;
-    const d = backend.create({ capacityBytes: 1 << 20, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES + 64 });
-    const producer = backend.producer(backend.select?.(d, 'producer', 0) ?? d, 0);
-    const consumer = backend.consumer(backend.select?.(d, 'consumer', 0) ?? d, 0);
-    const visit = () => {};
-    add('backend', `${backend.id}: write + read one 128 B message`, () => {
-      if (producer.claim(1, HEADER_BYTES + 64) === 1) producer.commit();
-      consumer.drain(1, visit);
-    });
+    if (!backend.available().available || !isMicroRing(backend)) continue;
+    for (const task of ringMicroTasks(backend)) add('ring', task.name, task.run, task.messages);
   }
+  for (const task of ringbufRawMicroTasks()) add('ring', task.name, task.run, task.messages);
 
   await bench.run();
   const results: MicroResult[] = [];
@@ -112,6 +111,7 @@ export async function runMicroBenchmarks(options: { timeMs?: number; filter?: (n
       rmePct: r.latency.rme,
       // Degrees of freedom + 1: tinybench keeps no sample array unless asked to.
       samples: r.latency.df + 1,
+      ...(messagesPerOp.has(task.name) ? { messagesPerOp: messagesPerOp.get(task.name) } : {}),
     });
   }
   histogram.destroy();

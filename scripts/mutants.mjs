@@ -52,9 +52,25 @@ export const mutants = [
     id: 'publish-before-payload',
     what: 'sab-spsc publishes TAIL at claim time, before the payload is written',
     file: 'implementations/sab-spsc/ring.ts',
-    find: '    this.pendingTail = t;\n    this.claimed = n;\n',
-    replace: '    this.pendingTail = t;\n    this.claimed = n;\n    Atomics.store(words, TAIL, t);\n',
+    find: '    this.claimed = n;\n    return n;\n',
+    replace: '    this.claimed = n;\n    Atomics.store(this.words, TAIL, this.pendingTail);\n    return n;\n',
     test: vitest('test/stress.test.ts', '-t', 'stress: sab-spsc'),
+  },
+  {
+    id: 'run-forgets-padding',
+    what: 'a claim that wraps goes on from the start of the buffer without the padding record the consumer steps over',
+    file: 'implementations/shared/record-run.ts',
+    find: '        words[at + 1] = RecordType.PADDING;\n',
+    replace: '        void at;\n',
+    test: vitest('test/record-run.test.ts', 'test/model.test.ts', '-t', 'RecordRun|model: sab-spsc'),
+  },
+  {
+    id: 'zero-past-consumed',
+    what: 'the sab-spsc consumer zeroes one word past what it consumed, into a record not yet read',
+    file: 'implementations/sab-spsc/ring.ts',
+    find: 'zeroRange(this.doubles, DATA_OFFSET, this.mask, this.head, used);',
+    replace: 'zeroRange(this.doubles, DATA_OFFSET, this.mask, this.head, used + 8);',
+    test: vitest('test/model.test.ts', 'test/conformance.test.ts', '-t', 'sab-spsc'),
   },
   {
     id: 'native-relaxed-publish',
@@ -69,10 +85,10 @@ export const mutants = [
     id: 'mpsc-no-zeroing',
     what: 'the mpsc-cas consumer gives space back without zeroing it',
     file: 'implementations/mpsc-cas/ring.ts',
-    find: '    this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);\n    if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);\n',
-    // The offsets stay referenced, or the copy would not compile (tsc refuses unused locals)
+    find: '    zeroRange(this.doubles, DATA_OFFSET, this.mask, start, (h - start) | 0);\n',
+    // zeroRange stays referenced, or the copy would not compile (tsc refuses unused imports)
     // and the stress test would never run against the mistake.
-    replace: '    void from;\n    void first;\n',
+    replace: '    void zeroRange;\n    void start;\n',
     test: vitest('test/stress.test.ts', '-t', 'mpsc-cas'),
   },
   {

@@ -30,14 +30,15 @@
  * The length word holds the whole record's length (message + 8-byte header, as agrona does), so
  * a committed record is never 0, even for an empty message.
  *
- * A batch claim takes room for n records with one CAS. Its commit stores the lengths of records
+ * A batch claim takes room for n records with one CAS, as one run of equal strides (it never
+ * straddles the end), so a record's offset is arithmetic, not a stored value. Its commit stores the lengths of records
  * 1..n-1 with plain writes and the first record's length last, with Atomics.store: the consumer
  * cannot pass the first record before that store, and once it sees it, every earlier write of
  * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, offsetsFor, type RingShape } from '../shared/ring-memory.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes, zeroRange } from '../shared/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, type RingShape } from '../shared/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
 
 export { META_CAPACITY } from '../shared/ring-memory.js';
@@ -65,7 +66,9 @@ const MPSC_WORDS = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_F
 
 export class MpscRingProducer extends RingProducerSide {
   private readonly mask: number;
-  private offsets = new Int32Array(256);
+  /** Where the last claim's first message starts: a batch is one run, so record i is `size` further on per step. */
+  private first = 0;
+  private size = 0;
   private claimed = 0;
   private claimedLength = 0;
   private casFailures = 0;
@@ -78,7 +81,6 @@ export class MpscRingProducer extends RingProducerSide {
 
   claim(max: number, length: number): number {
     const size = checkClaim(this.claimed !== 0, length, this.capacity);
-    this.offsets = offsetsFor(this.offsets, max);
     const words = this.words;
     const capacity = this.capacity;
     // A head this producer just read from HEAD itself, used once instead of the cache.
@@ -129,10 +131,10 @@ export class MpscRingProducer extends RingProducerSide {
         at = DATA_OFFSET;
         padding = 0;
       }
-      for (let i = 0; i < n; i++, at += size) {
-        words[(at >> 2) + 1] = RecordType.MESSAGE;
-        this.offsets[i] = at + RECORD_HEADER_BYTES;
-      }
+      this.first = at + RECORD_HEADER_BYTES;
+      this.size = size;
+      const stride = size >> 2;
+      for (let i = 0, w = (at >> 2) + 1; i < n; i++, w += stride) words[w] = RecordType.MESSAGE;
       this.claimed = n;
       this.claimedLength = length + RECORD_HEADER_BYTES;
       return n;
@@ -156,7 +158,7 @@ export class MpscRingProducer extends RingProducerSide {
   }
 
   offsetOf(i: number): number {
-    return this.offsets[i];
+    return this.first + i * this.size;
   }
 
   commit(): void {
@@ -164,8 +166,10 @@ export class MpscRingProducer extends RingProducerSide {
     if (n === 0) return;
     const words = this.words;
     const recordLength = this.claimedLength;
-    for (let i = n - 1; i > 0; i--) words[(this.offsets[i] - RECORD_HEADER_BYTES) >> 2] = recordLength;
-    Atomics.store(words, (this.offsets[0] - RECORD_HEADER_BYTES) >> 2, recordLength);
+    const first = (this.first - RECORD_HEADER_BYTES) >> 2;
+    const stride = this.size >> 2;
+    for (let i = n - 1, w = first + i * stride; i > 0; i--, w -= stride) words[w] = recordLength;
+    Atomics.store(words, first, recordLength);
     this.claimed = 0;
     this.notEmpty.signal();
   }
@@ -179,7 +183,7 @@ export class MpscRingProducer extends RingProducerSide {
     // A padding record's length word is the whole space to skip (the aligned record size).
     const size = recordBytes(this.claimedLength - RECORD_HEADER_BYTES);
     for (let i = n - 1; i >= 0; i--) {
-      const at = (this.offsets[i] - RECORD_HEADER_BYTES) >> 2;
+      const at = (this.offsetOf(i) - RECORD_HEADER_BYTES) >> 2;
       words[at + 1] = RecordType.PADDING;
       if (i > 0) words[at] = size;
       else Atomics.store(words, at, size);
@@ -216,12 +220,23 @@ export class MpscRingConsumer extends RingConsumerSide {
     const tail = Atomics.load(words, TAIL);
     let h = start;
     let n = 0;
+    // The last message record's length and size: the next one is predicted to match, so its
+    // position comes from a value already known, not from the length word just loaded
+    // (records.ts, readRecords, says why that matters across cores).
+    let lastLength = -1;
+    let size = 0;
     // `h` moves past a record only after its visit returns: when a visit throws, the `finally`
     // consumes exactly the records visited, and the throwing one stays (contract.ts).
     try {
       while (n < max && h !== tail) {
         const at = DATA_OFFSET + (h & this.mask);
         const recordLength = Atomics.load(words, at >> 2);
+        if (recordLength === lastLength && words[(at >> 2) + 1] === RecordType.MESSAGE) {
+          visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
+          n++;
+          h = (h + size) | 0;
+          continue;
+        }
         if (recordLength === 0) {
           // Claimed, not yet committed: its producer is writing this very cache line. Polling it
           // at once would pull the line back on every write the producer makes, so leave it
@@ -233,9 +248,11 @@ export class MpscRingConsumer extends RingConsumerSide {
           h = (h + recordLength) | 0;
           continue;
         }
+        lastLength = recordLength;
+        size = recordBytes(recordLength - RECORD_HEADER_BYTES);
         visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
         n++;
-        h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
+        h = (h + size) | 0;
       }
     } finally {
       if (h !== start) this.release(start, h);
@@ -245,11 +262,7 @@ export class MpscRingConsumer extends RingConsumerSide {
 
   /** Zeroes what was read and gives it back: a later record's length word may land anywhere in it. */
   private release(start: number, h: number): void {
-    const from = start & this.mask;
-    const used = (h - start) | 0;
-    const first = Math.min(used, this.capacity - from);
-    this.bytes.fill(0, DATA_OFFSET + from, DATA_OFFSET + from + first);
-    if (used > first) this.bytes.fill(0, DATA_OFFSET, DATA_OFFSET + used - first);
+    zeroRange(this.doubles, DATA_OFFSET, this.mask, start, (h - start) | 0);
     Atomics.store(this.words, HEAD, h);
     this.head = h;
     this.notFull.signal();

@@ -19,8 +19,9 @@
  */
 import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { type DrainCursor, placeRecord, readRecords, spaceNeeded } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, offsetsFor, type RingShape } from '../shared/ring-memory.js';
+import { RecordRun } from '../shared/record-run.js';
+import { type DrainCursor, readRecords, spaceNeeded } from '../shared/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, type RingShape } from '../shared/ring-memory.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 
@@ -67,7 +68,7 @@ export class MutexQueueProducer extends MutexSide implements Producer {
   get buffer(): Uint8Array {
     return this.bytes;
   }
-  private offsets = new Int32Array(256);
+  private readonly run = new RecordRun();
   private pendingTail = 0;
   private holding = false;
   private lastNeed = 0;
@@ -75,35 +76,27 @@ export class MutexQueueProducer extends MutexSide implements Producer {
   claim(max: number, length: number): number {
     // A second claim would take the lock this producer already holds: a self-deadlock.
     const size = checkClaim(this.holding, length, this.capacity);
-    this.offsets = offsetsFor(this.offsets, max);
     if (this.capacity - this.used() < size) {
       this.lastNeed = 2 * size;
       return 0;
     }
     this.mutex.lock();
     const words = this.words;
-    const head = words[HEAD];
-    let t = words[TAIL];
-    let n = 0;
-    while (n < max) {
-      const need = spaceNeeded(t, size, this.capacity);
-      if (need > this.capacity - ((t - head) | 0)) {
-        this.lastNeed = need;
-        break;
-      }
-      t = placeRecord(words, DATA_OFFSET, this.capacity, t, size, length, this.offsets, n++);
-    }
+    const t = words[TAIL];
+    const free = this.capacity - ((t - words[HEAD]) | 0);
+    this.pendingTail = this.run.layOut(words, DATA_OFFSET, this.capacity, t, free, max, size, length);
+    const n = this.run.count;
     if (n === 0) {
+      this.lastNeed = spaceNeeded(t, size, this.capacity);
       this.mutex.unlock();
       return 0;
     }
-    this.pendingTail = t;
     this.holding = true;
     return n;
   }
 
   offsetOf(i: number): number {
-    return this.offsets[i];
+    return this.run.offsetOf(i);
   }
 
   commit(): void {

@@ -12,8 +12,9 @@
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import { type DrainCursor, placeRecord, readRecords, spaceNeeded } from '../shared/records.js';
-import { checkClaim, offsetsFor } from '../shared/ring-memory.js';
+import { RecordRun } from '../shared/record-run.js';
+import { type DrainCursor, readRecords, spaceNeeded, zeroRange } from '../shared/records.js';
+import { checkClaim } from '../shared/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
 import { claimJavaScriptPeer, DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from './layout.js';
 
@@ -22,7 +23,7 @@ export class SpscRingProducer extends RingProducerSide {
   private cachedHead: number;
   private pendingTail: number;
   private claimed = 0;
-  private offsets = new Int32Array(256);
+  private readonly run = new RecordRun();
   private notifies = 0;
 
   constructor(memory: SharedArrayBuffer) {
@@ -35,28 +36,25 @@ export class SpscRingProducer extends RingProducerSide {
 
   claim(max: number, length: number): number {
     const size = checkClaim(this.claimed !== 0, length, this.capacity);
-    this.offsets = offsetsFor(this.offsets, max);
-    const words = this.words;
-    let t = this.tail;
-    let n = 0;
-    while (n < max) {
-      const need = spaceNeeded(t, size, this.capacity);
-      if (need > this.capacity - ((t - this.cachedHead) | 0)) {
-        this.cachedHead = Atomics.load(words, HEAD);
-        if (need > this.capacity - ((t - this.cachedHead) | 0)) {
-          this.lastNeed = need;
-          break;
-        }
-      }
-      t = placeRecord(words, DATA_OFFSET, this.capacity, t, size, length, this.offsets, n++);
+    const capacity = this.capacity;
+    const t = this.tail;
+    let free = capacity - ((t - this.cachedHead) | 0);
+    // The consumer's line is read only when the cached head leaves too little room for the
+    // whole batch (and its padding): once per lap of the ring in steady state.
+    if (free < max * size + size) {
+      this.cachedHead = Atomics.load(this.words, HEAD);
+      free = capacity - ((t - this.cachedHead) | 0);
     }
-    this.pendingTail = t;
+    const run = this.run;
+    this.pendingTail = run.layOut(this.words, DATA_OFFSET, capacity, t, free, max, size, length);
+    const n = run.count;
+    if (n === 0) this.lastNeed = spaceNeeded(t, size, capacity);
     this.claimed = n;
     return n;
   }
 
   offsetOf(i: number): number {
-    return this.offsets[i];
+    return this.run.offsetOf(i);
   }
 
   commit(): void {
@@ -77,6 +75,20 @@ export class SpscRingProducer extends RingProducerSide {
     return { notifies: this.notifies };
   }
 }
+
+/**
+ * A drain that gives back at least this much zeroes it first (before HEAD moves, so the producer
+ * never writes there meanwhile). The bytes' value does not matter; their cache lines' state
+ * does. Read by the consumer, a line is shared between the two cores, and the producer's next
+ * stores to it wait on upgrades of shared lines; written by the consumer, the line is its alone,
+ * and the producer's stores are plain misses the hardware fetches ahead. That is our reading of
+ * what was measured (scripts/bench-rings-bare.mjs, 64 B, batch 256): 32 → 35M msg/s with the two
+ * vCPUs on near cores (core-to-core round trip ≈ 130 ns), 12 → 26–35M on far ones (≈ 350 ns);
+ * through the harness, 12 → 24–33M. mpsc-cas, which zeroes every drain for its own reason (a zero
+ * length word means "not committed"), never showed the near/far swing, which is what pointed here.
+ * Single messages skip it: zeroing every drain cost batch 1 6% (8.1 → 7.6M msg/s).
+ */
+export const ZERO_FROM_BYTES = 1024;
 
 export class SpscRingConsumer extends RingConsumerSide {
   private head: number;
@@ -118,6 +130,8 @@ export class SpscRingConsumer extends RingConsumerSide {
     } finally {
       // A padding record alone still moves the head, so the producer gets its space back.
       h = cursor.position;
+      const used = (h - this.head) | 0;
+      if (used >= ZERO_FROM_BYTES) zeroRange(this.doubles, DATA_OFFSET, this.mask, this.head, used);
       if (h !== this.head) {
         Atomics.store(words, HEAD, h);
         this.head = h;

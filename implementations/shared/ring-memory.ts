@@ -76,8 +76,3 @@ export function checkClaim(claimOpen: boolean, length: number, capacity: number)
   if (size * 2 > capacity) throw new MessageTooLargeError(length, capacity / 2 - RECORD_HEADER_BYTES);
   return size;
 }
-
-/** `offsets`, or a larger array when a claim of `max` records would not fit in it. */
-export function offsetsFor(offsets: Int32Array, max: number): Int32Array {
-  return max > offsets.length ? new Int32Array(Math.max(max, offsets.length * 2)) : offsets;
-}

@@ -61,6 +61,8 @@ export abstract class RingProducerSide implements Producer {
 export abstract class RingConsumerSide implements Consumer {
   protected readonly bytes: Uint8Array;
   protected readonly words: Int32Array;
+  /** The same memory in 8-byte words, for zeroing what was consumed (records.ts, zeroRange). */
+  protected readonly doubles: Float64Array;
   protected readonly capacity: number;
   protected readonly mask: number;
   protected readonly notEmpty: EventCount;
@@ -69,6 +71,7 @@ export abstract class RingConsumerSide implements Consumer {
   constructor(memory: SharedArrayBuffer, at: RingWords) {
     this.bytes = new Uint8Array(memory);
     this.words = new Int32Array(memory);
+    this.doubles = new Float64Array(memory, 0, memory.byteLength >> 3);
     this.capacity = this.words[META_CAPACITY];
     this.mask = this.capacity - 1;
     this.notEmpty = new EventCount(this.words, at.notEmpty);

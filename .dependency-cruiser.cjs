@@ -81,7 +81,7 @@ module.exports = {
       comment: 'A module nothing imports is dead code (entry points excepted).',
       from: {
         orphan: true,
-        pathNot: ['\\.d\\.ts$', '^examples/(?!connect\\.ts$)', '^harness/cli/main\\.ts$', '^harness/worker/entry\\.ts$', '^harness/calibration/latency-floor-worker\\.ts$', '^harness/calibration/network-floor-(worker|relay)\\.ts$', '^harness/notebook/index\\.ts$'],
+        pathNot: ['\\.d\\.ts$', '^examples/(?!connect\\.ts$)', '^harness/cli/main\\.ts$', '^harness/worker/entry\\.ts$', '^harness/calibration/latency-floor-worker\\.ts$', '^harness/micro/ring-micro-worker\\.ts$', '^harness/calibration/network-floor-(worker|relay)\\.ts$', '^harness/notebook/index\\.ts$'],
       },
       to: {},
     },

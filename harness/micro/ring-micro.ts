@@ -16,6 +16,16 @@ import type { MessageVisitor, QueueBackend } from '../../implementations/contrac
 
 export const MESSAGE_BYTES = 64;
 export const BATCH = 256;
+/** The name ringbuf.js used directly goes by (it is no backend). */
+export const RINGBUF_RAW = 'ringbuf.js raw';
+
+/** The benchmarks of one ring (a backend id, or RINGBUF_RAW), by name, before any is built. */
+export function ringMicroNames(ring: string): { name: string; messages: number }[] {
+  return [
+    { name: `${ring}: write + read one ${MESSAGE_BYTES} B message`, messages: 1 },
+    { name: `${ring}: write ${BATCH} × ${MESSAGE_BYTES} B + drain`, messages: BATCH },
+  ];
+}
 
 /** One micro-benchmark: its name, how many messages one call moves, and the call. */
 export interface RingMicroTask {
@@ -73,18 +83,17 @@ export function ringMicroTasks(backend: QueueBackend): RingMicroTask[] {
     }
     if (mismatches !== 0) throw new Error(`${backend.id}: ${mismatches} messages out of order`);
   };
+  const [one, batch] = ringMicroNames(backend.id);
   return [
     {
-      name: `${backend.id}: write + read one ${MESSAGE_BYTES} B message`,
-      messages: 1,
+      ...one,
       run: () => {
         write(1);
         readAll(1);
       },
     },
     {
-      name: `${backend.id}: write ${BATCH} × ${MESSAGE_BYTES} B + drain`,
-      messages: BATCH,
+      ...batch,
       run: () => {
         write(BATCH);
         readAll(BATCH);
@@ -112,8 +121,9 @@ export function ringbufRawMicroTasks(): RingMicroTask[] {
       for (let i = 0; i < got; i++) if (intoWords[i * wordsPerMessage] !== (read++ | 0)) throw new Error('ringbuf.js raw: out of order');
     };
   };
+  const [one, batch] = ringMicroNames(RINGBUF_RAW);
   return [
-    { name: `ringbuf.js raw: write + read one ${MESSAGE_BYTES} B message`, messages: 1, run: task(1) },
-    { name: `ringbuf.js raw: write ${BATCH} × ${MESSAGE_BYTES} B + drain`, messages: BATCH, run: task(BATCH) },
+    { ...one, run: task(1) },
+    { ...batch, run: task(BATCH) },
   ];
 }

@@ -220,23 +220,12 @@ export class MpscRingConsumer extends RingConsumerSide {
     const tail = Atomics.load(words, TAIL);
     let h = start;
     let n = 0;
-    // The last message record's length and size: the next one is predicted to match, so its
-    // position comes from a value already known, not from the length word just loaded
-    // (records.ts, readRecords, says why that matters across cores).
-    let lastLength = -1;
-    let size = 0;
     // `h` moves past a record only after its visit returns: when a visit throws, the `finally`
     // consumes exactly the records visited, and the throwing one stays (contract.ts).
     try {
       while (n < max && h !== tail) {
         const at = DATA_OFFSET + (h & this.mask);
         const recordLength = Atomics.load(words, at >> 2);
-        if (recordLength === lastLength && words[(at >> 2) + 1] === RecordType.MESSAGE) {
-          visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
-          n++;
-          h = (h + size) | 0;
-          continue;
-        }
         if (recordLength === 0) {
           // Claimed, not yet committed: its producer is writing this very cache line. Polling it
           // at once would pull the line back on every write the producer makes, so leave it
@@ -248,11 +237,9 @@ export class MpscRingConsumer extends RingConsumerSide {
           h = (h + recordLength) | 0;
           continue;
         }
-        lastLength = recordLength;
-        size = recordBytes(recordLength - RECORD_HEADER_BYTES);
         visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
         n++;
-        h = (h + size) | 0;
+        h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
       }
     } finally {
       if (h !== start) this.release(start, h);

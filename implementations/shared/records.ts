@@ -61,15 +61,9 @@ export interface DrainCursor {
 /**
  * Visits records from `cursor.position` until `end` or until `cursor.count` reaches `max`,
  * stepping over padding (sab-spsc, mutex and the C++ ring's scan read records this way; mpsc-cas
- * frames its length word differently and keeps its own loop).
- *
- * Two things keep the walk fast. The cursor is written once, when the walk stops (the `finally`
- * also runs when a visit throws, and then holds the record that threw), not after every record.
- * And the next record's position is predicted from the last record's size, not computed from
- * the length just loaded: the records of a batch are the same size, so the prediction holds, and
- * the processor can start loading the next header before this one has arrived, instead of
- * chasing one header's length to the next header's address across cores. A record of another
- * size, or padding, takes the slow branch and resets the prediction.
+ * frames its length word differently and keeps its own loop). The cursor is written once, when
+ * the walk stops: the `finally` also runs when a visit throws, and then holds the record that
+ * threw (contract.ts: visited messages are consumed, the throwing one stays).
  */
 export function readRecords(
   words: Int32Array,
@@ -83,20 +77,14 @@ export function readRecords(
 ): void {
   let h = cursor.position;
   let n = cursor.count;
-  let size = 0;
   try {
     while (n < max && h !== end) {
       const at = dataOffset + (h & mask);
       const length = words[at >> 2];
-      if (recordBytes(length) === size && words[(at >> 2) + 1] === RecordType.MESSAGE) {
+      if (words[(at >> 2) + 1] !== RecordType.PADDING) {
         visit(bytes, at + RECORD_HEADER_BYTES, length);
         n++;
-        h = (h + size) | 0;
-      } else if (words[(at >> 2) + 1] !== RecordType.PADDING) {
-        size = recordBytes(length);
-        visit(bytes, at + RECORD_HEADER_BYTES, length);
-        n++;
-        h = (h + size) | 0;
+        h = (h + recordBytes(length)) | 0;
       } else {
         h = (h + length) | 0;
       }

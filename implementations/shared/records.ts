@@ -106,6 +106,13 @@ export function readRecords(
 export function zeroRange(doubles: Float64Array, dataOffset: number, mask: number, from: number, used: number): void {
   const index = from & mask;
   const first = Math.min(used, mask + 1 - index);
-  for (let i = (dataOffset + index) >> 3, end = (dataOffset + index + first) >> 3; i < end; i++) doubles[i] = 0;
-  for (let i = dataOffset >> 3, end = (dataOffset + used - first) >> 3; i < end; i++) doubles[i] = 0;
+  // One loop for both parts: a second loop for the wrapped part would run for the first time
+  // only when a large drain first crosses the end, and V8 would deoptimise the drain there,
+  // mid-window (test/jit-window.test.ts caught it).
+  zeroWords(doubles, (dataOffset + index) >> 3, first >> 3);
+  zeroWords(doubles, dataOffset >> 3, (used - first) >> 3);
+}
+
+function zeroWords(doubles: Float64Array, at: number, count: number): void {
+  for (let i = 0; i < count; i++) doubles[at + i] = 0;
 }

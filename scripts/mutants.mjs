@@ -70,7 +70,9 @@ export const mutants = [
     file: 'implementations/sab-spsc/ring.ts',
     find: 'zeroRange(this.doubles, DATA_OFFSET, this.mask, this.head, used);',
     replace: 'zeroRange(this.doubles, DATA_OFFSET, this.mask, this.head, used + 8);',
-    test: vitest('test/model.test.ts', 'test/conformance.test.ts', '-t', 'sab-spsc'),
+    // The model test alone: a partial drain of 1 KiB or more then meets a zeroed record and fails
+    // at once, where the conformance suite's threaded tests would wait on it until they time out.
+    test: vitest('test/model.test.ts', '-t', 'model: sab-spsc'),
   },
   {
     id: 'native-relaxed-publish',

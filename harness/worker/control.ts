@@ -6,6 +6,7 @@
  *   [0] PHASE   (Phase below)            [64 + i] messages producer i sent in all
  *   [1] PRODUCERS_DONE
  *   [2] FILLED  (a producer found the queue full: see awaitFilled)
+ *   [3] EMPTIED (the consumer found the queue empty: see awaitEmptied)
  *
  * The coordinator moves PHASE forward with Atomics.store + notify; workers poll it between
  * batches. A producer writes its total, then Atomics.add(PRODUCERS_DONE), which publishes it.
@@ -16,7 +17,8 @@ export type PhaseValue = (typeof Phase)[keyof typeof Phase];
 export const PHASE = 0;
 export const PRODUCERS_DONE = 1;
 const FILLED = 2;
-/** Longest a consumer holds back at the start of warm-up for the queue to fill once. */
+const EMPTIED = 3;
+/** Longest a consumer holds back at the start of warm-up for the queue to fill once (and a producer, then, for it to empty). */
 const FILL_WAIT_MS = 100;
 const SENT_SLOT = 64;
 export const MAX_PRODUCERS = 64;
@@ -70,6 +72,27 @@ export class Control {
     const until = performance.now() + FILL_WAIT_MS;
     while (Atomics.load(this.words, FILLED) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
       Atomics.wait(this.words, FILLED, 0, 1);
+    }
+  }
+
+  /** The consumer found the queue empty (the first time is enough). */
+  markEmptied(): void {
+    Atomics.store(this.words, EMPTIED, 1);
+  }
+
+  /**
+   * The mirror of awaitFilled, called by a closed-loop producer when it first finds the queue
+   * full: it holds back until the consumer has found the queue empty once (at most
+   * FILL_WAIT_MS, never past warm-up). Where the producer outruns the consumer, the consumer
+   * otherwise meets an empty queue for the first time only when the producer is preempted,
+   * which may be inside the window, and its empty-queue path is compiled there (seen with
+   * --trace-deopt: drainLoop, "insufficient type feedback", once sab-spsc's zeroing made its
+   * producer the faster side).
+   */
+  awaitEmptied(): void {
+    const until = performance.now() + FILL_WAIT_MS;
+    while (Atomics.load(this.words, EMPTIED) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
+      Atomics.wait(this.words, EMPTIED, 0, 1);
     }
   }
 

@@ -173,6 +173,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
       if (!filled) {
         filled = true;
         control.markFilled();
+        control.awaitEmptied();
       }
       wait.stall(sleep);
       continue;
@@ -281,6 +282,7 @@ function drainLoop({ consumer, visit, control, window, wait, check, producers, m
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let nextStall = stall ? stall.every : Infinity;
   let lastProgress = 0;
+  let emptied = false;
   for (;;) {
     const n = consumer.drain(max, visit);
     if (count() >= nextStall) {
@@ -295,7 +297,14 @@ function drainLoop({ consumer, visit, control, window, wait, check, producers, m
       if (control.producersDone() === producers && check.unique >= control.totalSent(producers)) return;
       if (now - lastProgress > DRAIN_GRACE_NS) return;
     }
-    if (n === 0) wait.stall(sleep);
+    if (n === 0) {
+      // Once: a producer that found the queue full holds back until this (Control.awaitEmptied).
+      if (!emptied) {
+        emptied = true;
+        control.markEmptied();
+      }
+      wait.stall(sleep);
+    }
   }
 }
 

@@ -69,10 +69,7 @@ export class Control {
    * (seen with --trace-deopt: sab-spsc's claim, "insufficient type feedback", mid-window).
    */
   awaitFilled(): void {
-    const until = performance.now() + FILL_WAIT_MS;
-    while (Atomics.load(this.words, FILLED) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
-      Atomics.wait(this.words, FILLED, 0, 1);
-    }
+    this.awaitFlag(FILLED);
   }
 
   /** The consumer found the queue empty (the first time is enough). */
@@ -90,9 +87,14 @@ export class Control {
    * producer the faster side).
    */
   awaitEmptied(): void {
+    this.awaitFlag(EMPTIED);
+  }
+
+  /** Waits until `word` is set, at most FILL_WAIT_MS, and never past warm-up. */
+  private awaitFlag(word: number): void {
     const until = performance.now() + FILL_WAIT_MS;
-    while (Atomics.load(this.words, EMPTIED) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
-      Atomics.wait(this.words, EMPTIED, 0, 1);
+    while (Atomics.load(this.words, word) === 0 && this.phase() < Phase.MEASURE && performance.now() < until) {
+      Atomics.wait(this.words, word, 0, 1);
     }
   }
 

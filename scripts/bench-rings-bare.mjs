@@ -31,6 +31,13 @@ const DRAIN_MAX = 1024;
 // Control words: [0] phase (0 warm-up, 1 measuring, 2 stop), [1] producer done, [2..3] sent (lo, hi).
 const PHASE = 0;
 const DONE = 1;
+const SENT_LO = 2;
+const SENT_HI = 3;
+
+/** What the producer sent, published in two words (lo read unsigned: it may be ≥ 2^31). */
+function sentTotal(ctl) {
+  return (Atomics.load(ctl, SENT_LO) >>> 0) + Atomics.load(ctl, SENT_HI) * 2 ** 32;
+}
 
 function option(name, fallback) {
   const at = process.argv.indexOf(`--${name}`);
@@ -139,9 +146,9 @@ function runConsumer({ backend, bytes, queue, control }) {
       phase = now;
     }
     const n = drain();
-    if (n === 0 && phase === 2 && Atomics.load(ctl, DONE) === 1 && expected >= Atomics.load(ctl, 2) + Atomics.load(ctl, 3) * 2 ** 32) break;
+    if (n === 0 && phase === 2 && Atomics.load(ctl, DONE) === 1 && expected >= sentTotal(ctl)) break;
   }
-  const sent = Atomics.load(ctl, 2) + Atomics.load(ctl, 3) * 2 ** 32;
+  const sent = sentTotal(ctl);
   return { received: expected, sent, mismatches, window: atEnd - atStart, seconds: Number(endNs - startNs) / 1e9 };
 }
 
@@ -172,8 +179,8 @@ if (!isMainThread) {
   } else if (task.role === 'producer') {
     const sent = runProducer(task);
     const ctl = new Int32Array(task.control);
-    Atomics.store(ctl, 2, (sent % 2 ** 32) | 0);
-    Atomics.store(ctl, 3, Math.floor(sent / 2 ** 32));
+    Atomics.store(ctl, SENT_LO, (sent % 2 ** 32) | 0);
+    Atomics.store(ctl, SENT_HI, Math.floor(sent / 2 ** 32));
     Atomics.store(ctl, DONE, 1);
     parentPort.postMessage({ sent });
   } else {

@@ -31,10 +31,11 @@
  * a committed record is never 0, even for an empty message.
  *
  * A batch claim takes room for n records with one CAS, as one run of equal strides (it never
- * straddles the end), so a record's offset is arithmetic, not a stored value. Its commit stores the lengths of records
- * 1..n-1 with plain writes and the first record's length last, with Atomics.store: the consumer
- * cannot pass the first record before that store, and once it sees it, every earlier write of
- * the batch is visible too (sequentially consistent atomics order them). One publish per batch.
+ * straddles the end), so a record's offset is arithmetic, not a stored value. Its commit stores
+ * the lengths of records 1..n-1 with plain writes and the first record's length last, with
+ * Atomics.store: the consumer cannot pass the first record before that store, and once it sees
+ * it, every earlier write of the batch is visible too (sequentially consistent atomics order
+ * them). One publish per batch.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
 import { RECORD_HEADER_BYTES, RecordType, recordBytes, zeroRange } from '../shared/records.js';

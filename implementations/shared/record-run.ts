@@ -10,7 +10,7 @@
  *         ^ dataOffset                                 ^ position & (capacity - 1)
  *
  * What this replaces, and why it is faster (measured with `nanomq micro` and the bare loop, see
- * docs/method.md): a loop that asked, per record, whether it fits before the end and whether
+ * docs/rings.md): a loop that asked, per record, whether it fits before the end and whether
  * there is room, wrote its header through a function call, and stored its offset in an array
  * the producer then read back. Here, room is checked once per run, the headers are written in a
  * tight strided loop, and a record's offset is arithmetic (`offsetOf`), not a stored value.

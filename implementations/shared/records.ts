@@ -12,10 +12,11 @@
  * record would not fit there; its length is the number of bytes to skip (header included).
  *
  * What this file serves: sab-spsc, mutex and native (mirrored in spsc_ring.hpp) use all of it —
- * sizes, padding and readRecords; their claims lay records out with record-run.ts. mpsc-cas shares the sizes, types and padding but
- * frames its length word differently (the whole record's length, 0 until committed, so its
- * consumer can tell a claimed record from a committed one, as agrona's ManyToOneRingBuffer
- * does), and so keeps its own claim and drain loops.
+ * sizes, padding and readRecords; their claims lay records out with record-run.ts. mpsc-cas
+ * shares the sizes, types, padding and zeroRange but frames its length word differently (the
+ * whole record's length, 0 until committed, so its consumer can tell a claimed record from a
+ * committed one, as agrona's ManyToOneRingBuffer does), and so keeps its own claim and drain
+ * loops.
  */
 export const RECORD_HEADER_BYTES = 8;
 export const RECORD_ALIGNMENT = 8;

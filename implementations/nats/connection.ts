@@ -10,7 +10,11 @@
  * subject, and asks through the producers' node until one is answered. A route carries the
  * two subscriptions in order, so the probe's answer proves the data subscription is known.
  */
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
+import { lazyPackage } from '../shared/lazy-package.js';
+
+/** The `nats` package, loaded by the first connection (shared/lazy-package.ts says why). */
+export const natsPackage = lazyPackage('nats', () => import('nats'));
 
 export interface NatsAddress {
   /** `tcp://host:port`, comma-separated for a cluster. */
@@ -32,7 +36,8 @@ export function nodeFor(address: NatsAddress, role: 'producer' | 'consumer', ind
   return urls[1 + (index % (urls.length - 1))];
 }
 
-export function connectTo(server: string, address: NatsAddress): Promise<NatsConnection> {
+export async function connectTo(server: string, address: NatsAddress): Promise<NatsConnection> {
+  const { connect } = await natsPackage.load();
   return connect({
     servers: server,
     noRandomize: true,

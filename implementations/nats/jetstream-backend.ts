@@ -22,12 +22,12 @@
  * and always are not offered rather than mislabelled.
  */
 import { randomUUID } from 'node:crypto';
-import { AckPolicy, type ConsumerMessages, createInbox, DeliverPolicy, DiscardPolicy, type NatsConnection, nanos, StorageType, type Subscription } from 'nats';
+import type { ConsumerMessages, NatsConnection, Subscription } from 'nats';
 import type { ConsumerOptions, NetworkBackend } from '../network-contract.js';
 import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
 import { WindowedConsumer } from '../shared/windowed-consumer.js';
 import { NATS_TRAITS, type NatsDescriptor, NatsProducer, natsAvailability, startNats } from './backend.js';
-import { connectTo, nodeFor, nodeUrls } from './connection.js';
+import { connectTo, natsPackage, nodeFor, nodeUrls } from './connection.js';
 
 interface JetStreamDescriptor extends NatsDescriptor {
   readonly stream: string;
@@ -53,10 +53,10 @@ async function ensureStream(nc: NatsConnection, d: JetStreamDescriptor): Promise
   const config = {
     name: d.stream,
     subjects: [d.subject],
-    storage: StorageType.File,
+    storage: natsPackage.get().StorageType.File,
     num_replicas: Math.min(3, nodeUrls(d.url).length),
     max_bytes: d.maxBytes,
-    discard: DiscardPolicy.Old,
+    discard: natsPackage.get().DiscardPolicy.Old,
   };
   try {
     await jsm.streams.add(config);
@@ -68,7 +68,7 @@ async function ensureStream(nc: NatsConnection, d: JetStreamDescriptor): Promise
 }
 
 class JetStreamProducer extends NatsProducer {
-  private readonly inbox = createInbox();
+  private readonly inbox = natsPackage.get().createInbox();
   private sent = 0;
   private failures = 0;
   private firstFailure = '';
@@ -125,9 +125,9 @@ class JetStreamConsumer extends WindowedConsumer {
     const jsm = await this.nc.jetstreamManager();
     await jsm.consumers.add(d.stream, {
       durable_name: name,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(ACK_WAIT_MS),
+      ack_policy: natsPackage.get().AckPolicy.Explicit,
+      deliver_policy: natsPackage.get().DeliverPolicy.All,
+      ack_wait: natsPackage.get().nanos(ACK_WAIT_MS),
       max_ack_pending: Math.max(PULL_BATCH, d.window.limit),
     });
     const consumer = await this.nc.jetstream().consumers.get(d.stream, name);

@@ -27,14 +27,18 @@
  * has it; readers read from the primary (XREADGROUP writes the group's state).
  */
 import { randomUUID } from 'node:crypto';
-import { createClient, RESP_TYPES } from 'redis';
+
 import type { Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
 import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
+import { lazyPackage } from '../shared/lazy-package.js';
 import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server-binary.js';
 import { WindowedConsumer } from '../shared/windowed-consumer.js';
 import { WindowedProducer } from '../shared/windowed-producer.js';
 import { startRedisServer } from './server.js';
+
+/** The `redis` package, loaded by the first connection (shared/lazy-package.ts says why). */
+const redisPackage = lazyPackage('redis', () => import('redis'));
 
 interface RedisDescriptor extends QueueDescriptor {
   readonly url: string;
@@ -76,7 +80,7 @@ function primaryUrl(d: { url: string }): string {
 }
 
 function makeClient(d: RedisDescriptor) {
-  return createClient({
+  return redisPackage.get().createClient({
     url: primaryUrl(d),
     ...(d.token !== undefined ? { password: d.token } : {}),
     // A benchmark must not hide a lost connection behind a reconnect: the trial fails instead.
@@ -86,6 +90,7 @@ function makeClient(d: RedisDescriptor) {
 type Client = ReturnType<typeof makeClient>;
 
 async function connect(d: RedisDescriptor): Promise<Client> {
+  await redisPackage.load();
   const client = makeClient(d);
   client.on('error', () => {
     // Reported by the command that fails; without a listener the client would crash the worker.
@@ -161,7 +166,7 @@ class RedisConsumer extends WindowedConsumer {
     private readonly shared: boolean,
   ) {
     super(index, d.window);
-    this.buffers = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as Client;
+    this.buffers = client.withTypeMapping({ [redisPackage.get().RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as Client;
   }
 
   async join(): Promise<void> {

@@ -206,6 +206,22 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
     ]);
   });
 
+  it('warns when the two sides ran on differently placed cores, and only then', () => {
+    const placed = (ns: number[]) => {
+      const r = synthResult([synthCase(ID, [1, 1, 1, 1, 1])]);
+      for (const [i, t] of r.cases[0].trials.entries()) t.coreRoundTripNs = ns[i];
+      return r;
+    };
+    const near = placed([130, 135, 128, 140, 132]);
+    expect(compareResults(near, placed([131, 129, 138, 133, 136]), 5).warnings).toEqual([]);
+    const warnings = compareResults(near, placed([350, 340, 360, 130, 345]), 5).warnings;
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/placed differently: median core-to-core round trip 132 ns in the baseline, 345 ns in the candidate/);
+    expect(warnings[1]).toMatch(/^1 case\(s\) ran on differently placed cores/);
+    // An older baseline without placements: said, since the ratios may mix the two.
+    expect(compareResults(synthResult([synthCase(ID, [1, 1, 1, 1, 1])]), near, 5).warnings[0]).toMatch(/only the candidate recorded/);
+  });
+
   it('CLI: A against A exits 0; 1-trial runs are inconclusive and exit 0; ×0.7 in every trial exits 4; a failed case exits 4', () => {
     const dir = tempDir();
     const write = (name: string, value: unknown) => {

@@ -23,6 +23,7 @@
  *   is a regression, named as such.
  * The bootstrap interval of the ratio is still shown, for reading, with enough trials.
  */
+import { PLACEMENT_RATIO } from '../calibration/core-round-trip.js';
 import { median, quantile, seededRandom } from '../metrics/stats.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
@@ -258,6 +259,49 @@ function machineWarnings(baseline: ResultFile, candidate: ResultFile): string[] 
   if (a.cpuModel !== b.cpuModel || a.cores !== b.cores)
     warnings.push(`different machines: ${a.cpuModel} (${a.cores} cores) → ${b.cpuModel} (${b.cores} cores); ratios mix the machine and the code`);
   if (a.node !== b.node) warnings.push(`different Node.js: ${a.node} → ${b.node}`);
+  warnings.push(...placementWarnings(baseline, candidate));
+  return warnings;
+}
+
+/** Median core-to-core round trip of a file's trials (or of one case's), when they recorded one. */
+function medianRoundTrip(cases: readonly CaseResult[]): number | undefined {
+  const known = cases.flatMap((c) => c.trials.map((t) => t.coreRoundTripNs)).filter((x): x is number => x !== undefined);
+  return known.length > 0 ? median(known) : undefined;
+}
+
+/**
+ * Where the host had the cores on each side (calibration/core-round-trip.ts): on a VM whose
+ * vCPUs move between near and far physical cores, that alone moves any figure that carries
+ * cache lines between threads by up to 3×, and no test on the trials can tell it from the code.
+ */
+function placementWarnings(baseline: ResultFile, candidate: ResultFile): string[] {
+  const base = medianRoundTrip(baseline.cases);
+  const cand = medianRoundTrip(candidate.cases);
+  if (base === undefined && cand === undefined) return [];
+  if (base === undefined || cand === undefined)
+    return [
+      `only the ${base === undefined ? 'candidate' : 'baseline'} recorded where the host had the cores (trials[].coreRoundTripNs): ratios of figures that move cache lines between threads may mix that with the code`,
+    ];
+  const ns = (x: number) => `${Math.round(x)} ns`;
+  const warnings: string[] = [];
+  if (Math.max(base, cand) / Math.min(base, cand) >= PLACEMENT_RATIO)
+    warnings.push(
+      `the cores were placed differently: median core-to-core round trip ${ns(base)} in the baseline, ${ns(cand)} in the candidate; figures that move cache lines between threads differ by that alone (up to 3× on the VMs behind docs/method.md)`,
+    );
+  const candCases = new Map(candidate.cases.map((c) => [c.id, c]));
+  const differing = baseline.cases.filter((c) => {
+    const other = candCases.get(c.id);
+    const x = medianRoundTrip([c]);
+    const y = other ? medianRoundTrip([other]) : undefined;
+    return x !== undefined && y !== undefined && Math.max(x, y) / Math.min(x, y) >= PLACEMENT_RATIO;
+  });
+  if (differing.length > 0)
+    warnings.push(
+      `${differing.length} case(s) ran on differently placed cores in the two files (median core round trip ${PLACEMENT_RATIO}× apart or more), e.g. ${differing
+        .slice(0, 3)
+        .map((c) => c.id)
+        .join(', ')}: read their verdicts as the machine's as much as the code's`,
+    );
   return warnings;
 }
 

@@ -204,6 +204,7 @@ export const resultFileSchema = z.looseObject({
           pinned: z.boolean().optional(),
           pid: count.optional(),
           queueCapacityBytes: count.optional(),
+          coreRoundTripNs: num.positive().optional(),
           ...figures,
         }),
       ),

@@ -283,6 +283,8 @@ export interface TrialResult extends Figures {
   pid?: number;
   /** Record storage the queue really had (the scenario's `capacity` after the backend's rounding). */
   queueCapacityBytes?: number;
+  /** Core-to-core round trip measured just before the trial: where the host had the cores (calibration/core-round-trip.ts). */
+  coreRoundTripNs?: number;
 }
 
 export interface CaseSummary extends Figures {

@@ -4,6 +4,7 @@
  */
 import type { RunningServer } from '../../implementations/network-contract.js';
 import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
+import { placementSpread } from '../calibration/core-round-trip.js';
 import { measureDiskSync } from '../calibration/disk-sync.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
@@ -85,6 +86,11 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     );
   if (oversubscribed > 0)
     warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
+  const spread = placementSpread(cases.flatMap((c) => c.trials.map((t) => t.coreRoundTripNs)));
+  if (spread)
+    warnings.push(
+      `the core-to-core round trip ranged ${Math.round(spread[0])}–${Math.round(spread[1])} ns across trials (trials[].coreRoundTripNs): the host moved this machine's cores during the run, and figures that move cache lines between threads swing with that alone (up to 3× on the VMs behind docs/method.md); compare trials of like placement, or run in rounds`,
+    );
   return {
     schema: RESULT_SCHEMA,
     scenario: withoutSecrets(file ? { ...effective, file } : effective),

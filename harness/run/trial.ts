@@ -12,6 +12,7 @@ import { type AnyBackend, isNetworkBackend } from '../../implementations/registr
 import { isSelfDriven } from '../../implementations/self-driven.js';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { HEADER_BYTES } from '../../wire/envelope.js';
+import { measureCoreRoundTrip } from '../calibration/core-round-trip.js';
 import { nowNs, sleep } from '../metrics/clock.js';
 import { peakRssBytes, resetPeakRss } from '../metrics/peak-rss.js';
 import { busiestRunDelayNs, type ProcessSample, processPeakRssBytes, resetProcessPeakRss, sampleProcess } from '../metrics/process-stats.js';
@@ -84,6 +85,9 @@ function taskFor(
 
 export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   const { planned, scenario, backend, trial } = setup;
+  // Before anything of the trial runs: where the host has the cores now (core-round-trip.ts).
+  const coreRoundTripNs = setup.signal?.aborted ? undefined : await measureCoreRoundTrip();
+  const placement = coreRoundTripNs !== undefined ? { coreRoundTripNs } : {};
   const { producers, payload } = planned.params;
   const readers = planned.params.subscribers ?? planned.params.members ?? 1;
   const options: QueueOptions = {
@@ -245,14 +249,14 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     if (ledger) extras.ledger = readGroupLedger(ledger);
     if (server) extras.server = server;
     const figures = computeFigures(planned, reports, samples, extras);
-    const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', pid: process.pid, ...figures.figures };
+    const result: TrialResult = { trial, status: figures.problem ? 'failed' : 'ok', pid: process.pid, ...placement, ...figures.figures };
     if (queueCapacityBytes !== undefined) result.queueCapacityBytes = queueCapacityBytes;
     if (figures.problem) result.reason = figures.problem;
     if (scenario.pin) result.pinned = reports.every((r) => r.pinned === true);
     return result;
   } catch (error) {
     const reason = error instanceof TrialFailure ? error.message : `harness error: ${(error as Error).stack ?? error}`;
-    return { trial, status: 'failed', reason };
+    return { trial, status: 'failed', reason, ...placement };
   } finally {
     clearTimeout(timer);
     // One listener per trial on the run's signal would pile up over a long suite.

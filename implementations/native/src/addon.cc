@@ -54,6 +54,8 @@ struct ConsumerHandle {
   int32_t* records;
   uint32_t records_length;
   uint32_t pending_end;
+  // Messages peeked since the last release (what release's zeroing rule needs).
+  uint32_t pending_count;
 };
 
 template <typename T>
@@ -119,7 +121,7 @@ Napi::Value ProducerAbort(const Napi::CallbackInfo& info) {
 Napi::Value ConsumerOpen(const Napi::CallbackInfo& info) {
   auto ring = info[0].As<Napi::Int32Array>();
   auto records = info[1].As<Napi::Int32Array>();
-  auto* h = new ConsumerHandle{SpscConsumer(ring.Data()), records.Data(), static_cast<uint32_t>(records.ElementLength() / 2), 0};
+  auto* h = new ConsumerHandle{SpscConsumer(ring.Data()), records.Data(), static_cast<uint32_t>(records.ElementLength() / 2), 0, 0};
   if (!h->queue.attached) {
     delete h;
     Napi::Error::New(info.Env(), kNativeOnlyRing).ThrowAsJavaScriptException();
@@ -140,13 +142,15 @@ Napi::Value ConsumerPeek(const Napi::CallbackInfo& info) {
     out[2 * i + 1] = static_cast<int32_t>(length);
     i++;
   });
+  h->pending_count += n;
   return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value ConsumerRelease(const Napi::CallbackInfo& info) {
   auto* h = handle_of<ConsumerHandle>(info[0]);
   const bool moved = h->pending_end != h->queue.head;
-  h->queue.release(h->pending_end);
+  h->queue.release(h->pending_end, h->pending_count);
+  h->pending_count = 0;
   return Napi::Boolean::New(info.Env(), moved && h->queue.producer_waiting());
 }
 
@@ -155,7 +159,9 @@ Napi::Value ConsumerReleaseTo(const Napi::CallbackInfo& info) {
   auto* h = handle_of<ConsumerHandle>(info[0]);
   h->pending_end = static_cast<uint32_t>(info[1].As<Napi::Number>().Int32Value());
   const bool moved = h->pending_end != h->queue.head;
-  h->queue.release(h->pending_end);
+  // How many of the peeked messages lie before `position` is not known here: no zeroing.
+  h->queue.release(h->pending_end, 0);
+  h->pending_count = 0;
   return Napi::Boolean::New(info.Env(), moved && h->queue.producer_waiting());
 }
 

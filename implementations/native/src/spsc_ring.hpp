@@ -34,8 +34,10 @@ constexpr uint32_t kDataOffset = 640;
 constexpr uint32_t kRecordHeader = 8;
 constexpr int32_t kMessage = 1;
 constexpr int32_t kPadding = 2;
-// Mirrors ZERO_FROM_BYTES in sab-spsc/ring.ts (test/mirrors.test.ts holds them equal).
+// Mirror ZERO_FROM_BYTES and ZERO_MAX_RECORD_BYTES in sab-spsc/ring.ts (test/mirrors.test.ts
+// holds them equal; the figures behind them are there).
 constexpr uint32_t kZeroFromBytes = 1024;
+constexpr uint32_t kZeroMaxRecordBytes = 256;
 
 inline uint32_t record_bytes(uint32_t length) { return (length + kRecordHeader + 7u) & ~7u; }
 
@@ -212,14 +214,16 @@ struct SpscConsumer {
     return n;
   }
 
-  // Gives the space up to `end` back to the producer with one store of HEAD.
-  // A run of at least kZeroFromBytes is zeroed first, so its cache lines are this core's alone
-  // and the producer's next stores to them are misses the hardware fetches ahead, not upgrades
-  // of shared lines taken one store at a time (sab-spsc/ring.ts, ZERO_FROM_BYTES, has the figures).
-  void release(uint32_t end) {
+  // Gives the space up to `end`, holding `count` messages, back to the producer with one store
+  // of HEAD. A run of at least kZeroFromBytes of records averaging at most kZeroMaxRecordBytes is
+  // zeroed first, so its cache lines are this core's alone and the producer's next stores to them
+  // are misses the hardware fetches ahead, not upgrades of shared lines taken one store at a time
+  // (sab-spsc/ring.ts, ZERO_FROM_BYTES and ZERO_MAX_RECORD_BYTES, has the figures). A count of 0
+  // (a release whose count is not known) never zeroes.
+  void release(uint32_t end, uint32_t count) {
     if (end == head) return;
     const uint32_t used = end - head;
-    if (used >= kZeroFromBytes) {
+    if (used >= kZeroFromBytes && used <= static_cast<uint64_t>(count) * kZeroMaxRecordBytes) {
       const uint32_t index = head & mask;
       const uint32_t first = std::min(used, mask + 1 - index);
       std::memset(bytes + kDataOffset + index, 0, first);
@@ -234,7 +238,7 @@ struct SpscConsumer {
   uint32_t drain(uint32_t max, Visit&& visit) {
     uint32_t end = head;
     const uint32_t n = scan(max, end, visit);
-    release(end);
+    release(end, n);
     return n;
   }
 

@@ -27,7 +27,6 @@
  * has it; readers read from the primary (XREADGROUP writes the group's state).
  */
 import { randomUUID } from 'node:crypto';
-
 import type { Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
 import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';

@@ -96,8 +96,8 @@ export const ZERO_FROM_BYTES = 1024;
  * `verify: sequence`, and most consumers that route on a header) leaves the payload's lines in
  * the producer's cache, where its next lap finds them at no cost; zeroing pulls every one of them
  * across and hands it back. Measured through the harness on near cores (docs/rings.md), zeroing
- * 136-byte records gained (24 against 19.5M msg/s), 264-byte ones tied, and from 392 bytes it
- * lost: 520-byte records 10.7 against 13.3M, 1096-byte ones 5.6 against 9.2M. On far cores it
+ * 136-byte records gained (24.4 against 19.7M msg/s), 264-byte ones tied, and from 392 bytes it
+ * lost: 520-byte records 10.7 against 13.4M, 1096-byte ones 5.8 against 9.3M. On far cores it
  * still gained at 1096 bytes (5.9 against 3.9M, one round), so this gives up the far case for the
  * near one, the placement a machine with one shared cache always has.
  */

@@ -9,9 +9,10 @@
  * Publishing is zero-copy into the client's send buffer: `claim` reserves room for a batch of
  * records, the caller writes envelopes at `offsetOf(i)` of `buffer`, and `commit` frames the
  * batch. Frames committed in one turn of the event loop go out in one socket write (or sooner,
- * once 64 KiB are waiting, or at `flush()`). A publisher may have `window` bytes in the broker;
- * `claim` returns 0 when they are spent, and `waitForCredit` resolves when the broker gives
- * some back, which it does as subscribers consume.
+ * once 64 KiB are waiting, or at `flush()`). A connection's publishers share one window of bytes
+ * in the broker: `claim` takes no more records than the credit left covers, returns 0 when not
+ * even one fits, and `waitForCredit` resolves when the broker has given enough back, which it
+ * does as subscribers consume.
  *
  * Receiving: every DELIVER frame is copied once into 8-aligned memory and its records handed to
  * the subscription's handler as (bytes, offset, length), valid during the call. When the handler
@@ -19,7 +20,8 @@
  * batch is acknowledged (at least once: a member that dies before that gets its batches
  * redelivered to the others).
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
 import { FrameReader } from './frame-reader.js';
 import {
@@ -28,11 +30,10 @@ import {
   FRAME_HEADER_BYTES,
   FrameFlags,
   FrameHeaderReader,
+  Frames,
   FrameType,
   MAX_BATCH,
-  PROTOCOL_VERSION,
   padTo8,
-  textFrame,
   writeFrameHeader,
 } from './frames.js';
 
@@ -56,12 +57,22 @@ export interface SubscribeOptions {
   credit?: number;
 }
 
-/** `tcp://host:port` → host and port; throws BrokerClientError for anything else. */
-export function parseBrokerUrl(url: string): { host: string; port: number } {
-  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new BrokerClientError(`broker address ${JSON.stringify(url)} is not tcp://host:port`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+/** What `BrokerClient.connect` takes besides the address. */
+export interface ConnectOptions {
+  /** The broker's token, if it wants one. */
+  token?: string;
+  /** tls:// only: the certificate authority (PEM) to trust instead of the system's, e.g. a self-signed broker's own certificate. */
+  ca?: string | Buffer;
+  /** tls:// only: false accepts any certificate (testing only: the token could then go to anyone). Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+/** `tcp://host:port` or `tls://host:port` → scheme, host and port; throws BrokerClientError for anything else. */
+export function parseBrokerUrl(url: string): { tls: boolean; host: string; port: number } {
+  const m = /^(tcp|tls):\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})\/?$/.exec(url);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new BrokerClientError(`broker address ${JSON.stringify(url)} is not tcp://host:port or tls://host:port`);
+  return { tls: m[1] === 'tls', host: m[2].replace(/^\[|\]$/g, ''), port };
 }
 
 const SEND_BUFFER_BYTES = 256 * 1024;
@@ -93,16 +104,20 @@ export class BrokerClient {
     socket.on('close', () => this.fail(null));
   }
 
-  /** Connects and says HELLO (with the token, if the broker wants one). */
-  static async connect(url: string, options: { token?: string } = {}): Promise<BrokerClient> {
-    const { host, port } = parseBrokerUrl(url);
-    const socket = netConnect({ host, port, noDelay: true });
+  /** Connects (over TLS for tls:// addresses) and says HELLO, with the token if the broker wants one. */
+  static async connect(url: string, options: ConnectOptions = {}): Promise<BrokerClient> {
+    const { tls, host, port } = parseBrokerUrl(url);
+    const socket = tls
+      ? // A certificate names hosts, not addresses: SNI only for a name.
+        tlsConnect({ host, port, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true, servername: isIP(host) ? undefined : host })
+      : netConnect({ host, port });
+    socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
+      socket.once(tls ? 'secureConnect' : 'connect', resolve);
       socket.once('error', (e) => reject(new BrokerClientError(`cannot reach the broker at ${url}: ${e.message}`)));
     });
     const client = new BrokerClient(socket);
-    await client.request(0, () => socket.write(textFrame(FrameType.HELLO, PROTOCOL_VERSION, 0, options.token ?? '')));
+    await client.request(0, () => socket.write(Frames.hello(options.token ?? '')));
     return client;
   }
 
@@ -111,7 +126,7 @@ export class BrokerClient {
     // Registered as the OK is read: the CREDIT that follows it in the same chunk must find it.
     const handle = await this.request(
       request,
-      () => this.socket.write(textFrame(FrameType.OPEN_PUBLISHER, request, 0, topic)),
+      () => this.socket.write(Frames.openPublisher(request, topic)),
       (arg) => this.publishers.set(arg, new Publisher(this, arg)),
     );
     return this.publishers.get(handle) as Publisher;
@@ -119,12 +134,11 @@ export class BrokerClient {
 
   async subscribe(topic: string, options: SubscribeOptions, handler: RecordHandler): Promise<ClientSubscription> {
     const request = this.nextRequest++;
-    const spec = options.group !== undefined ? `${topic}\0${options.group}` : topic;
     const credit = options.credit ?? 8192;
     let made: ClientSubscription | undefined;
     const id = await this.request(
       request,
-      () => this.socket.write(textFrame(FrameType.SUBSCRIBE, request, credit, spec)),
+      () => this.socket.write(Frames.subscribe(request, credit, topic, options.group)),
       (arg) => {
         // Registered as the OK is read, before any DELIVER for it that follows in the same chunk.
         made = new ClientSubscription(this, arg, handler);
@@ -134,10 +148,17 @@ export class BrokerClient {
     return made ?? (this.subscriptions.get(id) as ClientSubscription);
   }
 
-  /** Leaves a subscription; in a group, its unacknowledged messages go to the other members. */
+  /**
+   * Leaves a subscription; in a group, its unacknowledged messages go to the other members. The
+   * handshake: what was handled is acknowledged first, then UNSUBSCRIBE; deliveries still on their
+   * way are not handed to the handler (the broker gives a group's back to the others) and resolve
+   * nothing until the broker's OK, after which none come.
+   */
   async unsubscribe(subscription: ClientSubscription): Promise<void> {
     this.flushAcks();
-    await this.request(subscription.id, () => this.socket.write(textFrame(FrameType.UNSUBSCRIBE, subscription.id, 0, '')));
+    subscription.leaving = true;
+    this.acking.delete(subscription);
+    await this.request(subscription.id, () => this.socket.write(Frames.unsubscribe(subscription.id)));
     this.subscriptions.delete(subscription.id);
   }
 
@@ -231,7 +252,7 @@ export class BrokerClient {
     switch (type) {
       case FrameType.DELIVER: {
         const s = this.subscriptions.get(id);
-        if (s === undefined) return;
+        if (s === undefined || s.leaving) return;
         const count = header.count;
         const redelivered = (header.flags & FrameFlags.REDELIVERED) !== 0;
         let p = at + FRAME_HEADER_BYTES;
@@ -245,7 +266,8 @@ export class BrokerClient {
         return;
       }
       case FrameType.CREDIT:
-        this.publishers.get(id)?.credited(arg);
+        // The window is the connection's: credit on any handle is every publisher's.
+        this.credited(arg);
         return;
       case FrameType.PUBACK:
         this.publishers.get(id)?.acknowledged(arg);
@@ -274,14 +296,7 @@ export class BrokerClient {
   /** One ACK per subscription for everything its handler took in this chunk. */
   private flushAcks(): void {
     if (this.acking.size === 0 || this.socket.destroyed) return;
-    for (const s of this.acking) {
-      const tags = s.takeTags();
-      const length = padTo8(FRAME_HEADER_BYTES + 4 * tags.length);
-      const frame = Buffer.alloc(length);
-      writeFrameHeader(frame, 0, FrameType.ACK, s.id, 0, Math.min(s.takeCount(), 0xffff), length);
-      for (let i = 0; i < tags.length; i++) frame.writeUInt32LE(tags[i], FRAME_HEADER_BYTES + 4 * i);
-      this.socket.write(frame);
-    }
+    for (const s of this.acking) this.socket.write(Frames.ack(s.id, s.takeCount(), s.takeTags()));
     this.acking.clear();
   }
 
@@ -290,8 +305,37 @@ export class BrokerClient {
     this.failure = error ?? new BrokerClientError('connection closed');
     for (const { reject } of this.requests.values()) reject(this.failure);
     this.requests.clear();
-    for (const p of this.publishers.values()) p.credited(0);
+    this.credited(0);
     this.onClose?.(error);
+  }
+
+  /** Why the connection is unusable: the broker's error, or that it closed. */
+  closedError(): Error {
+    return this.failure ?? new BrokerClientError('connection closed');
+  }
+
+  // ── the publish window, shared by this connection's publishers ─────────────────────────────
+
+  /** Bytes this connection's publishers may still publish before waiting for CREDIT. */
+  publishCredit = 0;
+  private creditWaiters: { bytes: number; resolve: () => void }[] = [];
+
+  private credited(bytes: number): void {
+    this.publishCredit += bytes;
+    const closed = this.closed;
+    const waiters = this.creditWaiters;
+    this.creditWaiters = [];
+    for (const w of waiters) {
+      if (closed || this.publishCredit >= w.bytes) w.resolve();
+      else this.creditWaiters.push(w);
+    }
+    if (closed) for (const p of this.publishers.values()) p.connectionClosed();
+  }
+
+  /** Resolves once `bytes` of credit are available (or the connection closed). */
+  waitForCredit(bytes: number): Promise<void> {
+    if (this.publishCredit >= Math.max(1, bytes) || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.creditWaiters.push({ bytes: Math.max(1, bytes), resolve }));
   }
 
   get error(): Error | null {
@@ -304,6 +348,8 @@ export class ClientSubscription {
   private count = 0;
   private tags: number[] = [];
   received = 0;
+  /** UNSUBSCRIBE sent: deliveries still arriving are not handled. */
+  leaving = false;
 
   constructor(
     private readonly client: BrokerClient,
@@ -335,17 +381,16 @@ export class ClientSubscription {
   }
 }
 
-/** Publishes batches to one topic. */
+/** Publishes batches to one topic, in the window its connection's publishers share. */
 export class Publisher {
-  /** Bytes it may still publish before waiting for CREDIT (may go below zero by one batch). */
-  credit = 0;
   /** The number of the last batch the broker acknowledged (-1: none yet). */
   acked = -1;
   private batches = 0;
   private claimStart = -1;
   private claimCount = 0;
   private recordSize = 0;
-  private creditWaiters: (() => void)[] = [];
+  /** Bytes of one record of the last claim refused for credit: what waiting waits for. */
+  private needBytes = 0;
   private ackWaiters: { batch: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private codec: EnvelopeCodec | null = null;
   private sequence = 0;
@@ -355,22 +400,37 @@ export class Publisher {
     readonly handle: number,
   ) {}
 
+  /** Bytes this publisher (with the others on its connection) may still publish. */
+  get credit(): number {
+    return this.client.publishCredit;
+  }
+
+  /** A claim would get at least one record now (as far as the last refused claim's size tells). */
+  get ready(): boolean {
+    return this.credit > 0 && this.credit >= this.needBytes;
+  }
+
   /** The send buffer that `offsetOf` refers to (read it after each claim: it moves when full). */
   get buffer(): Uint8Array {
     return this.client.buffer;
   }
 
   /**
-   * Reserves room for up to `max` (≤ 256) records of `length` envelope bytes each; returns how
-   * many, 0 while the window is spent. Nothing is sent before `commit`.
+   * Reserves room for up to `max` (≤ 256) records of `length` envelope bytes each, as many as the
+   * credit covers; returns how many, 0 when not even one fits. Nothing is sent before `commit`.
    */
   claim(max: number, length: number): number {
     if (this.claimStart >= 0) throw new BrokerClientError('claim while the previous claim is still open');
-    if (this.credit <= 0) return 0;
-    if (this.client.closed) throw this.client.error ?? new BrokerClientError('connection closed');
-    const n = Math.min(max, MAX_BATCH);
-    this.recordSize = padTo8(length);
-    this.claimStart = this.client.reserve(FRAME_HEADER_BYTES + n * this.recordSize);
+    if (this.client.closed) throw this.client.closedError();
+    const size = padTo8(length);
+    const n = Math.min(max, MAX_BATCH, Math.floor(this.credit / size));
+    if (n <= 0) {
+      this.needBytes = size;
+      return 0;
+    }
+    this.needBytes = 0;
+    this.recordSize = size;
+    this.claimStart = this.client.reserve(FRAME_HEADER_BYTES + n * size);
     this.claimCount = n;
     return n;
   }
@@ -383,13 +443,9 @@ export class Publisher {
   commit(): number {
     if (this.claimStart < 0) return -1;
     const body = this.claimCount * this.recordSize;
-    const batch = this.batches;
-    this.batches = (this.batches + 1) >>> 0;
-    writeFrameHeader(this.client.buffer, this.claimStart, FrameType.PUBLISH, this.handle, batch, this.claimCount, FRAME_HEADER_BYTES + body);
-    this.credit -= body;
+    this.frame(this.claimStart, this.claimCount, body);
     this.claimStart = -1;
-    this.client.committed(FRAME_HEADER_BYTES + body);
-    return batch;
+    return this.batches - 1;
   }
 
   abort(): void {
@@ -400,21 +456,15 @@ export class Publisher {
     this.client.flush();
   }
 
-  /** Resolves when the window has room again (or the connection closed: then `claim` throws). */
+  /** Resolves when the window has room for what the last refused claim wanted (or the connection closed: then `claim` throws). */
   waitForCredit(): Promise<void> {
-    if (this.credit > 0 || this.client.closed) return Promise.resolve();
-    return new Promise((resolve) => this.creditWaiters.push(resolve));
+    return this.client.waitForCredit(this.needBytes);
   }
 
-  credited(bytes: number): void {
-    this.credit += bytes;
-    const waiters = this.creditWaiters;
-    this.creditWaiters = [];
-    for (const w of waiters) w();
-    if (this.client.closed) {
-      for (const w of this.ackWaiters) w.reject(this.client.error ?? new BrokerClientError('connection closed'));
-      this.ackWaiters = [];
-    }
+  /** The connection closed: whoever waits for an acknowledgement is told. */
+  connectionClosed(): void {
+    for (const w of this.ackWaiters) w.reject(this.client.closedError());
+    this.ackWaiters = [];
   }
 
   acknowledged(batch: number): void {
@@ -427,25 +477,30 @@ export class Publisher {
   /** Resolves once the broker has acknowledged batch `batch` (it is stored as the broker's policy says). */
   whenAcknowledged(batch: number): Promise<void> {
     if (batch <= this.acked) return Promise.resolve();
-    if (this.client.closed) return Promise.reject(this.client.error ?? new BrokerClientError('connection closed'));
+    if (this.client.closed) return Promise.reject(this.client.closedError());
     this.flush();
     return new Promise((resolve, reject) => this.ackWaiters.push({ batch, resolve, reject }));
   }
 
   /**
-   * Publishes payloads in batches of up to 256 envelopes (this publisher numbers them from 0,
-   * producer id `producerId`, payload CRC32 included), waiting for credit as needed; resolves when
-   * the broker has acknowledged the last batch.
+   * Publishes payloads in batches of up to 256 envelopes, each no larger than the credit left
+   * (this publisher numbers them from 0, producer id `producerId`, payload CRC32 included), waiting
+   * for credit as needed; resolves when the broker has acknowledged the last batch.
    */
   async send(payloads: Uint8Array | Uint8Array[], producerId = 0): Promise<void> {
     const list = Array.isArray(payloads) ? payloads : [payloads];
     let batch = -1;
     for (let from = 0; from < list.length; ) {
-      await this.waitForCredit();
-      if (this.client.closed) throw this.client.error ?? new BrokerClientError('connection closed');
-      const n = Math.min(list.length - from, MAX_BATCH);
+      await this.client.waitForCredit(padTo8(HEADER_BYTES + list[from].length));
+      if (this.client.closed) throw this.client.closedError();
+      let n = 0;
       let body = 0;
-      for (let i = 0; i < n; i++) body += padTo8(HEADER_BYTES + list[from + i].length);
+      while (n < MAX_BATCH && from + n < list.length) {
+        const size = padTo8(HEADER_BYTES + list[from + n].length);
+        if (body + size > this.credit) break;
+        body += size;
+        n++;
+      }
       // Each record is its own length, padded to 8: the batch is written here, not through claim.
       const start = this.client.reserve(FRAME_HEADER_BYTES + body);
       const buffer = this.client.buffer;
@@ -459,14 +514,20 @@ export class Publisher {
         this.codec.writeHeader(at, producerId, this.sequence++, 0, payload.length, Flags.HAS_CRC, payloadCrc(buffer, at + HEADER_BYTES, payload.length), 0);
         at = end;
       }
-      batch = this.batches;
-      this.batches = (this.batches + 1) >>> 0;
-      writeFrameHeader(buffer, start, FrameType.PUBLISH, this.handle, batch, n, FRAME_HEADER_BYTES + body);
-      this.credit -= body;
-      this.client.committed(FRAME_HEADER_BYTES + body);
+      batch = this.frame(start, n, body);
       from += n;
     }
     await this.whenAcknowledged(batch);
+  }
+
+  /** Writes the PUBLISH header of `count` records (`body` bytes) at `start`, spends the credit, and queues the frame. */
+  private frame(start: number, count: number, body: number): number {
+    const batch = this.batches;
+    this.batches = (this.batches + 1) >>> 0;
+    writeFrameHeader(this.client.buffer, start, { type: FrameType.PUBLISH, id: this.handle, arg: batch, count, length: FRAME_HEADER_BYTES + body });
+    this.client.publishCredit -= body;
+    this.client.committed(FRAME_HEADER_BYTES + body);
+    return batch;
   }
 }
 

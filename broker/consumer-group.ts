@@ -2,7 +2,7 @@
  * A consumer group: the members share a topic's messages, each batch going to one member.
  *
  * - Assignment is per batch and changes as members come and go: the next batch goes to the next
- *   member (round robin) that has credit, so a member that joins takes work at once and one that
+ *   member (round robin) that has credit and whose connection can take output, so a member that joins takes work at once and one that
  *   leaves takes none.
  * - The group's committed offset is the first message not yet acknowledged; every message below
  *   it has been processed by some member. The topic keeps everything from the lowest committed
@@ -64,7 +64,7 @@ export class ConsumerGroup implements MemberGroup {
       const again = this.redeliver.length > 0;
       if (!again && this.cursor >= log.durableOffset) return;
       // The turn moves only when a batch is handed out, so members alternate batch by batch.
-      const member = this.nextWithCredit();
+      const member = this.nextReady();
       if (member === undefined) return;
       let batch: StoredBatch | undefined;
       if (again) batch = this.redeliver.shift();
@@ -90,11 +90,12 @@ export class ConsumerGroup implements MemberGroup {
     }
   }
 
-  private nextWithCredit(): Subscription | undefined {
+  /** The next member, in turn, with credit and a connection that can take output. */
+  private nextReady(): Subscription | undefined {
     const n = this.members.length;
     for (let k = 0; k < n; k++) {
       const member = this.members[(this.turn + k) % n];
-      if (member.credit > 0) {
+      if (member.canTake) {
         this.turn = (this.turn + k + 1) % n;
         return member;
       }

@@ -27,7 +27,11 @@ export const MAX_BATCH = 256;
 export const MAX_FRAME_BYTES = FRAME_HEADER_BYTES + MAX_BATCH * padTo8(HEADER_BYTES + MAX_PAYLOAD_BYTES);
 /** Topic and group names: short printable ASCII, so they can be logged and used as file names. */
 export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: a connection's publishers share one window, and a batch must fit in the credit left; ACKs
+ * return only credit delivered; ACKs for a subscription the client left are ignored.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Field offsets in the frame header. */
 export const F_LENGTH = 0;
@@ -87,26 +91,31 @@ export function padTo8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** Bytes one message takes in a batch body. */
-export function recordBytes(envelopeBytes: number): number {
-  return padTo8(envelopeBytes);
+/** The fields of a frame header (broker/frames.ts's diagram); `length` counts the whole frame. */
+export interface FrameHeaderFields {
+  readonly type: FrameTypeValue | number;
+  readonly id: number;
+  readonly arg: number;
+  readonly count: number;
+  readonly length: number;
+  readonly flags?: number;
 }
 
-/** A frame header with an empty body or a body written after it. */
-export function frameHeader(type: FrameTypeValue, id: number, arg: number, count: number, bodyBytes: number, flags = 0): Buffer {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  writeFrameHeader(header, 0, type, id, arg, count, FRAME_HEADER_BYTES + bodyBytes, flags);
-  return header;
-}
-
-export function writeFrameHeader(into: Uint8Array, at: number, type: number, id: number, arg: number, count: number, length: number, flags = 0): void {
+export function writeFrameHeader(into: Uint8Array, at: number, header: FrameHeaderFields): void {
   const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
-  view.setUint32(at + F_LENGTH, length, true);
-  into[at + F_TYPE] = type;
-  into[at + F_FLAGS] = flags;
-  view.setUint16(at + F_COUNT, count, true);
-  view.setUint32(at + F_ID, id >>> 0, true);
-  view.setUint32(at + F_ARG, arg >>> 0, true);
+  view.setUint32(at + F_LENGTH, header.length, true);
+  into[at + F_TYPE] = header.type;
+  into[at + F_FLAGS] = header.flags ?? 0;
+  view.setUint16(at + F_COUNT, header.count, true);
+  view.setUint32(at + F_ID, header.id >>> 0, true);
+  view.setUint32(at + F_ARG, header.arg >>> 0, true);
+}
+
+/** A frame of only a header (OK, CREDIT, PUBACK, UNSUBSCRIBE), or the header of a body written after it (DELIVER). */
+function headerFrame(type: FrameTypeValue, id: number, arg: number, count = 0, bodyBytes = 0, flags = 0): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  writeFrameHeader(frame, 0, { type, id, arg, count, length: FRAME_HEADER_BYTES + bodyBytes, flags });
+  return frame;
 }
 
 /** A whole frame whose body is text (HELLO, OPEN_PUBLISHER, SUBSCRIBE, ERROR), padded to 8 bytes. */
@@ -114,16 +123,62 @@ export function textFrame(type: FrameTypeValue, id: number, arg: number, text: s
   const body = Buffer.from(text, 'utf8');
   const length = padTo8(FRAME_HEADER_BYTES + body.length);
   const frame = Buffer.alloc(length);
-  writeFrameHeader(frame, 0, type, id, arg, 0, length);
+  writeFrameHeader(frame, 0, { type, id, arg, count: 0, length });
   body.copy(frame, FRAME_HEADER_BYTES);
   return frame;
 }
+
+/**
+ * Every frame of the protocol, built: the one place that knows what each type carries in `id`,
+ * `arg`, `count` and its body (the table in docs/broker.md). Message batches (PUBLISH's records,
+ * DELIVER's body) are written in place by their senders; these build the rest.
+ */
+export const Frames = {
+  hello: (token: string): Buffer => textFrame(FrameType.HELLO, PROTOCOL_VERSION, 0, token),
+  openPublisher: (request: number, topic: string): Buffer => textFrame(FrameType.OPEN_PUBLISHER, request, 0, topic),
+  /** `credit`: messages the broker may send ahead of acknowledgements. */
+  subscribe: (request: number, credit: number, topic: string, group?: string): Buffer =>
+    textFrame(FrameType.SUBSCRIBE, request, credit, group === undefined ? topic : `${topic}\0${group}`),
+  unsubscribe: (subscription: number): Buffer => headerFrame(FrameType.UNSUBSCRIBE, subscription, 0),
+  /** `count`: messages handled (credit back, at most 65 535); `tags`: the group batches acknowledged. */
+  ack: (subscription: number, count: number, tags: readonly number[]): Buffer => {
+    const length = padTo8(FRAME_HEADER_BYTES + 4 * tags.length);
+    const frame = Buffer.alloc(length);
+    writeFrameHeader(frame, 0, { type: FrameType.ACK, id: subscription, arg: 0, count, length });
+    for (let i = 0; i < tags.length; i++) frame.writeUInt32LE(tags[i], FRAME_HEADER_BYTES + 4 * i);
+    return frame;
+  },
+  /** `made`: the publisher handle or subscription id the request made (0 for HELLO and UNSUBSCRIBE). */
+  ok: (request: number, made = 0): Buffer => headerFrame(FrameType.OK, request, made),
+  credit: (handle: number, bytes: number): Buffer => headerFrame(FrameType.CREDIT, handle, bytes),
+  puback: (handle: number, lastBatch: number): Buffer => headerFrame(FrameType.PUBACK, handle, lastBatch),
+  error: (id: number, code: ErrorCodeValue, message: string): Buffer => textFrame(FrameType.ERROR, id, code, message),
+  /** The header of a DELIVER whose records (`bodyBytes`) are written right after it. */
+  deliverHeader: (subscription: number, tag: number, count: number, bodyBytes: number, redelivered: boolean): Buffer =>
+    headerFrame(FrameType.DELIVER, subscription, tag, count, bodyBytes, redelivered ? FrameFlags.REDELIVERED : 0),
+} as const;
 
 /** The text of the body of the frame at `at` (`length` bytes), without the zero padding. */
 export function bodyText(bytes: Uint8Array, at: number, length: number): string {
   let end = at + length;
   while (end > at + FRAME_HEADER_BYTES && bytes[end - 1] === 0) end--;
   return Buffer.from(bytes.buffer, bytes.byteOffset + at + FRAME_HEADER_BYTES, end - at - FRAME_HEADER_BYTES).toString('utf8');
+}
+
+/** SUBSCRIBE's body: `topic`, or `topic\0group`; a third part is a malformed body. */
+export function readSubscribeBody(bytes: Uint8Array, at: number, length: number): { topic: string; group: string | undefined; extra: boolean } {
+  const [topic, group, ...rest] = bodyText(bytes, at, length).split('\0');
+  return { topic, group, extra: rest.length > 0 };
+}
+
+/** ACK's body: the delivery tags acknowledged (0, the padding, is no tag). */
+export function readAckTags(view: DataView, at: number, length: number): number[] {
+  const tags: number[] = [];
+  for (let p = at + FRAME_HEADER_BYTES; p + 4 <= at + length; p += 4) {
+    const tag = view.getUint32(p, true);
+    if (tag !== 0) tags.push(tag);
+  }
+  return tags;
 }
 
 /**
@@ -140,7 +195,7 @@ export function checkBatch(view: DataView, frameAt: number, frameLength: number,
     if (view.getUint32(at + W_MAGIC * 4, true) !== MAGIC) return `message ${i} has no envelope magic`;
     const payload = view.getUint32(at + W_LENGTH * 4, true);
     if (payload > MAX_PAYLOAD_BYTES) return `message ${i} claims a payload of ${payload} bytes (limit ${MAX_PAYLOAD_BYTES})`;
-    at += recordBytes(HEADER_BYTES + payload);
+    at += padTo8(HEADER_BYTES + payload);
   }
   if (at > end) return `message ${count - 1} of ${count} runs ${at - end} bytes past the frame`;
   if (at < end) return `the frame holds ${end - at} bytes after its ${count} messages`;

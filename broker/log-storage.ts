@@ -20,9 +20,9 @@
  * last moments before (at least once, as for a member that leaves). Plain subscriptions are not
  * kept: a subscriber starts at the end of the topic, as before.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DurabilityPolicy, type GroupCommit, nowNs, WriteAheadLog } from '../wal/log.js';
+import { type DurabilityPolicy, type GroupCommit, nowNs, syncDirectory, WriteAheadLog } from '../wal/log.js';
 import { LogReader } from '../wal/reader.js';
 import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
 
@@ -107,12 +107,19 @@ class LoggedTopic implements TopicLog {
 
   keepCommitted(read: () => ReadonlyMap<string, number>): void {
     this.readCommitted = read;
-    this.committedTimer ??= setInterval(() => this.writeCommitted(), COMMIT_EVERY_MS);
-    this.committedTimer.unref();
   }
 
+  /** Written at once; then every COMMIT_EVERY_MS while the topic has groups (an idle topic costs no timer). */
   groupsChanged(): void {
     this.writeCommitted();
+    const groups = this.readCommitted?.().size ?? 0;
+    if (groups > 0 && this.committedTimer === null) {
+      this.committedTimer = setInterval(() => this.writeCommitted(), COMMIT_EVERY_MS);
+      this.committedTimer.unref();
+    } else if (groups === 0 && this.committedTimer !== null) {
+      clearInterval(this.committedTimer);
+      this.committedTimer = null;
+    }
   }
 
   close(): void {
@@ -219,6 +226,16 @@ export class LogStorage implements Storage {
   close(): void {
     for (const t of this.topics.values()) t.close();
     this.topics.clear();
+  }
+
+  /** Closes the topic's log and removes its directory; the removal is made durable in `topics/`. */
+  delete(name: string): void {
+    const topic = this.topics.get(name);
+    if (topic === undefined) return;
+    this.topics.delete(name);
+    topic.close();
+    rmSync(join(this.root, TOPIC_PREFIX + name), { recursive: true, force: true });
+    syncDirectory(this.root);
   }
 
   private openTopic(name: string, groups: ReadonlyMap<string, number>): LoggedTopic {

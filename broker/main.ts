@@ -9,31 +9,73 @@
  *
  * Exit codes: 0 stopped by a signal; 2 a bad flag (named) or an address it cannot listen on.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
+import { type Parsed, parseCount, parseDuration, parseSize } from '../wire/units.js';
+import { type BrokerLimits, DEFAULT_LIMITS } from './limits.js';
 import { LogStorage } from './log-storage.js';
-import { Broker, BrokerError, DEFAULT_WINDOW_BYTES } from './server.js';
+import { Broker, BrokerError, isLoopback } from './server.js';
 import type { Storage } from './storage.js';
+
+/** A flag for each limit (broker/limits.ts), with its unit: sizes take 64KiB or 4MiB, times 500ms or 30s. */
+const LIMIT_FLAGS: { flag: string; key: keyof BrokerLimits; kind: 'size' | 'time' | 'count'; help: string }[] = [
+  { flag: 'window', key: 'windowBytes', kind: 'size', help: "bytes a connection's publishers may have in the broker before they wait for credit" },
+  {
+    flag: 'max-buffered',
+    key: 'bufferedBytes',
+    kind: 'size',
+    help: 'bytes all publishers together may have in the broker (each publishing connection reserves a window)',
+  },
+  { flag: 'max-preauth', key: 'preAuthBytes', kind: 'size', help: 'the longest frame a connection may send before its HELLO is accepted' },
+  { flag: 'max-input', key: 'inputBudgetBytes', kind: 'size', help: 'bytes of incomplete frames the broker holds; a connection past it is paused' },
+  { flag: 'max-pending', key: 'maxPendingBytes', kind: 'size', help: "bytes waiting in a connection's socket before delivery to it stops" },
+  { flag: 'max-connections', key: 'maxConnections', kind: 'count', help: 'connections served at once' },
+  { flag: 'max-handles', key: 'maxHandlesPerConnection', kind: 'count', help: 'publishers and subscriptions on one connection' },
+  { flag: 'max-topics', key: 'maxTopics', kind: 'count', help: 'topics in the broker' },
+  { flag: 'max-topics-per-connection', key: 'maxTopicsPerConnection', kind: 'count', help: "distinct topics one connection's handles name" },
+  { flag: 'max-groups', key: 'maxGroups', kind: 'count', help: 'consumer groups in the broker' },
+  { flag: 'max-groups-per-topic', key: 'maxGroupsPerTopic', kind: 'count', help: 'consumer groups on one topic' },
+  { flag: 'frame-timeout', key: 'frameTimeoutMs', kind: 'time', help: 'a frame left incomplete, or no HELLO, for this long closes the connection' },
+  { flag: 'slow-consumer', key: 'slowConsumerMs', kind: 'time', help: 'a delivery unacknowledged for this long closes its subscriber (SLOW_CONSUMER)' },
+  { flag: 'group-idle', key: 'groupIdleMs', kind: 'time', help: 'a consumer group without members this long is dropped' },
+  { flag: 'topic-idle', key: 'topicIdleMs', kind: 'time', help: 'a topic nothing needs this long is deleted, its log directory too (0: at once)' },
+];
+
+function shown(kind: 'size' | 'time' | 'count', value: number): string {
+  if (kind === 'time') return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+  if (kind === 'size') {
+    for (const [unit, scale] of [
+      ['GiB', 1024 ** 3],
+      ['MiB', 1024 ** 2],
+      ['KiB', 1024],
+    ] as const)
+      if (value % scale === 0) return `${value / scale}${unit}`;
+  }
+  return String(value);
+}
 
 const USAGE = `Usage: nanomq broker [options]
 
 Run the NanoMQ TCP broker (topics, subscriptions, consumer groups) until SIGINT/SIGTERM.
 
 Options:
-  --port <n>             TCP port (0: any free port, printed on the first line) (default: 7480)
+  --port <n>             TCP port (0: any free port, printed on the first line) (default: 7480, or NANOMQ_PORT)
   --listen <addr>        address to listen on; beyond loopback a token is required (default: 127.0.0.1)
   --token <t>            secret every client must present (or set NANOMQ_TOKEN)
-  --window <bytes>       bytes a publisher may have in the broker before it waits (default: ${DEFAULT_WINDOW_BYTES})
-  --max-connections <n>  connections served at once (default: 4096)
+  --tls-cert <file>      speak TLS with this certificate (PEM); with --tls-key. Beyond loopback, without
+  --tls-key <file>       TLS the token and the messages cross the network in clear
   --log <dir>            keep topics in a write-ahead log in <dir>: a restarted broker has every
                          acknowledged message and resumes its consumer groups (default: memory only)
   --durability <policy>  with --log, when a publish is acknowledged: none (written to the page
                          cache), batch (group commit: one fdatasync for ~1 ms of publishes),
                          always (an fdatasync per batch) (default: batch)
-  --retention <bytes>    with --log, delete a topic's oldest log segments beyond this size
+  --retention <size>     with --log, delete a topic's oldest log segments beyond this size
                          (default: keep everything)
+
+Limits (docs/broker.md, "Limits"; sizes take 64KiB, 4MiB; times 500ms, 30s):
+${LIMIT_FLAGS.map(({ flag, kind, key, help }) => `  --${`${flag} <${kind}>`.padEnd(36)} ${help} (default: ${shown(kind, DEFAULT_LIMITS[key])})`).join('\n')}
   -h, --help             display help for command
 `;
 
@@ -44,6 +86,18 @@ function wholeNumber(flag: string, value: string, min: number, max: number): num
   if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) {
     throw new FlagError(`${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
+  return n;
+}
+
+/** A limit flag's value in the limit's own unit (bytes, milliseconds, a count). */
+function limitValue(flag: string, kind: 'size' | 'time' | 'count', value: string): number {
+  const parsed: Parsed = kind === 'size' ? parseSize(value) : kind === 'time' ? parseDuration(value) : parseCount(value);
+  if (!parsed.ok) throw new FlagError(`--${flag}: ${parsed.message}`);
+  const n = kind === 'time' ? parsed.value / 1e6 : parsed.value;
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new FlagError(
+      `--${flag}: expected a whole number of ${kind === 'time' ? 'milliseconds' : kind === 'size' ? 'bytes' : 'things'} ≥ 0, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
@@ -58,7 +112,8 @@ function openStorage(dir: string | undefined, durability: string | undefined, re
   if (!(DURABILITY_POLICIES as readonly string[]).includes(policy)) {
     throw new FlagError(`--durability: expected one of ${DURABILITY_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
   }
-  const retentionBytes = retention === undefined ? undefined : wholeNumber('--retention', retention, 1024 * 1024, Number.MAX_SAFE_INTEGER);
+  const retentionBytes = retention === undefined ? undefined : limitValue('retention', 'size', retention);
+  if (retentionBytes !== undefined && retentionBytes < 1024 * 1024) throw new FlagError(`--retention: at least 1MiB, got ${JSON.stringify(retention)}`);
   try {
     return new LogStorage(dir, { durability: policy as DurabilityPolicy, retentionBytes });
   } catch (error) {
@@ -67,24 +122,41 @@ function openStorage(dir: string | undefined, durability: string | undefined, re
   }
 }
 
+/** The certificate and key files, read; both or neither. */
+function readTls(cert: string | undefined, key: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined)
+    throw new FlagError(`--tls-cert and --tls-key go together (got only ${cert !== undefined ? '--tls-cert' : '--tls-key'})`);
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new FlagError(`--${flag} ${path}: ${(error as Error).message}`);
+    }
+  };
+  return { cert: read('tls-cert', cert), key: read('tls-key', key) };
+}
+
 /** Runs the broker with command-line `args`; resolves with the exit code. */
 export async function runBrokerCli(args: string[]): Promise<number> {
   let broker: Broker;
   let host: string;
   let token: string | undefined;
   try {
+    const limitOptions = Object.fromEntries(LIMIT_FLAGS.map(({ flag }) => [flag, { type: 'string' as const }]));
     const { values } = parseArgs({
       args,
       options: {
-        port: { type: 'string', default: '7480' },
+        port: { type: 'string', default: process.env.NANOMQ_PORT || '7480' },
         listen: { type: 'string', default: '127.0.0.1' },
         token: { type: 'string' },
-        window: { type: 'string' },
-        'max-connections': { type: 'string', default: '4096' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         log: { type: 'string' },
         durability: { type: 'string' },
         retention: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        ...limitOptions,
       },
       strict: true,
       allowPositionals: false,
@@ -93,20 +165,34 @@ export async function runBrokerCli(args: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    const port = wholeNumber('--port', values.port, 0, 65535);
-    const maxConnections = wholeNumber('--max-connections', values['max-connections'], 1, 1_000_000);
-    const windowBytes = values.window === undefined ? undefined : wholeNumber('--window', values.window, 1024, 2 ** 31);
-    host = values.listen;
-    token = values.token ?? (process.env.NANOMQ_TOKEN || undefined);
-    const storage = openStorage(values.log, values.durability, values.retention);
+    const port = wholeNumber('--port', values.port as string, 0, 65535);
+    const limits: Partial<Record<keyof BrokerLimits, number>> = {};
+    for (const { flag, key, kind } of LIMIT_FLAGS) {
+      const value = (values as Record<string, unknown>)[flag];
+      if (typeof value === 'string') limits[key] = limitValue(flag, kind, value);
+    }
+    host = values.listen as string;
+    token = (values.token as string | undefined) ?? (process.env.NANOMQ_TOKEN || undefined);
+    const tls = readTls(values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined);
+    const storage = openStorage(values.log as string | undefined, values.durability as string | undefined, values.retention as string | undefined);
     try {
-      broker = await Broker.start({ host, port, token, windowBytes, maxConnections, storage });
+      broker = await Broker.start({ host, port, token, tls, storage, ...limits });
     } catch (error) {
-      if (error instanceof BrokerError) throw new FlagError(`--listen: ${error.message}`);
+      storage?.close();
+      if (error instanceof BrokerError) {
+        const option = error.option;
+        const flag = option === 'host' ? 'listen' : option === 'tls' ? 'tls-cert' : (LIMIT_FLAGS.find((f) => f.key === option)?.flag ?? option);
+        throw new FlagError(`--${flag}: ${error.message}`);
+      }
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL')
         throw new FlagError(`--port/--listen: cannot listen on ${host}:${port} (${code})`);
       throw error;
+    }
+    if (!isLoopback(host) && tls === undefined) {
+      process.stderr.write(
+        `nanomq broker: warning: listening on ${host} without TLS: the token and every message cross the network in clear (--tls-cert, --tls-key)\n`,
+      );
     }
   } catch (error) {
     if (error instanceof FlagError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -124,7 +210,7 @@ export async function runBrokerCli(args: string[]): Promise<number> {
   await broker.close();
   const s = broker.statsNow();
   process.stderr.write(
-    `nanomq broker: stopped (${s.published} published, ${s.delivered} delivered, ${s.redelivered} redelivered, ${s.protocolErrors} connections refused for bad input)\n`,
+    `nanomq broker: stopped (${s.published} published, ${s.delivered} delivered, ${s.redelivered} redelivered, ${s.protocolErrors} connections closed for bad input, ${s.refused} requests refused for a limit)\n`,
   );
   return 0;
 }

@@ -46,7 +46,7 @@ export interface TopicLog {
    * them (a durable log writes them out now and then; memory has nothing to keep).
    */
   keepCommitted(read: () => ReadonlyMap<string, number>): void;
-  /** A group was made or dropped: a durable log records that at once, not at its next write-out. */
+  /** A group was made, restored or dropped: a durable log records that at once, and writes out committed offsets only while there are groups. */
   groupsChanged(): void;
 }
 
@@ -55,6 +55,8 @@ export interface Storage {
   topic(name: string): TopicLog;
   /** Topics found at start (a durable storage's directory), with their groups' committed offsets. */
   restored(): { name: string; groups: ReadonlyMap<string, number> }[];
+  /** Forgets topic `name` and everything it kept (a durable storage removes its directory). */
+  delete(name: string): void;
   /** Writes out what is unwritten and lets go of files. */
   close(): void;
 }
@@ -115,6 +117,10 @@ export class MemoryStorage implements Storage {
   }
 
   close(): void {}
+
+  delete(name: string): void {
+    this.topics.delete(name);
+  }
 
   topic(name: string): TopicLog {
     let log = this.topics.get(name);

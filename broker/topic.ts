@@ -16,13 +16,18 @@ import type { Subscription } from './subscription.js';
 
 /** Whoever published a batch, to be given its bytes back when the topic drops it. */
 export interface CreditOwner {
-  giveBack(bytes: number): void;
+  /** The topic dropped `batch`: its bytes are free again. */
+  giveBack(batch: StoredBatch): void;
 }
 
 export class Topic {
   readonly subscriptions = new Set<Subscription>();
   readonly groups = new Map<string, ConsumerGroup>();
   private readonly owners = new Map<number, CreditOwner>();
+  /** Publisher handles that name this topic (on every connection). */
+  publishers = 0;
+  /** Since when (Date.now()) nothing has needed the topic; 0 while something does. */
+  unusedSince = 0;
 
   constructor(
     readonly name: string,
@@ -50,6 +55,7 @@ export class Topic {
     // Its members have a while to come back, as if they had just left.
     group.emptySince = Date.now();
     this.groups.set(name, group);
+    this.log.groupsChanged();
   }
 
   /** The group of that name, made on first use, starting with the next message published. */
@@ -81,6 +87,11 @@ export class Topic {
     this.pump();
   }
 
+  /** A publisher, subscriber or group needs it, or it keeps messages someone may still be sent. */
+  get inUse(): boolean {
+    return this.publishers > 0 || this.subscriptions.size > 0 || this.groups.size > 0 || this.log.retainedBytes > 0;
+  }
+
   /** Messages not yet delivered to (or, in groups, acknowledged by) the subscribers still connected. */
   backlog(): number {
     let most = 0;
@@ -98,7 +109,7 @@ export class Topic {
     for (const g of this.groups.values()) floor = Math.min(floor, g.committed);
     if (floor > this.log.startOffset) {
       for (const batch of this.log.trimBefore(floor)) {
-        this.owners.get(batch.offset)?.giveBack(batch.records.length);
+        this.owners.get(batch.offset)?.giveBack(batch);
         this.owners.delete(batch.offset);
       }
     }

@@ -55,7 +55,7 @@ function validFrame(random: () => number, session: Session): Buffer {
       const sizes = Array.from({ length: count }, () => Math.floor(random() * 40));
       const body = sizes.reduce((s, n) => s + padTo8(HEADER_BYTES + n), 0);
       const frame = Buffer.alloc(FRAME_HEADER_BYTES + body);
-      writeFrameHeader(frame, 0, FrameType.PUBLISH, pickOf(session.publishers, random), 0, count, frame.length);
+      writeFrameHeader(frame, 0, { type: FrameType.PUBLISH, id: pickOf(session.publishers, random), arg: 0, count, length: frame.length });
       const codec = new EnvelopeCodec(frame);
       let at = FRAME_HEADER_BYTES;
       sizes.forEach((n, i) => {
@@ -66,7 +66,7 @@ function validFrame(random: () => number, session: Session): Buffer {
     }
     case 4: {
       const frame = Buffer.alloc(FRAME_HEADER_BYTES + 8);
-      writeFrameHeader(frame, 0, FrameType.ACK, pickOf(session.subscriptions, random), 0, Math.floor(random() * 300), frame.length);
+      writeFrameHeader(frame, 0, { type: FrameType.ACK, id: pickOf(session.subscriptions, random), arg: 0, count: 0, length: frame.length });
       frame.writeUInt32LE(Math.floor(random() * 5), FRAME_HEADER_BYTES);
       return frame;
     }

@@ -189,6 +189,9 @@ class CorruptingStorage implements Storage {
   restored(): { name: string; groups: ReadonlyMap<string, number> }[] {
     return [];
   }
+  delete(name: string): void {
+    this.inner.delete(name);
+  }
   close(): void {}
 }
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type WrittenReport, writeReport } from '../harness/report/write-report.js';
 import type { ResultFile } from '../harness/results/types.js';
-import { formatCount, formatDuration } from '../harness/units.js';
+import { formatCount, formatDuration } from '../wire/units.js';
 import { nanomq, root, tempDir } from './support/cli.js';
 import { synthCase, synthResult } from './support/synthetic-result.js';
 

@@ -318,7 +318,7 @@ export function nowNs(): number {
 }
 
 /** Makes a new or removed file name durable: fsync on the directory itself. */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fdatasyncSync(fd);

@@ -1,9 +1,9 @@
 /** Where and with what a run was made, recorded in every result file. */
 import { execFileSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { formatDuration } from '../../wire/units.js';
 import { calibrateClock } from '../metrics/clock.js';
 import type { Environment } from '../results/types.js';
-import { formatDuration } from '../units.js';
 import { measureBoundaryCost } from './boundary-cost.js';
 import { measureHarnessOverhead } from './harness-overhead.js';
 import { measureSchedulerNoise } from './scheduler-noise.js';

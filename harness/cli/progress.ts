@@ -3,9 +3,9 @@
  * logs in CI stay readable. Always on stderr: stdout carries the table or the JSON.
  */
 import cliProgress from 'cli-progress';
+import { formatCount } from '../../wire/units.js';
 import type { CaseResult } from '../results/types.js';
 import type { RunEvents } from '../run/runner.js';
-import { formatCount } from '../units.js';
 
 export function progressReporter(scenarioName: string): RunEvents & { stop(): void } {
   const tty = process.stderr.isTTY === true;

@@ -1,7 +1,8 @@
 /** The table `nanomq run` prints after each scenario: one row per case. */
+
+import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
-import { formatBytes, formatCount, formatDuration } from '../units.js';
 import { renderTable } from './table.js';
 
 function paramsLabel(c: CaseResult): string {

@@ -1,5 +1,5 @@
 /** The comparison as table rows and notes, shared by the CLI, both report formats and the notebooks. */
-import { formatCount, formatDuration } from '../units.js';
+import { formatCount, formatDuration } from '../../wire/units.js';
 import type { Comparison } from './compare.js';
 
 export const COMPARISON_COLUMNS = ['case', 'metric', 'baseline', 'candidate', 'ratio [95% CI]', 'verdict'];

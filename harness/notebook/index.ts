@@ -3,6 +3,8 @@
  * (vega-lite mime bundles do not survive nbconvert's HTML), comparisons. Notebooks reach this
  * through notebooks/esm-import.cjs, since tslab compiles cells to CommonJS.
  */
+
+import { formatCount, formatDuration } from '../../wire/units.js';
 import { type Comparison, compareResults } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonRows } from '../compare/comparison-rows.js';
 import { CASE_COLUMNS, caseRow, environmentLines } from '../report/case-rows.js';
@@ -11,7 +13,6 @@ import { escapeHtml } from '../report/escape.js';
 import { renderSvg } from '../report/render-chart.js';
 import { readResultFile } from '../results/read-result.js';
 import type { ResultFile } from '../results/types.js';
-import { formatCount, formatDuration } from '../units.js';
 
 export { compareResults, readResultFile as loadResult };
 

@@ -3,10 +3,10 @@
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
 
+import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText, SLO_FLAGS } from '../results/case-verdicts.js';
 import { MIN_TAIL_SAMPLES, RATE_SHORTFALL_LIMIT_PCT, SCHEDULER_BOUND_PCT, SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import type { CaseResult, LatencyFloor, NetworkFloor, ResultFile } from '../results/types.js';
-import { formatBytes, formatCount, formatDuration } from '../units.js';
 
 export const CASE_COLUMNS = [
   'case',

@@ -2,7 +2,7 @@
  * One-line verdicts about a case, shared by the terminal table and the reports: did every
  * message arrive, and which warnings (oversubscribed, noisy, below rate, SLO) apply.
  */
-import { formatCount } from '../units.js';
+import { formatCount } from '../../wire/units.js';
 import { OTHER_LOAD_LIMIT_PCT } from './method.js';
 import type { CaseResult, Correctness } from './types.js';
 

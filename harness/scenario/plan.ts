@@ -5,7 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { type Durability, QUEUE_WORKLOADS } from '../../implementations/contract.js';
 import type { AnyBackend } from '../../implementations/registry.js';
-import { formatCount } from '../units.js';
+import { formatCount } from '../../wire/units.js';
 import type { Scenario, WaitStrategyName, Workload } from './schema.js';
 
 export interface CaseParams {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DURABILITIES } from '../../implementations/contract.js';
 import { networkBackends } from '../../implementations/registry.js';
 import { MAX_PAYLOAD_BYTES } from '../../wire/envelope.js';
-import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../units.js';
+import { type Parsed, parseCount, parseDuration, parsePercent, parseSize } from '../../wire/units.js';
 
 function quantity(parse: (input: unknown) => Parsed, min = 0) {
   return z.unknown().transform((input, ctx) => {

@@ -65,7 +65,7 @@ class BrokerProducer implements AsyncProducer {
   }
 
   async awaitSpace(timeoutMs: number): Promise<WaitOutcome> {
-    if (this.publisher.credit > 0) return 'not-needed';
+    if (this.publisher.ready) return 'not-needed';
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       this.publisher.waitForCredit().then(() => 'woken' as const),

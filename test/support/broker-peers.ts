@@ -2,11 +2,15 @@
  * Helpers for the broker tests: raw sockets that speak (or break) the frame format, and message
  * payloads that carry their own number.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { BrokerClient } from '../../broker/client.js';
-import { FRAME_HEADER_BYTES, FrameType, PROTOCOL_VERSION, textFrame } from '../../broker/frames.js';
-import type { Broker } from '../../broker/server.js';
-import { HEADER_BYTES } from '../../wire/envelope.js';
+import { FRAME_HEADER_BYTES, FrameType, PROTOCOL_VERSION, padTo8, textFrame, writeFrameHeader } from '../../broker/frames.js';
+import { Broker, type BrokerOptions } from '../../broker/server.js';
+import { EnvelopeCodec, HEADER_BYTES } from '../../wire/envelope.js';
 
 export function payload(n: number, size = 16): Uint8Array {
   const p = new Uint8Array(size);
@@ -83,3 +87,80 @@ export const until = async (condition: () => boolean, timeoutMs = 5000, what = '
     await new Promise((r) => setTimeout(r, 5));
   }
 };
+
+/** Every frame header in what a raw peer received: type, id, arg and count. */
+export function framesIn(bytes: Buffer): { type: number; id: number; arg: number; count: number; length: number }[] {
+  const out: { type: number; id: number; arg: number; count: number; length: number }[] = [];
+  for (let at = 0; at + FRAME_HEADER_BYTES <= bytes.length; ) {
+    const length = bytes.readUInt32LE(at);
+    if (length < FRAME_HEADER_BYTES || at + length > bytes.length) break;
+    out.push({ type: bytes[at + 4], count: bytes.readUInt16LE(at + 6), id: bytes.readUInt32LE(at + 8), arg: bytes.readUInt32LE(at + 12), length });
+    at += length;
+  }
+  return out;
+}
+
+/** A well-formed PUBLISH frame: `count` records of `payloadBytes` each, numbered from `first`. */
+export function publishFrame(handle: number, batch: number, count: number, payloadBytes: number, first = 0): Buffer {
+  const record = padTo8(HEADER_BYTES + payloadBytes);
+  const frame = Buffer.alloc(FRAME_HEADER_BYTES + count * record);
+  writeFrameHeader(frame, 0, { type: FrameType.PUBLISH, id: handle, arg: batch, count, length: frame.length });
+  const codec = new EnvelopeCodec(frame);
+  for (let i = 0; i < count; i++) {
+    const at = FRAME_HEADER_BYTES + i * record;
+    codec.writeBareHeader(at, 0, first + i, payloadBytes);
+    if (payloadBytes >= 4) frame.writeUInt32LE(first + i, at + HEADER_BYTES);
+  }
+  return frame;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Brokers, clients, raw peers and directories a test file makes, all closed or removed after each
+ * test (registered with vitest's afterEach when called at the top of the file).
+ */
+export function brokerFixture() {
+  const brokers: Broker[] = [];
+  const clients: BrokerClient[] = [];
+  const sockets: Socket[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    for (const c of clients.splice(0)) c.destroy();
+    await Promise.all(brokers.splice(0).map((b) => b.close(200)));
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    async startBroker(options: BrokerOptions = {}): Promise<Broker> {
+      const b = await Broker.start(options);
+      brokers.push(b);
+      return b;
+    },
+    /** Closes a broker before the test ends (to restart one on the same directory). */
+    async stopBroker(broker: Broker): Promise<void> {
+      brokers.splice(brokers.indexOf(broker), 1);
+      await broker.close(200);
+    },
+    async client(broker: Broker): Promise<BrokerClient> {
+      const c = await BrokerClient.connect(broker.url);
+      clients.push(c);
+      return c;
+    },
+    async peer(broker: Broker, hello = true): ReturnType<typeof rawPeer> {
+      const p = await rawPeer(broker, hello);
+      sockets.push(p.socket);
+      return p;
+    },
+    /** A socket the test made itself, destroyed after it. */
+    track(socket: Socket): Socket {
+      sockets.push(socket);
+      return socket;
+    },
+    tempDir(): string {
+      const d = mkdtempSync(join(tmpdir(), 'nanomq-broker-test-'));
+      dirs.push(d);
+      return d;
+    },
+  };
+}

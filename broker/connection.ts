@@ -1,0 +1,518 @@
+/**
+ * One client connection on the broker: its frames in, its deliveries out, and every byte and
+ * handle it may make the broker hold (broker/limits.ts).
+ *
+ *   socket ─▶ FrameReader (≤ preAuthBytes before HELLO, ≤ window after; partial frames count
+ *             against the broker's input budget) ─▶ onFrame ─▶ publish / ack / open / subscribe
+ *   socket ◀─ send (corked per turn) ◀─ deliver, only while `ready` (socket output < maxPendingBytes)
+ *
+ * Two kinds of "no": a frame that breaks the protocol (bad length, unknown type, a malformed
+ * batch, a lie about credit) closes this connection after an ERROR saying why (`fail`); a request
+ * over a quota (handles, topics, groups, the broker's buffered bytes) is answered with an ERROR
+ * for that request only and the connection goes on (`refuse`).
+ */
+import type { Socket } from 'node:net';
+import { FrameError, FrameReader } from './frame-reader.js';
+import {
+  bodyText,
+  checkBatch,
+  ErrorCode,
+  type ErrorCodeValue,
+  FRAME_HEADER_BYTES,
+  FrameHeaderReader,
+  Frames,
+  FrameType,
+  MAX_FRAME_BYTES,
+  NAME_PATTERN,
+  PROTOCOL_VERSION,
+  readAckTags,
+  readSubscribeBody,
+} from './frames.js';
+import type { BrokerLimits } from './limits.js';
+import { PublishCredit } from './publish-credit.js';
+import type { StoredBatch } from './storage.js';
+import { type DeliverySink, Subscription } from './subscription.js';
+import type { Topic } from './topic.js';
+
+/** What a connection needs of its broker (broker/server.ts), named here so the two files do not import each other. */
+export interface ConnectionHost {
+  readonly limits: BrokerLimits;
+  readonly stats: { frames: number; published: number; delivered: number; protocolErrors: number; refused: number };
+  readonly shuttingDown: boolean;
+  checkToken(offered: string): boolean;
+  /** The topic of that name, made if needed; a string says why not (a limit). */
+  openTopic(name: string): Topic | string;
+  /** A handle on the topic went away: it may now be unused. */
+  topicReleased(topic: Topic): void;
+  /** Why the topic cannot have one more group, or null. */
+  groupRefused(topic: Topic, group: string): string | null;
+  /** Reserves a window from the buffered-bytes pool; false when it is spent. */
+  reserveWindow(): boolean;
+  releaseWindow(): void;
+  /** The connection's partial frames now hold `delta` more (or fewer) bytes. */
+  inputChanged(connection: Connection, delta: number): void;
+}
+
+interface PublisherHandle {
+  readonly topic: Topic;
+  lastBatch: number;
+  ackScheduled: boolean;
+}
+
+interface SubscriptionHandle {
+  readonly subscription: Subscription;
+  readonly topic: Topic;
+}
+
+export class Connection implements DeliverySink {
+  private readonly reader: FrameReader;
+  private readonly header = new FrameHeaderReader();
+  private readonly limits: BrokerLimits;
+  private hello = false;
+  private closed = false;
+  private corked = false;
+  private readonly openedAt = Date.now();
+  /** Handles are numbered 1, 2, 3, … for publishers and subscriptions alike; below `nextHandle` a missing one was closed. */
+  private nextHandle = 1;
+  private readonly publishers = new Map<number, PublisherHandle>();
+  private readonly subscriptions = new Map<number, SubscriptionHandle>();
+  /** Topics this connection's handles name, with how many handles name each. */
+  private readonly topicRefs = new Map<Topic, number>();
+  /** The window all its publishers share; made with the first. */
+  private credit: PublishCredit | null = null;
+  private creditHandle = 0;
+  /** Socket chunks kept alive by views of small batches in them, with how many batches each. */
+  private readonly pins = new Map<ArrayBufferLike, number>();
+  private pinnedBytes = 0;
+  /** Bytes of partial frames counted against the broker's input budget. */
+  private heldInput = 0;
+  /** Paused by the broker until its input budget has room. */
+  pausedForInput = false;
+  /** Delivery stopped at the outbound limit; the next 'drain' starts it again. */
+  private blocked = false;
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly socket: Socket,
+  ) {
+    this.limits = host.limits;
+    this.reader = new FrameReader((bytes, at, length, reused) => this.onFrame(bytes, at, length, reused), false, host.limits.preAuthBytes);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    // A reset or a write to a closed peer ends this connection only.
+    socket.on('error', () => socket.destroy());
+  }
+
+  // ── input ───────────────────────────────────────────────────────────────────────────────────
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      if (error instanceof FrameError) this.fail(0, error.overLimit ? ErrorCode.TOO_LARGE : ErrorCode.BAD_FRAME, error.message);
+      else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
+      return;
+    }
+    const held = this.reader.heldBytes;
+    if (held !== this.heldInput) {
+      const delta = held - this.heldInput;
+      this.heldInput = held;
+      this.host.inputChanged(this, delta);
+    }
+  }
+
+  /** Stops reading (the input budget is spent); the kernel's buffers then hold the sender back. */
+  pauseInput(): void {
+    this.pausedForInput = true;
+    this.socket.pause();
+  }
+
+  resumeInput(): void {
+    this.pausedForInput = false;
+    this.reader.restartClock(Date.now());
+    this.socket.resume();
+  }
+
+  private onFrame(bytes: Uint8Array, at: number, length: number, reused: boolean): void {
+    if (this.closed) return;
+    this.host.stats.frames++;
+    const header = this.header;
+    header.read(bytes, at);
+    const { view, type, id, arg, count } = header;
+    if (!this.hello && type !== FrameType.HELLO) {
+      this.fail(0, ErrorCode.NOT_AUTHORIZED, 'the first frame must be HELLO');
+      return;
+    }
+    switch (type) {
+      case FrameType.HELLO:
+        this.sayHello(id, bodyText(bytes, at, length));
+        return;
+      case FrameType.PUBLISH:
+        this.publish(view, bytes, at, length, id, arg, count, reused);
+        return;
+      case FrameType.ACK:
+        this.ack(view, at, length, id, count);
+        return;
+      case FrameType.OPEN_PUBLISHER:
+        this.openPublisher(id, bodyText(bytes, at, length));
+        return;
+      case FrameType.SUBSCRIBE:
+        this.subscribe(id, arg, readSubscribeBody(bytes, at, length));
+        return;
+      case FrameType.UNSUBSCRIBE:
+        this.unsubscribe(id);
+        return;
+      default:
+        this.fail(0, ErrorCode.UNKNOWN_TYPE, `unknown frame type ${type}`);
+    }
+  }
+
+  private sayHello(version: number, token: string): void {
+    if (this.hello) {
+      this.fail(0, ErrorCode.BAD_FRAME, 'HELLO sent twice');
+      return;
+    }
+    if (version !== PROTOCOL_VERSION) {
+      this.fail(0, ErrorCode.BAD_FRAME, `protocol version ${version} (this broker speaks ${PROTOCOL_VERSION})`);
+      return;
+    }
+    if (!this.host.checkToken(token)) {
+      this.fail(0, ErrorCode.NOT_AUTHORIZED, 'wrong or missing token');
+      return;
+    }
+    this.hello = true;
+    // From now on a frame may be as long as a window of records (a batch never exceeds the credit).
+    this.reader.limit = Math.min(MAX_FRAME_BYTES, FRAME_HEADER_BYTES + this.limits.windowBytes);
+    this.send(Frames.ok(0));
+  }
+
+  private publish(view: DataView, bytes: Uint8Array, at: number, length: number, handle: number, batchNumber: number, count: number, reused: boolean): void {
+    const publisher = this.publishers.get(handle);
+    if (publisher === undefined || this.credit === null) {
+      this.fail(handle, ErrorCode.UNKNOWN_HANDLE, `no publisher ${handle}`);
+      return;
+    }
+    // Not acknowledged, so not lost: the publisher knows this batch was refused.
+    if (this.host.shuttingDown) {
+      this.fail(handle, ErrorCode.SHUTTING_DOWN, 'the broker is shutting down');
+      return;
+    }
+    const problem = checkBatch(view, at, length, count);
+    if (problem !== null) {
+      this.fail(handle, ErrorCode.BAD_RECORD, problem);
+      return;
+    }
+    const bodyBytes = length - FRAME_HEADER_BYTES;
+    // The window is the client's to respect; one that ignores it is cut off, not buffered.
+    if (!this.credit.admit(bodyBytes)) {
+      this.fail(
+        handle,
+        ErrorCode.LIMIT,
+        `published a batch of ${bodyBytes} bytes with ${this.credit.windowBytes - this.credit.outstanding} of its ${this.credit.windowBytes}-byte window left`,
+      );
+      return;
+    }
+    const records = this.keepRecords(bytes.subarray(at + FRAME_HEADER_BYTES, at + length), reused);
+    this.host.stats.published += count;
+    // Acknowledged (PUBACK) once stored as the broker's policy says: at once in memory, after
+    // the fdatasync that covers it with a durable log.
+    publisher.topic.publish(records, count, this.credit, () => this.accepted(handle, publisher, batchNumber));
+  }
+
+  /**
+   * The memory a published batch is kept in until every reader is done with it. A frame comes as
+   * a view of the socket chunk Node read it into (a fresh buffer each read; the reader joins a
+   * frame that spanned reads into memory of its own), and is kept as that view, not copied:
+   * copying every batch cost the broker ~15% of a core in garbage collection at 500k msg/s
+   * (--cpu-prof), and a third of its batch-1 throughput in this change's A/B runs. A view keeps
+   * its whole chunk alive, so views of frames smaller than half their chunk are counted by chunk
+   * (`pinned`), and once a connection's such chunks reach a window of memory its small frames are
+   * copied instead. So the memory a connection's batches keep alive is at most its window's worth
+   * of copies and large views (≤ 2× what they count) plus a window of chunks: three windows.
+   */
+  private keepRecords(body: Uint8Array, reused: boolean): Uint8Array {
+    const chunk = body.buffer;
+    if (!reused && body.length * 2 >= chunk.byteLength) return body;
+    if (!reused) {
+      const n = this.pins.get(chunk);
+      if (n !== undefined) {
+        this.pins.set(chunk, n + 1);
+        return body;
+      }
+      if (this.pinnedBytes + chunk.byteLength <= this.limits.windowBytes) {
+        this.pins.set(chunk, 1);
+        this.pinnedBytes += chunk.byteLength;
+        return body;
+      }
+    }
+    const copy = new Uint8Array(body.length);
+    copy.set(body);
+    return copy;
+  }
+
+  /** A batch was dropped: the chunk its view kept alive may go. */
+  private unpin(batch: StoredBatch): void {
+    const chunk = batch.records.buffer;
+    const n = this.pins.get(chunk);
+    if (n === undefined) return;
+    if (n > 1) this.pins.set(chunk, n - 1);
+    else {
+      this.pins.delete(chunk);
+      this.pinnedBytes -= chunk.byteLength;
+    }
+  }
+
+  /** One PUBACK per publisher per turn of the event loop, naming the last batch stored. */
+  private accepted(handle: number, publisher: PublisherHandle, batchNumber: number): void {
+    publisher.lastBatch = batchNumber;
+    if (publisher.ackScheduled) return;
+    publisher.ackScheduled = true;
+    process.nextTick(() => {
+      publisher.ackScheduled = false;
+      this.send(Frames.puback(handle, publisher.lastBatch));
+    });
+  }
+
+  private ack(view: DataView, at: number, length: number, id: number, count: number): void {
+    const handle = this.subscriptions.get(id);
+    if (handle === undefined) {
+      // The unsubscribe handshake: deliveries that were on their way when the client sent
+      // UNSUBSCRIBE are acknowledged after it. Ignored: the subscription's batches already went
+      // back to its group. An id never given out is a client bug.
+      if (id > 0 && id < this.nextHandle) return;
+      this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+      return;
+    }
+    const problem = handle.subscription.acknowledge(count, readAckTags(view, at, length));
+    if (problem !== null) {
+      this.fail(id, ErrorCode.BAD_FRAME, problem);
+      return;
+    }
+    handle.topic.pump();
+  }
+
+  private openPublisher(request: number, name: string): void {
+    if (!NAME_PATTERN.test(name)) {
+      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
+      return;
+    }
+    if (this.handleQuotaSpent(request)) return;
+    const topic = this.useTopic(request, name);
+    if (topic === undefined) return;
+    if (this.credit === null) {
+      if (!this.host.reserveWindow()) {
+        this.refuse(request, ErrorCode.LIMIT, `the broker's publishers already hold its ${this.limits.bufferedBytes} buffered bytes (--max-buffered)`);
+        this.releaseTopic(topic);
+        return;
+      }
+      this.credit = new PublishCredit(
+        this.limits.windowBytes,
+        (bytes) => this.send(Frames.credit(this.creditHandle, bytes)),
+        () => this.host.releaseWindow(),
+        (batch) => this.unpin(batch),
+      );
+    }
+    const handle = this.nextHandle++;
+    this.publishers.set(handle, { topic, lastBatch: -1, ackScheduled: false });
+    topic.publishers++;
+    this.send(Frames.ok(request, handle));
+    // The window is the connection's: its first publisher is granted all of it, the others share it.
+    if (this.creditHandle === 0) {
+      this.creditHandle = handle;
+      this.send(Frames.credit(handle, this.limits.windowBytes));
+    }
+  }
+
+  private subscribe(request: number, credit: number, body: { topic: string; group: string | undefined; extra: boolean }): void {
+    const { topic: name, group: groupName, extra } = body;
+    if (!NAME_PATTERN.test(name)) {
+      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
+      return;
+    }
+    if (extra || (groupName !== undefined && !NAME_PATTERN.test(groupName))) {
+      this.fail(request, ErrorCode.BAD_NAME, `group name ${JSON.stringify(groupName)} is not ${NAME_PATTERN}`);
+      return;
+    }
+    if (credit === 0 || credit > 1_000_000) {
+      this.fail(request, ErrorCode.BAD_FRAME, `credit ${credit} is outside 1..1000000 messages`);
+      return;
+    }
+    if (this.handleQuotaSpent(request)) return;
+    const topic = this.useTopic(request, name);
+    if (topic === undefined) return;
+    if (groupName !== undefined) {
+      const refused = this.host.groupRefused(topic, groupName);
+      if (refused !== null) {
+        this.refuse(request, ErrorCode.LIMIT, refused);
+        this.releaseTopic(topic);
+        return;
+      }
+    }
+    const group = groupName !== undefined ? topic.group(groupName) : null;
+    const id = this.nextHandle++;
+    const subscription = new Subscription(id, name, this, credit, topic.log.endOffset, group);
+    this.subscriptions.set(id, { subscription, topic });
+    // OK first: the client must know the id before the first DELIVER for it arrives.
+    this.send(Frames.ok(request, id));
+    topic.subscribe(subscription);
+  }
+
+  /**
+   * Leaves a subscription: nothing more is delivered for it after the OK, and ACKs for it that
+   * were already on their way are ignored. Leaving twice is answered OK twice.
+   */
+  private unsubscribe(id: number): void {
+    const handle = this.subscriptions.get(id);
+    if (handle === undefined) {
+      if (id > 0 && id < this.nextHandle) this.send(Frames.ok(id));
+      else this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
+      return;
+    }
+    this.subscriptions.delete(id);
+    handle.topic.unsubscribe(handle.subscription);
+    this.releaseTopic(handle.topic);
+    this.send(Frames.ok(id));
+  }
+
+  private handleQuotaSpent(request: number): boolean {
+    if (this.publishers.size + this.subscriptions.size < this.limits.maxHandlesPerConnection) return false;
+    this.refuse(request, ErrorCode.LIMIT, `a connection may hold ${this.limits.maxHandlesPerConnection} publishers and subscriptions`);
+    return true;
+  }
+
+  /** The topic for a new handle, counted against this connection's topics; undefined when refused. */
+  private useTopic(request: number, name: string): Topic | undefined {
+    const opened = this.host.openTopic(name);
+    if (typeof opened === 'string') {
+      this.refuse(request, ErrorCode.LIMIT, opened);
+      return undefined;
+    }
+    const refs = this.topicRefs.get(opened) ?? 0;
+    if (refs === 0 && this.topicRefs.size >= this.limits.maxTopicsPerConnection) {
+      this.refuse(request, ErrorCode.LIMIT, `a connection may name ${this.limits.maxTopicsPerConnection} topics`);
+      this.host.topicReleased(opened);
+      return undefined;
+    }
+    this.topicRefs.set(opened, refs + 1);
+    return opened;
+  }
+
+  private releaseTopic(topic: Topic): void {
+    const refs = (this.topicRefs.get(topic) ?? 1) - 1;
+    if (refs > 0) this.topicRefs.set(topic, refs);
+    else this.topicRefs.delete(topic);
+    this.host.topicReleased(topic);
+  }
+
+  // ── output ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Can take another delivery: the socket holds less unsent output than the limit. */
+  get ready(): boolean {
+    if (this.closed) return false;
+    if (this.socket.writableLength < this.limits.maxPendingBytes) return true;
+    this.blocked = true;
+    return false;
+  }
+
+  /** Bytes written to the socket and not yet sent. */
+  get pendingOutput(): number {
+    return this.socket.writableLength;
+  }
+
+  private onDrain(): void {
+    if (!this.blocked || this.closed) return;
+    this.blocked = false;
+    for (const { topic } of this.subscriptions.values()) topic.pump();
+  }
+
+  deliver(subscription: number, tag: number, batch: StoredBatch, redelivered: boolean): void {
+    if (this.closed) return;
+    this.host.stats.delivered += batch.count;
+    this.send(Frames.deliverHeader(subscription, tag, batch.count, batch.records.length, redelivered));
+    this.socket.write(batch.records);
+  }
+
+  /** Queues a frame; everything queued in one turn of the event loop goes out in one write. */
+  send(frame: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+  }
+
+  /** A request over a quota: an ERROR for that request; the connection goes on. */
+  private refuse(request: number, code: ErrorCodeValue, message: string): void {
+    this.host.stats.refused++;
+    this.send(Frames.error(request, code, message));
+  }
+
+  /** Says why in an ERROR frame, then closes this connection (and only it). */
+  fail(id: number, code: ErrorCodeValue, message: string): void {
+    if (this.closed) return;
+    this.host.stats.protocolErrors++;
+    this.socket.write(Frames.error(id, code, message));
+    this.closed = true;
+    this.socket.end();
+    // A peer that never reads its error must not hold the socket open.
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.detach();
+  }
+
+  /** Leaves every topic (group members hand their unacknowledged batches back) and gives back what it held. */
+  detach(): void {
+    for (const { subscription, topic } of this.subscriptions.values()) {
+      topic.unsubscribe(subscription);
+      this.releaseTopic(topic);
+    }
+    this.subscriptions.clear();
+    for (const { topic } of this.publishers.values()) {
+      topic.publishers--;
+      this.releaseTopic(topic);
+    }
+    this.publishers.clear();
+    this.credit?.close();
+    if (this.heldInput !== 0) {
+      this.host.inputChanged(this, -this.heldInput);
+      this.heldInput = 0;
+    }
+  }
+
+  sweep(now: number): void {
+    if (this.closed) return;
+    const { frameTimeoutMs, slowConsumerMs } = this.limits;
+    if (!this.hello && now - this.openedAt > frameTimeoutMs) {
+      this.fail(0, ErrorCode.STALLED, `no HELLO within ${frameTimeoutMs} ms`);
+      return;
+    }
+    if (this.reader.midFrame && !this.pausedForInput && now - this.reader.partialSince > frameTimeoutMs) {
+      this.fail(0, ErrorCode.STALLED, `a frame left incomplete for ${frameTimeoutMs} ms`);
+      return;
+    }
+    for (const { subscription: s } of this.subscriptions.values()) {
+      const oldest = s.oldestUnacknowledgedAt;
+      if (oldest > 0 && now - oldest > slowConsumerMs) {
+        this.fail(s.id, ErrorCode.SLOW_CONSUMER, `subscription ${s.id} left a delivery unacknowledged for over ${slowConsumerMs} ms`);
+        return;
+      }
+    }
+  }
+
+  /** Graceful close: what is queued is written, then the socket ends; cut off after `graceMs`. */
+  end(graceMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.once('close', () => resolve());
+      this.closed = true;
+      this.detach();
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), graceMs).unref();
+    });
+  }
+}

@@ -501,6 +501,8 @@ export class Publisher {
         body += size;
         n++;
       }
+      // Another publisher on the connection took the credit first: wait again.
+      if (n === 0) continue;
       // Each record is its own length, padded to 8: the batch is written here, not through claim.
       const start = this.client.reserve(FRAME_HEADER_BYTES + body);
       const buffer = this.client.buffer;

@@ -40,17 +40,25 @@ export interface ConnectionHost {
   readonly stats: { frames: number; published: number; delivered: number; protocolErrors: number; refused: number };
   readonly shuttingDown: boolean;
   checkToken(offered: string): boolean;
-  /** The topic of that name, made if needed; a string says why not (a limit). */
+  /** The topic of that name if it exists. */
+  topic(name: string): Topic | undefined;
+  /** The topic of that name, made if needed; a string says why not (a limit, or a log that cannot be opened). */
   openTopic(name: string): Topic | string;
   /** A handle on the topic went away: it may now be unused. */
   topicReleased(topic: Topic): void;
   /** Why the topic cannot have one more group, or null. */
-  groupRefused(topic: Topic, group: string): string | null;
+  groupRefused(topic: string, group: string): string | null;
   /** Reserves a window from the buffered-bytes pool; false when it is spent. */
   reserveWindow(): boolean;
   releaseWindow(): void;
-  /** The connection's partial frames now hold `delta` more (or fewer) bytes. */
-  inputChanged(connection: Connection, delta: number): void;
+  /**
+   * The connection's incomplete frame now needs `wanted` bytes of the input budget (0: none).
+   * The broker sets `reservedInput` to what it grants: `wanted`, or 0 with the connection paused
+   * until there is room (resumeInput).
+   */
+  reserveInput(connection: Connection, wanted: number): void;
+  /** The connection gives back its whole reservation (it closed). */
+  releaseInput(connection: Connection): void;
 }
 
 interface PublisherHandle {
@@ -84,12 +92,16 @@ export class Connection implements DeliverySink {
   /** Socket chunks kept alive by views of small batches in them, with how many batches each. */
   private readonly pins = new Map<ArrayBufferLike, number>();
   private pinnedBytes = 0;
-  /** Bytes of partial frames counted against the broker's input budget. */
-  private heldInput = 0;
-  /** Paused by the broker until its input budget has room. */
+  /** Bytes of the input budget this connection's incomplete frame has (its length while it is read, what it holds while paused). */
+  reservedInput = 0;
+  /** Not read until the broker's input budget has room for its incomplete frame. */
   pausedForInput = false;
+  /** Not read while its socket holds more unsent output than the limit (a peer that does not read its replies). */
+  private pausedForOutput = false;
   /** Delivery stopped at the outbound limit; the next 'drain' starts it again. */
   private blocked = false;
+  /** Since when (Date.now()) its socket has held the limit of unsent output; 0 when it has room. */
+  private blockedSince = 0;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -114,24 +126,39 @@ export class Connection implements DeliverySink {
       else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
       return;
     }
-    const held = this.reader.heldBytes;
-    if (held !== this.heldInput) {
-      const delta = held - this.heldInput;
-      this.heldInput = held;
-      this.host.inputChanged(this, delta);
+    if (this.closed) return;
+    const wanted = this.reader.declaredBytes;
+    if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);
+    // Replies it does not read (OKs, errors) must not pile up either: stop reading it until its
+    // socket drains; the sweep cuts it if that takes longer than --slow-consumer.
+    if (this.socket.writableLength > this.limits.maxPendingBytes) {
+      this.pausedForOutput = true;
+      this.markBlocked();
+      this.socket.pause();
     }
   }
 
-  /** Stops reading (the input budget is spent); the kernel's buffers then hold the sender back. */
+  /** Memory its incomplete frame holds now. */
+  get heldInput(): number {
+    return this.reader.heldBytes;
+  }
+
+  /** What its incomplete frame would take of the input budget, were it read on (its length). */
+  get wantedInput(): number {
+    return this.reader.declaredBytes;
+  }
+
+  /** The broker cannot take its incomplete frame now: it is not read; the kernel's buffers hold the sender back. */
   pauseInput(): void {
     this.pausedForInput = true;
     this.socket.pause();
   }
 
+  /** The broker has room for its incomplete frame: reading goes on, and the frame's clock starts again. */
   resumeInput(): void {
     this.pausedForInput = false;
     this.reader.restartClock(Date.now());
-    this.socket.resume();
+    if (!this.pausedForOutput) this.socket.resume();
   }
 
   private onFrame(bytes: Uint8Array, at: number, length: number, reused: boolean): void {
@@ -214,10 +241,17 @@ export class Connection implements DeliverySink {
       return;
     }
     const records = this.keepRecords(bytes.subarray(at + FRAME_HEADER_BYTES, at + length), reused);
-    this.host.stats.published += count;
     // Acknowledged (PUBACK) once stored as the broker's policy says: at once in memory, after
     // the fdatasync that covers it with a durable log.
-    publisher.topic.publish(records, count, this.credit, () => this.accepted(handle, publisher, batchNumber));
+    try {
+      publisher.topic.publish(records, count, this.credit, () => this.accepted(handle, publisher, batchNumber));
+    } catch (error) {
+      // Not stored (a log that cannot write): not acknowledged, and its bytes are not held.
+      this.credit.outstanding -= bodyBytes;
+      this.fail(handle, ErrorCode.LIMIT, `cannot store the batch: ${(error as Error).message}`);
+      return;
+    }
+    this.host.stats.published += count;
   }
 
   /**
@@ -280,7 +314,7 @@ export class Connection implements DeliverySink {
       // The unsubscribe handshake: deliveries that were on their way when the client sent
       // UNSUBSCRIBE are acknowledged after it. Ignored: the subscription's batches already went
       // back to its group. An id never given out is a client bug.
-      if (id > 0 && id < this.nextHandle) return;
+      if (id > 0 && id < this.nextHandle && !this.publishers.has(id)) return;
       this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
       return;
     }
@@ -298,12 +332,10 @@ export class Connection implements DeliverySink {
       return;
     }
     if (this.handleQuotaSpent(request)) return;
-    const topic = this.useTopic(request, name);
-    if (topic === undefined) return;
+    // The window first: a request the pool refuses makes no topic (or log).
     if (this.credit === null) {
       if (!this.host.reserveWindow()) {
         this.refuse(request, ErrorCode.LIMIT, `the broker's publishers already hold its ${this.limits.bufferedBytes} buffered bytes (--max-buffered)`);
-        this.releaseTopic(topic);
         return;
       }
       this.credit = new PublishCredit(
@@ -312,6 +344,15 @@ export class Connection implements DeliverySink {
         () => this.host.releaseWindow(),
         (batch) => this.unpin(batch),
       );
+    }
+    const topic = this.useTopic(request, name);
+    if (topic === undefined) {
+      if (this.publishers.size === 0) {
+        // Its only would-be publisher was refused: the window goes back to the pool.
+        this.credit.close();
+        this.credit = null;
+      }
+      return;
     }
     const handle = this.nextHandle++;
     this.publishers.set(handle, { topic, lastBatch: -1, ackScheduled: false });
@@ -339,16 +380,15 @@ export class Connection implements DeliverySink {
       return;
     }
     if (this.handleQuotaSpent(request)) return;
-    const topic = this.useTopic(request, name);
-    if (topic === undefined) return;
     if (groupName !== undefined) {
-      const refused = this.host.groupRefused(topic, groupName);
+      const refused = this.host.groupRefused(name, groupName);
       if (refused !== null) {
         this.refuse(request, ErrorCode.LIMIT, refused);
-        this.releaseTopic(topic);
         return;
       }
     }
+    const topic = this.useTopic(request, name);
+    if (topic === undefined) return;
     const group = groupName !== undefined ? topic.group(groupName) : null;
     const id = this.nextHandle++;
     const subscription = new Subscription(id, name, this, credit, topic.log.endOffset, group);
@@ -365,7 +405,7 @@ export class Connection implements DeliverySink {
   private unsubscribe(id: number): void {
     const handle = this.subscriptions.get(id);
     if (handle === undefined) {
-      if (id > 0 && id < this.nextHandle) this.send(Frames.ok(id));
+      if (id > 0 && id < this.nextHandle && !this.publishers.has(id)) this.send(Frames.ok(id));
       else this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
       return;
     }
@@ -381,20 +421,22 @@ export class Connection implements DeliverySink {
     return true;
   }
 
-  /** The topic for a new handle, counted against this connection's topics; undefined when refused. */
+  /**
+   * The topic for a new handle, counted against this connection's topics; undefined when refused.
+   * The quota is checked before anything is made: a refused request costs no topic (or log).
+   */
   private useTopic(request: number, name: string): Topic | undefined {
-    const opened = this.host.openTopic(name);
+    const existing = this.host.topic(name);
+    if ((existing === undefined || !this.topicRefs.has(existing)) && this.topicRefs.size >= this.limits.maxTopicsPerConnection) {
+      this.refuse(request, ErrorCode.LIMIT, `a connection may name ${this.limits.maxTopicsPerConnection} topics`);
+      return undefined;
+    }
+    const opened = existing ?? this.host.openTopic(name);
     if (typeof opened === 'string') {
       this.refuse(request, ErrorCode.LIMIT, opened);
       return undefined;
     }
-    const refs = this.topicRefs.get(opened) ?? 0;
-    if (refs === 0 && this.topicRefs.size >= this.limits.maxTopicsPerConnection) {
-      this.refuse(request, ErrorCode.LIMIT, `a connection may name ${this.limits.maxTopicsPerConnection} topics`);
-      this.host.topicReleased(opened);
-      return undefined;
-    }
-    this.topicRefs.set(opened, refs + 1);
+    this.topicRefs.set(opened, (this.topicRefs.get(opened) ?? 0) + 1);
     return opened;
   }
 
@@ -411,8 +453,13 @@ export class Connection implements DeliverySink {
   get ready(): boolean {
     if (this.closed) return false;
     if (this.socket.writableLength < this.limits.maxPendingBytes) return true;
-    this.blocked = true;
+    this.markBlocked();
     return false;
+  }
+
+  private markBlocked(): void {
+    this.blocked = true;
+    if (this.blockedSince === 0) this.blockedSince = Date.now();
   }
 
   /** Bytes written to the socket and not yet sent. */
@@ -423,6 +470,12 @@ export class Connection implements DeliverySink {
   private onDrain(): void {
     if (!this.blocked || this.closed) return;
     this.blocked = false;
+    this.blockedSince = 0;
+    if (this.pausedForOutput) {
+      this.pausedForOutput = false;
+      this.reader.restartClock(Date.now());
+      if (!this.pausedForInput) this.socket.resume();
+    }
     for (const { topic } of this.subscriptions.values()) topic.pump();
   }
 
@@ -478,10 +531,7 @@ export class Connection implements DeliverySink {
     }
     this.publishers.clear();
     this.credit?.close();
-    if (this.heldInput !== 0) {
-      this.host.inputChanged(this, -this.heldInput);
-      this.heldInput = 0;
-    }
+    this.host.releaseInput(this);
   }
 
   sweep(now: number): void {
@@ -491,8 +541,16 @@ export class Connection implements DeliverySink {
       this.fail(0, ErrorCode.STALLED, `no HELLO within ${frameTimeoutMs} ms`);
       return;
     }
-    if (this.reader.midFrame && !this.pausedForInput && now - this.reader.partialSince > frameTimeoutMs) {
+    // Node says 'drain' only after a write found its buffer past the high-water mark; below
+    // that, room is found here.
+    if (this.blocked && this.socket.writableLength < this.limits.maxPendingBytes) this.onDrain();
+    // Not read (the broker held it back): not its fault if its frame is incomplete.
+    if (this.reader.midFrame && !this.pausedForInput && !this.pausedForOutput && now - this.reader.partialSince > frameTimeoutMs) {
       this.fail(0, ErrorCode.STALLED, `a frame left incomplete for ${frameTimeoutMs} ms`);
+      return;
+    }
+    if (this.blockedSince > 0 && now - this.blockedSince > slowConsumerMs) {
+      this.fail(0, ErrorCode.SLOW_CONSUMER, `the connection took none of its output for ${slowConsumerMs} ms`);
       return;
     }
     for (const { subscription: s } of this.subscriptions.values()) {

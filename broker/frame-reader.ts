@@ -6,18 +6,20 @@
  *   range and against `limit`, which the owner sets (the broker: 4 KiB before HELLO, its window
  *   after). No buffer is ever sized from an unchecked number.
  * - A frame that lies inside one socket chunk is handed out where it lies (no copy).
- * - A frame that spans chunks is kept as the pieces that arrived (views of their chunks, no
- *   copy), then joined once into memory of exactly its length when its last byte arrives. So a
- *   peer that announces 16 MiB and sends 2 KiB costs 2 KiB, and nothing stays allocated between
- *   frames. `heldBytes` is what the pieces keep alive (their whole chunks), for the owner's budget.
- * - `aligned` readers (the client) get every frame in an 8-aligned scratch buffer that they may
- *   alias with a Uint32Array; it is reused, so they must not keep it.
+ * - A frame that spans chunks is copied, as its bytes arrive, into memory of its own that grows
+ *   with them (first exactly what arrived, then doubling, never past its length), and is handed
+ *   out from there when complete, exactly its length. A peer that announces 4 MiB and sends
+ *   2 KiB costs 2 KiB, and one that sends a byte a read costs no object per byte.
+ *   `heldBytes` is that memory; `declaredBytes` what the frame will take when complete (for the
+ *   owner's budget); nothing stays allocated between frames.
+ * - `aligned` readers (the client) get every frame in 8-aligned memory they may alias with a
+ *   Uint32Array; frames inside one chunk come in a reused scratch buffer, so they must not keep it.
  *
  *   chunk 1                 chunk 2              chunk 3
  *   ┌──────┬──────┬─────┐   ┌───────────────┐    ┌────────┬──────┐
  *   │ f1   │ f2   │ f3… │   │ …f3…          │    │ …f3    │ f4   │
  *   └──────┴──────┴─────┘   └───────────────┘    └────────┴──────┘
- *    views  views  piece      piece               joined ─▶ f3 (exact size), f4 a view
+ *    views  views  copied ──▶ copied ────────────▶ copied ─▶ f3 (its own memory), f4 a view
  */
 import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
 
@@ -39,13 +41,11 @@ export class FrameError extends Error {
 }
 
 export class FrameReader {
-  /** The pieces of the incomplete frame, in order. */
-  private pieces: Uint8Array[] = [];
-  private piecesLength = 0;
+  /** The incomplete frame's bytes so far, in memory of its own (empty between frames). */
+  private partial = new Uint8Array(0);
+  private filled = 0;
   /** The incomplete frame's length, once its first 4 bytes are in (0 before). */
   private expected = 0;
-  /** Bytes the pieces keep alive (their backing memory, not just their views). */
-  heldBytes = 0;
   /** When (Date.now()) the incomplete frame's first bytes arrived; 0 between frames. */
   partialSince = 0;
   /** The reused, 8-aligned buffer for `aligned` readers (made on first use, grows to the largest frame seen). */
@@ -60,7 +60,17 @@ export class FrameReader {
 
   /** True while part of a frame is waiting for the rest. */
   get midFrame(): boolean {
-    return this.piecesLength > 0;
+    return this.filled > 0;
+  }
+
+  /** Memory held for the incomplete frame. */
+  get heldBytes(): number {
+    return this.partial.byteLength;
+  }
+
+  /** What the incomplete frame will hold when complete (its length, or what is held while the length is not in yet). */
+  get declaredBytes(): number {
+    return this.filled === 0 ? 0 : Math.max(this.expected, this.partial.byteLength);
   }
 
   /** The incomplete frame's clock starts again (its sender was held back by the reader's owner). */
@@ -71,7 +81,7 @@ export class FrameReader {
   /** Feeds a chunk; calls onFrame for every frame it completes. Throws FrameError on a bad length. */
   push(chunk: Uint8Array): void {
     let at = 0;
-    if (this.piecesLength > 0) {
+    if (this.filled > 0) {
       at = this.continueFrame(chunk);
       if (at < 0) return;
     }
@@ -85,8 +95,8 @@ export class FrameReader {
     }
     if (at < chunk.length) {
       this.partialSince = Date.now();
-      this.keep(chunk.subarray(at));
       if (chunk.length - at >= 4) this.expected = view.getUint32(at + F_LENGTH, true);
+      this.append(chunk.subarray(at));
     }
   }
 
@@ -104,60 +114,47 @@ export class FrameReader {
     }
     // The whole scratch buffer is handed out, not a view per frame: readers that keep one codec
     // per buffer then make it once, not once a frame.
-    const scratch = this.scratchFor(length);
-    scratch.set(chunk.subarray(at, at + length), 0);
-    this.onFrame(scratch, 0, length, true);
-  }
-
-  private scratchFor(length: number): Uint8Array {
     if (this.scratch.length < length) this.scratch = new Uint8Array(new ArrayBuffer(Math.max(length, 64 * 1024, this.scratch.length * 2)));
-    return this.scratch;
+    this.scratch.set(chunk.subarray(at, at + length), 0);
+    this.onFrame(this.scratch, 0, length, true);
   }
 
-  /** Keeps a piece of the incomplete frame as a view of its chunk, counting the whole chunk it keeps alive. */
-  private keep(piece: Uint8Array): void {
-    this.pieces.push(piece);
-    this.piecesLength += piece.length;
-    this.heldBytes += piece.buffer.byteLength;
+  /** Copies bytes of the incomplete frame in, growing its memory as they arrive (never past its length). */
+  private append(bytes: Uint8Array): void {
+    const total = this.filled + bytes.length;
+    if (total > this.partial.length) {
+      const grown = this.expected > 0 ? Math.min(this.expected, Math.max(total, 2 * this.partial.length)) : Math.max(16, total);
+      const next = new Uint8Array(new ArrayBuffer(grown));
+      next.set(this.partial.subarray(0, this.filled));
+      this.partial = next;
+    }
+    this.partial.set(bytes, this.filled);
+    this.filled = total;
   }
 
   /** Adds the chunk's first bytes to the incomplete frame; returns where the chunk's unread part starts, or -1 if it was all taken. */
   private continueFrame(chunk: Uint8Array): number {
+    let taken = 0;
     if (this.expected === 0) {
-      if (this.piecesLength + chunk.length < 4) {
-        this.keep(chunk);
-        return -1;
-      }
-      const head = new Uint8Array(4);
-      let k = 0;
-      for (const p of this.pieces) {
-        head.set(p.subarray(0, 4 - k), k);
-        k += Math.min(p.length, 4 - k);
-      }
-      head.set(chunk.subarray(0, 4 - k), k);
-      const length = new DataView(head.buffer).getUint32(0, true);
+      taken = Math.min(4 - this.filled, chunk.length);
+      this.append(chunk.subarray(0, taken));
+      if (this.filled < 4) return -1;
+      const length = new DataView(this.partial.buffer, 0, 4).getUint32(0, true);
       this.checkLength(length);
       this.expected = length;
     }
-    const need = this.expected - this.piecesLength;
-    if (chunk.length < need) {
-      this.keep(chunk);
-      return -1;
-    }
+    const need = Math.min(this.expected - this.filled, chunk.length - taken);
+    this.append(chunk.subarray(taken, taken + need));
+    taken += need;
+    if (this.filled < this.expected) return -1;
+    // Complete: its memory is exactly its length (growth stops there), and nobody writes it again.
+    const frame = this.partial;
     const length = this.expected;
-    const frame = this.aligned ? this.scratchFor(length) : new Uint8Array(new ArrayBuffer(length));
-    let k = 0;
-    for (const p of this.pieces) {
-      frame.set(p, k);
-      k += p.length;
-    }
-    frame.set(chunk.subarray(0, need), k);
-    this.pieces = [];
-    this.piecesLength = 0;
+    this.partial = new Uint8Array(0);
+    this.filled = 0;
     this.expected = 0;
-    this.heldBytes = 0;
     this.partialSince = 0;
-    this.onFrame(frame, 0, length, this.aligned);
-    return need;
+    this.onFrame(frame, 0, length, false);
+    return taken;
   }
 }

@@ -7,10 +7,11 @@
  * What memory they bound (docs/broker.md gives the formula with these names):
  *
  *   before HELLO      connections × preAuthBytes
- *   partial frames    inputBudgetBytes, whole broker (a connection over it is paused)
+ *   partial frames    inputBudgetBytes, whole broker (a frame being read has its length
+ *                     reserved; one that does not fit waits, holding one socket read)
  *   published batches bufferedBytes, whole broker: each publishing connection reserves its
- *                     windowBytes from it; kept as views only when that costs at most 2×
- *   socket output     connections × (maxPendingBytes + one batch)
+ *                     windowBytes from it; what its batches keep alive ≤ 3 × windowBytes
+ *   socket output     connections × (maxPendingBytes + one batch or one read's replies)
  *   topics, groups    maxTopics, maxGroupsPerTopic × topics, maxGroups
  */
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../wire/envelope.js';
@@ -77,6 +78,12 @@ export function limitsProblem(limits: BrokerLimits): { option: keyof BrokerLimit
   if (limits.bufferedBytes < limits.windowBytes)
     return { option: 'bufferedBytes', message: `${limits.bufferedBytes} bytes is less than one window (${limits.windowBytes})` };
   if (limits.preAuthBytes < 64) return { option: 'preAuthBytes', message: `at least 64 bytes, got ${limits.preAuthBytes}` };
+  // One frame as long as a window must fit, or a publisher with a full batch would wait for ever.
+  if (limits.inputBudgetBytes < limits.windowBytes + 16)
+    return { option: 'inputBudgetBytes', message: `at least one window and a frame header (${limits.windowBytes + 16} bytes), got ${limits.inputBudgetBytes}` };
+  if (limits.inputBudgetBytes < limits.preAuthBytes) return { option: 'inputBudgetBytes', message: `at least --max-preauth (${limits.preAuthBytes} bytes)` };
+  // Below Node's socket high-water mark a full socket would never say 'drain'.
+  if (limits.maxPendingBytes < 16 * 1024) return { option: 'maxPendingBytes', message: `at least 16 KiB, got ${limits.maxPendingBytes}` };
   if (limits.maxConnections < 1) return { option: 'maxConnections', message: 'at least 1' };
   return null;
 }

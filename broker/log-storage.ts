@@ -85,8 +85,21 @@ class LoggedTopic implements TopicLog {
     return this.memory.retainedBytes;
   }
 
+  /** Nothing on disk, nothing waiting for a sync, no sync under way: closing it now loses and breaks nothing. */
+  get disposable(): boolean {
+    return this.log.endOffset === this.log.startOffset && this.waiting.length === 0 && !this.log.syncInFlight && this.timer === null && this.immediate === null;
+  }
+
   append(records: Uint8Array, count: number, stored: () => void): StoredBatch {
-    this.log.append(records, count);
+    try {
+      this.log.append(records, count);
+    } catch (error) {
+      // A write (or, under `always`, an fdatasync) that failed leaves the file's state unknown
+      // and the log's offsets ahead of memory: as for a failed group commit, stop without
+      // acknowledging, and let recovery decide (docs/wal.md).
+      process.stderr.write(`nanomq broker: writing to ${this.dir} failed (${(error as Error).message}); stopping without acknowledging\n`);
+      process.exit(70);
+    }
     const batch = this.memory.append(records, count, () => {});
     if (this.log.durableOffset >= this.memory.endOffset) {
       stored();
@@ -114,7 +127,15 @@ class LoggedTopic implements TopicLog {
     this.writeCommitted();
     const groups = this.readCommitted?.().size ?? 0;
     if (groups > 0 && this.committedTimer === null) {
-      this.committedTimer = setInterval(() => this.writeCommitted(), COMMIT_EVERY_MS);
+      this.committedTimer = setInterval(() => {
+        try {
+          this.writeCommitted();
+        } catch (error) {
+          // Committed offsets not saved this time (a full disk, no file descriptors): a restart
+          // would start the groups earlier and redeliver, never skip. Said, and tried again.
+          process.stderr.write(`nanomq broker: cannot write ${join(this.dir, 'groups.json')}: ${(error as Error).message}\n`);
+        }
+      }, COMMIT_EVERY_MS);
       this.committedTimer.unref();
     } else if (groups === 0 && this.committedTimer !== null) {
       clearInterval(this.committedTimer);

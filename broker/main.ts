@@ -137,6 +137,27 @@ function readTls(cert: string | undefined, key: string | undefined): { cert: Buf
   return { cert: read('tls-cert', cert), key: read('tls-key', key) };
 }
 
+/**
+ * Every connection takes a file descriptor, and with --log every topic another: a limit the
+ * process cannot reach is said at start, not found as EMFILE under load. (Node raises the soft
+ * limit to the hard one at start; this reads what it got.)
+ */
+function warnIfFewDescriptors(broker: Broker, logged: boolean): void {
+  let limit: number;
+  try {
+    limit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+  } catch {
+    return;
+  }
+  const { maxConnections, maxTopics } = broker.limits;
+  const needed = maxConnections + 128 + (logged ? maxTopics : 0) + 64;
+  if (Number.isFinite(limit) && limit < needed) {
+    process.stderr.write(
+      `nanomq broker: warning: ${limit} file descriptors allowed, the limits may need ${needed} (--max-connections${logged ? ', --max-topics' : ''}); raise ulimit -n or lower them\n`,
+    );
+  }
+}
+
 /** Runs the broker with command-line `args`; resolves with the exit code. */
 export async function runBrokerCli(args: string[]): Promise<number> {
   let broker: Broker;
@@ -189,6 +210,7 @@ export async function runBrokerCli(args: string[]): Promise<number> {
         throw new FlagError(`--port/--listen: cannot listen on ${host}:${port} (${code})`);
       throw error;
     }
+    warnIfFewDescriptors(broker, values.log !== undefined);
     if (!isLoopback(host) && tls === undefined) {
       process.stderr.write(
         `nanomq broker: warning: listening on ${host} without TLS: the token and every message cross the network in clear (--tls-cert, --tls-key)\n`,

@@ -73,8 +73,10 @@ export interface BrokerStats {
   refused: number;
   /** Bytes of published batches the topics keep. */
   retainedBytes: number;
-  /** Bytes of incomplete frames held, all connections together. */
+  /** Memory held for incomplete frames, all connections together. */
   inputBytes: number;
+  /** The input budget taken: the lengths of the incomplete frames being read, what the paused ones hold. */
+  inputReservedBytes: number;
   /** Bytes written to sockets and not yet sent, all connections together. */
   outboundBytes: number;
   /** Windows reserved by publishing connections, in bytes. */
@@ -181,13 +183,18 @@ export class Broker implements ConnectionHost {
       for (const g of t.groups.values()) redelivered += g.redelivered;
     }
     let outboundBytes = 0;
-    for (const c of this.connections) outboundBytes += c.pendingOutput;
+    let inputBytes = 0;
+    for (const c of this.connections) {
+      outboundBytes += c.pendingOutput;
+      inputBytes += c.heldInput;
+    }
     return {
       ...this.stats,
       connections: this.connections.size,
       redelivered,
       retainedBytes,
-      inputBytes: this.inputHeld,
+      inputBytes,
+      inputReservedBytes: this.inputHeld,
       outboundBytes,
       reservedBytes: this.reserved,
       topics: this.topics.size,
@@ -219,7 +226,7 @@ export class Broker implements ConnectionHost {
     return this.closing;
   }
 
-  /** The topic of that name if it exists (tests and tools look inside). */
+  /** The topic of that name if it exists. */
   topic(name: string): Topic | undefined {
     return this.topics.get(name);
   }
@@ -228,7 +235,12 @@ export class Broker implements ConnectionHost {
     let topic = this.topics.get(name);
     if (topic === undefined) {
       if (this.topics.size >= this.limits.maxTopics) return `the broker holds its limit of ${this.limits.maxTopics} topics (--max-topics)`;
-      topic = new Topic(name, this.storage.topic(name));
+      try {
+        topic = new Topic(name, this.storage.topic(name));
+      } catch (error) {
+        // Out of file descriptors or disk for a new log: this request fails, the broker goes on.
+        return `cannot open topic ${name}: ${(error as Error).message}`;
+      }
       this.topics.set(name, topic);
     }
     return topic;
@@ -238,9 +250,11 @@ export class Broker implements ConnectionHost {
     if (this.limits.topicIdleMs === 0 && !topic.inUse) this.deleteTopic(topic);
   }
 
-  groupRefused(topic: Topic, group: string): string | null {
-    if (topic.groups.has(group)) return null;
-    if (topic.groups.size >= this.limits.maxGroupsPerTopic) return `topic ${topic.name} holds its limit of ${this.limits.maxGroupsPerTopic} consumer groups`;
+  groupRefused(topicName: string, group: string): string | null {
+    const topic = this.topics.get(topicName);
+    if (topic?.groups.has(group)) return null;
+    if (topic !== undefined && topic.groups.size >= this.limits.maxGroupsPerTopic)
+      return `topic ${topic.name} holds its limit of ${this.limits.maxGroupsPerTopic} consumer groups`;
     let groups = 0;
     for (const t of this.topics.values()) groups += t.groups.size;
     if (groups >= this.limits.maxGroups) return `the broker holds its limit of ${this.limits.maxGroups} consumer groups (--max-groups)`;
@@ -258,18 +272,46 @@ export class Broker implements ConnectionHost {
   }
 
   /**
-   * Input budget: a connection whose partial frames take the broker over it stops being read
-   * (TCP then holds its sender back) until others complete or drop theirs, oldest waiter first.
+   * The input budget: every incomplete frame that is being read has its whole length reserved
+   * as its header arrives, so what is read never takes the broker past the budget. A frame that
+   * does not fit, or that arrives while others wait, is not read: its connection gives back its
+   * whole reservation and waits, holding only the read that carried the frame's start (not
+   * counted: at most one socket read per waiting connection), until the frames being read
+   * complete or time out; then the oldest waiter goes first. Only frames being read hold budget,
+   * and they always have their room, so they finish: the budget cannot deadlock or starve a
+   * waiter.
    */
-  inputChanged(connection: Connection, delta: number): void {
-    this.inputHeld += delta;
-    if (delta > 0 && this.inputHeld > this.limits.inputBudgetBytes && !connection.pausedForInput) {
-      connection.pauseInput();
-      this.waitingForInput.push(connection);
+  reserveInput(connection: Connection, wanted: number): void {
+    const had = connection.reservedInput;
+    if (wanted <= had || (this.waitingForInput.length === 0 && this.inputHeld - had + wanted <= this.limits.inputBudgetBytes)) {
+      this.inputHeld += wanted - had;
+      connection.reservedInput = wanted;
+      if (wanted < had) this.admitWaiting();
       return;
     }
-    while (this.waitingForInput.length > 0 && this.inputHeld < this.limits.inputBudgetBytes) {
-      const next = this.waitingForInput.shift() as Connection;
+    this.inputHeld -= had;
+    connection.reservedInput = 0;
+    connection.pauseInput();
+    this.waitingForInput.push(connection);
+    this.admitWaiting();
+  }
+
+  releaseInput(connection: Connection): void {
+    this.inputHeld -= connection.reservedInput;
+    connection.reservedInput = 0;
+    const waiting = this.waitingForInput.indexOf(connection);
+    if (waiting >= 0) this.waitingForInput.splice(waiting, 1);
+    this.admitWaiting();
+  }
+
+  private admitWaiting(): void {
+    while (this.waitingForInput.length > 0) {
+      const next = this.waitingForInput[0];
+      const wanted = next.wantedInput;
+      if (this.inputHeld + wanted > this.limits.inputBudgetBytes) return;
+      this.waitingForInput.shift();
+      this.inputHeld += wanted;
+      next.reservedInput = wanted;
       next.resumeInput();
     }
   }
@@ -296,15 +338,17 @@ export class Broker implements ConnectionHost {
     socket.once('close', () => {
       this.connections.delete(connection);
       connection.detach();
-      const waiting = this.waitingForInput.indexOf(connection);
-      if (waiting >= 0) this.waitingForInput.splice(waiting, 1);
     });
   }
 
   private deleteTopic(topic: Topic): void {
     if (this.topics.get(topic.name) !== topic) return;
     this.topics.delete(topic.name);
-    this.storage.delete(topic.name);
+    try {
+      this.storage.delete(topic.name);
+    } catch (error) {
+      process.stderr.write(`nanomq broker: could not remove unused topic ${topic.name}: ${(error as Error).message}\n`);
+    }
   }
 
   /** Closes stalled senders and slow consumers; drops groups left empty and deletes topics left unused, each past its time. */

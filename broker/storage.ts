@@ -30,6 +30,11 @@ export interface TopicLog {
   readonly durableOffset: number;
   /** Bytes of records kept. */
   readonly retainedBytes: number;
+  /**
+   * False while the log may not be deleted: a durable log with records on disk (acknowledged
+   * messages are the operator's to delete, by retention), or with appends or a sync under way.
+   */
+  readonly disposable: boolean;
   /** Called after `durableOffset` moves later than the append that moved it (set by the topic). */
   onDurable: (() => void) | null;
   /**
@@ -75,6 +80,10 @@ export class MemoryTopicLog implements TopicLog {
 
   get durableOffset(): number {
     return this.endOffset;
+  }
+
+  get disposable(): boolean {
+    return true;
   }
 
   append(records: Uint8Array, count: number, stored: () => void): StoredBatch {

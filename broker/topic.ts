@@ -87,9 +87,9 @@ export class Topic {
     this.pump();
   }
 
-  /** A publisher, subscriber or group needs it, or it keeps messages someone may still be sent. */
+  /** A publisher, subscriber or group needs it, it keeps messages someone may still be sent, or its log may not go (records on disk, a sync under way). */
   get inUse(): boolean {
-    return this.publishers > 0 || this.subscriptions.size > 0 || this.groups.size > 0 || this.log.retainedBytes > 0;
+    return this.publishers > 0 || this.subscriptions.size > 0 || this.groups.size > 0 || this.log.retainedBytes > 0 || !this.log.disposable;
   }
 
   /** Messages not yet delivered to (or, in groups, acknowledged by) the subscribers still connected. */

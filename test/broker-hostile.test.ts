@@ -14,6 +14,8 @@
  *      a small frame does not pin the socket chunk it came in
  *   8. loopback means an address, the listening server has an error listener, TLS
  */
+
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -39,7 +41,6 @@ describe('1. memory a client holds before and between frames', () => {
     p.socket.write(Buffer.alloc(256 * 1024));
     expect(await within(p.closed, 2000), 'closed within 2 s, not held for the HELLO timeout').toBe(true);
     expect(errorsIn(p.received()).map(([c]) => c)).toContain(ErrorCode.TOO_LARGE);
-    expect(broker.statsNow().inputBytes).toBeLessThanOrEqual(64 * 1024);
   });
 
   it('a partial frame holds what has arrived, not what its length claims, and gives it back when it completes', async () => {
@@ -55,6 +56,70 @@ describe('1. memory a client holds before and between frames', () => {
     p.socket.write(frame.subarray(2048));
     await until(() => framesIn(p.received()).some((f) => f.type === FrameType.PUBACK), 2000, 'PUBACK');
     expect(broker.statsNow().inputBytes, 'after the frame completed').toBeLessThanOrEqual(64 * 1024);
+  });
+});
+
+describe('1b. the input budget', () => {
+  it('never deadlocks: publishers whose frames together exceed it all complete, in turn', async () => {
+    const windowBytes = 256 * 1024;
+    const broker = await startBroker({ windowBytes, inputBudgetBytes: windowBytes + 16, frameTimeoutMs: 2000 });
+    const peers = await Promise.all([0, 1, 2].map(() => peer(broker)));
+    for (const p of peers) p.socket.write(textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'budget'));
+    await until(() => peers.every((p) => framesIn(p.received()).some((f) => f.type === FrameType.CREDIT)), 2000, 'CREDITs');
+    // Three batches of ~200 KiB, each sent in slices at the same moments: together 3× the budget.
+    const frames = peers.map(() => publishFrame(1, 0, 100, 2048 - 64));
+    for (let at = 0; at < frames[0].length; at += 16 * 1024) {
+      for (let k = 0; k < peers.length; k++) peers[k].socket.write(frames[k].subarray(at, at + 16 * 1024));
+      await sleep(5);
+    }
+    await until(() => peers.every((p) => framesIn(p.received()).some((f) => f.type === FrameType.PUBACK)), 5000, 'every batch acknowledged');
+    expect(peers.flatMap((p) => errorsIn(p.received()))).toEqual([]);
+    expect(broker.statsNow().inputReservedBytes).toBe(0);
+  });
+
+  it('never deadlocks when one read ends a frame and begins the next, on every connection at once', async () => {
+    const windowBytes = 256 * 1024;
+    const broker = await startBroker({ windowBytes, inputBudgetBytes: windowBytes + 16, frameTimeoutMs: 1000 });
+    const peers = await Promise.all([0, 1].map(() => peer(broker)));
+    for (const p of peers) p.socket.write(textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'seam'));
+    await until(() => peers.every((p) => framesIn(p.received()).some((f) => f.type === FrameType.CREDIT)), 2000, 'CREDITs');
+    // Each: 120 KiB of a first batch, then its end together with the start of a second of 150 KiB.
+    const first = publishFrame(1, 0, 60, 2048 - 64);
+    const second = publishFrame(1, 1, 75, 2048 - 64);
+    for (const p of peers) p.socket.write(first.subarray(0, 100_000));
+    await sleep(30);
+    for (const p of peers) p.socket.write(Buffer.concat([first.subarray(100_000), second.subarray(0, 20_000)]));
+    await sleep(30);
+    for (const p of peers) p.socket.write(second.subarray(20_000));
+    // Each second batch is answered (acknowledged, or refused for the window): never silence.
+    await until(
+      () => peers.every((p) => framesIn(p.received()).some((f) => (f.type === FrameType.PUBACK && f.arg === 1) || f.type === FrameType.ERROR)),
+      5000,
+      'an answer to every second batch',
+    );
+    expect(broker.statsNow().inputReservedBytes).toBe(0);
+  });
+
+  it('counts memory, not bytes: a frame sent a byte a read holds one buffer, not an object per byte', () => {
+    // The reader alone, in a process of its own with a collectable heap: 200 000 one-byte reads
+    // of a 256 KiB frame, then what the heap and array buffers grew by.
+    const script = `
+      import { FrameReader } from ${JSON.stringify(join(__dirname, '..', 'dist', 'broker', 'frame-reader.js'))};
+      const reader = new FrameReader(() => {}, false, 1 << 20);
+      const frame = new Uint8Array(256 * 1024);
+      new DataView(frame.buffer).setUint32(0, frame.length, true);
+      gc();
+      const before = process.memoryUsage();
+      for (let i = 0; i < 200000; i++) reader.push(Buffer.from(frame.subarray(i, i + 1)));
+      gc();
+      const after = process.memoryUsage();
+      console.log(JSON.stringify({ grew: after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers, held: reader.heldBytes }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const { grew, held } = JSON.parse(r.stdout) as { grew: number; held: number };
+    expect(held).toBeLessThanOrEqual(256 * 1024);
+    expect(grew, 'memory for 200 000 bytes of a frame').toBeLessThanOrEqual(2 * 256 * 1024);
   });
 });
 
@@ -83,8 +148,14 @@ describe('2. a subscriber that stops reading', () => {
     const publishing = (async () => {
       while (!stopped) await publisher.send(Array.from({ length: 16 }, (_, i) => payload(i, 4096)));
     })().catch(() => {});
-    while (Date.now() - started < 600) await sleep(20);
+    let outbound = 0;
+    while (Date.now() - started < 600) {
+      await sleep(20);
+      outbound = Math.max(outbound, broker.statsNow().outboundBytes);
+    }
     const sent = broker.statsNow().published * (4096 + 64);
+    // What waits in the broker for the subscriber: the limit, and the batch that crossed it.
+    expect(outbound, 'bytes queued for the subscriber').toBeLessThanOrEqual(1024 * 1024 + 128 * 1024);
     stopped = true;
     // Window + outbound limit + what the kernel's socket buffers take on loopback (a few MiB).
     expect(sent, `${(sent / 2 ** 20).toFixed(1)} MiB published past a subscriber that reads nothing`).toBeLessThan(24 * 2 ** 20);
@@ -92,6 +163,38 @@ describe('2. a subscriber that stops reading', () => {
     expect(await within(p.closed, 3000), 'cut as a slow consumer').toBe(true);
     expect(errorsIn(p.received()).map(([code]) => code)).toContain(ErrorCode.SLOW_CONSUMER);
     await publishing;
+  });
+});
+
+describe('2b. handles', () => {
+  it('an ACK or UNSUBSCRIBE naming a publisher handle is a client bug: the connection is closed', async () => {
+    const broker = await startBroker();
+    const p = await peer(broker);
+    p.socket.write(textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'h'));
+    await until(() => framesIn(p.received()).some((f) => f.type === FrameType.CREDIT), 2000, 'CREDIT');
+    p.socket.write(Frames.ack(1, 0, []));
+    await within(p.closed, 2000);
+    expect(errorsIn(p.received()).map(([c]) => c)).toContain(ErrorCode.UNKNOWN_HANDLE);
+  });
+});
+
+describe('2c. a client that does not read its replies', () => {
+  it('is not read while its socket holds the output limit, then is cut: requests cannot fill the broker with answers', async () => {
+    const broker = await startBroker({ maxPendingBytes: 64 * 1024, slowConsumerMs: 800 });
+    const p = await peer(broker);
+    p.socket.pause();
+    p.socket.write(textFrame(FrameType.SUBSCRIBE, 1, 1, 'x'));
+    p.socket.write(Frames.unsubscribe(1));
+    // Leaving again is answered OK every time: 32 KiB of requests make 32 KiB of answers.
+    const again = Buffer.concat(Array.from({ length: 2048 }, () => Frames.unsubscribe(1)));
+    let peak = 0;
+    for (let i = 0; i < 200 && !p.socket.destroyed; i++) {
+      p.socket.write(again);
+      await sleep(5);
+      peak = Math.max(peak, broker.statsNow().outboundBytes);
+    }
+    expect(peak, 'answers queued for a client that reads none').toBeLessThanOrEqual(64 * 1024 + 64 * 1024);
+    await until(() => broker.statsNow().connections === 0, 5000, 'the client to be cut');
   });
 });
 
@@ -194,17 +297,78 @@ describe('6. topics and groups', () => {
     expect(await stillServes(broker, 'fresh')).toHaveLength(100);
   });
 
-  it('are deleted from the log directory too, and a restarted broker does not bring them back', async () => {
+  it('are deleted from the log directory too, and a restarted broker does not bring them back; a log with records is kept', async () => {
     const dir = tempDir();
-    const broker = await startBroker({ storage: new LogStorage(dir, { durability: 'none' }), topicIdleMs: 100 });
+    const broker = await startBroker({ storage: new LogStorage(dir, { durability: 'batch' }), topicIdleMs: 100 });
     const c = await client(broker);
-    for (let i = 0; i < 5; i++) await (await c.openPublisher(`gone-${i}`)).send(payload(i));
-    expect(readdirSync(join(dir, 'topics'))).toHaveLength(5);
+    for (let i = 0; i < 5; i++) await c.openPublisher(`gone-${i}`);
+    await (await c.openPublisher('kept')).send(payload(1));
+    expect(readdirSync(join(dir, 'topics')).sort()).toEqual(['topic-gone-0', 'topic-gone-1', 'topic-gone-2', 'topic-gone-3', 'topic-gone-4', 'topic-kept']);
     c.destroy();
-    await until(() => readdirSync(join(dir, 'topics')).length === 0, 3000, 'the topic directories to go');
+    await until(() => readdirSync(join(dir, 'topics')).length === 1, 3000, 'the unused topic directories to go');
+    expect(readdirSync(join(dir, 'topics'))).toEqual(['topic-kept']);
     await stopBroker(broker);
-    const again = await startBroker({ storage: new LogStorage(dir, { durability: 'none' }) });
-    expect(again.statsNow().topics).toBe(0);
+    const again = await startBroker({ storage: new LogStorage(dir, { durability: 'batch' }) });
+    expect(again.statsNow().topics).toBe(1);
+  });
+
+  it('a log topic whose publisher leaves before its sync completes is not closed under the sync (the broker does not exit)', async () => {
+    const dir = tempDir();
+    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'broker', 'main.js'), '--port', '0', '--log', dir, '--durability', 'batch'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    let exited: number | null = null;
+    child.once('exit', (code) => (exited = code));
+    try {
+      await until(() => /tcp:\/\/\S+/.test(out), 10_000, 'the broker to listen');
+      const url = /tcp:\/\/\S+/.exec(out)?.[0] as string;
+      // HELLO, a publisher, a batch and the end of the connection in one write, 50 at once, in
+      // rounds: the broker reads the batch (its fdatasync queued) and then the close.
+      const port = Number(/:(\d+)$/.exec(url)?.[1]);
+      for (let round = 0; round < 20 && exited === null; round++) {
+        await Promise.all(
+          Array.from(
+            { length: 50 },
+            (_, i) =>
+              new Promise<void>((resolve) => {
+                const s = connect({ host: '127.0.0.1', port }, () =>
+                  s.end(Buffer.concat([Frames.hello(''), Frames.openPublisher(1, `drop-${round}-${i}`), publishFrame(1, 0, 1, 64)])),
+                );
+                s.on('error', () => {});
+                s.on('close', () => resolve());
+                s.resume();
+              }),
+          ),
+        );
+        await sleep(20);
+      }
+      await sleep(300);
+      expect(exited, 'the broker exited').toBe(null);
+      const c = await BrokerClient.connect(url);
+      await (await c.openPublisher('alive')).send(payload(0));
+      c.destroy();
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('a request refused for the topic quota makes no topic and no log directory', async () => {
+    const dir = tempDir();
+    const broker = await startBroker({ storage: new LogStorage(dir, { durability: 'none' }), maxTopicsPerConnection: 3 });
+    const c = await client(broker);
+    const opened = vi.spyOn(LogStorage.prototype, 'topic');
+    let refused = 0;
+    try {
+      for (let i = 0; i < 50; i++) await c.openPublisher(`q-${i}`).catch(() => refused++);
+      expect(opened.mock.calls.length, 'logs opened').toBe(3);
+    } finally {
+      opened.mockRestore();
+    }
+    expect(refused).toBe(47);
+    expect(readdirSync(join(dir, 'topics'))).toHaveLength(3);
+    expect(broker.statsNow().topics).toBe(3);
   });
 
   it('a topic holds at most its limit of consumer groups', async () => {
@@ -266,6 +430,19 @@ describe('7. window accounting', () => {
     for (let h = 1; h <= 4; h++) p.socket.write(publishFrame(h, 0, 100, 2048 - 64));
     await within(p.closed, 2000);
     expect(errorsIn(p.received()).map(([c]) => c)).toContain(ErrorCode.LIMIT);
+  });
+
+  it('the client shares it between two publishers of one connection without ever sending an empty batch', async () => {
+    const broker = await startBroker({ windowBytes: 256 * 1024 });
+    const got: number[] = [];
+    const sub = await client(broker);
+    await sub.subscribe('big', { credit: 4 }, (bytes, offset) => got.push(numberOf(bytes, offset)));
+    const c = await client(broker);
+    const [a, b] = await Promise.all([c.openPublisher('big'), c.openPublisher('big')]);
+    const big = (n: number) => Array.from({ length: 8 }, (_, i) => payload(n + i, 64 * 1024));
+    await Promise.all([a.send(big(0)), b.send(big(100)), a.send(big(200))]);
+    await until(() => got.length === 24, 5000, 'all 24 large messages');
+    expect(c.closed, c.error?.message).toBe(false);
   });
 
   it('small batches do not keep whole socket chunks alive past a window: 80 counted bytes never hold 48 KiB', async () => {
@@ -375,7 +552,8 @@ describe('all at once', () => {
         const p = await peer(broker);
         p.socket.pause();
         p.socket.write(textFrame(FrameType.SUBSCRIBE, 1, 1_000_000, 'good'));
-        const acks = setInterval(() => p.socket.write(Frames.ack(1, 65535, [])), 200);
+        // It reads nothing for a second (delivery stops at the outbound limit), then lies.
+        const acks = setInterval(() => p.socket.write(Frames.ack(1, 65535, [])), 1000);
         await Promise.race([p.closed, until(() => stop.now, 60_000)]);
         clearInterval(acks);
         p.socket.destroy();
@@ -412,12 +590,16 @@ describe('all at once', () => {
     let sent = 0;
     let peakInput = 0;
     let peakRetained = 0;
+    let peakOutbound = 0;
+    let peakConnections = 0;
     while (Date.now() < until3s) {
       await publisher.send(Array.from({ length: 256 }, (_, i) => payload(sent + i, 64)));
       sent += 256;
       const s = broker.statsNow();
       peakInput = Math.max(peakInput, s.inputBytes);
       peakRetained = Math.max(peakRetained, s.retainedBytes);
+      peakOutbound = Math.max(peakOutbound, s.outboundBytes);
+      peakConnections = Math.max(peakConnections, s.connections);
     }
     await until(() => expected === sent, 5000, `the good subscriber to get all ${sent}`);
     stop.now = true;
@@ -426,6 +608,9 @@ describe('all at once', () => {
     expect(sent).toBeGreaterThan(10_000);
     expect(peakInput, 'partial-frame bytes held').toBeLessThanOrEqual(8 * 2 ** 20);
     expect(peakRetained).toBeLessThanOrEqual(8 * 2 ** 20);
+    // Two subscribers (the good one, the liar) at the outbound limit (1 MiB) and a batch each.
+    expect(peakOutbound, 'bytes queued in sockets').toBeLessThanOrEqual(2 * (2 ** 20 + 64 * 1024));
+    expect(peakConnections, 'the 1 000 sockets were there').toBeGreaterThanOrEqual(1000);
     expect(topicsMade).toBeGreaterThan(0);
     for (const s of unauthenticated) s.destroy();
   }, 60_000);

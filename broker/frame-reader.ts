@@ -6,10 +6,10 @@
  *   range and against `limit`, which the owner sets (the broker: 4 KiB before HELLO, its window
  *   after). No buffer is ever sized from an unchecked number.
  * - A frame that lies inside one socket chunk is handed out where it lies (no copy).
- * - A frame that spans chunks is copied, as its bytes arrive, into memory of its own that grows
- *   with them (first exactly what arrived, then doubling, never past its length), and is handed
- *   out from there when complete, exactly its length. A peer that announces 4 MiB and sends
- *   2 KiB costs 2 KiB, and one that sends a byte a read costs no object per byte.
+ * - A frame that spans chunks is copied into memory of its own, exactly its length, and handed
+ *   out from there when complete (see `append` for when that memory is taken: a peer that
+ *   announces 4 MiB and sends 2 KiB costs 2 KiB; one that sends a byte a read costs one buffer,
+ *   not an object per byte).
  *   `heldBytes` is that memory; `declaredBytes` what the frame will take when complete (for the
  *   owner's budget); nothing stays allocated between frames.
  * - `aligned` readers (the client) get every frame in 8-aligned memory they may alias with a
@@ -22,6 +22,9 @@
  *    views  views  copied ──▶ copied ────────────▶ copied ─▶ f3 (its own memory), f4 a view
  */
 import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
+
+/** Frames up to this long get their whole length at their first bytes: no more than one socket read. */
+const SMALL_FRAME_BYTES = 64 * 1024;
 
 /**
  * One whole frame: `length` bytes of `bytes` from `at`, the header first. `reused`: the memory
@@ -119,17 +122,33 @@ export class FrameReader {
     this.onFrame(this.scratch, 0, length, true);
   }
 
-  /** Copies bytes of the incomplete frame in, growing its memory as they arrive (never past its length). */
+  /**
+   * Copies bytes of the incomplete frame in. Memory: a frame of up to 64 KiB gets its length at
+   * once (no more than one socket read); a longer one first what arrived (one read), then, with
+   * its next bytes, its whole length: by then its owner has reserved that length (the broker's
+   * input budget) or paused it, so no read is taken on memory nobody counted. An `aligned` reader
+   * (the client, which keeps no frame) reuses one buffer.
+   */
   private append(bytes: Uint8Array): void {
     const total = this.filled + bytes.length;
     if (total > this.partial.length) {
-      const grown = this.expected > 0 ? Math.min(this.expected, Math.max(total, 2 * this.partial.length)) : Math.max(16, total);
-      const next = new Uint8Array(new ArrayBuffer(grown));
+      let size = Math.max(16, total);
+      if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || this.filled > 0 ? this.expected : total;
+      const next = this.aligned ? this.spare(size) : new Uint8Array(new ArrayBuffer(size));
       next.set(this.partial.subarray(0, this.filled));
       this.partial = next;
     }
     this.partial.set(bytes, this.filled);
     this.filled = total;
+  }
+
+  /** The aligned reader's buffer for incomplete frames: kept between frames, grown, never shrunk. */
+  private spareBuffer = new Uint8Array(0);
+  private spare(size: number): Uint8Array {
+    if (this.spareBuffer.length >= size && this.spareBuffer !== this.partial) return this.spareBuffer;
+    const grown = new Uint8Array(new ArrayBuffer(Math.max(size, 64 * 1024)));
+    this.spareBuffer = grown;
+    return grown;
   }
 
   /** Adds the chunk's first bytes to the incomplete frame; returns where the chunk's unread part starts, or -1 if it was all taken. */
@@ -147,14 +166,15 @@ export class FrameReader {
     this.append(chunk.subarray(taken, taken + need));
     taken += need;
     if (this.filled < this.expected) return -1;
-    // Complete: its memory is exactly its length (growth stops there), and nobody writes it again.
+    // Complete: its memory is exactly its length, and nobody writes it again (the aligned
+    // reader's is its reused buffer).
     const frame = this.partial;
     const length = this.expected;
     this.partial = new Uint8Array(0);
     this.filled = 0;
     this.expected = 0;
     this.partialSince = 0;
-    this.onFrame(frame, 0, length, false);
+    this.onFrame(frame, 0, length, this.aligned);
     return taken;
   }
 }

@@ -102,6 +102,14 @@ export const mutants = [
     test: vitest('test/mpsc-cas.test.ts'),
   },
   {
+    id: 'mpsc-stores-ancient-head',
+    what: 'an mpsc-cas producer preempted after reading HEAD stores that head in the shared cache however old it is (the forward test is modulo 2^32)',
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '      if (freshBehind < 0 || freshBehind > capacity) return false;\n',
+    replace: '      if (freshBehind < 0 && freshBehind > capacity) return false;\n',
+    test: vitest('test/mpsc-cas.test.ts'),
+  },
+  {
     id: 'mutex-drain-no-finally',
     what: 'the mutex drain unlocks only when the visitor returns (no finally)',
     file: 'implementations/mutex/queue.ts',
@@ -230,6 +238,14 @@ export const mutants = [
     file: 'implementations/shared/delivery-window.ts',
     find: '      if (behind > most) most = behind;\n',
     replace: '      if (most === 0 || behind < most) most = behind;\n',
+    test: vitest('test/delivery-window.test.ts'),
+  },
+  {
+    id: 'window-grant-not-counted',
+    what: 'the delivery window grants room without counting it, so producers racing for it each take all of it',
+    file: 'implementations/shared/delivery-window.ts',
+    find: '      if (Atomics.compareExchange(w, PUBLISHED, published, (published + n) | 0) === published) return n;\n',
+    replace: '      return n;\n',
     test: vitest('test/delivery-window.test.ts'),
   },
   {

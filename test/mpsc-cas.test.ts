@@ -50,12 +50,48 @@ describe('mpsc-cas head cache', () => {
     while (producer.tryWrite(message) && ++bounded < 20_000);
     const head = Atomics.load(words, HEAD);
     expect(Atomics.load(words, HEAD_CACHE)).toBe(head);
-    // Another producer already moved the cache further than this one's HEAD read: a claim that
-    // reads HEAD (the cache now looks "ahead of the tail") must not store the older value.
+  });
+
+  /** A producer offering the cache a HEAD it read earlier (as one preempted after the read would). */
+  const offer = (producer: unknown, headRead: number): boolean => (producer as { offerHead(h: number): boolean }).offerHead(headRead | 0);
+
+  it.each([
+    ['2^31 + 8 bytes old', 2 ** 31 + 8],
+    ['2^31 + 64 KiB old', 2 ** 31 + 64 * 1024],
+    ['2^32 - 1 KiB old (it would sit 1 KiB ahead of the head)', 2 ** 32 - 1024],
+  ])('a producer whose HEAD read is %s never stores it in the cache, and claims stay within capacity', (_label, age) => {
+    const { words, producer, consumer } = ringAt(2 ** 31 - 4096, 2 ** 31 - 4096);
+    const message = encode({ producerId: 0, sequence: 0 }, new Uint8Array(200));
+    const capacity = words[META_CAPACITY];
+    // Some records in the ring, so a cache a little ahead of HEAD would look like free space.
+    for (let i = 0; i < 40; i++) expect(producer.tryWrite(message)).toBe(true);
+    const head = Atomics.load(words, HEAD);
+    const cache = Atomics.load(words, HEAD_CACHE);
+    expect(offer(producer, head - age)).toBe(false);
+    expect(Atomics.load(words, HEAD_CACHE), 'the cache after an ancient HEAD was offered').toBe(cache);
+    let bounded = 0;
+    while (producer.tryWrite(message) && ++bounded < 10_000);
+    expect(((Atomics.load(words, TAIL) - Atomics.load(words, HEAD)) | 0) >>> 0).toBeLessThanOrEqual(capacity);
     while (consumer.drain(1024, () => {}) > 0);
-    const ahead = (Atomics.load(words, TAIL) + 64) | 0;
-    Atomics.store(words, HEAD_CACHE, ahead);
-    expect(producer.tryWrite(message)).toBe(true);
-    expect(Atomics.load(words, HEAD_CACHE)).toBe(ahead);
+  });
+
+  it('never stores a HEAD older than the cache another producer refreshed since', () => {
+    const { words, producer } = ringAt(0, 0);
+    const message = encode({ producerId: 0, sequence: 0 }, new Uint8Array(200));
+    for (let i = 0; i < 40; i++) producer.tryWrite(message);
+    const tail = Atomics.load(words, TAIL);
+    // This producer read HEAD at tail − 4000; another has since put tail − 2000 in the cache
+    // (the consumer is at tail − 1000).
+    Atomics.store(words, HEAD, (tail - 1000) | 0);
+    Atomics.store(words, HEAD_CACHE, (tail - 2000) | 0);
+    expect(offer(producer, tail - 4000)).toBe(false);
+    expect(Atomics.load(words, HEAD_CACHE)).toBe((tail - 2000) | 0);
+  });
+
+  it('replaces a cache that is not a head of this lap with one that is', () => {
+    const { words, producer } = ringAt(4096, 4096 - 2 ** 31 - 1024);
+    const head = Atomics.load(words, HEAD);
+    expect(offer(producer, head)).toBe(true);
+    expect(Atomics.load(words, HEAD_CACHE)).toBe(head);
   });
 });

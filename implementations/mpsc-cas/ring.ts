@@ -142,19 +142,36 @@ export class MpscRingProducer extends RingProducerSide {
     }
   }
 
-  /**
-   * Reads HEAD and moves the shared cache forward to it, never backwards: a producer that read
-   * HEAD long ago must not store that old value over a newer one (every producer would then
-   * compute its free space from it). Positions wrap, so "forward" is a positive 32-bit difference.
-   */
+  /** Reads HEAD, offers it to the shared cache, and returns it. */
   private freshHead(): number {
-    const words = this.words;
-    const fresh = Atomics.load(words, HEAD);
+    const fresh = Atomics.load(this.words, HEAD);
     this.headReads++;
+    this.offerHead(fresh);
+    return fresh;
+  }
+
+  /**
+   * Moves the shared cache forward to `fresh`, a HEAD this producer read, never backwards: a
+   * producer that read HEAD long ago must not store that old value over a newer one (every
+   * producer would then compute its free space from it). Positions wrap at 2^32, so "forward"
+   * (a positive 32-bit difference) means something only between positions of the same lap: a
+   * HEAD read before a preemption of 2^31 bytes or more looks ahead of everything, and one read
+   * 2^32 − k bytes ago sits k bytes ahead of the real head, where it reads as k bytes of free
+   * space. So both are first placed against HEAD as it is now (read after them): `fresh` is
+   * stored only if it is not ahead of it and at most a lap behind, and a cache that is not so
+   * placed (left by such a store) is replaced. Returns whether it stored `fresh`.
+   */
+  offerHead(fresh: number): boolean {
+    const words = this.words;
+    const capacity = this.capacity;
     for (;;) {
       const cached = Atomics.load(words, HEAD_CACHE);
-      if (((fresh - cached) | 0) <= 0) return fresh;
-      if (Atomics.compareExchange(words, HEAD_CACHE, cached, fresh) === cached) return fresh;
+      const head = Atomics.load(words, HEAD);
+      const freshBehind = (head - fresh) | 0;
+      if (freshBehind < 0 || freshBehind > capacity) return false;
+      const cachedBehind = (head - cached) | 0;
+      if (cachedBehind >= 0 && cachedBehind <= capacity && ((fresh - cached) | 0) <= 0) return false;
+      if (Atomics.compareExchange(words, HEAD_CACHE, cached, fresh) === cached) return true;
     }
   }
 

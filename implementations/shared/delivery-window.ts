@@ -15,7 +15,7 @@
  *   +-----------+-------+-------+---------+------------+-----+----------------+
  *   | published | mode  | epoch | waiters | consumed 0 | ... | consumed C - 1 |
  *   +-----------+-------+-------+---------+------------+-----+----------------+
- *   published    messages every producer has handed to its client
+ *   published    messages every producer has taken room for (granted, then handed to its client)
  *   mode         0: every reader gets every message (in flight = published - min consumed)
  *                1: readers share the messages, a group (in flight = published - sum consumed)
  *   epoch/waiters an event count (event-count.ts) that a producer waiting for room sleeps on
@@ -68,8 +68,11 @@ export class DeliveryWindow {
   }
 
   inFlight(): number {
+    return this.inFlightWith(Atomics.load(this.words, PUBLISHED));
+  }
+
+  private inFlightWith(published: number): number {
     const w = this.words;
-    const published = Atomics.load(w, PUBLISHED);
     if (Atomics.load(w, MODE) === MODE_SHARED) {
       let done = 0;
       for (let i = 0; i < this.readers; i++) done = (done + Atomics.load(w, CONSUMED + i)) | 0;
@@ -84,15 +87,20 @@ export class DeliveryWindow {
     return most;
   }
 
-  /** Producer side: how many of `wanted` messages may be sent now (0: wait). */
+  /**
+   * Producer side: takes room for up to `wanted` messages and returns how many (0: wait). They
+   * count as in flight from this moment, taken with one compare-and-swap on `published`, so
+   * producers racing for the same room share it and the window never holds more than `limit`.
+   */
   grant(wanted: number): number {
-    const room = this.limit - this.inFlight();
-    return room <= 0 ? 0 : Math.min(wanted, room);
-  }
-
-  /** Producer side: `n` messages were handed to the client. */
-  published(n: number): void {
-    Atomics.add(this.words, PUBLISHED, n);
+    const w = this.words;
+    for (;;) {
+      const published = Atomics.load(w, PUBLISHED);
+      const room = this.limit - this.inFlightWith(published);
+      if (room <= 0) return 0;
+      const n = Math.min(wanted, room);
+      if (Atomics.compareExchange(w, PUBLISHED, published, (published + n) | 0) === published) return n;
+    }
   }
 
   /** Reader side: reader `index` has now been handed `total` messages (wrapping at 2^32). */

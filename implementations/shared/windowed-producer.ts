@@ -34,7 +34,10 @@ export abstract class WindowedProducer implements AsyncProducer {
   }
 
   claim(max: number, length: number): number {
-    const n = Math.min(this.window.grant(Math.min(max, MAX_CLAIM)), Math.max(0, this.pipelineLimit - this.awaitingReply));
+    const pipelineRoom = Math.max(0, this.pipelineLimit - this.awaitingReply);
+    if (pipelineRoom === 0) return 0;
+    // The window's room is taken at once (counted in flight), so only what is used is taken.
+    const n = this.window.grant(Math.min(max, MAX_CLAIM, pipelineRoom));
     if (n === 0) return 0;
     this.buffer = Buffer.alloc(n * length);
     this.length = length;
@@ -50,7 +53,6 @@ export abstract class WindowedProducer implements AsyncProducer {
     const n = this.claimed;
     for (let i = 0; i < n; i++) this.send(this.buffer.subarray(i * this.length, (i + 1) * this.length));
     this.batchSent();
-    this.window.published(n);
     this.claimed = 0;
   }
 

@@ -3,7 +3,7 @@
  * a folder of its own, list it in `backends`, and the shared conformance suite
  * (test/conformance.test.ts) runs against it automatically. Adding a network transport or a
  * broker: implement network-contract.ts and list it in `networkBackends`
- * (test/network-conformance.test.ts runs against those).
+ * (test/network.test.ts runs against those).
  */
 import { broker } from './broker/backend.js';
 import type { QueueBackend } from './contract.js';

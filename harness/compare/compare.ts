@@ -12,7 +12,7 @@
  *   values rejects "no change" at ALPHA (exact over every relabelling when there are few, which
  *   holds its error rate at small n, unlike a bootstrap) AND the ratio lies beyond the
  *   threshold (an effect size: a real but tiny change is not a regression).
- * - The tests are a family (two figures of every case: a quick suite makes ~200), and at 5% each,
+ * - The tests are a family (two figures of every case: a quick suite makes 112), and at 5% each,
  *   ~10 would come out "significant" between two runs of the same code. So a verdict must also
  *   be a discovery of the family: Benjamini–Hochberg at a false discovery rate of FDR, on the
  *   two-sided p-values. Under no change at all, that keeps the chance of any verdict at ≤ FDR.
@@ -42,7 +42,7 @@ export interface MetricComparison {
   candidate: number;
   /** candidate / baseline */
   ratio: number;
-  /** 95% interval of the ratio; absent with a single trial on either side. */
+  /** 95% interval of the ratio (bootstrap, for reading); absent below MIN_TRIALS ok trials on either side. */
   ratioCi95?: [number, number];
   verdict: Verdict;
   /** One-sided permutation p-value in the direction of the observed change (≥ MIN_TRIALS a side). */

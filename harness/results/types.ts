@@ -264,7 +264,7 @@ export interface Figures {
   correctness?: Correctness;
   wait?: { producer: WaitCounters; consumer: WaitCounters };
   backendCounters?: Record<string, number>;
-  /** Measure window length (consumer's view). */
+  /** Measure window length: the coordinator's (MEASURE to STOP on the shared clock), the reader's only where that is not known. */
   windowNs?: number;
   /** Per-thread scheduling inside the window, or why it is missing. */
   scheduling?: SchedulingFigures | { unavailable: string };

@@ -188,7 +188,9 @@ export const mutants = [
     file: 'broker/log-storage.ts',
     find: '    return this.log.endOffset === this.log.startOffset && this.waiting.length === 0',
     replace: '    return this.log.endOffset >= this.log.startOffset || this.waiting.length === 0',
-    test: vitest('test/broker-hostile.test.ts', '-t', 'not closed under the sync'),
+    // The kept-log test is the deterministic one (a topic with records must outlive its last
+    // handle); the sync race makes the broker exit 70 only when the timing falls that way.
+    test: vitest('test/broker-hostile.test.ts', '-t', 'a log with records is kept|not closed under the sync'),
   },
   {
     id: 'window-excludes-batch',

@@ -20,10 +20,11 @@
  * last moments before (at least once, as for a member that leaves). Plain subscriptions are not
  * kept: a subscriber starts at the end of the topic, as before.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DurabilityPolicy, type GroupCommit, nowNs, syncDirectory, WriteAheadLog } from '../wal/log.js';
 import { LogReader } from '../wal/reader.js';
+import { listSegments } from '../wal/segments.js';
 import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
 
 export interface LogStorageOptions {
@@ -249,13 +250,22 @@ export class LogStorage implements Storage {
     this.topics.clear();
   }
 
-  /** Closes the topic's log and removes its directory; the removal is made durable in `topics/`. */
+  /**
+   * Closes the topic's log and removes its directory: only the files the log and this storage
+   * write there (segments; the LOCK goes with the close; groups.json), then the directory itself,
+   * which fails, leaving it and saying why, if anything else is in it. The removal is made
+   * durable in `topics/`.
+   */
   delete(name: string): void {
     const topic = this.topics.get(name);
     if (topic === undefined) return;
     this.topics.delete(name);
     topic.close();
-    rmSync(join(this.root, TOPIC_PREFIX + name), { recursive: true, force: true });
+    const dir = join(this.root, TOPIC_PREFIX + name);
+    for (const segment of listSegments(dir)) rmSync(segment.path);
+    rmSync(join(dir, 'groups.json'), { force: true });
+    rmSync(join(dir, 'groups.json.tmp'), { force: true });
+    rmdirSync(dir);
     syncDirectory(this.root);
   }
 

@@ -16,7 +16,7 @@
  */
 
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -310,6 +310,22 @@ describe('6. topics and groups', () => {
     await stopBroker(broker);
     const again = await startBroker({ storage: new LogStorage(dir, { durability: 'batch' }) });
     expect(again.statsNow().topics).toBe(1);
+  });
+
+  it('removes only what the log wrote: a file someone else put in an unused topic directory stays, and so does the directory', async () => {
+    const dir = tempDir();
+    const broker = await startBroker({ storage: new LogStorage(dir, { durability: 'none' }), topicIdleMs: 100 });
+    const c = await client(broker);
+    await c.openPublisher('notes');
+    writeFileSync(join(dir, 'topics', 'topic-notes', 'README.txt'), "not the broker's");
+    const errors = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      c.destroy();
+      await until(() => broker.statsNow().topics === 0, 3000, 'the topic to be forgotten');
+    } finally {
+      errors.mockRestore();
+    }
+    expect(readFileSync(join(dir, 'topics', 'topic-notes', 'README.txt'), 'utf8')).toBe("not the broker's");
   });
 
   it('a log topic whose publisher leaves before its sync completes is not closed under the sync (the broker does not exit)', async () => {

@@ -92,7 +92,7 @@ export class Connection implements DeliverySink {
   /** Socket chunks kept alive by views of small batches in them, with how many batches each. */
   private readonly pins = new Map<ArrayBufferLike, number>();
   private pinnedBytes = 0;
-  /** Bytes of the input budget this connection's incomplete frame has (its length while it is read, what it holds while paused). */
+  /** Bytes of the input budget this connection's incomplete frame has: its length while it is read, 0 while it waits (paused). */
   reservedInput = 0;
   /** Not read until the broker's input budget has room for its incomplete frame. */
   pausedForInput = false;
@@ -108,7 +108,7 @@ export class Connection implements DeliverySink {
     private readonly socket: Socket,
   ) {
     this.limits = host.limits;
-    this.reader = new FrameReader((bytes, at, length, reused) => this.onFrame(bytes, at, length, reused), false, host.limits.preAuthBytes);
+    this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), false, host.limits.preAuthBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     // A reset or a write to a closed peer ends this connection only.
@@ -127,7 +127,7 @@ export class Connection implements DeliverySink {
       return;
     }
     if (this.closed) return;
-    const wanted = this.reader.declaredBytes;
+    const wanted = this.wantedInput;
     if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);
     // Replies it does not read (OKs, errors) must not pile up either: stop reading it until its
     // socket drains; the sweep cuts it if that takes longer than --slow-consumer.
@@ -161,7 +161,7 @@ export class Connection implements DeliverySink {
     if (!this.pausedForOutput) this.socket.resume();
   }
 
-  private onFrame(bytes: Uint8Array, at: number, length: number, reused: boolean): void {
+  private onFrame(bytes: Uint8Array, at: number, length: number): void {
     if (this.closed) return;
     this.host.stats.frames++;
     const header = this.header;
@@ -176,7 +176,7 @@ export class Connection implements DeliverySink {
         this.sayHello(id, bodyText(bytes, at, length));
         return;
       case FrameType.PUBLISH:
-        this.publish(view, bytes, at, length, id, arg, count, reused);
+        this.publish(view, bytes, at, length, id, arg, count);
         return;
       case FrameType.ACK:
         this.ack(view, at, length, id, count);
@@ -214,7 +214,7 @@ export class Connection implements DeliverySink {
     this.send(Frames.ok(0));
   }
 
-  private publish(view: DataView, bytes: Uint8Array, at: number, length: number, handle: number, batchNumber: number, count: number, reused: boolean): void {
+  private publish(view: DataView, bytes: Uint8Array, at: number, length: number, handle: number, batchNumber: number, count: number): void {
     const publisher = this.publishers.get(handle);
     if (publisher === undefined || this.credit === null) {
       this.fail(handle, ErrorCode.UNKNOWN_HANDLE, `no publisher ${handle}`);
@@ -236,18 +236,18 @@ export class Connection implements DeliverySink {
       this.fail(
         handle,
         ErrorCode.LIMIT,
-        `published a batch of ${bodyBytes} bytes with ${this.credit.windowBytes - this.credit.outstanding} of its ${this.credit.windowBytes}-byte window left`,
+        `published a batch of ${bodyBytes} bytes with ${this.credit.available} of its ${this.credit.windowBytes}-byte window left`,
       );
       return;
     }
-    const records = this.keepRecords(bytes.subarray(at + FRAME_HEADER_BYTES, at + length), reused);
+    const records = this.keepRecords(bytes.subarray(at + FRAME_HEADER_BYTES, at + length));
     // Acknowledged (PUBACK) once stored as the broker's policy says: at once in memory, after
     // the fdatasync that covers it with a durable log.
     try {
       publisher.topic.publish(records, count, this.credit, () => this.accepted(handle, publisher, batchNumber));
     } catch (error) {
       // Not stored (a log that cannot write): not acknowledged, and its bytes are not held.
-      this.credit.outstanding -= bodyBytes;
+      this.credit.cancel(bodyBytes);
       this.fail(handle, ErrorCode.LIMIT, `cannot store the batch: ${(error as Error).message}`);
       return;
     }
@@ -265,20 +265,18 @@ export class Connection implements DeliverySink {
    * copied instead. So the memory a connection's batches keep alive is at most its window's worth
    * of copies and large views (≤ 2× what they count) plus a window of chunks: three windows.
    */
-  private keepRecords(body: Uint8Array, reused: boolean): Uint8Array {
+  private keepRecords(body: Uint8Array): Uint8Array {
     const chunk = body.buffer;
-    if (!reused && body.length * 2 >= chunk.byteLength) return body;
-    if (!reused) {
-      const n = this.pins.get(chunk);
-      if (n !== undefined) {
-        this.pins.set(chunk, n + 1);
-        return body;
-      }
-      if (this.pinnedBytes + chunk.byteLength <= this.limits.windowBytes) {
-        this.pins.set(chunk, 1);
-        this.pinnedBytes += chunk.byteLength;
-        return body;
-      }
+    if (body.length * 2 >= chunk.byteLength) return body;
+    const n = this.pins.get(chunk);
+    if (n !== undefined) {
+      this.pins.set(chunk, n + 1);
+      return body;
+    }
+    if (this.pinnedBytes + chunk.byteLength <= this.limits.windowBytes) {
+      this.pins.set(chunk, 1);
+      this.pinnedBytes += chunk.byteLength;
+      return body;
     }
     const copy = new Uint8Array(body.length);
     copy.set(body);
@@ -314,7 +312,7 @@ export class Connection implements DeliverySink {
       // The unsubscribe handshake: deliveries that were on their way when the client sent
       // UNSUBSCRIBE are acknowledged after it. Ignored: the subscription's batches already went
       // back to its group. An id never given out is a client bug.
-      if (id > 0 && id < this.nextHandle && !this.publishers.has(id)) return;
+      if (this.leftSubscription(id)) return;
       this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
       return;
     }
@@ -327,11 +325,7 @@ export class Connection implements DeliverySink {
   }
 
   private openPublisher(request: number, name: string): void {
-    if (!NAME_PATTERN.test(name)) {
-      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
-      return;
-    }
-    if (this.handleQuotaSpent(request)) return;
+    if (this.badName(request, 'topic', name) || this.handleQuotaSpent(request)) return;
     // The window first: a request the pool refuses makes no topic (or log).
     if (this.credit === null) {
       if (!this.host.reserveWindow()) {
@@ -367,14 +361,12 @@ export class Connection implements DeliverySink {
 
   private subscribe(request: number, credit: number, body: { topic: string; group: string | undefined; extra: boolean }): void {
     const { topic: name, group: groupName, extra } = body;
-    if (!NAME_PATTERN.test(name)) {
-      this.fail(request, ErrorCode.BAD_NAME, `topic name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
-      return;
-    }
-    if (extra || (groupName !== undefined && !NAME_PATTERN.test(groupName))) {
+    if (this.badName(request, 'topic', name)) return;
+    if (extra) {
       this.fail(request, ErrorCode.BAD_NAME, `group name ${JSON.stringify(groupName)} is not ${NAME_PATTERN}`);
       return;
     }
+    if (groupName !== undefined && this.badName(request, 'group', groupName)) return;
     if (credit === 0 || credit > 1_000_000) {
       this.fail(request, ErrorCode.BAD_FRAME, `credit ${credit} is outside 1..1000000 messages`);
       return;
@@ -405,7 +397,7 @@ export class Connection implements DeliverySink {
   private unsubscribe(id: number): void {
     const handle = this.subscriptions.get(id);
     if (handle === undefined) {
-      if (id > 0 && id < this.nextHandle && !this.publishers.has(id)) this.send(Frames.ok(id));
+      if (this.leftSubscription(id)) this.send(Frames.ok(id));
       else this.fail(id, ErrorCode.UNKNOWN_HANDLE, `no subscription ${id}`);
       return;
     }
@@ -413,6 +405,18 @@ export class Connection implements DeliverySink {
     handle.topic.unsubscribe(handle.subscription);
     this.releaseTopic(handle.topic);
     this.send(Frames.ok(id));
+  }
+
+  /** A name that is not NAME_PATTERN closes the connection (BAD_NAME); true when it did. */
+  private badName(request: number, kind: 'topic' | 'group', name: string): boolean {
+    if (NAME_PATTERN.test(name)) return false;
+    this.fail(request, ErrorCode.BAD_NAME, `${kind} name ${JSON.stringify(name)} is not ${NAME_PATTERN}`);
+    return true;
+  }
+
+  /** An id this connection gave a subscription it has since left (publishers are never closed alone). */
+  private leftSubscription(id: number): boolean {
+    return id > 0 && id < this.nextHandle && !this.publishers.has(id) && !this.subscriptions.has(id);
   }
 
   private handleQuotaSpent(request: number): boolean {

@@ -12,8 +12,8 @@
  *   not an object per byte).
  *   `heldBytes` is that memory; `declaredBytes` what the frame will take when complete (for the
  *   owner's budget); nothing stays allocated between frames.
- * - `aligned` readers (the client) get every frame in 8-aligned memory they may alias with a
- *   Uint32Array; frames inside one chunk come in a reused scratch buffer, so they must not keep it.
+ * - `aligned` readers (the client) get every frame in one reused 8-aligned scratch buffer they
+ *   may alias with a Uint32Array, so they must not keep it.
  *
  *   chunk 1                 chunk 2              chunk 3
  *   ┌──────┬──────┬─────┐   ┌───────────────┐    ┌────────┬──────┐
@@ -27,11 +27,12 @@ import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
 const SMALL_FRAME_BYTES = 64 * 1024;
 
 /**
- * One whole frame: `length` bytes of `bytes` from `at`, the header first. `reused`: the memory
- * is the reader's own and is overwritten after the call; otherwise nobody writes it again, so a
- * receiver may keep a view of it instead of a copy (`bytes.buffer` is what that view keeps alive).
+ * One whole frame: `length` bytes of `bytes` from `at`, the header first. A plain reader's
+ * frames are never written again, so a receiver may keep a view instead of a copy
+ * (`bytes.buffer` is what that view keeps alive); an `aligned` reader's are overwritten after
+ * the call.
  */
-export type FrameHandler = (bytes: Uint8Array, at: number, length: number, reused: boolean) => void;
+export type FrameHandler = (bytes: Uint8Array, at: number, length: number) => void;
 
 export class FrameError extends Error {
   /** True when the length is legal in the protocol but over the limit this connection has now. */
@@ -51,7 +52,7 @@ export class FrameReader {
   private expected = 0;
   /** When (Date.now()) the incomplete frame's first bytes arrived; 0 between frames. */
   partialSince = 0;
-  /** The reused, 8-aligned buffer for `aligned` readers (made on first use, grows to the largest frame seen). */
+  /** The reused, 8-aligned buffer for `aligned` readers, for whole frames and incomplete ones alike (made on first use, grows to the largest frame seen). */
   private scratch = new Uint8Array(0);
 
   constructor(
@@ -112,14 +113,24 @@ export class FrameReader {
 
   private deliver(chunk: Uint8Array, at: number, length: number): void {
     if (!this.aligned) {
-      this.onFrame(chunk, at, length, false);
+      this.onFrame(chunk, at, length);
       return;
     }
     // The whole scratch buffer is handed out, not a view per frame: readers that keep one codec
     // per buffer then make it once, not once a frame.
+    const scratch = this.scratchFor(length);
+    scratch.set(chunk.subarray(at, at + length), 0);
+    this.onFrame(scratch, 0, length);
+  }
+
+  /**
+   * The scratch buffer, at least `length` long. An incomplete frame may share it with the whole
+   * frames of the same read: those come only after it completed, and a new one starts only after
+   * them.
+   */
+  private scratchFor(length: number): Uint8Array {
     if (this.scratch.length < length) this.scratch = new Uint8Array(new ArrayBuffer(Math.max(length, 64 * 1024, this.scratch.length * 2)));
-    this.scratch.set(chunk.subarray(at, at + length), 0);
-    this.onFrame(this.scratch, 0, length, true);
+    return this.scratch;
   }
 
   /**
@@ -127,28 +138,19 @@ export class FrameReader {
    * once (no more than one socket read); a longer one first what arrived (one read), then, with
    * its next bytes, its whole length: by then its owner has reserved that length (the broker's
    * input budget) or paused it, so no read is taken on memory nobody counted. An `aligned` reader
-   * (the client, which keeps no frame) reuses one buffer.
+   * (the client, which keeps no frame) uses its scratch buffer.
    */
   private append(bytes: Uint8Array): void {
     const total = this.filled + bytes.length;
     if (total > this.partial.length) {
       let size = Math.max(16, total);
       if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || this.filled > 0 ? this.expected : total;
-      const next = this.aligned ? this.spare(size) : new Uint8Array(new ArrayBuffer(size));
+      const next = this.aligned ? this.scratchFor(size) : new Uint8Array(new ArrayBuffer(size));
       next.set(this.partial.subarray(0, this.filled));
       this.partial = next;
     }
     this.partial.set(bytes, this.filled);
     this.filled = total;
-  }
-
-  /** The aligned reader's buffer for incomplete frames: kept between frames, grown, never shrunk. */
-  private spareBuffer = new Uint8Array(0);
-  private spare(size: number): Uint8Array {
-    if (this.spareBuffer.length >= size && this.spareBuffer !== this.partial) return this.spareBuffer;
-    const grown = new Uint8Array(new ArrayBuffer(Math.max(size, 64 * 1024)));
-    this.spareBuffer = grown;
-    return grown;
   }
 
   /** Adds the chunk's first bytes to the incomplete frame; returns where the chunk's unread part starts, or -1 if it was all taken. */
@@ -167,14 +169,14 @@ export class FrameReader {
     taken += need;
     if (this.filled < this.expected) return -1;
     // Complete: its memory is exactly its length, and nobody writes it again (the aligned
-    // reader's is its reused buffer).
+    // reader's is its scratch buffer).
     const frame = this.partial;
     const length = this.expected;
     this.partial = new Uint8Array(0);
     this.filled = 0;
     this.expected = 0;
     this.partialSince = 0;
-    this.onFrame(frame, 0, length, this.aligned);
+    this.onFrame(frame, 0, length);
     return taken;
   }
 }

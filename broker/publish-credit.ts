@@ -34,9 +34,19 @@ export class PublishCredit implements CreditOwner {
 
   /** Counts a batch of `bytes` in; false when it does not fit the window. */
   admit(bytes: number): boolean {
-    if (this.outstanding + this.owed + bytes > this.windowBytes) return false;
+    if (bytes > this.available) return false;
     this.outstanding += bytes;
     return true;
+  }
+
+  /** What the client may still publish, as the broker counts it (CREDIT held back included). */
+  get available(): number {
+    return this.windowBytes - this.outstanding - this.owed;
+  }
+
+  /** A batch admitted but not stored after all (its topic refused it): its bytes are not held. */
+  cancel(bytes: number): void {
+    this.outstanding -= bytes;
   }
 
   giveBack(batch: StoredBatch): void {

@@ -70,12 +70,10 @@ export class Subscription {
 
   /** When (Date.now()) the oldest delivery not yet acknowledged was sent; 0 when there is none. */
   get oldestUnacknowledgedAt(): number {
-    let oldest = this.size > 0 ? this.sentAts[this.head] : 0;
-    for (const p of this.pending.values()) {
-      if (oldest === 0 || p.sentAt < oldest) oldest = p.sentAt;
-      break; // the map keeps insertion order: its first entry is its oldest
-    }
-    return oldest;
+    const credited = this.size > 0 ? this.sentAts[this.head] : 0;
+    // The map keeps insertion order: its first entry is its oldest.
+    const tagged = this.pending.values().next().value?.sentAt ?? 0;
+    return credited === 0 || (tagged !== 0 && tagged < credited) ? tagged : credited;
   }
 
   /** Plain subscriptions: sends every stored batch from the cursor while credit and the socket allow. */

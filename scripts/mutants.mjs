@@ -162,8 +162,8 @@ export const mutants = [
     id: 'views-pin-without-bound',
     what: 'the broker keeps every small batch as a view of the socket chunk it came in, so 80 counted bytes can keep 64 KiB alive without end',
     file: 'broker/connection.ts',
-    find: '      if (this.pinnedBytes + chunk.byteLength <= this.limits.windowBytes) {\n',
-    replace: '      if (this.pinnedBytes >= 0) {\n',
+    find: '    if (this.pinnedBytes + chunk.byteLength <= this.limits.windowBytes) {\n',
+    replace: '    if (this.pinnedBytes >= 0) {\n',
     test: vitest('test/broker-hostile.test.ts', '-t', 'small batches do not keep'),
   },
   {
@@ -196,8 +196,8 @@ export const mutants = [
     id: 'window-excludes-batch',
     what: "the publish window is checked before the batch's own bytes are counted, so every batch may overshoot it",
     file: 'broker/publish-credit.ts',
-    find: '    if (this.outstanding + this.owed + bytes > this.windowBytes) return false;\n',
-    replace: '    if (this.outstanding + this.owed > this.windowBytes + 0 * bytes) return false;\n',
+    find: '    if (bytes > this.available) return false;\n',
+    replace: '    if (0 * bytes > this.available) return false;\n',
     test: vitest('test/broker-hostile.test.ts', '-t', 'does not fit the credit left'),
   },
   {

@@ -44,6 +44,35 @@ describe('scenario errors name the file, line and key', () => {
   it('a misspelt key, with a suggestion', () => {
     expectProblem(valid.replace('  payload:', '  paylod:'), 6, 'matrix.paylod', /unknown key \(did you mean "payload"\?\)/);
   });
+  // The hints come from the schema itself: every key the loader accepts is suggested, in every
+  // mapping, including those added after the first list of hints was written.
+  it.each([
+    ['durabilty: [none]', 'matrix.durabilty', 'durability'],
+    ['producer: [1]', 'matrix.producer', 'producers'],
+  ])('a misspelt matrix key %s is matched against the whole matrix', (line, key, meant) => {
+    expectProblem(valid.replace('  batch: [1, 256]', `  batch: [1, 256]\n  ${line}`), 8, key, new RegExp(`did you mean "${meant}"`));
+  });
+  it.each([
+    ['ordr: cases', 'ordr', 'order'],
+    ['server: {}', 'server', 'servers'],
+    ['verfy: crc', 'verfy', 'verify'],
+  ])('a misspelt top-level key %s', (line, key, meant) => {
+    expectProblem(`${valid}${line}\n`, 11, key, new RegExp(`did you mean "${meant}"`));
+  });
+  it('a misspelt slo key, with the server figures among the hints', () => {
+    expectProblem(`${valid}slo:\n  server-rs: 100MB\n`, 12, 'slo.server-rs', /did you mean "server-rss"/);
+    expectProblem(`${valid}slo:\n  colour: 1\n`, 12, 'slo.colour', /expected one of: p50, p99, p999, throughput, rss, cpu, server-cpu, server-rss\)/);
+  });
+  it("a workload's keys are its kind's", () => {
+    const group = valid.replace('  - kind: ping-pong', '  - kind: consumer-group\n    members: 2\n    falt: kill-member');
+    expectProblem(group, 12, 'workloads[1].falt', /did you mean "fault"/);
+    const fanOut = valid.replace('  - kind: ping-pong', '  - kind: fan-out\n    subscribers: 2\n    colour: 1');
+    expectProblem(fanOut, 12, 'workloads[1].colour', /expected one of: kind, subscribers\)/);
+  });
+  it('a misspelt server key', () => {
+    const text = `${valid}servers:\n  nats:\n    nodez: 3\n`;
+    expect(problemsOf(text).map((p) => p.message)).toContainEqual(expect.stringMatching(/did you mean "nodes"/));
+  });
   it('an unknown top-level key', () => {
     expectProblem(`${valid}colour: blue\n`, 11, 'colour', /unknown key/);
   });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { type Scenario, scenarioSchema } from './schema.js';
+import { allowedKeysAt } from './schema-keys.js';
 
 export interface ScenarioProblem {
   file: string;
@@ -66,19 +67,30 @@ export function parseScenario(text: string, file: string, knownBackends: readonl
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new ScenarioError([{ file, line: 1, column: 1, key: '', message: 'expected a mapping of keys (name, matrix, workloads, …)' }]);
   }
-  const result = scenarioSchema(knownBackends).safeParse(data);
+  const schema = scenarioSchema(knownBackends);
+  const result = schema.safeParse(data);
   if (result.success) return result.data;
-  throw new ScenarioError(result.error.issues.flatMap((issue) => describeIssue(issue, doc, lineCounter, file)));
+  const source: Source = { doc, lines: lineCounter, file, allowedKeys: (path) => allowedKeysAt(schema, path, data) };
+  throw new ScenarioError(result.error.issues.flatMap((issue) => describeIssue(issue, source)));
 }
 
-function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounter, file: string): ScenarioProblem[] {
+/** Where a scenario came from, to place each problem in it. */
+interface Source {
+  doc: Document;
+  lines: LineCounter;
+  file: string;
+  /** The keys the schema allows in the mapping at a path. */
+  allowedKeys: (path: (string | number)[]) => string[];
+}
+
+function describeIssue(issue: z.core.$ZodIssue, { doc, lines, file, allowedKeys }: Source): ScenarioProblem[] {
   const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   if (issue.code === 'unrecognized_keys') {
     const parent = nodeAt(doc, path);
     return issue.keys.map((key) => {
       const keyNode = isMap(parent) ? parent.items.find((pair) => isScalar(pair.key) && pair.key.value === key)?.key : undefined;
       const pos = position(keyNode as YamlNode | undefined, parent, lines);
-      const known = isMap(parent) ? knownKeysHint(key, issue) : '';
+      const known = isMap(parent) ? knownKeysHint(key, allowedKeys(path)) : '';
       return { file, ...pos, key: keyPath([...path, key]), message: `unknown key${known}` };
     });
   }
@@ -91,10 +103,9 @@ function describeIssue(issue: z.core.$ZodIssue, doc: Document, lines: LineCounte
   return [{ file, ...pos, key: keyPath(path), message }];
 }
 
-/** Suggests the nearest valid key for a misspelt one. */
-function knownKeysHint(key: string, issue: z.core.$ZodIssue): string {
-  const last = issue.path.at(-1);
-  const candidates = typeof last === 'number' ? KNOWN_KEYS.workload : (KNOWN_KEYS[(last as string | undefined) ?? ''] ?? KNOWN_KEYS['']);
+/** Suggests the nearest valid key for a misspelt one, or lists them all. */
+function knownKeysHint(key: string, candidates: string[]): string {
+  if (candidates.length === 0) return '';
   let best = '';
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -103,13 +114,6 @@ function knownKeysHint(key: string, issue: z.core.$ZodIssue): string {
   }
   return bestDistance <= 2 ? ` (did you mean "${best}"?)` : ` (expected one of: ${candidates.join(', ')})`;
 }
-
-const KNOWN_KEYS: Record<string, string[]> = {
-  '': ['name', 'description', 'duration', 'warmup', 'trials', 'timeout', 'verify', 'capacity', 'fork', 'pin', 'stall', 'matrix', 'workloads', 'slo'],
-  matrix: ['backend', 'payload', 'producers', 'batch', 'wait'],
-  workload: ['kind', 'rate'],
-  slo: ['p50', 'p99', 'p999', 'throughput', 'rss', 'cpu'],
-};
 
 function editDistance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -53,6 +53,16 @@ describe('wait strategies', () => {
     }
   });
 
+  it("keeps both queues' counters in ping-pong, each under its queue's name", () => {
+    // Both sab-spsc queues wake a sleeping reader with `block`: the request queue wakes the echo
+    // server, the reply queue wakes the client. Merged under one name, one count would be lost.
+    const c = result.cases.find((k) => k.id === 'sab-spsc/ping-pong/payload=64/producers=1/batch=8/wait=block')!;
+    const counters = c.trials[0].backendCounters!;
+    expect(counters['requests.notifies']).toBeGreaterThan(0);
+    expect(counters['replies.notifies']).toBeGreaterThan(0);
+    expect(counters.notifies).toBeUndefined();
+  });
+
   it('counts failed CAS attempts for mpsc-cas under contention, lock contention for mutex', () => {
     const cas = result.cases.find((c) => c.id === 'mpsc-cas/throughput/payload=64/producers=2/batch=8/wait=spin')!;
     expect(Number.isInteger(cas.summary!.backendCounters!.casFailures)).toBe(true);

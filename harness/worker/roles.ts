@@ -10,7 +10,7 @@
  */
 
 import { getHeapStatistics } from 'node:v8';
-import type { Consumer, MessageVisitor, QueueBackend } from '../../implementations/contract.js';
+import type { BackendCounters, Consumer, MessageVisitor, QueueBackend } from '../../implementations/contract.js';
 import { isSelfDriven, type SelfDrivenSide } from '../../implementations/self-driven.js';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
@@ -135,6 +135,17 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
 }
 
 /** What every role reports of its window (both loop files: this one and network-roles.ts). */
+/**
+ * The counters of a role that works two queues (ping-pong), each under its queue's name:
+ * both queues can count the same thing (`notifies`, `nativeCalls`), and one must not hide the other.
+ */
+export function twoQueueCounters(requests: BackendCounters, replies: BackendCounters): BackendCounters {
+  const named: BackendCounters = {};
+  for (const [key, value] of Object.entries(requests)) named[`requests.${key}`] = value;
+  for (const [key, value] of Object.entries(replies)) named[`replies.${key}`] = value;
+  return named;
+}
+
 export function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitCounters, counters: Record<string, number>): WorkerReport {
   return {
     role: task.role as WorkerReport['role'],
@@ -376,7 +387,7 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     wait.progressed();
   }
   control.reportSent(0, seq);
-  const report = baseReport(task, window, wait.counters, { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, wait.counters, twoQueueCounters(requests.counters(), replies.counters()));
   report.totalSent = seq;
   report.latency = encodeHistogram(roundTrip);
   report.delivery = { ...check.counts(), problems: check.problems };
@@ -405,7 +416,7 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   ready();
   control.awaitPhase(Phase.WARMUP);
   drainLoop({ consumer: requests, visit, control, window, wait, check, producers: 1, max: task.params.batch, count: () => echoed, stall: task.stall });
-  const report = baseReport(task, window, wait.counters, { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, wait.counters, twoQueueCounters(requests.counters(), replies.counters()));
   report.delivery = { ...check.counts(), problems: check.problems };
   requests.close();
   replies.close();

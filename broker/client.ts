@@ -18,7 +18,9 @@
  * the subscription's handler as (bytes, offset, length), valid during the call. When the handler
  * returns, the messages count as handled: credit goes back to the broker and, in a group, the
  * batch is acknowledged (at least once: a member that dies before that gets its batches
- * redelivered to the others).
+ * redelivered to the others). A handler that throws is treated as that death: the connection
+ * is cut before the batch is acknowledged, and the client fails with a BrokerClientError whose
+ * `cause` is what the handler threw.
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -41,9 +43,17 @@ export class BrokerClientError extends Error {
   constructor(
     message: string,
     readonly code?: number,
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'BrokerClientError';
+  }
+}
+
+/** A subscription's handler threw: carried out of the frame reader to cut the connection. */
+class HandlerThrew extends Error {
+  constructor(cause: unknown) {
+    super('a subscription handler threw', { cause });
   }
 }
 
@@ -236,7 +246,13 @@ export class BrokerClient {
     try {
       this.reader.push(chunk);
     } catch (error) {
-      this.fail(new BrokerClientError(`bad frame from the broker: ${(error as Error).message}`));
+      // Cut before anything is acknowledged: the batch whose handler threw is the broker's to
+      // give again (in a group, to another member), as if this client had died.
+      this.fail(
+        error instanceof HandlerThrew
+          ? new BrokerClientError(`a subscription handler threw: ${String((error.cause as Error)?.message ?? error.cause)}`, undefined, error.cause)
+          : new BrokerClientError(`bad frame from the broker: ${(error as Error).message}`),
+      );
       this.socket.destroy();
       return;
     }
@@ -256,10 +272,14 @@ export class BrokerClient {
         const count = header.count;
         const redelivered = (header.flags & FrameFlags.REDELIVERED) !== 0;
         let p = at + FRAME_HEADER_BYTES;
-        for (let i = 0; i < count; i++) {
-          const envelope = envelopeBytesAt(v, p);
-          s.handler(bytes, p, envelope, redelivered);
-          p += padTo8(envelope);
+        try {
+          for (let i = 0; i < count; i++) {
+            const envelope = envelopeBytesAt(v, p);
+            s.handler(bytes, p, envelope, redelivered);
+            p += padTo8(envelope);
+          }
+        } catch (error) {
+          throw new HandlerThrew(error);
         }
         s.handled(count, arg);
         this.acking.add(s);

@@ -68,9 +68,22 @@ export interface AsyncProducer {
   close(): Promise<void>;
 }
 
+/** Told what a consumer's visitor threw, once, after the consumer has stopped. */
+export type ConsumerErrorHandler = (error: unknown) => void;
+
 export interface AsyncConsumer {
-  /** From now on, every message that arrives is handed to `visit`, in order, on the event loop. */
-  start(visit: MessageVisitor): void;
+  /**
+   * Subscribes (joins the group, reads the stream): resolves once messages can arrive, and
+   * from then on every message that arrives is handed to `visit`, in order, on the event loop.
+   * Nothing is received before `start`, so no message can arrive without a visitor.
+   *
+   * When `visit` throws, the consumer stops for good: no later message reaches `visit`; the
+   * messages whose visit returned are consumed; the one that threw is not acknowledged, so a
+   * system that redelivers (a broker group, JetStream, a Redis Streams group) gives it to another
+   * member, with whatever else it holds unacknowledged from this one; and `onError` is called
+   * once with what `visit` threw, on a later turn of the event loop. `close()` still resolves.
+   */
+  start(visit: MessageVisitor, onError: ConsumerErrorHandler): Promise<void>;
   counters(): BackendCounters;
   /** Leaves gracefully (a group member's unacknowledged messages go to the others). */
   close(): Promise<void>;
@@ -95,6 +108,7 @@ export interface NetworkBackend {
   /** A fresh queue (a topic, a stream) on the server: plain data, sent to each worker. */
   create(options: NetworkQueueOptions): QueueDescriptor;
   producer(descriptor: QueueDescriptor, index: number): Promise<AsyncProducer>;
+  /** Connects; receives nothing until `start`. */
   consumer(descriptor: QueueDescriptor, index: number, options: ConsumerOptions): Promise<AsyncConsumer>;
   /** Removes what `create` and the trial left on the server (a stream, a key): called once the trial's workers are gone. */
   destroy?(descriptor: QueueDescriptor): Promise<void>;

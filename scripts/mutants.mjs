@@ -258,6 +258,23 @@ export const mutants = [
     replace: "    const needed = pending !== undefined ? String(info['last-delivered-id']) : '';\n",
     test: vitest('test/redis-streams.test.ts'),
   },
+  {
+    id: 'throwing-visit-acknowledged',
+    what: 'a Redis Streams consumer acknowledges the message its visitor threw on, so no other member of the group ever gets it',
+    file: 'implementations/redis-streams/backend.ts',
+    find: '      if (!this.deliver(fields[1])) break;\n',
+    replace: '      this.deliver(fields[1]);\n',
+    needs: 'redis-server',
+    test: vitest('test/network.test.ts', '-t', 'redis-streams: a consumer whose visitor throws'),
+  },
+  {
+    id: 'throwing-visit-not-final',
+    what: 'a consumer whose visitor threw goes on handing it messages',
+    file: 'implementations/shared/guarded-visitor.ts',
+    find: '    if (this.stopped) return false;\n',
+    replace: '',
+    test: vitest('test/guarded-visitor.test.ts'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

@@ -14,8 +14,9 @@ import { readResultFile } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
+import type { RunningServer } from '../implementations/network-contract.js';
 import { backendIds, networkBackends } from '../implementations/registry.js';
-import { HEADER_BYTES } from '../wire/envelope.js';
+import { EnvelopeCodec, HEADER_BYTES } from '../wire/envelope.js';
 
 const run = (text: string) => runScenario(parseScenario(text, 'network.yaml', backendIds()), 'network.yaml');
 
@@ -80,6 +81,13 @@ ${workloads}`);
       }
     });
 
+    it('counts the ping-pong client waiting for its replies, as the in-process client does', () => {
+      const t = result.cases.find((c) => c.workload === 'ping-pong')!.trials[0];
+      // Every request's reply crosses the network: the client waits for each burst's replies.
+      expect(t.wait!.producer.stalls).toBeGreaterThan(0);
+      expect(t.wait!.producer.wakes).toBeGreaterThan(0);
+    });
+
     it('counts fan-out deliveries per subscriber, and a group exactly once without faults', () => {
       const fanOut = result.cases.find((c) => c.workload === 'fan-out')!.trials[0].correctness!;
       expect(fanOut.received).toBe(2 * fanOut.sent);
@@ -128,6 +136,89 @@ ${workloads}`);
     });
   });
 }
+
+/**
+ * The contract for a visitor that throws (network-contract.ts, AsyncConsumer.start), against
+ * each backend's own server: the consumer stops at the throw, says so once, later, and closes;
+ * a system that redelivers gives the message that threw to another member of the group.
+ */
+for (const backend of networkBackends) {
+  const redelivers = backend.unsupported?.({ workload: 'consumer-group', fault: 'kill-member' }) === undefined;
+  describe.skipIf(!backend.available().available)(`${backend.id}: a consumer whose visitor throws`, () => {
+    let server: RunningServer;
+    beforeAll(async () => {
+      server = await backend.startServer!({ durability: 'none', nodes: 1 });
+    }, 60_000);
+    afterAll(() => server?.stop());
+
+    it(`stops at the throw, reports it once, later, and closes${redelivers ? '; the group gives the message to another member' : ''}`, async () => {
+      const length = HEADER_BYTES + 16;
+      const d = backend.create({ capacityBytes: 1 << 20, producers: 1, consumers: 2, maxMessageBytes: length, server });
+      const producer = await backend.producer(d, 0);
+      let sent = 0;
+      const send = async (n: number) => {
+        for (const end = sent + n; sent < end; ) {
+          const k = producer.claim(end - sent, length);
+          if (k === 0) {
+            await producer.awaitSpace(50);
+            continue;
+          }
+          for (let i = 0; i < k; i++) new EnvelopeCodec(producer.buffer).writeBareHeader(producer.offsetOf(i), 0, sent + i, 16);
+          producer.commit();
+          sent += k;
+        }
+        producer.flush();
+      };
+      const sequence = (bytes: Uint8Array, offset: number) => new EnvelopeCodec(bytes).sequence(offset);
+
+      // Member A throws at its fifth message, alone in the group.
+      const a = await backend.consumer(d, 0, { group: 'g' });
+      const visitedByA: number[] = [];
+      const errors: unknown[] = [];
+      const thrown = new Error('the visitor failed');
+      await a.start(
+        (bytes, offset) => {
+          visitedByA.push(sequence(bytes, offset));
+          if (visitedByA.length === 5) throw thrown;
+        },
+        (error) => errors.push(error),
+      );
+      await send(20);
+      await until(() => errors.length > 0, 10_000);
+      // B joins; more arrives; nothing more reaches A's visitor.
+      const b = await backend.consumer(d, 1, { group: 'g' });
+      const receivedByB = new Set<number>();
+      await b.start(
+        (bytes, offset) => {
+          receivedByB.add(sequence(bytes, offset));
+        },
+        (error) => errors.push(error),
+      );
+      await send(20);
+      const tookNormally = visitedByA.slice(0, 4);
+      const everything = () => Array.from({ length: sent }, (_, i) => i).every((i) => receivedByB.has(i) || tookNormally.includes(i));
+      if (redelivers) await until(() => everything() && receivedByB.has(visitedByA[4]), 15_000);
+      else await sleep(300);
+      expect(visitedByA).toHaveLength(5);
+      expect(errors).toEqual([thrown]);
+      if (redelivers) expect(receivedByB.has(visitedByA[4])).toBe(true);
+      await a.close();
+      await b.close();
+      await producer.close();
+      await backend.destroy?.(d);
+    }, 60_000);
+  });
+}
+
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('a broker whose server is not installed', () => {
   it('is listed unavailable with the reason and the install command, and its cases are skipped with it', async () => {

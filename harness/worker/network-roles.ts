@@ -33,7 +33,7 @@ import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
 import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
-import { baseReport, copyBytes, DRAIN_GRACE_NS, WAKE_EARLY_NS } from './roles.js';
+import { baseReport, copyBytes, DRAIN_GRACE_NS, twoQueueCounters, WAKE_EARLY_NS } from './roles.js';
 
 /** Batches a producer sends between turns of the event loop while it has credit. */
 export const YIELD_EVERY = 64;
@@ -85,6 +85,20 @@ class Waits implements WaitCounters {
     this.sleeps++;
     if (outcome === 'woken') this.wakes++;
     else this.timeouts++;
+  }
+}
+
+/**
+ * What a consumer's visitor threw (the consumer has stopped: network-contract.ts): the role
+ * rethrows it at its next look, and the trial fails with it instead of waiting out its grace.
+ */
+class VisitorFailure {
+  private error: { thrown: unknown } | undefined;
+  readonly record = (thrown: unknown): void => {
+    this.error ??= { thrown };
+  };
+  rethrow(): void {
+    if (this.error !== undefined) throw this.error.thrown;
   }
 }
 
@@ -207,10 +221,18 @@ async function runRateProducer({ task, backend, control, ready }: NetworkContext
  * Watches the phase while messages arrive on their own; after STOP, waits until this consumer
  * has every message it must have (its own count, or the group's), or the grace runs out.
  */
-async function watchUntilDone(control: Control, window: MeasureWindow, received: () => number, unique: () => number, producers: number): Promise<void> {
+async function watchUntilDone(
+  control: Control,
+  window: MeasureWindow,
+  received: () => number,
+  unique: () => number,
+  producers: number,
+  failure: VisitorFailure,
+): Promise<void> {
   let lastProgress = 0;
   let lastCount = -1;
   for (;;) {
+    failure.rethrow();
     window.observe(control.phase(), received());
     if (window.stopped) {
       const now = nowNs();
@@ -237,7 +259,8 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
     service?.reset();
   });
   const { visit, tally } = receiveVisitor(check, window, latency, service, isRate);
-  consumer.start(visit);
+  const failure = new VisitorFailure();
+  await consumer.start(visit, failure.record);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
   const stopSpinning = spinEventLoop(task.params.wait);
@@ -247,6 +270,7 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
     () => tally[RECEIVED],
     () => check.unique,
     producers,
+    failure,
   );
   stopSpinning();
   const report = baseReport(task, window, new Waits(), consumer.counters());
@@ -282,7 +306,8 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
       w();
     }
   };
-  replies.start(visit);
+  const failure = new VisitorFailure();
+  await replies.start(visit, failure.record);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
   const stopSpinning = spinEventLoop(task.params.wait);
@@ -302,19 +327,23 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
     seq += n;
     const waitedSince = nowNs();
     while (tally[RECEIVED] < seq) {
+      // Counted as the synchronous pinger counts its waits for replies: woken by the last reply of
+      // the burst, or by the slice's timer.
       let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, WAIT_SLICE_MS);
+      const outcome = await new Promise<WaitOutcome>((resolve) => {
+        wake = () => resolve('woken');
+        timer = setTimeout(() => resolve('timed-out'), WAIT_SLICE_MS);
       });
       clearTimeout(timer);
       wake = null;
+      waits.record(outcome);
+      failure.rethrow();
       if (tally[RECEIVED] < seq && control.phase() >= Phase.STOP && nowNs() - waitedSince > DRAIN_GRACE_NS) break;
     }
   }
   stopSpinning();
   control.reportSent(0, seq);
-  const report = baseReport(task, window, waits, { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, waits, twoQueueCounters(requests.counters(), replies.counters()));
   report.totalSent = seq;
   report.latency = encodeHistogram(roundTrip);
   report.delivery = { ...check.counts(), problems: check.problems };
@@ -338,7 +367,8 @@ async function runPonger({ task, backend, control, ready }: NetworkContext): Pro
     replies.commit();
     echoed++;
   };
-  requests.start(visit);
+  const failure = new VisitorFailure();
+  await requests.start(visit, failure.record);
   ready();
   await phaseAtLeast(control, Phase.WARMUP);
   const stopSpinning = spinEventLoop(task.params.wait);
@@ -348,10 +378,11 @@ async function runPonger({ task, backend, control, ready }: NetworkContext): Pro
     () => echoed,
     () => check.unique,
     1,
+    failure,
   );
   stopSpinning();
   replies.flush();
-  const report = baseReport(task, window, new Waits(), { ...requests.counters(), ...replies.counters() });
+  const report = baseReport(task, window, new Waits(), twoQueueCounters(requests.counters(), replies.counters()));
   report.delivery = { ...check.counts(), problems: check.problems };
   await Promise.all([requests.close(), replies.close()]);
   return report;

@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { BrokerClient, type ClientSubscription, type Publisher } from '../../broker/client.js';
 import { MAX_BATCH } from '../../broker/frames.js';
 import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
-import type { AsyncConsumer, AsyncProducer, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
+import type { AsyncConsumer, AsyncProducer, ConsumerErrorHandler, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
+import { GuardedVisitor } from '../shared/guarded-visitor.js';
 import { packageRoot } from '../shared/package-root.js';
 import { removeServerDirectory, runningServer, ServerStartError, serverDirectory, startServerProcess } from '../shared/server-process.js';
 
@@ -86,21 +87,25 @@ class BrokerProducer implements AsyncProducer {
 }
 
 class BrokerConsumer implements AsyncConsumer {
-  private visit: MessageVisitor = () => {
-    throw new Error('a message arrived before the consumer started');
-  };
+  private readonly guard = new GuardedVisitor();
   redelivered = 0;
   subscription: ClientSubscription | null = null;
 
-  constructor(readonly client: BrokerClient) {}
+  constructor(
+    readonly client: BrokerClient,
+    private readonly topic: string,
+    private readonly group: string | undefined,
+  ) {}
 
   readonly handler = (bytes: Uint8Array, offset: number, length: number, redelivered: boolean): void => {
     if (redelivered) this.redelivered++;
-    this.visit(bytes, offset, length);
+    // The client cuts its connection when a handler throws, before acknowledging the batch.
+    if (!this.guard.visit(bytes, offset, length)) throw new Error('the consumer stopped: its visitor threw');
   };
 
-  start(visit: MessageVisitor): void {
-    this.visit = visit;
+  async start(visit: MessageVisitor, onError: ConsumerErrorHandler): Promise<void> {
+    this.guard.start(visit, onError);
+    this.subscription = await this.client.subscribe(this.topic, { group: this.group, credit: SUBSCRIBER_CREDIT }, this.handler);
   }
 
   counters(): BackendCounters {
@@ -169,8 +174,6 @@ export const broker: NetworkBackend = {
   async consumer(descriptor, _index, options: ConsumerOptions) {
     const d = descriptor as BrokerDescriptor;
     const client = await BrokerClient.connect(d.url, { token: d.token });
-    const consumer = new BrokerConsumer(client);
-    consumer.subscription = await client.subscribe(d.topic, { group: options.group, credit: SUBSCRIBER_CREDIT }, consumer.handler);
-    return consumer;
+    return new BrokerConsumer(client, d.topic, options.group);
   },
 };

@@ -110,13 +110,15 @@ class NatsConsumer extends WindowedConsumer {
 
   constructor(
     private readonly nc: NatsConnection,
+    private readonly d: NatsDescriptor,
     index: number,
-    window: DeliveryWindowMemory,
+    private readonly group: string | undefined,
   ) {
-    super(index, window);
+    super(index, d.window);
   }
 
-  async subscribe(d: NatsDescriptor, group: string | undefined): Promise<void> {
+  protected async receive(): Promise<void> {
+    const { d, group } = this;
     if (group !== undefined) this.window.markShared();
     this.subscription = this.nc.subscribe(d.subject, {
       ...(group !== undefined ? { queue: group } : {}),
@@ -128,8 +130,13 @@ class NatsConsumer extends WindowedConsumer {
     await awaitInterest(this.nc, d, d.subject, this.index);
   }
 
+  /** Core NATS acknowledges nothing: leaving the subject is all there is to stop. */
+  protected stopReceiving(): void {
+    if (this.subscription !== undefined && !this.subscription.isClosed()) this.subscription.unsubscribe();
+  }
+
   async close(): Promise<void> {
-    this.subscription?.unsubscribe();
+    this.stopReceiving();
     await this.nc.close();
   }
 }
@@ -174,8 +181,6 @@ export const nats: NetworkBackend = {
   },
   async consumer(descriptor, index, options: ConsumerOptions) {
     const d = descriptor as NatsDescriptor;
-    const consumer = new NatsConsumer(await connectTo(nodeFor(d, 'consumer', index), d), index, d.window);
-    await consumer.subscribe(d, options.group);
-    return consumer;
+    return new NatsConsumer(await connectTo(nodeFor(d, 'consumer', index), d), d, index, options.group);
   },
 };

@@ -112,13 +112,15 @@ class JetStreamConsumer extends WindowedConsumer {
 
   constructor(
     private readonly nc: NatsConnection,
+    private readonly d: JetStreamDescriptor,
     index: number,
-    window: DeliveryWindowMemory,
+    private readonly group: string | undefined,
   ) {
-    super(index, window);
+    super(index, d.window);
   }
 
-  async join(d: JetStreamDescriptor, group: string | undefined): Promise<void> {
+  protected async receive(): Promise<void> {
+    const { d, group } = this;
     if (group !== undefined) this.window.markShared();
     await ensureStream(this.nc, d);
     const name = group ?? `sub-${this.index}`;
@@ -135,10 +137,14 @@ class JetStreamConsumer extends WindowedConsumer {
       max_messages: PULL_BATCH,
       callback: (m) => {
         if (m.redelivered) this.redelivered++;
-        this.deliver(m.data);
-        m.ack();
+        // Unacknowledged when the visitor threw: the server gives it to another member after ack_wait.
+        if (this.deliver(m.data)) m.ack();
       },
     });
+  }
+
+  protected stopReceiving(): void {
+    this.messages?.stop();
   }
 
   async close(): Promise<void> {
@@ -192,8 +198,6 @@ export const natsJetStream: NetworkBackend = {
   },
   async consumer(descriptor, index, options: ConsumerOptions) {
     const d = descriptor as JetStreamDescriptor;
-    const consumer = new JetStreamConsumer(await connectTo(nodeFor(d, 'consumer', index), d), index, d.window);
-    await consumer.join(d, options.group);
-    return consumer;
+    return new JetStreamConsumer(await connectTo(nodeFor(d, 'consumer', index), d), d, index, options.group);
   },
 };

@@ -168,7 +168,7 @@ class RedisConsumer extends WindowedConsumer {
     this.buffers = client.withTypeMapping({ [redisPackage.get().RESP_TYPES.BLOB_STRING]: Buffer }) as unknown as Client;
   }
 
-  async join(): Promise<void> {
+  protected async receive(): Promise<void> {
     if (this.shared) this.window.markShared();
     try {
       await this.client.sendCommand(['XGROUP', 'CREATE', this.d.key, this.group, '0', 'MKSTREAM']);
@@ -240,10 +240,16 @@ class RedisConsumer extends WindowedConsumer {
     for (const [id, fields] of entries) {
       // fields: ['d', message]
       if (redelivered) this.redelivered++;
-      this.deliver(fields[1]);
+      // The visitor threw: what it took is acknowledged, the rest stays pending for another member.
+      if (!this.deliver(fields[1])) break;
       ids.push(id);
     }
-    this.client.sendCommand(['XACK', this.d.key, this.group, ...ids]).catch(() => {});
+    if (ids.length > 0) this.client.sendCommand(['XACK', this.d.key, this.group, ...ids]).catch(() => {});
+  }
+
+  /** The read loop ends at its next turn; what is pending stays so (XAUTOCLAIM by the others). */
+  protected stopReceiving(): void {
+    this.closing = true;
   }
 
   async close(): Promise<void> {
@@ -334,8 +340,6 @@ export const redisStreams: NetworkBackend = {
   },
   async consumer(descriptor, index, options: ConsumerOptions) {
     const d = descriptor as RedisDescriptor;
-    const consumer = new RedisConsumer(await connect(d), d, index, options.group ?? `sub-${index}`, options.group !== undefined);
-    await consumer.join();
-    return consumer;
+    return new RedisConsumer(await connect(d), d, index, options.group ?? `sub-${index}`, options.group !== undefined);
   },
 };

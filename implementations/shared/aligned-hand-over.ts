@@ -5,18 +5,16 @@
  * a scratch buffer here; an aligned view passes through untouched. The scratch is reused: a
  * visitor reads the message before it returns and keeps no reference to it.
  */
-import type { MessageVisitor } from '../contract.js';
+import type { GuardedVisitor } from './guarded-visitor.js';
 
 export class AlignedHandOver {
   private scratch = new Uint8Array(1024);
 
-  hand(data: Uint8Array, visit: MessageVisitor): void {
-    if ((data.byteOffset & 7) === 0) {
-      visit(data, 0, data.length);
-      return;
-    }
+  /** What the visitor made of it: false when it threw (guarded-visitor.ts). */
+  hand(data: Uint8Array, visitor: GuardedVisitor): boolean {
+    if ((data.byteOffset & 7) === 0) return visitor.visit(data, 0, data.length);
     if (this.scratch.length < data.length) this.scratch = new Uint8Array(Math.max(data.length, 2 * this.scratch.length));
     this.scratch.set(data);
-    visit(this.scratch, 0, data.length);
+    return visitor.visit(this.scratch, 0, data.length);
   }
 }

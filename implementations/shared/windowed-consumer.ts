@@ -5,14 +5,13 @@
  * which is what lets the producers send more.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import type { AsyncConsumer } from '../network-contract.js';
+import type { AsyncConsumer, ConsumerErrorHandler } from '../network-contract.js';
 import { AlignedHandOver } from './aligned-hand-over.js';
 import { DeliveryWindow, type DeliveryWindowMemory } from './delivery-window.js';
+import { GuardedVisitor } from './guarded-visitor.js';
 
 export abstract class WindowedConsumer implements AsyncConsumer {
-  private visit: MessageVisitor = () => {
-    throw new Error('a message arrived before the consumer started');
-  };
+  private readonly guard = new GuardedVisitor();
   private received = 0;
   protected redelivered = 0;
   protected readonly window: DeliveryWindow;
@@ -25,15 +24,30 @@ export abstract class WindowedConsumer implements AsyncConsumer {
     this.window = new DeliveryWindow(window);
   }
 
-  start(visit: MessageVisitor): void {
-    this.visit = visit;
+  start(visit: MessageVisitor, onError: ConsumerErrorHandler): Promise<void> {
+    this.guard.start(visit, onError);
+    return this.receive();
   }
 
-  /** Hands one message to the visitor and counts it as consumed. */
-  protected deliver(data: Uint8Array): void {
-    this.aligned.hand(data, this.visit);
+  /** Subscribes (joins, starts reading): resolves once messages can arrive. */
+  protected abstract receive(): Promise<void>;
+
+  /**
+   * Hands one message to the visitor and counts it as consumed. False when the visitor threw
+   * (now or before): the message is not consumed, must not be acknowledged, and the subclass
+   * has been told to stop receiving.
+   */
+  protected deliver(data: Uint8Array): boolean {
+    if (!this.aligned.hand(data, this.guard)) {
+      this.stopReceiving();
+      return false;
+    }
     this.window.consumed(this.index, ++this.received);
+    return true;
   }
+
+  /** The visitor threw: receive nothing more (what is unacknowledged stays so). Idempotent. */
+  protected abstract stopReceiving(): void;
 
   counters(): BackendCounters {
     return { redelivered: this.redelivered };

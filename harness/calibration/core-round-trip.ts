@@ -70,11 +70,16 @@ export async function measureCoreRoundTrip(): Promise<number | undefined> {
   }
 }
 
-/** The spread of a run's placements: its fastest and slowest round trip, when they differ by PLACEMENT_RATIO or more. */
+/** Whether two core round trips (ns) say the cores were placed differently: PLACEMENT_RATIO or more apart. */
+export function placedApart(aNs: number, bNs: number): boolean {
+  return Math.max(aNs, bNs) / Math.min(aNs, bNs) >= PLACEMENT_RATIO;
+}
+
+/** The spread of a run's placements: its fastest and slowest round trip, when they are placed apart. */
 export function placementSpread(roundTripsNs: readonly (number | undefined)[]): [number, number] | undefined {
   const known = roundTripsNs.filter((x): x is number => x !== undefined && Number.isFinite(x) && x > 0);
   if (known.length < 2) return undefined;
   const low = Math.min(...known);
   const high = Math.max(...known);
-  return high / low >= PLACEMENT_RATIO ? [low, high] : undefined;
+  return placedApart(low, high) ? [low, high] : undefined;
 }

@@ -23,8 +23,8 @@
  *   is a regression, named as such.
  * The bootstrap interval of the ratio is still shown, for reading, with enough trials.
  */
-import { PLACEMENT_RATIO } from '../calibration/core-round-trip.js';
-import { median, quantile, seededRandom } from '../metrics/stats.js';
+import { PLACEMENT_RATIO, placedApart } from '../calibration/core-round-trip.js';
+import { bootstrapInterval, median, seededRandom } from '../metrics/stats.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclusive';
@@ -87,16 +87,10 @@ export interface Comparison {
   improvements: number;
 }
 
-function ratioInterval(base: number[], cand: number[], iterations = 4000): [number, number] | undefined {
+/** The bootstrap interval of the ratio of medians, candidate over baseline. */
+function ratioInterval(base: number[], cand: number[]): [number, number] | undefined {
   if (base.length < 2 || cand.length < 2) return undefined;
-  const random = seededRandom(0xc0ffee);
-  const pick = (xs: number[]) => {
-    const r = new Array<number>(xs.length);
-    for (let i = 0; i < xs.length; i++) r[i] = xs[Math.floor(random() * xs.length)];
-    return median(r);
-  };
-  const ratios = Array.from({ length: iterations }, () => pick(cand) / pick(base));
-  return [quantile(ratios, 0.025), quantile(ratios, 0.975)];
+  return bootstrapInterval((resample) => median(resample(cand)) / median(resample(base)), { seed: 0xc0ffee });
 }
 
 /**
@@ -284,7 +278,7 @@ function placementWarnings(baseline: ResultFile, candidate: ResultFile): string[
     ];
   const ns = (x: number) => `${Math.round(x)} ns`;
   const warnings: string[] = [];
-  if (Math.max(base, cand) / Math.min(base, cand) >= PLACEMENT_RATIO)
+  if (placedApart(base, cand))
     warnings.push(
       `the cores were placed differently: median core-to-core round trip ${ns(base)} in the baseline, ${ns(cand)} in the candidate; figures that move cache lines between threads differ by that alone (up to 3× on the VMs behind docs/method.md)`,
     );
@@ -293,7 +287,7 @@ function placementWarnings(baseline: ResultFile, candidate: ResultFile): string[
     const other = candCases.get(c.id);
     const x = medianRoundTrip([c]);
     const y = other ? medianRoundTrip([other]) : undefined;
-    return x !== undefined && y !== undefined && Math.max(x, y) / Math.min(x, y) >= PLACEMENT_RATIO;
+    return x !== undefined && y !== undefined && placedApart(x, y);
   });
   if (differing.length > 0)
     warnings.push(

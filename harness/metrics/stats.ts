@@ -36,16 +36,34 @@ export function seededRandom(seed: number): () => number {
 export function bootstrapCi(
   samples: readonly number[],
   statistic: (values: readonly number[]) => number = median,
-  { iterations = 4000, confidence = 0.95, seed = 0x5eed } = {},
+  options: BootstrapOptions = {},
 ): [number, number] | undefined {
   if (samples.length < 2) return undefined;
+  return bootstrapInterval((resample) => statistic(resample(samples)), options);
+}
+
+export interface BootstrapOptions {
+  iterations?: number;
+  confidence?: number;
+  seed?: number;
+}
+
+/**
+ * The percentile-bootstrap interval of any estimate: `estimate` is called once per iteration
+ * with a resampler (draws as many values as it is given, with replacement, from one seeded
+ * stream) and returns that iteration's estimate, e.g. the ratio of two samples' medians.
+ */
+export function bootstrapInterval(
+  estimate: (resample: (values: readonly number[]) => number[]) => number,
+  { iterations = 4000, confidence = 0.95, seed = 0x5eed }: BootstrapOptions = {},
+): [number, number] {
   const random = seededRandom(seed);
-  const estimates = new Array<number>(iterations);
-  const resample = new Array<number>(samples.length);
-  for (let i = 0; i < iterations; i++) {
-    for (let j = 0; j < samples.length; j++) resample[j] = samples[Math.floor(random() * samples.length)];
-    estimates[i] = statistic(resample);
-  }
+  const resample = (values: readonly number[]) => {
+    const drawn = new Array<number>(values.length);
+    for (let j = 0; j < values.length; j++) drawn[j] = values[Math.floor(random() * values.length)];
+    return drawn;
+  };
+  const estimates = Array.from({ length: iterations }, () => estimate(resample));
   const tail = (1 - confidence) / 2;
   return [quantile(estimates, tail), quantile(estimates, 1 - tail)];
 }

@@ -42,7 +42,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/event-count.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { minimumCapacity, RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
 
 const IN_FLIGHT = 0;
 const POSTED = 1;
@@ -257,7 +257,7 @@ export const postMessage: QueueBackend = {
       producerPorts.push(channel.port1);
       consumerPorts.push(channel.port2);
     }
-    const capacityBytes = Math.max(options.capacityBytes, 2 * recordBytes(options.maxMessageBytes));
+    const capacityBytes = minimumCapacity(options.capacityBytes, options.maxMessageBytes);
     // The in-flight count is an Int32: 1 GiB leaves it room (the scenario schema refuses more).
     if (capacityBytes > 2 ** 30) throw new RangeError(`post-message capacity ${capacityBytes} exceeds 1 GiB`);
     return {

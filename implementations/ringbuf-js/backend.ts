@@ -23,7 +23,7 @@ import { RingBuffer } from 'ringbuf.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/one-message.js';
 import { RecordStaging } from '../shared/record-staging.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
+import { minimumCapacity, RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
 import { checkClaim } from '../shared/ring-memory.js';
 
 interface RingbufDescriptor extends QueueDescriptor {
@@ -166,8 +166,8 @@ export const ringbufJs: QueueBackend = {
   traits: { maxProducers: 1, maxConsumers: 1, zeroCopyRead: false, zeroCopyWrite: false, canBlock: false, sharedMemory: true },
   available: () => ({ available: true }),
   create(options): RingbufDescriptor {
-    // Two of the largest records, as the project's rings hold; ringbuf.js needs no power of two.
-    const capacity = Math.max(options.capacityBytes, 2 * recordBytes(options.maxMessageBytes));
+    // As much as the project's rings hold at least; ringbuf.js needs no power of two.
+    const capacity = minimumCapacity(options.capacityBytes, options.maxMessageBytes);
     const memory = RingBuffer.getStorageForCapacity(capacity, Uint8Array);
     return { backend: 'ringbuf-js', memory, sharedBytes: memory.byteLength, capacityBytes: capacity };
   },

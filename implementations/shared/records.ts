@@ -34,11 +34,17 @@ export function nextPowerOfTwo(n: number): number {
 }
 
 /**
- * Ring capacity for the options: a power of two (so positions wrap with a mask), and at least
- * two of the largest records, so one always fits even after a padding record at the wrap.
+ * The least storage any queue of the project gets: two of the largest records, so one always
+ * fits even after a padding record at the wrap (and a queue that holds one message at a time
+ * cannot be mistaken for a queue).
  */
+export function minimumCapacity(capacityBytes: number, maxMessageBytes: number): number {
+  return Math.max(capacityBytes, 2 * recordBytes(maxMessageBytes));
+}
+
+/** Ring capacity for the options: a power of two (so positions wrap with a mask) of at least minimumCapacity. */
 export function ringCapacity(capacityBytes: number, maxMessageBytes: number): number {
-  const capacity = nextPowerOfTwo(Math.max(capacityBytes, 2 * recordBytes(maxMessageBytes), 1024));
+  const capacity = nextPowerOfTwo(Math.max(minimumCapacity(capacityBytes, maxMessageBytes), 1024));
   if (capacity > 2 ** 30) throw new RangeError(`ring capacity ${capacity} exceeds 1 GiB`);
   return capacity;
 }

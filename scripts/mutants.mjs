@@ -275,6 +275,22 @@ export const mutants = [
     replace: '',
     test: vitest('test/guarded-visitor.test.ts'),
   },
+  {
+    id: 'abort-keeps-claim',
+    what: "sab-spsc's abort() keeps the claim open, so the next commit publishes the aborted records (or the next claim is refused)",
+    file: 'implementations/sab-spsc/ring.ts',
+    find: '    this.pendingTail = this.tail;\n    this.claimed = 0;\n  }\n',
+    replace: '    this.pendingTail = this.tail;\n  }\n',
+    test: vitest('test/conformance.test.ts', '-t', 'abort'),
+  },
+  {
+    id: 'abort-leaves-records',
+    what: "mpsc-cas's abort() leaves the claimed records as they were instead of padding, so the consumer reads what was never committed",
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '      words[at + 1] = RecordType.PADDING;\n',
+    replace: '',
+    test: vitest('test/conformance.test.ts', '-t', 'abort'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

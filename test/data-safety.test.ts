@@ -4,7 +4,7 @@
  * folders around the command's own output for anything created, changed or deleted.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prepareOutputFolder } from '../harness/cli/output-folder.js';
@@ -106,6 +106,25 @@ describe('report never deletes what it did not write', () => {
     expect(readFileSync(join(out, 'my-notes.md'), 'utf8')).toBe('mine');
     expect(readFileSync(join(out, 'charts', 'my-figure.png'), 'utf8')).toBe('mine too');
     expect(existsSync(join(out, 'index.html'))).toBe(true);
+  });
+
+  it('never writes through a symbolic link standing where a report file goes', () => {
+    const home = tempDir();
+    const input = join(home, 'in.json');
+    writeFileSync(input, fixture);
+    const out = join(home, 'report');
+    expect(nanomq(['report', input, '--out', out]).status).toBe(0);
+    // Someone swaps a file the report wrote (and will write again) for a link to theirs.
+    writeFileSync(join(home, 'precious.md'), 'keep');
+    rmSync(join(out, 'report.md'));
+    symlinkSync(join(home, 'precious.md'), join(out, 'report.md'));
+    const before = readFileSync(join(out, 'index.html'), 'utf8');
+    const r = nanomq(['report', input, '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/report\.md: is a symbolic link where the report writes a file; nothing was changed/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(home, 'precious.md'), 'utf8')).toBe('keep');
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toBe(before);
   });
 
   it('refuses a hand-edited manifest that names files outside the folder, by .. or through a link', () => {
@@ -237,6 +256,35 @@ workloads:
     expect(firstStopped).toBeLessThanOrEqual(3);
     expect(existsSync(out.results[0].file)).toBe(true);
     // No forked trial process may be left running.
+    await new Promise((r) => setTimeout(r, 200));
+    const ps = spawn('pgrep', ['-f', `${cli} _trial`]);
+    const left = await new Promise<string>((resolve) => {
+      let text = '';
+      ps.stdout.on('data', (d) => (text += d));
+      ps.on('close', () => resolve(text.trim()));
+    });
+    expect(left).toBe('');
+  });
+
+  it('a second signal exits at once, saying what is not written, and leaves no trial process', { timeout: 60_000 }, async () => {
+    const home = tempDir();
+    const scenario = writeScenario(home, 'slow.yaml', slow);
+    const child = spawn(process.execPath, [cli, 'run', scenario, '--out', home], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/\[1\/8\]/.test(stderr)) resolve();
+      }),
+    );
+    // Two signals at once, before the first stop can finish (two of one kind could merge into
+    // one while pending; SIGINT is delivered before SIGTERM).
+    child.kill('SIGINT');
+    child.kill('SIGTERM');
+    const status = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).toMatch(/second signal \(SIGTERM\): exiting now; the running scenario's results are not written \(no scenario had finished\)/);
+    expect(status).toBe(143);
+    expect(readdirSync(home).filter((f) => f.endsWith('.json'))).toEqual([]);
     await new Promise((r) => setTimeout(r, 200));
     const ps = spawn('pgrep', ['-f', `${cli} _trial`]);
     const left = await new Promise<string>((resolve) => {

@@ -47,7 +47,13 @@ export function registerReport(program: Command): void {
           process.stderr.write(`notebooks not executed: ${support.reason}\n`);
           return;
         }
-        const notebooks = runNotebooks(report.dir, paths, flags.baseline);
+        let notebooks: string[];
+        try {
+          notebooks = runNotebooks(report.dir, paths, flags.baseline);
+        } catch (error) {
+          if (error instanceof ReportFolderError) throw new BadInput(error.message);
+          throw error;
+        }
         recordReportFiles(
           report.dir,
           notebooks.flatMap((html) => [html, html.replace(/\.html$/, '.ipynb')]),

@@ -122,10 +122,18 @@ export function registerRun(program: Command): void {
 
       // SIGINT (Ctrl-C), SIGTERM (timeout, docker stop, a cancelled CI job) and SIGHUP alike:
       // stop the case that is running, write every result with what ran, exit 128 + signal.
+      // A second signal is the user insisting (a stop that hangs): exit at once. The exit hooks
+      // still kill the servers and trial processes the run started.
       const abort = new AbortController();
+      const written: string[] = [];
       let stoppedBy: StopSignal | undefined;
       const onSignal = (signal: StopSignal) => {
-        if (stoppedBy) return;
+        if (stoppedBy) {
+          process.stderr.write(
+            `\nsecond signal (${signal}): exiting now; the running scenario's results are not written (${written.length === 0 ? 'no scenario had finished' : `finished before it: ${written.join(', ')}`})\n`,
+          );
+          process.exit(STOP_SIGNALS[signal]);
+        }
         stoppedBy = signal;
         process.stderr.write(`\n${signal}: stopping the running case, then writing what ran\n`);
         abort.abort();
@@ -141,7 +149,6 @@ export function registerRun(program: Command): void {
       const busy = busyWarning(machineBefore, captured.cores);
       const environment = { ...captured, machineBefore, warnings: busy ? [...captured.warnings, busy] : captured.warnings };
       const results: ResultFile[] = [];
-      const written: string[] = [];
       try {
         for (const [k, { file, scenario }] of loaded.entries()) {
           const progress = progressReporter(scenario.name);

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { packageRoot } from '../../implementations/shared/package-root.js';
+import { refuseLinks } from './write-report.js';
 
 export const JUPYTER = '/usr/bin/jupyter';
 
@@ -64,6 +65,8 @@ export function runNotebooks(outDir: string, resultPaths: string[], baselinePath
   mkdirSync(out, { recursive: true });
   const jobs: { name: string; env: Record<string, string> }[] = [{ name: 'explore', env: { NANOMQ_RESULT: resolve(resultPaths[0]) } }];
   if (baselinePath) jobs.push({ name: 'compare', env: { NANOMQ_BASELINE: resolve(baselinePath), NANOMQ_CANDIDATE: resolve(resultPaths[0]) } });
+  // Jupyter writes where it is told, links followed: none may stand where it will write.
+  refuseLinks(jobs.flatMap((job) => [join(out, `${job.name}.ipynb`), join(out, `${job.name}.html`)]));
   const written: string[] = [];
   for (const job of jobs) {
     const executed = join(out, `${job.name}.ipynb`);

@@ -8,7 +8,20 @@
  * manifest is refused, as is a path that is a file. Everything is rendered in memory first, so a
  * rendering failure leaves the old report as it was.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { compareResults } from '../compare/compare.js';
 import type { ResultFile } from '../results/types.js';
@@ -101,9 +114,46 @@ function ownFile(dir: string, file: string): string | undefined {
   return real === realRoot || isInside(realRoot, real) ? path : undefined;
 }
 
+/**
+ * Writes a report's file without following a symbolic link at its name: one placed there (by
+ * hand, or by someone else) would have the report overwrite whatever it points at.
+ */
+export function writeOwnFile(path: string, contents: string | Uint8Array): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new ReportFolderError(`${path}: is a symbolic link; a report never writes through one (nothing written there)`);
+    throw error;
+  }
+  try {
+    writeFileSync(fd, contents);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Throws, before anything is written, when a file the report would write is a symbolic link. */
+export function refuseLinks(paths: Iterable<string>): void {
+  for (const path of paths) {
+    if (isLink(path))
+      throw new ReportFolderError(`${path}: is a symbolic link where the report writes a file; nothing was changed: remove the link or choose another --out`);
+  }
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Replaces the files the last report wrote in `dir` with `files` (relative path → contents). */
 export function replaceReportFiles(dir: string, files: Map<string, string | Uint8Array>): void {
   const previous = checkReportFolder(dir);
+  refuseLinks([...files.keys(), REPORT_MANIFEST].map((file) => resolve(dir, file)));
   mkdirSync(dir, { recursive: true });
   for (const old of previous.files) {
     const path = ownFile(dir, old);
@@ -115,16 +165,16 @@ export function replaceReportFiles(dir: string, files: Map<string, string | Uint
     const path = ownFile(dir, file);
     if (!path) throw new ReportFolderError(`${file}: not a file inside ${dir}`);
     mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, contents);
+    writeOwnFile(path, contents);
   }
-  writeFileSync(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files: [...files.keys()].sort() }, null, 2)}\n`);
+  writeOwnFile(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files: [...files.keys()].sort() }, null, 2)}\n`);
 }
 
 /** Adds files written into a report folder after the report (executed notebooks) to its manifest. */
 export function recordReportFiles(dir: string, added: string[]): void {
   const manifest = checkReportFolder(dir);
   const files = [...new Set([...manifest.files, ...added.map((a) => relative(resolve(dir), resolve(a)))])].sort();
-  writeFileSync(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files }, null, 2)}\n`);
+  writeOwnFile(join(dir, REPORT_MANIFEST), `${JSON.stringify({ files }, null, 2)}\n`);
 }
 
 export async function writeReport(results: ResultFile[], options: ReportOptions): Promise<WrittenReport> {

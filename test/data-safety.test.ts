@@ -210,6 +210,17 @@ describe('run checks where its output goes before it spends any machine time', (
   });
 });
 
+/** The forked trial processes still running, a moment after the run ended (pgrep's list). */
+async function trialProcessesLeft(): Promise<string> {
+  await new Promise((r) => setTimeout(r, 200));
+  const ps = spawn('pgrep', ['-f', `${cli} _trial`]);
+  return new Promise<string>((resolve) => {
+    let text = '';
+    ps.stdout.on('data', (d) => (text += d));
+    ps.on('close', () => resolve(text.trim()));
+  });
+}
+
 describe('signals: SIGTERM, SIGHUP and SIGINT keep what ran', () => {
   const slow = `name: interrupt
 duration: 300ms
@@ -256,14 +267,7 @@ workloads:
     expect(firstStopped).toBeLessThanOrEqual(3);
     expect(existsSync(out.results[0].file)).toBe(true);
     // No forked trial process may be left running.
-    await new Promise((r) => setTimeout(r, 200));
-    const ps = spawn('pgrep', ['-f', `${cli} _trial`]);
-    const left = await new Promise<string>((resolve) => {
-      let text = '';
-      ps.stdout.on('data', (d) => (text += d));
-      ps.on('close', () => resolve(text.trim()));
-    });
-    expect(left).toBe('');
+    expect(await trialProcessesLeft()).toBe('');
   });
 
   it('a second signal exits at once, saying what is not written, and leaves no trial process', { timeout: 60_000 }, async () => {
@@ -285,14 +289,7 @@ workloads:
     expect(stderr).toMatch(/second signal \(SIGTERM\): exiting now; the running scenario's results are not written \(no scenario had finished\)/);
     expect(status).toBe(143);
     expect(readdirSync(home).filter((f) => f.endsWith('.json'))).toEqual([]);
-    await new Promise((r) => setTimeout(r, 200));
-    const ps = spawn('pgrep', ['-f', `${cli} _trial`]);
-    const left = await new Promise<string>((resolve) => {
-      let text = '';
-      ps.stdout.on('data', (d) => (text += d));
-      ps.on('close', () => resolve(text.trim()));
-    });
-    expect(left).toBe('');
+    expect(await trialProcessesLeft()).toBe('');
   });
 });
 

@@ -12,6 +12,7 @@
  * was the rate case's p99. A third was the queue's: where the consumer outruns the producer,
  * the producer met a full ring for the first time only when the consumer was preempted, inside
  * the window, and claim's full-ring path was compiled there (Control.awaitFilled fixes it).
+ * The second suite holds every other in-process backend to the same checks.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +32,12 @@ interface CaseTrace {
   id: string;
   /** Inside the window: deoptimisations, and recompiles of functions already optimised before it. */
   inside: string[];
+  /** Names of the functions deoptimised during warm-up. */
+  deoptimisedInWarmUp: Set<string>;
 }
+
+/** The function a deoptimisation line names. */
+const DEOPTIMISED = /deoptimizing \S+ <JSFunction (\S+)/;
 
 /**
  * Splits the trace into cases (each begins with warm-up edges) and collects what fell inside
@@ -48,7 +54,7 @@ function jitEventsInWindows(stdout: string): CaseTrace[] {
   for (const line of stdout.split('\n')) {
     const edge = /^\[nanomq window (warm-up|open|close)\]$/.exec(line)?.[1];
     if (edge === 'warm-up' && state !== 'warm-up') {
-      cases.push({ id: `case ${cases.length + 1}`, inside: [] });
+      cases.push({ id: `case ${cases.length + 1}`, inside: [], deoptimisedInWarmUp: new Set() });
       optimisedBefore = new Set();
       state = 'warm-up';
     } else if (edge === 'open' && state === 'warm-up') state = 'open';
@@ -56,12 +62,32 @@ function jitEventsInWindows(stdout: string): CaseTrace[] {
     else if (state === 'warm-up') {
       const name = line.startsWith('[completed optimizing') ? COMPILED.exec(line)?.[1] : undefined;
       if (name !== undefined) optimisedBefore.add(name);
+      const deoptimised = DEOPT_EVENT.test(line) ? DEOPTIMISED.exec(line)?.[1] : undefined;
+      if (deoptimised !== undefined) cases.at(-1)!.deoptimisedInWarmUp.add(deoptimised);
     } else if (state === 'open') {
       const name = COMPILED.exec(line)?.[1];
       if (DEOPT_EVENT.test(line) || (name !== undefined && optimisedBefore.has(name))) cases.at(-1)!.inside.push(line.slice(0, 200));
     }
   }
   return cases;
+}
+
+/** Runs scenarios through the compiled CLI under V8's JIT trace, window edges marked; its stdout. */
+function runTraced(scenarios: string[], out: string, timeoutMs: number): string {
+  const r = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', cli, 'run', ...scenarios, '--out', out], {
+    encoding: 'utf8',
+    env: { ...process.env, NANOMQ_MARK_EDGES: '1' },
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: timeoutMs,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
+/** The result file of scenario `name` in `dir`. */
+function resultIn(dir: string, name: string): ResultFile {
+  const file = readdirSync(dir).find((f) => f.startsWith(`${name}-`) && f.endsWith('.json'))!;
+  return JSON.parse(readFileSync(join(dir, file), 'utf8')) as ResultFile;
 }
 
 describe('nothing is compiled, deoptimised or collected inside a SharedArrayBuffer window', () => {
@@ -98,16 +124,8 @@ workloads:
   - kind: throughput
 `,
     );
-    const r = spawnSync(process.execPath, ['--trace-opt', '--trace-deopt', cli, 'run', join(dir, 'jit.yaml'), '--out', dir], {
-      encoding: 'utf8',
-      env: { ...process.env, NANOMQ_MARK_EDGES: '1' },
-      maxBuffer: 256 * 1024 * 1024,
-      timeout: 120_000,
-    });
-    expect(r.status, r.stderr).toBe(0);
-    stdout = r.stdout;
-    const file = readdirSync(dir).find((f) => f.endsWith('.json'))!;
-    result = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ResultFile;
+    stdout = runTraced([join(dir, 'jit.yaml')], dir, 120_000);
+    result = resultIn(dir, 'jit');
   }, 150_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -122,6 +140,80 @@ workloads:
     for (const c of result.cases) {
       expect(c.status, c.id).toBe('ok');
       expect(c.summary!.gc, c.id).toEqual({ count: 0, pauseNs: 0 });
+    }
+  });
+});
+
+/**
+ * Every other in-process backend, with the same checks, except where its own nature makes a
+ * collection or a deoptimisation steady state rather than a warm-up artefact (each one named):
+ * - post-message allocates by design (structured clones, transferred buffers), and wal does on
+ *   Node 20 (fs.readSync and fs.writeSync make a context object per call): their collections
+ *   are counted, not forbidden, and the GC then drops maps that optimised code embeds weakly
+ *   ("marking dependent code … weak objects"), which is the collection's cost, not the JIT's.
+ * - ringbuf.js's own `_copy` deoptimises every time a push or pop wraps the ring, in warm-up as
+ *   in the window (an OSR entry into a loop whose feedback its fast path never fills): the
+ *   anchor's steady state, measured as it is. It is allowed only where warm-up saw it too.
+ * The rates: 100k msg/s for the rings (a 4 MiB ring laps every ~0.4 s, so every path of a lap
+ * is warm by the window); 20k for wal, which rolls its 16 MiB segments: at 100k the first roll
+ * came ~1.5 s in, inside the window, and compiled the reader's segment switch there (seen:
+ * nextRecord deoptimised), a once-per-process cost a long run pays once; at 20k no roll falls in
+ * the case. (At 20k msg/s and batch 1, sab-spsc and mutex collected once per second in the
+ * window, mpsc-cas never: the rate producer allocates there, recorded in issue 29's note.)
+ */
+const ALLOCATES = new Set(['post-message', 'wal']);
+const STEADY_DEOPTS = new Set(['_copy']);
+
+describe('every other in-process backend: nothing deoptimised in the window, no collection where nothing allocates', () => {
+  let dir: string;
+  let stdout: string;
+  let cases: ResultFile['cases'];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nanomq-jit-'));
+    const scenario = (name: string, backends: string, rate: string) => `name: ${name}
+duration: 1s
+warmup: 1s
+capacity: 4MiB
+verify: crc
+matrix:
+  backend: [${backends}]
+  payload: [64]
+  batch: [1, 256]
+  wait: [spin]
+workloads:
+  - kind: rate
+    rate: ${rate}
+  - kind: throughput
+`;
+    writeFileSync(join(dir, 'rings.yaml'), scenario('jit-rings', 'mpsc-cas, mutex, native, ringbuf-js, post-message', '100k'));
+    writeFileSync(join(dir, 'wal.yaml'), scenario('jit-wal', 'wal', '20k'));
+    stdout = runTraced([join(dir, 'rings.yaml'), join(dir, 'wal.yaml')], dir, 240_000);
+    // The two result files' cases, in the order they ran (the trace is one stream).
+    cases = [...resultIn(dir, 'jit-rings').cases, ...resultIn(dir, 'jit-wal').cases];
+  }, 300_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('deoptimises and recompiles nothing between the window edges, but for the named steady states', () => {
+    const traces = jitEventsInWindows(stdout);
+    expect(traces.length).toBe(cases.length);
+    for (const [i, c] of traces.entries()) {
+      const { id, backend } = cases[i];
+      const unexplained = c.inside.filter((line) => {
+        if (ALLOCATES.has(backend) && /reason: weak objects/.test(line)) return false;
+        // The deoptimisation and the recompile after it.
+        const fn = /<JSFunction (\S+)/.exec(line)?.[1];
+        return !(fn !== undefined && STEADY_DEOPTS.has(fn) && c.deoptimisedInWarmUp.has(fn));
+      });
+      expect(unexplained, id).toEqual([]);
+    }
+  });
+
+  it('collects no garbage in the window where the backend allocates nothing, and counts it where it does', () => {
+    expect(cases.length).toBe(24);
+    for (const c of cases) {
+      expect(c.status, c.id).toBe('ok');
+      if (ALLOCATES.has(c.backend)) expect(Number.isInteger(c.summary!.gc!.count), c.id).toBe(true);
+      else expect(c.summary!.gc, c.id).toEqual({ count: 0, pauseNs: 0 });
     }
   });
 });

@@ -20,9 +20,9 @@
  * last moments before (at least once, as for a member that leaves). Plain subscriptions are not
  * kept: a subscriber starts at the end of the topic, as before.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { type DurabilityPolicy, type GroupCommit, nowNs, syncDirectory, WriteAheadLog } from '../wal/log.js';
+import { type LogFiles, makeDurableDirectory, nodeFiles } from '../wal/files.js';
+import { type DurabilityPolicy, type GroupCommit, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader } from '../wal/reader.js';
 import { listSegments } from '../wal/segments.js';
 import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
@@ -33,6 +33,8 @@ export interface LogStorageOptions {
   readonly segmentBytes?: number;
   readonly retentionBytes?: number;
   readonly retentionMs?: number;
+  /** The file system under the logs (tests: one that fails or loses power). */
+  readonly files?: LogFiles;
 }
 
 const TOPIC_PREFIX = 'topic-';
@@ -54,12 +56,13 @@ class LoggedTopic implements TopicLog {
     private readonly dir: string,
     from: number,
     committedJson: string,
+    private readonly files: LogFiles,
   ) {
     this.lastCommitted = committedJson;
     // The window in memory starts where the groups resume; read it back from the log.
     this.memory = new MemoryTopicLog(from);
     if (from < log.endOffset) {
-      const reader = new LogReader(dir, from);
+      const reader = new LogReader(dir, from, files);
       try {
         for (let r = reader.next(log.endOffset); r !== null; r = reader.next(log.endOffset)) {
           this.memory.append(r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength), r.count, () => {});
@@ -188,20 +191,25 @@ class LoggedTopic implements TopicLog {
     this.waiting.splice(0, n);
   }
 
-  /** Replaces groups.json when a committed offset moved: written aside, synced, renamed over. */
+  /**
+   * Replaces groups.json when a committed offset moved: written aside, synced, renamed over, and
+   * the rename made durable in the directory (else a power cut could bring the old file back).
+   */
   private writeCommitted(): void {
     if (this.readCommitted === null) return;
     const json = JSON.stringify(Object.fromEntries(this.readCommitted()));
     if (json === this.lastCommitted) return;
+    const files = this.files;
     const path = join(this.dir, 'groups.json');
-    const fd = openSync(`${path}.tmp`, 'w');
+    const fd = files.open(`${path}.tmp`, 'w');
     try {
-      writeSync(fd, json);
-      fsyncSync(fd);
+      files.write(fd, json);
+      files.syncFile(fd);
     } finally {
-      closeSync(fd);
+      files.close(fd);
     }
-    renameSync(`${path}.tmp`, path);
+    files.rename(`${path}.tmp`, path);
+    files.syncDirectory(this.dir);
     this.lastCommitted = json;
   }
 }
@@ -210,6 +218,7 @@ export class LogStorage implements Storage {
   private readonly topics = new Map<string, LoggedTopic>();
   private readonly found: { name: string; groups: ReadonlyMap<string, number> }[] = [];
   private readonly root: string;
+  private readonly files: LogFiles;
 
   /** Opens every topic already in `dir` (recovering each log); throws LogLockedError or LogCorruptError. */
   constructor(
@@ -217,12 +226,14 @@ export class LogStorage implements Storage {
     private readonly options: LogStorageOptions,
   ) {
     this.root = join(dir, 'topics');
-    mkdirSync(this.root, { recursive: true });
+    const files = options.files ?? nodeFiles;
+    this.files = files;
+    makeDurableDirectory(files, this.root);
     try {
-      for (const entry of readdirSync(this.root, { withFileTypes: true })) {
-        if (!entry.isDirectory() || !entry.name.startsWith(TOPIC_PREFIX)) continue;
-        const name = entry.name.slice(TOPIC_PREFIX.length);
-        const groups = readGroups(join(this.root, entry.name));
+      for (const entry of files.list(this.root)) {
+        if (!entry.startsWith(TOPIC_PREFIX) || !isDirectory(files, join(this.root, entry))) continue;
+        const name = entry.slice(TOPIC_PREFIX.length);
+        const groups = readGroups(files, join(this.root, entry));
         this.topics.set(name, this.openTopic(name, groups));
         this.found.push({ name, groups });
       }
@@ -262,23 +273,30 @@ export class LogStorage implements Storage {
     this.topics.delete(name);
     topic.close();
     const dir = join(this.root, TOPIC_PREFIX + name);
-    for (const segment of listSegments(dir)) rmSync(segment.path);
-    rmSync(join(dir, 'groups.json'), { force: true });
-    rmSync(join(dir, 'groups.json.tmp'), { force: true });
-    rmdirSync(dir);
-    syncDirectory(this.root);
+    const files = this.files;
+    for (const segment of listSegments(dir, files)) files.unlink(segment.path);
+    for (const file of ['groups.json', 'groups.json.tmp']) {
+      try {
+        files.unlink(join(dir, file));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    files.rmdir(dir);
+    files.syncDirectory(this.root);
   }
 
   private openTopic(name: string, groups: ReadonlyMap<string, number>): LoggedTopic {
     const dir = join(this.root, TOPIC_PREFIX + name);
     const { durability, groupCommit, segmentBytes, retentionBytes, retentionMs } = this.options;
-    const log = WriteAheadLog.open(dir, { durability, groupCommit, segmentBytes, retentionBytes, retentionMs });
+    // The log makes its directory durable in topics/ before anything is written in it.
+    const log = WriteAheadLog.open(dir, { durability, groupCommit, segmentBytes, retentionBytes, retentionMs, files: this.files });
     try {
       // Groups resume at their committed offsets; none: nothing before the end is needed.
       let from = log.endOffset;
       for (const offset of groups.values()) from = Math.min(from, offset);
       from = Math.max(from, log.startOffset);
-      return new LoggedTopic(log, dir, from, JSON.stringify(Object.fromEntries(groups)));
+      return new LoggedTopic(log, dir, from, JSON.stringify(Object.fromEntries(groups)), this.files);
     } catch (error) {
       log.close();
       throw error;
@@ -286,10 +304,19 @@ export class LogStorage implements Storage {
   }
 }
 
-function readGroups(dir: string): Map<string, number> {
+function isDirectory(files: LogFiles, path: string): boolean {
+  try {
+    files.list(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readGroups(files: LogFiles, dir: string): Map<string, number> {
   let text: string;
   try {
-    text = readFileSync(join(dir, 'groups.json'), 'utf8');
+    text = new TextDecoder().decode(files.readFile(join(dir, 'groups.json')));
   } catch {
     return new Map();
   }

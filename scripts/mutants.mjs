@@ -291,6 +291,38 @@ export const mutants = [
     replace: '',
     test: vitest('test/conformance.test.ts', '-t', 'abort'),
   },
+  {
+    id: 'ack-before-fdatasync',
+    what: 'the log acknowledges an append under `always` without its fdatasync',
+    file: 'wal/log.ts',
+    find: "    } else if (this.durability === 'always') {\n      this.sync();\n",
+    replace: "    } else if (this.durability === 'always') {\n      this.durableOffset = this.endOffset;\n",
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
+  {
+    id: 'segment-without-directory-sync',
+    what: "a new segment's name is not made durable in its directory, so a power cut takes the file and what was acknowledged in it",
+    file: 'wal/log.ts',
+    find: "      fd = this.files.open(next.path, 'w+');\n      this.files.syncDirectory(this.dir);\n",
+    replace: "      fd = this.files.open(next.path, 'w+');\n",
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
+  {
+    id: 'acknowledges-after-failed-sync',
+    what: 'a failed fdatasync does not end the log, so a later one that succeeds acknowledges what the failed one dropped (fsyncgate)',
+    file: 'wal/log.ts',
+    find: '      this.files.syncFile(this.fd);\n    } catch (error) {\n      throw this.fail(error);\n',
+    replace: '      this.files.syncFile(this.fd);\n    } catch (error) {\n      throw error;\n',
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
+  {
+    id: 'roll-closes-under-sync',
+    what: 'a roll closes the old segment while an fdatasync on the pool still has its number',
+    file: 'wal/log.ts',
+    find: '    if (this.syncing) this.closeAfterSync.push(this.fd);\n    else this.files.close(this.fd);\n',
+    replace: '    this.files.close(this.fd);\n',
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

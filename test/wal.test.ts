@@ -16,6 +16,7 @@ import { LogCorruptError, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader, verifyLog } from '../wal/reader.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../wal/record.js';
 import { listSegments } from '../wal/segments.js';
+import { PowerCutFiles } from './support/power-cut-files.js';
 
 const dirs: string[] = [];
 const logs: WriteAheadLog[] = [];
@@ -62,12 +63,15 @@ describe('appending and reading', () => {
     const all = readAll(dir, 0, log.durableOffset);
     expect(all.map((r) => r.offset)).toEqual(offsets);
     for (const [k, r] of all.entries()) expect(r.body).toEqual([...body(k)]);
-    // From the middle of a record: that record first (the caller skips into it), then the rest.
-    const k = 120;
-    const inside = offsets[k] + (1 + (k % 3)) - 1;
-    const tail = readAll(dir, inside, log.durableOffset);
-    expect(tail[0].offset).toBe(offsets[k]);
-    expect(tail.map((r) => r.offset)).toEqual(offsets.slice(k));
+    // From inside a record of three messages (its second and its last): that record first (the
+    // caller skips into it), then the rest. (At a one-message record, "inside" is its start.)
+    const k = 122;
+    expect(1 + (k % 3)).toBe(3);
+    for (const inside of [offsets[k] + 1, offsets[k] + 2]) {
+      const tail = readAll(dir, inside, log.durableOffset);
+      expect(tail[0].offset).toBe(offsets[k]);
+      expect(tail.map((r) => r.offset)).toEqual(offsets.slice(k));
+    }
     expect(verifyLog(dir)).toEqual({ records: 200, endOffset: log.endOffset, damage: [] });
   });
 
@@ -149,6 +153,46 @@ describe('one writer per log', () => {
     writeFileSync(join(dir, 'LOCK'), `${process.ppid}\n`);
     expect(() => WriteAheadLog.open(dir)).toThrow(new RegExp(`process ${process.ppid}`));
     rmSync(join(dir, 'LOCK'));
+  });
+
+  it('takes over a stale lock atomically: a live lock that replaced it meanwhile is put back, and this writer refused', () => {
+    const files = new PowerCutFiles();
+    files.mkdir('/log');
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const stale = `${Number(child.stdout.toString())}\n`;
+    const live = `${process.ppid}\n`;
+    const writeLock = (text: string) => {
+      const fd = files.open('/log/LOCK', 'w');
+      files.write(fd, text);
+      files.close(fd);
+    };
+    writeLock(stale);
+    // Between this writer's reading the stale lock and moving it aside, another process takes
+    // it over (removes it, writes its own): a read-unlink-retry lock would remove that one.
+    let raced = false;
+    files.faults = (operation) => {
+      if (operation === 'rename' && !raced) {
+        raced = true;
+        files.unlink('/log/LOCK');
+        writeLock(live);
+      }
+      return undefined;
+    };
+    expect(() => WriteAheadLog.open('/log', { files })).toThrow(new RegExp(`process ${process.ppid}`));
+    expect(new TextDecoder().decode(files.readFile('/log/LOCK'))).toBe(live);
+    expect(files.list('/log').filter((f) => f.startsWith('LOCK'))).toEqual(['LOCK']);
+  });
+
+  it('gives back only its own lock', () => {
+    const files = new PowerCutFiles();
+    const log = WriteAheadLog.open('/log', { files });
+    // Someone else's lock where ours was (removed by hand, then taken by another writer).
+    files.unlink('/log/LOCK');
+    const fd = files.open('/log/LOCK', 'wx');
+    files.write(fd, `${process.ppid}\n`);
+    files.close(fd);
+    log.close();
+    expect(new TextDecoder().decode(files.readFile('/log/LOCK'))).toBe(`${process.ppid}\n`);
   });
 
   it('never removes a LOCK file it did not write', () => {

@@ -22,10 +22,19 @@
  * One writer per directory (lock.ts). Appends are synchronous (`writev` of header, body and
  * padding in one call): the caller decides where the thread waits. `syncAsync` lets a server on
  * an event loop (the broker) run the fdatasync on libuv's pool and keep serving meanwhile.
+ *
+ * Failure: the first write, fdatasync, file creation or directory sync that fails ends the log
+ * (`failure`, LogFailedError from then on), and `durableOffset` never moves again. After a failed
+ * fdatasync the kernel may have dropped the dirty pages and cleared the error, so a later
+ * fdatasync can succeed without having written them (PostgreSQL's "fsyncgate"): retrying would
+ * acknowledge what is not on disk. Recovery (reopening) decides from what the disk holds.
+ *
+ * Every file-system call goes through `LogFiles` (files.ts), so tests can fail any of them or
+ * cut the power under the log.
  */
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { type LogFiles, makeDurableDirectory, nodeFiles } from './files.js';
 import { lockLog } from './lock.js';
 import { MAX_BODY_BYTES, padTo8, RecordHeaderWriter, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
@@ -50,6 +59,8 @@ export interface LogOptions {
   readonly retentionBytes?: number;
   /** Sealed segments last written longer ago than this are deleted. */
   readonly retentionMs?: number;
+  /** The file system under the log (tests: one that fails or loses power). */
+  readonly files?: LogFiles;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -80,6 +91,17 @@ export class LogCorruptError extends Error {
   }
 }
 
+/** The log failed a write or a sync and acknowledges nothing more (see the file's comment). */
+export class LogFailedError extends Error {
+  constructor(
+    readonly dir: string,
+    cause: Error,
+  ) {
+    super(`${dir}: the log failed (${cause.message}) and acknowledges nothing more; reopen it to recover what is on disk`, { cause });
+    this.name = 'LogFailedError';
+  }
+}
+
 export class WriteAheadLog {
   readonly durability: DurabilityPolicy;
   readonly groupCommit: GroupCommit;
@@ -104,6 +126,12 @@ export class WriteAheadLog {
   private unsyncedMessages = 0;
   private firstUnsyncedNs = 0;
   private syncing = false;
+  /** Segment files closed while an fdatasync on the pool may still use them: closed when it ends. */
+  private closeAfterSync: number[] = [];
+  private unlockAfterSync = false;
+  private readonly files: LogFiles;
+  /** The first failure: from then on nothing is acknowledged. */
+  failure: LogFailedError | null = null;
   /** fdatasync calls and the time they took (ns): what durability costs, for the counters. */
   syncs = 0;
   syncNs = 0;
@@ -117,35 +145,37 @@ export class WriteAheadLog {
     this.segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     this.retentionBytes = options.retentionBytes ?? Number.POSITIVE_INFINITY;
     this.retentionMs = options.retentionMs ?? Number.POSITIVE_INFINITY;
-    mkdirSync(dir, { recursive: true });
-    this.unlock = lockLog(dir);
+    const files = options.files ?? nodeFiles;
+    this.files = files;
+    makeDurableDirectory(files, dir);
+    this.unlock = lockLog(dir, files);
     try {
-      this.segments = listSegments(dir);
+      this.segments = listSegments(dir, files);
       if (this.segments.length === 0) {
         this.segments.push({ firstOffset: 0, path: segmentPath(dir, 0) });
-        closeSync(openSync(this.segments[0].path, 'w'));
-        syncDirectory(dir);
+        files.close(files.open(this.segments[0].path, 'w'));
+        files.syncDirectory(dir);
       }
-      this.segmentSizes = this.segments.map((s) => statSync(s.path).size);
+      this.segmentSizes = this.segments.map((s) => files.stat(s.path).size);
       const active = this.segments[this.segments.length - 1];
-      const bytes = readFileSync(active.path);
+      const bytes = files.readFile(active.path);
       const scan = scanSegment(bytes, active.firstOffset);
       let truncated: RecoveryReport['truncated'];
       if (scan.problem !== undefined) {
         if (scan.problem.validRecordAfter !== null) throw new LogCorruptError(active.path, scan.problem.position, scan.problem.kind);
         truncated = { file: basename(active.path), position: scan.validBytes, reason: scan.problem.kind };
       }
-      this.fd = openSync(active.path, 'r+');
+      this.fd = files.open(active.path, 'r+');
       if (scan.validBytes < bytes.length) {
-        ftruncateSync(this.fd, scan.validBytes);
-        fdatasyncSync(this.fd);
+        files.truncate(this.fd, scan.validBytes);
+        files.syncFile(this.fd);
       }
       this.activeBytes = scan.validBytes;
       this.segmentSizes[this.segmentSizes.length - 1] = scan.validBytes;
       this.startOffset = this.segments[0].firstOffset;
       this.endOffset = scan.endOffset;
       // What survived the crash is on disk now; nothing below it may be acknowledged twice.
-      fdatasyncSync(this.fd);
+      files.syncFile(this.fd);
       this.durableOffset = this.endOffset;
       this.recovery = {
         segments: this.segments.length,
@@ -181,6 +211,7 @@ export class WriteAheadLog {
    */
   append(body: Uint8Array, count: number): number {
     if (this.closed) throw new Error(`${this.dir}: the log is closed`);
+    if (this.failure !== null) throw this.failure;
     if (count < 1 || !Number.isInteger(count)) throw new RangeError(`a record holds at least one message (count ${count})`);
     if (body.length > MAX_BODY_BYTES) throw new RangeError(`a record body of ${body.length} bytes is over the log's limit of ${MAX_BODY_BYTES}`);
     const size = recordBytes(body.length);
@@ -192,8 +223,13 @@ export class WriteAheadLog {
     const padding = padTo8(body.length) - body.length;
     parts.length = padding > 0 ? 3 : 2;
     if (padding > 0) parts[2] = this.pads[padding];
-    const written = writevSync(this.fd, parts, this.activeBytes);
-    if (written !== size) throw new Error(`${this.dir}: short write (${written} of ${size} bytes)`);
+    let written: number;
+    try {
+      written = this.files.writev(this.fd, parts, this.activeBytes);
+    } catch (error) {
+      throw this.fail(error);
+    }
+    if (written !== size) throw this.fail(new Error(`short write (${written} of ${size} bytes)`));
     this.activeBytes += size;
     this.segmentSizes[this.segmentSizes.length - 1] = this.activeBytes;
     this.endOffset = offset + count;
@@ -229,9 +265,14 @@ export class WriteAheadLog {
 
   /** fdatasync now, on this thread: everything appended so far becomes durable. */
   sync(): void {
+    if (this.failure !== null) throw this.failure;
     const covered = this.endOffset;
     const started = nowNs();
-    fdatasyncSync(this.fd);
+    try {
+      this.files.syncFile(this.fd);
+    } catch (error) {
+      throw this.fail(error);
+    }
     this.syncNs += nowNs() - started;
     this.syncs++;
     this.unsyncedMessages = 0;
@@ -245,17 +286,28 @@ export class WriteAheadLog {
    */
   syncAsync(done: (error: Error | null, durableOffset: number) => void): boolean {
     if (this.syncing) return false;
+    if (this.failure !== null) {
+      const failure = this.failure;
+      setImmediate(() => done(failure, this.durableOffset));
+      return true;
+    }
     this.syncing = true;
     const covered = this.endOffset;
     const fd = this.fd;
     this.unsyncedMessages = 0;
     const started = nowNs();
-    fdatasync(fd, (error) => {
+    this.files.syncFileAsync(fd, (error) => {
       this.syncing = false;
       this.syncNs += nowNs() - started;
       this.syncs++;
-      if (error === null && covered > this.durableOffset) this.durableOffset = covered;
-      done(error, this.durableOffset);
+      // The fd stayed open for this sync (roll and close wait for it); now it may go.
+      for (const old of this.closeAfterSync) this.files.close(old);
+      this.closeAfterSync = [];
+      if (error !== null) this.fail(error);
+      // Nothing counts as durable once the log has failed, even a sync that succeeded after.
+      else if (this.failure === null && covered > this.durableOffset) this.durableOffset = covered;
+      if (this.unlockAfterSync) this.unlock();
+      done(this.failure, this.durableOffset);
     });
     return true;
   }
@@ -264,30 +316,53 @@ export class WriteAheadLog {
     return this.syncing;
   }
 
-  /** Deletes sealed segments beyond the retention limits (never the active one); returns how many. */
+  /**
+   * Deletes sealed segments beyond the retention limits (never the active one), and makes the
+   * deletions durable in the directory; returns how many.
+   */
   applyRetention(nowMs = Date.now()): number {
+    if (this.failure !== null) throw this.failure;
     let removed = 0;
-    while (this.segments.length > 1) {
-      const oldest = this.segments[0];
-      const tooBig = this.sizeBytes > this.retentionBytes;
-      const tooOld = Number.isFinite(this.retentionMs) && statSync(oldest.path).mtimeMs < nowMs - this.retentionMs;
-      if (!tooBig && !tooOld) break;
-      unlinkSync(oldest.path);
-      this.segments.shift();
-      this.segmentSizes.shift();
-      removed++;
+    try {
+      while (this.segments.length > 1) {
+        const oldest = this.segments[0];
+        const tooBig = this.sizeBytes > this.retentionBytes;
+        const tooOld = Number.isFinite(this.retentionMs) && this.files.stat(oldest.path).mtimeMs < nowMs - this.retentionMs;
+        if (!tooBig && !tooOld) break;
+        this.files.unlink(oldest.path);
+        this.segments.shift();
+        this.segmentSizes.shift();
+        removed++;
+      }
+      if (removed > 0) this.files.syncDirectory(this.dir);
+    } catch (error) {
+      throw this.fail(error);
     }
     this.startOffset = this.segments[0].firstOffset;
     return removed;
   }
 
-  /** Syncs what is unsynced (policies batch and always), closes the file and gives the lock back. */
+  /**
+   * Syncs what is unsynced (policies batch and always), closes the file and gives the lock back
+   * (once an fdatasync still running on the pool has ended). A failed log closes without a sync.
+   */
   close(): void {
     if (this.closed) return;
-    if (this.durability !== 'none' && this.durableOffset < this.endOffset) this.sync();
+    if (this.failure === null && this.durability !== 'none' && this.durableOffset < this.endOffset) this.sync();
     this.closed = true;
-    closeSync(this.fd);
+    if (this.syncing) {
+      this.closeAfterSync.push(this.fd);
+      this.unlockAfterSync = true;
+      return;
+    }
+    this.files.close(this.fd);
     this.unlock();
+  }
+
+  /** Ends the log at its first failure (see the file's comment); returns the error to throw. */
+  private fail(error: unknown): LogFailedError {
+    this.failure ??= new LogFailedError(this.dir, error instanceof Error ? error : new Error(String(error)));
+    return this.failure;
   }
 
   /**
@@ -298,10 +373,20 @@ export class WriteAheadLog {
    */
   private roll(): void {
     if (this.durability !== 'none') this.sync();
-    closeSync(this.fd);
     const next = { firstOffset: this.endOffset, path: segmentPath(this.dir, this.endOffset) };
-    this.fd = openSync(next.path, 'w+');
-    syncDirectory(this.dir);
+    // The new file first: should it fail, the log still has the old one open, not a stale number
+    // that a later write could send into whatever file or socket reused it.
+    let fd: number;
+    try {
+      fd = this.files.open(next.path, 'w+');
+      this.files.syncDirectory(this.dir);
+    } catch (error) {
+      throw this.fail(error);
+    }
+    // An fdatasync running on the pool still has the old fd: it is closed when that ends.
+    if (this.syncing) this.closeAfterSync.push(this.fd);
+    else this.files.close(this.fd);
+    this.fd = fd;
     this.segments.push(next);
     this.segmentSizes.push(0);
     this.activeBytes = 0;
@@ -315,14 +400,4 @@ export class WriteAheadLog {
  */
 export function nowNs(): number {
   return performance.now() * 1e6;
-}
-
-/** Makes a new or removed file name durable: fsync on the directory itself. */
-export function syncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

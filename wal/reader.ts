@@ -11,7 +11,7 @@
  * Opening at an offset inside a record returns that whole record first: the caller skips
  * `from - record.offset` messages of it (records are whole batches).
  */
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { type LogFiles, nodeFiles } from './files.js';
 import { LogCorruptError } from './log.js';
 import { RECORD_HEADER_BYTES, RecordReader, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
@@ -42,19 +42,25 @@ export class LogReader {
   constructor(
     readonly dir: string,
     from = 0,
+    private readonly files: LogFiles = nodeFiles,
   ) {
-    const segments = listSegments(dir);
+    const segments = listSegments(dir, files);
     let chosen = segments[0];
     for (const s of segments) if (s.firstOffset <= from) chosen = s;
     if (chosen === undefined) throw new Error(`${dir}: no log segments`);
     this.segment = chosen;
     this.nextOffset = chosen.firstOffset;
-    this.fd = openSync(chosen.path, 'r');
+    this.fd = files.open(chosen.path, 'r');
     this.current = { offset: 0, count: 0, bytes: this.buffer, bodyStart: 0, bodyLength: 0 };
-    // Step over whole records before `from`.
+    // Step over whole records before `from`; the one that holds `from` is read again first.
     while (this.nextOffset < from) {
       const r = this.next();
-      if (r === null || r.offset + r.count > from) break;
+      if (r === null) break;
+      if (r.offset + r.count > from) {
+        this.position -= recordBytes(r.bodyLength);
+        this.nextOffset = r.offset;
+        break;
+      }
     }
   }
 
@@ -106,7 +112,7 @@ export class LogReader {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd >= 0) this.files.close(this.fd);
     this.fd = -1;
   }
 
@@ -120,7 +126,7 @@ export class LogReader {
     }
     // Reads start at record positions, which are 8-aligned: bodies stay 8-aligned in the buffer.
     this.bufferAt = this.position;
-    this.bufferLength = readSync(this.fd, this.buffer, 0, this.buffer.length, this.position);
+    this.bufferLength = this.files.read(this.fd, this.buffer, 0, this.buffer.length, this.position);
     return this.bufferLength >= need;
   }
 
@@ -129,11 +135,11 @@ export class LogReader {
     if (nextPath === this.segment.path) return false;
     let fd: number;
     try {
-      fd = openSync(nextPath, 'r');
+      fd = this.files.open(nextPath, 'r');
     } catch {
       return false;
     }
-    closeSync(this.fd);
+    this.files.close(this.fd);
     this.fd = fd;
     this.segment = { firstOffset: this.nextOffset, path: nextPath };
     this.position = 0;
@@ -151,15 +157,15 @@ export interface LogDamage {
 }
 
 /** Checks every record of every segment (length, CRC, offsets continuing across files). */
-export function verifyLog(dir: string): { records: number; endOffset: number; damage: LogDamage[] } {
+export function verifyLog(dir: string, files: LogFiles = nodeFiles): { records: number; endOffset: number; damage: LogDamage[] } {
   const damage: LogDamage[] = [];
   let records = 0;
   let expected: number | undefined;
   let endOffset = 0;
-  for (const s of listSegments(dir)) {
+  for (const s of listSegments(dir, files)) {
     if (expected !== undefined && s.firstOffset !== expected)
       damage.push({ file: s.path, position: 0, reason: `begins at offset ${s.firstOffset}, the previous segment ended at ${expected}` });
-    const scan = scanSegment(readFileSync(s.path), s.firstOffset);
+    const scan = scanSegment(files.readFile(s.path), s.firstOffset);
     if (scan.problem) damage.push({ file: s.path, position: scan.problem.position, reason: scan.problem.kind });
     records += scan.records;
     endOffset = scan.endOffset;

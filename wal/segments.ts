@@ -10,8 +10,8 @@
  *
  * Twenty digits hold any offset below 2^64, so names sort as their offsets do.
  */
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type LogFiles, nodeFiles } from './files.js';
 
 const SEGMENT_NAME = /^(\d{20})\.log$/;
 
@@ -26,9 +26,9 @@ export function segmentPath(dir: string, firstOffset: number): string {
 }
 
 /** The directory's segments, oldest first (other files are ignored). */
-export function listSegments(dir: string): SegmentFile[] {
+export function listSegments(dir: string, files: LogFiles = nodeFiles): SegmentFile[] {
   const segments: SegmentFile[] = [];
-  for (const name of readdirSync(dir)) {
+  for (const name of files.list(dir)) {
     const m = SEGMENT_NAME.exec(name);
     if (m !== null) segments.push({ firstOffset: Number(m[1]), path: join(dir, name) });
   }

@@ -121,10 +121,44 @@ describe('report never deletes what it did not write', () => {
     const before = readFileSync(join(out, 'index.html'), 'utf8');
     const r = nanomq(['report', input, '--out', out]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/report\.md: is a symbolic link where the report writes a file; nothing was changed/);
+    expect(r.stderr).toMatch(/report\.md: is a symbolic link where the report writes; nothing was changed/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(join(home, 'precious.md'), 'utf8')).toBe('keep');
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toBe(before);
+  });
+
+  it('refuses a linked charts folder before it removes or writes anything', () => {
+    const home = tempDir();
+    const input = join(home, 'in.json');
+    writeFileSync(input, fixture);
+    const out = join(home, 'report');
+    expect(nanomq(['report', input, '--out', out]).status).toBe(0);
+    mkdirSync(join(home, 'elsewhere'));
+    writeFileSync(join(home, 'elsewhere', 'keep.txt'), 'keep');
+    rmSync(join(out, 'charts'), { recursive: true });
+    symlinkSync(join(home, 'elsewhere'), join(out, 'charts'));
+    const before = readFileSync(join(out, 'index.html'), 'utf8');
+    const r = nanomq(['report', input, '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/charts: is a symbolic link where the report writes; nothing was changed/);
+    expect(readdirSync(join(home, 'elsewhere'))).toEqual(['keep.txt']);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toBe(before);
+  });
+
+  it('run --report refuses a link in the report folder before it runs anything', () => {
+    const home = tempDir();
+    const scenario = writeScenario(home, 'tiny.yaml', tiny);
+    const out = join(home, 'reports', 'safety');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(join(out, '.nanomq-report'), JSON.stringify({ files: [] }));
+    writeFileSync(join(home, 'precious.md'), 'keep');
+    symlinkSync(join(home, 'precious.md'), join(out, 'report.md'));
+    const started = Date.now();
+    const r = nanomq(['run', scenario, '--out', home, '--report'], 60_000, { cwd: home });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/report\.md: is a symbolic link/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(readFileSync(join(home, 'precious.md'), 'utf8')).toBe('keep');
   });
 
   it('refuses a hand-edited manifest that names files outside the folder, by .. or through a link', () => {
@@ -286,7 +320,7 @@ workloads:
     child.kill('SIGINT');
     child.kill('SIGTERM');
     const status = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-    expect(stderr).toMatch(/second signal \(SIGTERM\): exiting now; the running scenario's results are not written \(no scenario had finished\)/);
+    expect(stderr).toMatch(/second signal \(SIGTERM\): exiting now, without the results of a scenario still running; result files written: none/);
     expect(status).toBe(143);
     expect(readdirSync(home).filter((f) => f.endsWith('.json'))).toEqual([]);
     expect(await trialProcessesLeft()).toBe('');

@@ -130,7 +130,7 @@ export function registerRun(program: Command): void {
       const onSignal = (signal: StopSignal) => {
         if (stoppedBy) {
           process.stderr.write(
-            `\nsecond signal (${signal}): exiting now; the running scenario's results are not written (${written.length === 0 ? 'no scenario had finished' : `finished before it: ${written.join(', ')}`})\n`,
+            `\nsecond signal (${signal}): exiting now, without the results of a scenario still running; result files written: ${written.length === 0 ? 'none' : written.join(', ')}\n`,
           );
           process.exit(STOP_SIGNALS[signal]);
         }

@@ -66,7 +66,10 @@ export function runNotebooks(outDir: string, resultPaths: string[], baselinePath
   const jobs: { name: string; env: Record<string, string> }[] = [{ name: 'explore', env: { NANOMQ_RESULT: resolve(resultPaths[0]) } }];
   if (baselinePath) jobs.push({ name: 'compare', env: { NANOMQ_BASELINE: resolve(baselinePath), NANOMQ_CANDIDATE: resolve(resultPaths[0]) } });
   // Jupyter writes where it is told, links followed: none may stand where it will write.
-  refuseLinks(jobs.flatMap((job) => [join(out, `${job.name}.ipynb`), join(out, `${job.name}.html`)]));
+  refuseLinks(
+    out,
+    jobs.flatMap((job) => [`${job.name}.ipynb`, `${job.name}.html`]),
+  );
   const written: string[] = [];
   for (const job of jobs) {
     const executed = join(out, `${job.name}.ipynb`);

@@ -73,9 +73,23 @@ interface Manifest {
   files: string[];
 }
 
-/** The files a previous report wrote here, or throws when the folder is not this tool's to write. */
+/** What a report writes besides its charts, and what `--notebook` adds: no link may stand at any of them. */
+const REPORT_FILES = ['index.html', 'report.md', 'charts', REPORT_MANIFEST, 'explore.ipynb', 'explore.html', 'compare.ipynb', 'compare.html'];
+
+/**
+ * The files a previous report wrote here, or throws when the folder is not this tool's to write:
+ * not a report's, or holding a symbolic link where a report writes (checked before anything
+ * is changed or any machine time spent).
+ */
 export function checkReportFolder(dir: string): Manifest {
   if (!existsSync(dir)) return { files: [] };
+  const manifest = readManifest(dir);
+  // (The manifest's entries are only ever deleted, and ownFile keeps those inside the folder.)
+  refuseLinks(dir, REPORT_FILES);
+  return manifest;
+}
+
+function readManifest(dir: string): Manifest {
   if (!statSync(dir).isDirectory()) throw new ReportFolderError(`${dir}: is a file, not a report folder`);
   const manifestPath = join(dir, REPORT_MANIFEST);
   if (!existsSync(manifestPath)) {
@@ -134,11 +148,19 @@ export function writeOwnFile(path: string, contents: string | Uint8Array): void 
   }
 }
 
-/** Throws, before anything is written, when a file the report would write is a symbolic link. */
-export function refuseLinks(paths: Iterable<string>): void {
-  for (const path of paths) {
-    if (isLink(path))
-      throw new ReportFolderError(`${path}: is a symbolic link where the report writes a file; nothing was changed: remove the link or choose another --out`);
+/**
+ * Throws when a symbolic link stands at any step of these paths inside `dir` (a linked `charts`
+ * folder as much as a linked `report.md`): a report writes there, and would write through it.
+ */
+export function refuseLinks(dir: string, files: Iterable<string>): void {
+  const root = resolve(dir);
+  for (const file of files) {
+    const path = resolve(root, file);
+    if (!isInside(root, path)) continue;
+    for (let step = path; step !== root && isInside(root, step); step = dirname(step)) {
+      if (isLink(step))
+        throw new ReportFolderError(`${step}: is a symbolic link where the report writes; nothing was changed: remove the link or choose another --out`);
+    }
   }
 }
 
@@ -153,7 +175,7 @@ function isLink(path: string): boolean {
 /** Replaces the files the last report wrote in `dir` with `files` (relative path → contents). */
 export function replaceReportFiles(dir: string, files: Map<string, string | Uint8Array>): void {
   const previous = checkReportFolder(dir);
-  refuseLinks([...files.keys(), REPORT_MANIFEST].map((file) => resolve(dir, file)));
+  refuseLinks(dir, files.keys());
   mkdirSync(dir, { recursive: true });
   for (const old of previous.files) {
     const path = ownFile(dir, old);

@@ -273,6 +273,7 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
     failure,
   );
   stopSpinning();
+  failure.rethrow();
   const report = baseReport(task, window, new Waits(), consumer.counters());
   report.latency = encodeHistogram(latency);
   if (service !== null) report.serviceLatency = encodeHistogram(service);
@@ -342,6 +343,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
     }
   }
   stopSpinning();
+  failure.rethrow();
   control.reportSent(0, seq);
   const report = baseReport(task, window, waits, twoQueueCounters(requests.counters(), replies.counters()));
   report.totalSent = seq;
@@ -381,6 +383,7 @@ async function runPonger({ task, backend, control, ready }: NetworkContext): Pro
     failure,
   );
   stopSpinning();
+  failure.rethrow();
   replies.flush();
   const report = baseReport(task, window, new Waits(), twoQueueCounters(requests.counters(), replies.counters()));
   report.delivery = { ...check.counts(), problems: check.problems };

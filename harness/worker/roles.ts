@@ -134,7 +134,6 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
   return [writer, reader];
 }
 
-/** What every role reports of its window (both loop files: this one and network-roles.ts). */
 /**
  * The counters of a role that works two queues (ping-pong), each under its queue's name:
  * both queues can count the same thing (`notifies`, `nativeCalls`), and one must not hide the other.
@@ -146,6 +145,7 @@ export function twoQueueCounters(requests: BackendCounters, replies: BackendCoun
   return named;
 }
 
+/** What every role reports of its window (both loop files: this one and network-roles.ts). */
 export function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitCounters, counters: Record<string, number>): WorkerReport {
   return {
     role: task.role as WorkerReport['role'],

@@ -127,7 +127,13 @@ class NatsConsumer extends WindowedConsumer {
         this.deliver(msg.data);
       },
     });
-    await awaitInterest(this.nc, d, d.subject, this.index);
+    try {
+      await awaitInterest(this.nc, d, d.subject, this.index);
+    } catch (error) {
+      // start() failed: nothing may reach the visitor after it says so.
+      this.stopReceiving();
+      throw error;
+    }
   }
 
   /** Core NATS acknowledges nothing: leaving the subject is all there is to stop. */

@@ -59,6 +59,7 @@ class LoggedTopic implements TopicLog {
     private readonly files: LogFiles,
   ) {
     this.lastCommitted = committedJson;
+    this.holdForGroups(committedJson);
     // The window in memory starts where the groups resume; read it back from the log.
     this.memory = new MemoryTopicLog(from);
     if (from < log.endOffset) {
@@ -211,6 +212,17 @@ class LoggedTopic implements TopicLog {
     files.rename(`${path}.tmp`, path);
     files.syncDirectory(this.dir);
     this.lastCommitted = json;
+    this.holdForGroups(json);
+  }
+
+  /**
+   * Retention keeps what the groups' committed offsets on disk still need: a broker restarted
+   * after a crash resumes each group there, so a segment deleted above it would be a silent skip
+   * of acknowledged messages the group never had. (Offsets only in memory are ahead of these.)
+   */
+  private holdForGroups(committedJson: string): void {
+    const offsets = Object.values(JSON.parse(committedJson) as Record<string, number>);
+    this.log.retentionFloor = offsets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...offsets);
   }
 }
 
@@ -295,6 +307,15 @@ export class LogStorage implements Storage {
       // Groups resume at their committed offsets; none: nothing before the end is needed.
       let from = log.endOffset;
       for (const offset of groups.values()) from = Math.min(from, offset);
+      // Retention keeps what groups need (holdForGroups); a log from before that rule, or one
+      // cut by hand, may not have it: the skip is said, with its size, never silent.
+      for (const [group, offset] of groups) {
+        if (offset < log.startOffset) {
+          process.stderr.write(
+            `nanomq broker: topic ${name}: group ${group} resumes at offset ${log.startOffset}, not its committed ${offset}: ${log.startOffset - offset} acknowledged message(s) were deleted by retention before it had them\n`,
+          );
+        }
+      }
       from = Math.max(from, log.startOffset);
       return new LoggedTopic(log, dir, from, JSON.stringify(Object.fromEntries(groups)), this.files);
     } catch (error) {

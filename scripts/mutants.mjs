@@ -323,6 +323,22 @@ export const mutants = [
     replace: '    this.files.close(this.fd);\n',
     test: vitest('test/wal-power-cut.test.ts'),
   },
+  {
+    id: 'retention-ignores-groups',
+    what: "retention deletes segments a consumer group's committed offset on disk still needs, so a group restarted after a power cut skips acknowledged messages",
+    file: 'wal/log.ts',
+    find: '        if (this.segments[1].firstOffset > this.retentionFloor) break;\n',
+    replace: '',
+    test: vitest('test/broker-power-cut.test.ts'),
+  },
+  {
+    id: 'sync-trusts-concurrent-success',
+    what: "a sync on the log's thread moves durableOffset while an fdatasync on the pool runs on the same file, though Linux may tell only that one of a failed writeback",
+    file: 'wal/log.ts',
+    find: '    if (this.syncing) this.coveredWhileSyncing = Math.max(this.coveredWhileSyncing, covered);\n    else this.durableOffset = covered;\n',
+    replace: '    this.durableOffset = covered;\n',
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

@@ -19,6 +19,7 @@ import { type FileOperation, PowerCutFiles } from './support/power-cut-files.js'
 const DIR = '/data/log';
 const SEGMENT_BYTES = 64 * 1024;
 const CUTS = 100;
+const RETENTION_BYTES = 4 * SEGMENT_BYTES;
 
 /** The body of the record at `offset`: its bytes follow from the offset, so any swap or flip shows. */
 function bodyFor(offset: number, length: number): Uint8Array {
@@ -38,7 +39,7 @@ function openLog(files: PowerCutFiles, durability: DurabilityPolicy): WriteAhead
     durability,
     files,
     segmentBytes: SEGMENT_BYTES,
-    retentionBytes: 4 * SEGMENT_BYTES,
+    retentionBytes: RETENTION_BYTES,
     groupCommit: { maxDelayUs: 300, maxMessages: 64 },
   });
 }
@@ -73,6 +74,9 @@ function checkLog(log: WriteAheadLog, files: PowerCutFiles, appended: Map<number
   for (const [offset, a] of appended) {
     if (offset >= log.startOffset && offset + a.count <= acknowledged) expect(seen.has(offset), `acknowledged record at ${offset} lost`).toBe(true);
   }
+  // Retention deletes only down to its limit: had it (or a cut) taken more, the loss would hide
+  // below startOffset. What it keeps is at least the limit less the last segment it deleted.
+  if (log.startOffset > 0) expect(log.sizeBytes, 'kept by retention').toBeGreaterThan(RETENTION_BYTES - SEGMENT_BYTES - 70_000);
   // What did not survive was never acknowledged; its offsets are the log's to give again.
   for (const offset of [...appended.keys()]) if (offset >= log.endOffset) appended.delete(offset);
 }
@@ -91,7 +95,11 @@ async function appendSome(log: WriteAheadLog, appended: Map<number, Appended>, r
     log.append(bodyFor(offset, length), count);
     rolled = log.segmentCount !== segments;
     if (policy === 'batch') {
-      if (random() < 0.3) await new Promise<void>((resolve) => log.syncAsync(() => resolve()));
+      // The broker's way (an fdatasync on the pool while appends go on, some rolling the
+      // segment under it), the wal backend's (syncIfDue on this thread), and waits between.
+      const dice = random();
+      if (dice < 0.3) log.syncAsync(() => {});
+      else if (dice < 0.4) await new Promise<void>((resolve) => setImmediate(resolve));
       else log.syncIfDue(nowNs());
     }
   }
@@ -205,6 +213,7 @@ describe.each(['batch', 'always'] as const)('the log under %s, when the disk fai
         files.faults = () => undefined;
         expect(() => log.append(bodyFor(log.endOffset, 8), 1)).toThrow(LogFailedError);
         expect(() => log.sync()).toThrow(LogFailedError);
+        while (log.syncInFlight) await new Promise((resolve) => setImmediate(resolve));
         const error = await new Promise<Error | null>((resolve) => log.syncAsync((e) => resolve(e)));
         expect(error).toBeInstanceOf(LogFailedError);
         expect(log.durableOffset).toBe(frozen);
@@ -232,6 +241,20 @@ describe('file descriptors and an fdatasync still running on the pool', () => {
     expect(await synced).toBeNull();
     expect(log.failure).toBeNull();
     log.close();
+  });
+
+  it("a sync on this thread meanwhile moves nothing: only the pool's fdatasync ending well does (Linux tells one of the two of an error)", async () => {
+    const files = new PowerCutFiles();
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files });
+    log.append(bodyFor(0, 100), 1);
+    const synced = new Promise<Error | null>((resolve) => log.syncAsync((error) => resolve(error)));
+    log.append(bodyFor(1, 100), 1);
+    log.sync();
+    expect(log.durableOffset).toBe(0);
+    // The pool's fdatasync is the one that hears of the failed writeback.
+    files.faults = (operation) => (operation === 'syncFile' ? 'EIO' : undefined);
+    expect(await synced).toBeInstanceOf(LogFailedError);
+    expect(log.durableOffset).toBe(0);
   });
 
   it('close waits for it too, and gives the lock back after', async () => {

@@ -106,6 +106,8 @@ export function makeDurableDirectory(files: LogFiles, dir: string): void {
     }
     files.syncDirectory(dirname(d));
   }
+  // Made before, maybe by a process that died before its sync: its name is synced now.
+  if (missing.length === 0) files.syncDirectory(dirname(resolve(dir)));
 }
 
 /** Whether `path` names anything, through `files`. */

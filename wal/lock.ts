@@ -1,6 +1,6 @@
 /**
- * One writer per log directory. The writer creates `DIR/LOCK` exclusively (O_EXCL) and writes its
- * pid into it; a second writer is refused with the holder's pid. A lock whose process is gone (a
+ * One writer per log directory. The writer writes its pid into a file of its own and links it
+ * to `DIR/LOCK`, which fails if LOCK exists (so a lock is never seen without its pid); a second writer is refused with the holder's pid. A lock whose process is gone (a
  * writer killed by SIGKILL never removes it) is taken over, so recovery after a crash needs no
  * hand; a LOCK file in any other form is never removed. Within one process a set of held
  * directories refuses a second open of the same log, since the pid would be our own.
@@ -48,19 +48,28 @@ export function lockLog(dir: string, files: LogFiles = nodeFiles): () => void {
   if (held.has(key)) throw new LogLockedError(dir, process.pid);
   const path = join(dir, 'LOCK');
   const mine = `${process.pid}\n`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = files.open(path, 'wx');
+  // The pid is written first, in a file of this process's own, and the lock is then created by
+  // linking that file to LOCK, which fails if LOCK exists: the lock never exists without its
+  // pid, so no one can take a half-made lock for a stale one.
+  const own = `${path}.${process.pid}`;
+  const fd = files.open(own, 'w');
+  try {
+    files.write(fd, mine);
+  } finally {
+    files.close(fd);
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
       try {
-        files.write(fd, mine);
-      } finally {
-        files.close(fd);
+        files.link(own, path);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+        takeOverStale(dir, path, files);
       }
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
-      takeOverStale(dir, path, files);
     }
+  } finally {
+    files.unlink(own);
   }
   const ino = files.stat(path).ino;
   held.add(key);

@@ -116,7 +116,7 @@ export class WriteAheadLog {
   private readonly parts: Uint8Array[] = [this.header.header, this.header.header, this.pads[0]];
   private segments: SegmentFile[];
   private segmentSizes: number[];
-  private fd: number;
+  private fd = -1;
   private activeBytes: number;
   private closed = false;
   startOffset: number;
@@ -128,10 +128,18 @@ export class WriteAheadLog {
   private syncing = false;
   /** Segment files closed while an fdatasync on the pool may still use them: closed when it ends. */
   private closeAfterSync: number[] = [];
+  /** What a sync() on this thread covered while the pool's fdatasync ran: made durable by its end. */
+  private coveredWhileSyncing = 0;
   private unlockAfterSync = false;
   private readonly files: LogFiles;
   /** The first failure: from then on nothing is acknowledged. */
   failure: LogFailedError | null = null;
+  /**
+   * Retention keeps every segment holding an offset at or above this one, whatever the limits
+   * say: the broker sets it to the lowest committed offset its consumer groups have on disk,
+   * so a group restarted from there finds its messages (Infinity: no floor).
+   */
+  retentionFloor = Number.POSITIVE_INFINITY;
   /** fdatasync calls and the time they took (ns): what durability costs, for the counters. */
   syncs = 0;
   syncNs = 0;
@@ -156,6 +164,9 @@ export class WriteAheadLog {
         files.close(files.open(this.segments[0].path, 'w'));
         files.syncDirectory(dir);
       }
+      // Names another incarnation created and died before syncing (a roll cut short) are made
+      // durable now, before anything in them counts.
+      files.syncDirectory(dir);
       this.segmentSizes = this.segments.map((s) => files.stat(s.path).size);
       const active = this.segments[this.segments.length - 1];
       const bytes = files.readFile(active.path);
@@ -185,6 +196,7 @@ export class WriteAheadLog {
         ...(truncated ? { truncated } : {}),
       };
     } catch (error) {
+      if (this.fd >= 0) files.close(this.fd);
       this.unlock();
       throw error;
     }
@@ -276,7 +288,11 @@ export class WriteAheadLog {
     this.syncNs += nowNs() - started;
     this.syncs++;
     this.unsyncedMessages = 0;
-    this.durableOffset = covered;
+    // With an fdatasync running on the pool for this file, Linux reports a writeback error to
+    // one of the two only: this one's success proves nothing until that one has ended well, and
+    // its callback moves durableOffset for both.
+    if (this.syncing) this.coveredWhileSyncing = Math.max(this.coveredWhileSyncing, covered);
+    else this.durableOffset = covered;
   }
 
   /**
@@ -305,7 +321,7 @@ export class WriteAheadLog {
       this.closeAfterSync = [];
       if (error !== null) this.fail(error);
       // Nothing counts as durable once the log has failed, even a sync that succeeded after.
-      else if (this.failure === null && covered > this.durableOffset) this.durableOffset = covered;
+      else if (this.failure === null) this.durableOffset = Math.max(this.durableOffset, covered, this.coveredWhileSyncing);
       if (this.unlockAfterSync) this.unlock();
       done(this.failure, this.durableOffset);
     });
@@ -317,8 +333,9 @@ export class WriteAheadLog {
   }
 
   /**
-   * Deletes sealed segments beyond the retention limits (never the active one), and makes the
-   * deletions durable in the directory; returns how many.
+   * Deletes sealed segments beyond the retention limits (never the active one, nor one holding
+   * an offset at or above `retentionFloor`), and makes the deletions durable in the directory;
+   * returns how many.
    */
   applyRetention(nowMs = Date.now()): number {
     if (this.failure !== null) throw this.failure;
@@ -326,6 +343,8 @@ export class WriteAheadLog {
     try {
       while (this.segments.length > 1) {
         const oldest = this.segments[0];
+        // Its messages end where the next segment begins: one a group still needs stays.
+        if (this.segments[1].firstOffset > this.retentionFloor) break;
         const tooBig = this.sizeBytes > this.retentionBytes;
         const tooOld = Number.isFinite(this.retentionMs) && this.files.stat(oldest.path).mtimeMs < nowMs - this.retentionMs;
         if (!tooBig && !tooOld) break;
@@ -376,11 +395,12 @@ export class WriteAheadLog {
     const next = { firstOffset: this.endOffset, path: segmentPath(this.dir, this.endOffset) };
     // The new file first: should it fail, the log still has the old one open, not a stale number
     // that a later write could send into whatever file or socket reused it.
-    let fd: number;
+    let fd: number | undefined;
     try {
       fd = this.files.open(next.path, 'w+');
       this.files.syncDirectory(this.dir);
     } catch (error) {
+      if (fd !== undefined) this.files.close(fd);
       throw this.fail(error);
     }
     // An fdatasync running on the pool still has the old fd: it is closed when that ends.

@@ -70,6 +70,9 @@ export class PowerCutFiles implements LogFiles {
     next.clock = this.clock;
     const copies = new Map<Inode, Inode>();
     for (const [path, inode] of this.durable) {
+      // A name survives only with every directory above it: a directory whose own name was never
+      // synced in its parent is gone, and takes what is in it along.
+      if (!this.durablyReachable(path)) continue;
       let copy = copies.get(inode);
       if (copy === undefined) {
         copy = { ...inode, dropped: [], data: new Uint8Array(0), size: 0, durable: new Uint8Array(0) };
@@ -180,14 +183,19 @@ export class PowerCutFiles implements LogFiles {
     inode.durable = this.persistable(inode).slice(0, inode.size);
   }
 
+  /**
+   * As on libuv's pool: the fdatasync runs a turn later, and its callback a turn after that, so
+   * appends (and the log's own syncs) can come between the call, the sync and the callback.
+   */
   syncFileAsync(fd: number, done: (error: Error | null) => void): void {
     setImmediate(() => {
+      let outcome: Error | null = null;
       try {
         this.syncFile(fd);
-        done(null);
       } catch (error) {
-        done(error as Error);
+        outcome = error as Error;
       }
+      setImmediate(() => done(outcome));
     });
   }
 
@@ -247,6 +255,11 @@ export class PowerCutFiles implements LogFiles {
   }
 
   // ── inside ──────────────────────────────────────────────────────────────────────────────────
+
+  private durablyReachable(path: string): boolean {
+    for (let d = dirname(path); d !== '/'; d = dirname(d)) if (this.durable.get(d)?.kind !== 'dir') return false;
+    return true;
+  }
 
   private inode(kind: 'file' | 'dir'): Inode {
     return { ino: this.nextIno++, kind, data: new Uint8Array(0), size: 0, durable: new Uint8Array(0), mtimeMs: this.tick(), dropped: [] };

@@ -23,6 +23,7 @@
 import { join } from 'node:path';
 import { type LogFiles, makeDurableDirectory, nodeFiles } from '../wal/files.js';
 import { type DurabilityPolicy, type GroupCommit, nowNs, WriteAheadLog } from '../wal/log.js';
+import { KEY_FILE } from '../wal/log-key.js';
 import { LogReader } from '../wal/reader.js';
 import { listSegments } from '../wal/segments.js';
 import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
@@ -275,7 +276,7 @@ export class LogStorage implements Storage {
 
   /**
    * Closes the topic's log and removes its directory: only the files the log and this storage
-   * write there (segments; the LOCK goes with the close; groups.json), then the directory itself,
+   * write there (segments and the KEY; the LOCK goes with the close; groups.json), then the directory itself,
    * which fails, leaving it and saying why, if anything else is in it. The removal is made
    * durable in `topics/`.
    */
@@ -287,7 +288,7 @@ export class LogStorage implements Storage {
     const dir = join(this.root, TOPIC_PREFIX + name);
     const files = this.files;
     for (const segment of listSegments(dir, files)) files.unlink(segment.path);
-    for (const file of ['groups.json', 'groups.json.tmp']) {
+    for (const file of [KEY_FILE, 'groups.json', 'groups.json.tmp']) {
       try {
         files.unlink(join(dir, file));
       } catch (error) {

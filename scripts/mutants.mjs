@@ -339,6 +339,14 @@ export const mutants = [
     replace: '    this.durableOffset = covered;\n',
     test: vitest('test/wal-power-cut.test.ts'),
   },
+  {
+    id: 'log-without-key',
+    what: "a new log gets no key, so its records' CRCs are plain and a record-shaped payload makes recovery refuse the log",
+    file: 'wal/log.ts',
+    find: '      if (key === 0 && this.segments.length === 0) key = createLogKey(dir, files);\n',
+    replace: '      void createLogKey;\n',
+    test: vitest('test/wal.test.ts', '-t', 'record-shaped'),
+  },
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);

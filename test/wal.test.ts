@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LogLockedError } from '../wal/lock.js';
@@ -229,6 +230,32 @@ describe('retention', () => {
 });
 
 describe('recovery', () => {
+  it('a record-shaped payload cannot make recovery refuse the log: the CRC starts from the log key, which no client knows', () => {
+    const dir = freshDir();
+    const log = open(dir, { durability: 'always' });
+    log.append(body(1, 100), 1);
+    // A publisher's batch that carries, 8-aligned, a whole record with a correct plain CRC32
+    // (what anyone who read record.ts could make), then more bytes.
+    const forged = new Uint8Array(recordBytes(40));
+    const view = new DataView(forged.buffer);
+    view.setUint32(0, 0x4c514d4e, true);
+    view.setUint32(8, 5, true);
+    view.setUint32(16, 1, true);
+    view.setUint32(20, 40, true);
+    view.setUint32(4, crc32(forged.subarray(8, RECORD_HEADER_BYTES + 40)), true);
+    const batch = new Uint8Array(64 + forged.length + 4000);
+    batch.set(forged, 64);
+    log.append(batch, 3);
+    log.close();
+    // A crash tears that batch after the forged record: the real record is damaged, the forged
+    // one whole. It must be taken for what it is, the inside of a torn tail.
+    const file = listSegments(dir)[0].path;
+    truncateSync(file, statSync(file).size - 2000);
+    const reopened = open(dir);
+    expect(reopened.recovery.truncatedBytes).toBeGreaterThan(0);
+    expect(reopened.endOffset).toBe(1);
+  });
+
   /** A closed log of `n` records in one segment, and each record's end byte. */
   function writeLog(n: number): { dir: string; ends: number[]; file: string } {
     const dir = freshDir();

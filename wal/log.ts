@@ -36,6 +36,7 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type LogFiles, makeDurableDirectory, nodeFiles } from './files.js';
 import { lockLog } from './lock.js';
+import { createLogKey, readLogKey } from './log-key.js';
 import { MAX_BODY_BYTES, padTo8, RecordHeaderWriter, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
@@ -110,10 +111,11 @@ export class WriteAheadLog {
   private readonly retentionBytes: number;
   private readonly retentionMs: number;
   private readonly unlock: () => void;
-  private readonly header = new RecordHeaderWriter();
+  private readonly header: RecordHeaderWriter;
   /** Zero padding for each length 1..7, made once: a body's padding is one of them. */
   private readonly pads = Array.from({ length: 8 }, (_, n) => new Uint8Array(n));
-  private readonly parts: Uint8Array[] = [this.header.header, this.header.header, this.pads[0]];
+  /** The writev parts: header, body, padding (the header's bytes are set once the key is known). */
+  private readonly parts: Uint8Array[] = [this.pads[0], this.pads[0], this.pads[0]];
   private segments: SegmentFile[];
   private segmentSizes: number[];
   private fd = -1;
@@ -159,6 +161,11 @@ export class WriteAheadLog {
     this.unlock = lockLog(dir, files);
     try {
       this.segments = listSegments(dir, files);
+      // A new log gets its key before its first segment; a log from before keys keeps key 0.
+      let key = readLogKey(dir, files);
+      if (key === 0 && this.segments.length === 0) key = createLogKey(dir, files);
+      this.header = new RecordHeaderWriter(key);
+      this.parts[0] = this.header.header;
       if (this.segments.length === 0) {
         this.segments.push({ firstOffset: 0, path: segmentPath(dir, 0) });
         files.close(files.open(this.segments[0].path, 'w'));
@@ -170,7 +177,7 @@ export class WriteAheadLog {
       this.segmentSizes = this.segments.map((s) => files.stat(s.path).size);
       const active = this.segments[this.segments.length - 1];
       const bytes = files.readFile(active.path);
-      const scan = scanSegment(bytes, active.firstOffset);
+      const scan = scanSegment(bytes, active.firstOffset, key);
       let truncated: RecoveryReport['truncated'];
       if (scan.problem !== undefined) {
         if (scan.problem.validRecordAfter !== null) throw new LogCorruptError(active.path, scan.problem.position, scan.problem.kind);

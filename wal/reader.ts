@@ -13,6 +13,7 @@
  */
 import { type LogFiles, nodeFiles } from './files.js';
 import { LogCorruptError } from './log.js';
+import { readLogKey } from './log-key.js';
 import { RECORD_HEADER_BYTES, RecordReader, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
@@ -34,7 +35,8 @@ export class LogReader {
   private position = 0;
   private nextOffset: number;
   private buffer = new Uint8Array(CHUNK_BYTES);
-  private records = new RecordReader(this.buffer);
+  private readonly key: number;
+  private records: RecordReader;
   private bufferAt = 0;
   private bufferLength = 0;
   private readonly current: { offset: number; count: number; bytes: Uint8Array; bodyStart: number; bodyLength: number };
@@ -44,6 +46,8 @@ export class LogReader {
     from = 0,
     private readonly files: LogFiles = nodeFiles,
   ) {
+    this.key = readLogKey(dir, files);
+    this.records = new RecordReader(this.buffer, this.key);
     const segments = listSegments(dir, files);
     let chosen = segments[0];
     for (const s of segments) if (s.firstOffset <= from) chosen = s;
@@ -122,7 +126,7 @@ export class LogReader {
     if (at >= 0 && at + need <= this.bufferLength) return true;
     if (need > this.buffer.length) {
       this.buffer = new Uint8Array(Math.max(need, this.buffer.length * 2));
-      this.records = new RecordReader(this.buffer);
+      this.records = new RecordReader(this.buffer, this.key);
     }
     // Reads start at record positions, which are 8-aligned: bodies stay 8-aligned in the buffer.
     this.bufferAt = this.position;
@@ -159,13 +163,14 @@ export interface LogDamage {
 /** Checks every record of every segment (length, CRC, offsets continuing across files). */
 export function verifyLog(dir: string, files: LogFiles = nodeFiles): { records: number; endOffset: number; damage: LogDamage[] } {
   const damage: LogDamage[] = [];
+  const key = readLogKey(dir, files);
   let records = 0;
   let expected: number | undefined;
   let endOffset = 0;
   for (const s of listSegments(dir, files)) {
     if (expected !== undefined && s.firstOffset !== expected)
       damage.push({ file: s.path, position: 0, reason: `begins at offset ${s.firstOffset}, the previous segment ended at ${expected}` });
-    const scan = scanSegment(files.readFile(s.path), s.firstOffset);
+    const scan = scanSegment(files.readFile(s.path), s.firstOffset, key);
     if (scan.problem) damage.push({ file: s.path, position: scan.problem.position, reason: scan.problem.kind });
     records += scan.records;
     endOffset = scan.endOffset;

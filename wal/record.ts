@@ -14,7 +14,9 @@
  * All fields little-endian. `offset` is the first message's offset in the log (messages are
  * numbered from 0); the next record's offset is `offset + count`. `crc32` (IEEE, zlib's) covers
  * header bytes 8..64 and the body, so a torn write, a flipped bit or a record from a stale
- * file is caught wherever it lands; padding is not covered (it is never read as data).
+ * file is caught wherever it lands; padding is not covered (it is never read as data). The CRC
+ * starts from the log's key (log-key.ts) instead of 0, so record-shaped bytes inside a body,
+ * which a client can send, never pass for a record.
  * `appended-at` is wall-clock milliseconds, for retention by age and for people reading a dump.
  */
 import { crc32 } from 'node:zlib';
@@ -49,6 +51,9 @@ export class RecordHeaderWriter {
   /** The header bytes the CRC covers (8..64), made once. */
   private readonly covered = this.header.subarray(H_OFFSET);
 
+  /** `key`: the log's key, the CRC's starting value. */
+  constructor(private readonly key: number) {}
+
   /** Fills the header for a record of `count` messages; the CRC covers it and `body`. */
   write(offset: number, count: number, body: Uint8Array, appendedAtMs: number): void {
     const v = this.view;
@@ -60,7 +65,7 @@ export class RecordHeaderWriter {
     v.setUint32(H_APPENDED, appendedAtMs % TWO_32, true);
     v.setUint32(H_APPENDED + 4, Math.floor(appendedAtMs / TWO_32), true);
     this.header.fill(0, 32, RECORD_HEADER_BYTES);
-    v.setUint32(H_CRC, crc32(body, crc32(this.covered)), true);
+    v.setUint32(H_CRC, crc32(body, crc32(this.covered, this.key)), true);
   }
 }
 
@@ -77,7 +82,11 @@ export class RecordReader {
   count = 0;
   bodyLength = 0;
 
-  constructor(readonly bytes: Uint8Array) {
+  /** `key`: the log's key (log-key.ts), the CRC's starting value. */
+  constructor(
+    readonly bytes: Uint8Array,
+    private readonly key: number,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -100,7 +109,7 @@ export class RecordReader {
     if (available - at < recordBytes(bodyLength)) return 'short';
     // Header bytes 8..64 and the body lie end to end: one CRC over both.
     const covered = this.bytes.subarray(at + H_OFFSET, at + RECORD_HEADER_BYTES + bodyLength);
-    if (crc32(covered) !== v.getUint32(at + H_CRC, true)) return 'crc';
+    if (crc32(covered, this.key) !== v.getUint32(at + H_CRC, true)) return 'crc';
     const offset = v.getUint32(at + H_OFFSET, true) + v.getUint32(at + H_OFFSET + 4, true) * TWO_32;
     if (expectedOffset >= 0 && offset !== expectedOffset) return 'offset';
     this.offset = offset;

@@ -20,9 +20,10 @@ export interface SegmentScan {
   readonly problem?: { readonly position: number; readonly kind: RecordProblem; readonly validRecordAfter: number | null };
 }
 
-export function scanSegment(bytes: Uint8Array, firstOffset: number): SegmentScan {
+/** `key`: the log's key (log-key.ts). */
+export function scanSegment(bytes: Uint8Array, firstOffset: number, key: number): SegmentScan {
   let records = 0;
-  const r = new RecordReader(bytes);
+  const r = new RecordReader(bytes, key);
   let at = 0;
   let offset = firstOffset;
   while (at < bytes.length) {

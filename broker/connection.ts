@@ -12,6 +12,7 @@
  * for that request only and the connection goes on (`refuse`).
  */
 import type { Socket } from 'node:net';
+import type { ConsumerGroup } from './consumer-group.js';
 import { FrameError, FrameReader } from './frame-reader.js';
 import {
   bodyText,
@@ -32,7 +33,7 @@ import type { BrokerLimits } from './limits.js';
 import { PublishCredit } from './publish-credit.js';
 import type { StoredBatch } from './storage.js';
 import { type DeliverySink, Subscription } from './subscription.js';
-import type { Topic } from './topic.js';
+import { GroupNotStoredError, type Topic } from './topic.js';
 
 /** What a connection needs of its broker (broker/server.ts), named here so the two files do not import each other. */
 export interface ConnectionHost {
@@ -381,7 +382,17 @@ export class Connection implements DeliverySink {
     }
     const topic = this.useTopic(request, name);
     if (topic === undefined) return;
-    const group = groupName !== undefined ? topic.group(groupName) : null;
+    let group: ConsumerGroup | null = null;
+    if (groupName !== undefined) {
+      try {
+        group = topic.group(groupName);
+      } catch (error) {
+        if (!(error instanceof GroupNotStoredError)) throw error;
+        this.releaseTopic(topic);
+        this.refuse(request, ErrorCode.STORAGE, error.message);
+        return;
+      }
+    }
     const id = this.nextHandle++;
     const subscription = new Subscription(id, name, this, credit, topic.log.endOffset, group);
     this.subscriptions.set(id, { subscription, topic });

@@ -84,6 +84,8 @@ export const ErrorCode = {
   SLOW_CONSUMER: 9,
   SHUTTING_DOWN: 10,
   LIMIT: 11,
+  /** The broker could not store what the request needs (a full or failing disk); nothing was made. */
+  STORAGE: 12,
 } as const;
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 

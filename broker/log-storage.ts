@@ -51,6 +51,8 @@ class LoggedTopic implements TopicLog {
   private committedTimer: NodeJS.Timeout | null = null;
   private readCommitted: (() => ReadonlyMap<string, number>) | null = null;
   private lastCommitted = '{}';
+  /** The last timed write of groups.json failed (said once until one succeeds). */
+  private commitFailing = false;
 
   constructor(
     private readonly log: WriteAheadLog,
@@ -136,10 +138,15 @@ class LoggedTopic implements TopicLog {
       this.committedTimer = setInterval(() => {
         try {
           this.writeCommitted();
+          if (this.commitFailing) process.stderr.write(`nanomq broker: ${join(this.dir, 'groups.json')} is written again\n`);
+          this.commitFailing = false;
         } catch (error) {
           // Committed offsets not saved this time (a full disk, no file descriptors): a restart
-          // would start the groups earlier and redeliver, never skip. Said, and tried again.
-          process.stderr.write(`nanomq broker: cannot write ${join(this.dir, 'groups.json')}: ${(error as Error).message}\n`);
+          // would start the groups earlier and redeliver, never skip (retention holds what the
+          // offsets on disk need). Said once, tried again every COMMIT_EVERY_MS.
+          if (!this.commitFailing)
+            process.stderr.write(`nanomq broker: cannot write ${join(this.dir, 'groups.json')}: ${(error as Error).message} (trying again)\n`);
+          this.commitFailing = true;
         }
       }, COMMIT_EVERY_MS);
       this.committedTimer.unref();

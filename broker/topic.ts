@@ -20,6 +20,14 @@ export interface CreditOwner {
   giveBack(batch: StoredBatch): void;
 }
 
+/** A new group's state could not be written (groups.json): the group was not made. */
+export class GroupNotStoredError extends Error {
+  constructor(group: string, cause: Error) {
+    super(`cannot store group ${group}: ${cause.message}`, { cause });
+    this.name = 'GroupNotStoredError';
+  }
+}
+
 export class Topic {
   readonly subscriptions = new Set<Subscription>();
   readonly groups = new Map<string, ConsumerGroup>();
@@ -64,7 +72,15 @@ export class Topic {
     if (group === undefined) {
       group = new ConsumerGroup(name, this.log.endOffset);
       this.groups.set(name, group);
-      this.log.groupsChanged();
+      try {
+        // Durable before anyone subscribes: a group the disk forgot would, after a crash, start
+        // again at the end and skip what was published to it meanwhile.
+        this.log.groupsChanged();
+      } catch (error) {
+        // Not written: the group is not made, rather than left with no member and no end.
+        this.groups.delete(name);
+        throw new GroupNotStoredError(name, error as Error);
+      }
     }
     return group;
   }

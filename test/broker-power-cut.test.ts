@@ -139,3 +139,31 @@ describe.each(['batch', 'always'] as const)('the broker on its log under %s, thr
     expect(outOfOrder).toBe(0);
   }, 180_000);
 });
+
+describe("a consumer group's state that cannot be written", () => {
+  it('refuses the subscription that would make the group (STORAGE), makes no group, and goes on', async () => {
+    const files = new PowerCutFiles();
+    const broker = await Broker.start({ storage: new LogStorage(DIR, { durability: 'batch', files }) });
+    const client = await BrokerClient.connect(broker.url);
+    try {
+      // The disk is full when groups.json is replaced.
+      files.faults = (operation, path) => (operation === 'open' && path.endsWith('groups.json.tmp') ? 'ENOSPC' : undefined);
+      const refused = await client
+        .subscribe('jobs', { group: 'workers' }, () => {})
+        .then(
+          () => null,
+          (error: { code?: number; message: string }) => error,
+        );
+      expect(refused?.code).toBe(12);
+      expect(refused?.message).toMatch(/cannot store group workers: ENOSPC/);
+      expect(broker.statsNow().groups).toBe(0);
+      // The connection goes on, and once the disk has room the group is made.
+      files.faults = () => undefined;
+      await client.subscribe('jobs', { group: 'workers' }, () => {});
+      expect(broker.statsNow().groups).toBe(1);
+    } finally {
+      client.destroy();
+      await broker.close(100);
+    }
+  });
+});

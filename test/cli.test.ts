@@ -16,6 +16,19 @@ workloads:
   - kind: throughput
 `;
 
+describe('version and help', () => {
+  it('--version prints the package version; help <command> is <command> --help, broker included', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = nanomq(['--version']);
+    expect({ status: v.status, out: v.stdout.trim() }).toEqual({ status: 0, out: version });
+    const help = nanomq(['help', 'broker']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toBe(nanomq(['broker', '--help']).stdout);
+    expect(help.stdout).toMatch(/--max-connections/);
+    expect(nanomq(['help', 'run']).stdout).toBe(nanomq(['run', '--help']).stdout);
+  });
+});
+
 describe('nanomq run', () => {
   it('runs a scenario, prints the table and the result path, exits 0', () => {
     const dir = tempDir();

@@ -91,6 +91,28 @@ describe('nanomq compare', () => {
     expect(r.stderr).toMatch(/other.json: schema is "something\/2"/);
     expect(nanomq(['compare', base, base, '--threshold', 'lots']).status).toBe(2);
   });
+
+  it('refuses --threshold 0.05 (a fraction where a percentage is meant), and takes 0.05% written so', () => {
+    const r = nanomq(['compare', base, base, '--threshold', '0.05']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--threshold 0.05: a percentage \(5 means 5%\); for 5% write 5, for 0.05% write 0.05%/);
+    expect(nanomq(['compare', base, base, '--threshold', '0.05%']).status).toBe(0);
+  });
+
+  it('refuses runs of two scenarios that share no case, instead of calling every case lost', () => {
+    const other = write('other-scenario.json', synthResult([synthCase('broker/throughput/x', five)], 'broker'));
+    const r = nanomq(['compare', base, other]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/is a run of scenario synthetic, .* of broker, and they share no case: nothing to compare/);
+    expect(r.stdout).not.toMatch(/REGRESSION/);
+  });
+
+  it('says so when nothing was judged (one trial a side)', () => {
+    const one = write('one.json', synthResult([synthCase(ID, [1e6])]));
+    const r = nanomq(['compare', one, one]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/nothing was judged: no figure had enough trials on both sides/);
+  });
 });
 
 describe('a compare gate that neither cries wolf nor hides a regression', () => {

@@ -23,6 +23,9 @@ export function parseThreshold(value: string): number {
   const n = Number(value.replace(/%$/, ''));
   if (value.replace(/%$/, '').trim() === '' || !Number.isFinite(n) || n < 0 || n >= 100)
     throw new BadInput(`--threshold: expected a percentage from 0 to 100, got ${JSON.stringify(value)}`);
+  // 0.05 is what a fraction of 5% looks like: taken as 0.05%, it would flag noise as change.
+  if (n > 0 && n < 1 && !value.endsWith('%'))
+    throw new BadInput(`--threshold ${value}: a percentage (5 means 5%); for ${n * 100}% write ${n * 100}, for ${value}% write ${value}%`);
   return n;
 }
 

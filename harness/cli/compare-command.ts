@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { type Comparison, compareResults } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import { parseThreshold, readResultOrBadInput } from './arguments.js';
-import { ExitCode } from './exit.js';
+import { BadInput, ExitCode } from './exit.js';
 import { renderTable } from './table.js';
 
 export function comparisonTable(c: Comparison): string {
@@ -25,7 +25,23 @@ export function registerCompare(program: Command): void {
     .option('--json', 'print machine-readable output')
     .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean }) => {
       const threshold = parseThreshold(flags.threshold);
-      const comparison = compareResults(readResultOrBadInput(baselinePath), readResultOrBadInput(candidatePath), threshold);
+      const baseline = readResultOrBadInput(baselinePath);
+      const candidate = readResultOrBadInput(candidatePath);
+      const [a, b] = [baseline.scenario.name, candidate.scenario.name];
+      const shared = candidate.cases.filter((c) => baseline.cases.some((d) => d.id === c.id)).length;
+      // Runs of two scenarios with no case in common: every baseline case would read as lost.
+      if (a !== b && shared === 0) {
+        throw new BadInput(
+          `${baselinePath} is a run of scenario ${a}, ${candidatePath} of ${b}, and they share no case: nothing to compare (compare two runs of one scenario)`,
+        );
+      }
+      const comparison = compareResults(baseline, candidate, threshold);
+      if (a !== b) comparison.warnings.unshift(`different scenarios: ${a} → ${b}; only the ${shared} case(s) they share are compared`);
+      if (comparison.tested === 0 && comparison.lostCases.length === 0) {
+        comparison.warnings.push(
+          `nothing was judged: no figure had enough trials on both sides for a verdict (${comparison.inconclusive} inconclusive); this exit 0 says nothing about the change (docs/method.md: run both sides with more trials)`,
+        );
+      }
       // Loud on stderr too, where a CI log reader looks first.
       for (const warning of comparison.warnings) process.stderr.write(`nanomq compare: WARNING: ${warning}\n`);
       process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonTable(comparison)}\n`);

@@ -5,9 +5,10 @@
  * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed with
  * --enforce-slo; 4 a significant regression (compare).
  */
-if (process.argv[2] === 'broker') {
+if (process.argv[2] === 'broker' || (process.argv[2] === 'help' && process.argv[3] === 'broker')) {
+  // `nanomq help broker` is `nanomq broker --help`, as for every other command.
   const { runBrokerCli } = await import('../../broker/main.js');
-  process.exit(await runBrokerCli(process.argv.slice(3)));
+  process.exit(await runBrokerCli(process.argv[2] === 'help' ? ['--help'] : process.argv.slice(3)));
 } else {
   await import('./program.js');
 }

@@ -4,7 +4,10 @@
  * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed
  * with --enforce-slo; 4 a significant regression (compare).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../../implementations/shared/package-root.js';
 import { registerCompare } from './compare-command.js';
 import { BadInput, ExitCode } from './exit.js';
 import { registerList } from './list-command.js';
@@ -14,7 +17,13 @@ import { registerRun } from './run-command.js';
 import { registerTrial } from './trial-command.js';
 
 const program = new Command();
-program.name('nanomq').description('Measure and compare message queues on Node.js, from inter-thread rings to brokers').showHelpAfterError().exitOverride();
+const { version } = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+program
+  .name('nanomq')
+  .description('Measure and compare message queues on Node.js, from inter-thread rings to brokers')
+  .version(version, '-V, --version', 'print the version')
+  .showHelpAfterError()
+  .exitOverride();
 registerRun(program);
 registerList(program);
 registerMicro(program);

@@ -43,6 +43,16 @@ describe('examples against a broker given by address (with a token)', () => {
   afterAll(() => {
     broker.kill('SIGTERM');
   });
+  it('refuses an address without tcp://, and a missing token, each in one line', () => {
+    const bare = runExample('pub-sub', [url.replace('tcp://', ''), '--token', 'example-token']);
+    expect(bare.status).toBe(2);
+    expect(bare.stderr).toMatch(/is not an argument this example takes \(a broker's address is tcp:\/\/host:port: did you mean tcp:\/\//);
+    expect(bare.stdout).not.toMatch(/started a broker/);
+    const noToken = runExample('pub-sub', [url]);
+    expect(noToken.status).toBe(1);
+    expect(noToken.stderr.trim().split('\n')).toHaveLength(1);
+    expect(noToken.stderr).toMatch(/^example: .*(token|authori)/i);
+  });
   for (const [name, says] of examples) {
     it(`${name} runs and exits 0`, () => {
       const r = runExample(name, [url, '--token', 'example-token']);

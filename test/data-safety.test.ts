@@ -225,6 +225,9 @@ describe('run checks where its output goes before it spends any machine time', (
     const files = (JSON.parse(r.stdout) as { results: { file: string }[] }).results.map((x) => x.file);
     expect(new Set(files).size).toBe(2);
     expect(readdirSync(join(home, 'out')).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+    // Each file's time is its own scenario's: the second does not claim the first's.
+    const [first, second] = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as { environment: { startedAt: string; finishedAt: string } });
+    expect(Date.parse(second.environment.startedAt)).toBeGreaterThanOrEqual(Date.parse(first.environment.finishedAt));
   });
 
   it('never overwrites an existing result file, even one that appears after the name was chosen', () => {

@@ -39,7 +39,9 @@ export interface RunOptions {
 }
 
 export async function runScenario(scenario: Scenario, file: string | undefined, options: RunOptions = {}): Promise<ResultFile> {
-  const environment = options.environment ?? captureEnvironment();
+  // A suite's scenarios share the machine's description, but each has its own start: a second
+  // scenario's file must not claim the whole suite's time as its own.
+  const environment = options.environment ? { ...options.environment, startedAt: new Date().toISOString() } : captureEnvironment();
   const effective: Scenario = {
     ...scenario,
     trials: options.trials ?? scenario.trials,

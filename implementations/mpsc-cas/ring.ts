@@ -109,7 +109,9 @@ export class MpscRingProducer extends RingProducerSide {
       // A batch never straddles the end: it stops there, or (if not even one record fits
       // before the end) a padding record fills the rest and the batch starts at 0.
       let padding = toEnd < size ? toEnd : 0;
-      const n = padding > 0 ? Math.min(max, Math.floor((free - padding) / size)) : Math.min(max, Math.floor(free / size), Math.floor(toEnd / size));
+      // `| 0`, not Math.floor: see record-run.ts (a division exact through warm-up deoptimised
+      // claim the first time it was not, inside a window).
+      const n = padding > 0 ? Math.min(max, ((free - padding) / size) | 0) : Math.min(max, (free / size) | 0, (toEnd / size) | 0);
       if (n <= 0) {
         const fresh = this.freshHead();
         if (fresh === head) {

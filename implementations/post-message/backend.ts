@@ -92,7 +92,7 @@ class PostMessageProducer implements Producer {
     let total = 0;
     for (;;) {
       const inFlight = Atomics.load(this.inFlight, IN_FLIGHT);
-      n = Math.min(max, Math.floor((this.capacityBytes - inFlight) / size));
+      n = Math.min(max, ((this.capacityBytes - inFlight) / size) | 0);
       if (n <= 0) {
         this.lastNeed = size;
         return 0;

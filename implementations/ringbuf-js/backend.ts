@@ -59,7 +59,7 @@ class RingbufProducer implements Producer {
 
   claim(max: number, length: number): number {
     const size = checkClaim(this.claimed !== 0, length, this.capacity);
-    const n = Math.min(max, Math.floor(this.ring.availableWrite() / size));
+    const n = Math.min(max, (this.ring.availableWrite() / size) | 0);
     if (n <= 0) {
       this.lastNeed = size;
       return 0;

@@ -36,7 +36,10 @@ export class RecordRun {
   layOut(words: Int32Array, dataOffset: number, capacity: number, position: number, free: number, max: number, size: number, length: number): number {
     const index = position & (capacity - 1);
     const toEnd = capacity - index;
-    const first = Math.min(max, Math.floor(Math.min(free, toEnd) / size));
+    // Whole records by `| 0`, not Math.floor: TurboFan takes a division that was exact all
+    // through warm-up to stay exact, and deoptimises ("lost precision") the first time it is
+    // not, which came inside a measured window (seen with mpsc-cas in CI). `| 0` truncates.
+    const first = Math.min(max, (Math.min(free, toEnd) / size) | 0);
     writeHeaders(words, dataOffset + index, first, size, length);
     this.first = dataOffset + index + RECORD_HEADER_BYTES;
     this.split = first;
@@ -53,7 +56,7 @@ export class RecordRun {
         words[at + 1] = RecordType.PADDING;
       }
       used += tail;
-      const second = Math.min(max - first, Math.floor((free - used) / size));
+      const second = Math.min(max - first, ((free - used) / size) | 0);
       writeHeaders(words, dataOffset, second, size, length);
       this.second = dataOffset + RECORD_HEADER_BYTES;
       used += second * size;

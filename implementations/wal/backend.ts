@@ -81,7 +81,7 @@ class WalProducer implements Producer {
 
   claim(max: number, length: number): number {
     const size = checkClaim(this.claimed !== 0, length, this.capacity - 2 * LOG_HEADER_BYTES);
-    const n = Math.min(max, Math.floor((this.freeBytes() - LOG_HEADER_BYTES) / size));
+    const n = Math.min(max, ((this.freeBytes() - LOG_HEADER_BYTES) / size) | 0);
     if (n <= 0) {
       this.lastNeed = size + LOG_HEADER_BYTES;
       // The consumer waits on what is not yet durable: finish the group commit before waiting.

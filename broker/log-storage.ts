@@ -62,7 +62,7 @@ class LoggedTopic implements TopicLog {
     private readonly files: LogFiles,
   ) {
     this.lastCommitted = committedJson;
-    this.holdForGroups(committedJson);
+    this.holdForGroups(Object.values(JSON.parse(committedJson) as Record<string, number>));
     // The window in memory starts where the groups resume; read it back from the log.
     this.memory = new MemoryTopicLog(from);
     if (from < log.endOffset) {
@@ -206,7 +206,8 @@ class LoggedTopic implements TopicLog {
    */
   private writeCommitted(): void {
     if (this.readCommitted === null) return;
-    const json = JSON.stringify(Object.fromEntries(this.readCommitted()));
+    const committed = this.readCommitted();
+    const json = JSON.stringify(Object.fromEntries(committed));
     if (json === this.lastCommitted) return;
     const files = this.files;
     const path = join(this.dir, 'groups.json');
@@ -220,7 +221,7 @@ class LoggedTopic implements TopicLog {
     files.rename(`${path}.tmp`, path);
     files.syncDirectory(this.dir);
     this.lastCommitted = json;
-    this.holdForGroups(json);
+    this.holdForGroups(committed.values());
   }
 
   /**
@@ -228,9 +229,9 @@ class LoggedTopic implements TopicLog {
    * after a crash resumes each group there, so a segment deleted above it would be a silent skip
    * of acknowledged messages the group never had. (Offsets only in memory are ahead of these.)
    */
-  private holdForGroups(committedJson: string): void {
-    const offsets = Object.values(JSON.parse(committedJson) as Record<string, number>);
-    this.log.retentionFloor = offsets.length === 0 ? Number.POSITIVE_INFINITY : Math.min(...offsets);
+  private holdForGroups(committedOnDisk: Iterable<number>): void {
+    // Math.min of nothing is Infinity: no groups, no floor.
+    this.log.retentionFloor = Math.min(...committedOnDisk);
   }
 }
 

@@ -170,10 +170,11 @@ export class WriteAheadLog {
         this.segments.push({ firstOffset: 0, path: segmentPath(dir, 0) });
         files.close(files.open(this.segments[0].path, 'w'));
         files.syncDirectory(dir);
+      } else {
+        // Names another incarnation created and died before syncing (a roll cut short) are made
+        // durable now, before anything in them counts.
+        files.syncDirectory(dir);
       }
-      // Names another incarnation created and died before syncing (a roll cut short) are made
-      // durable now, before anything in them counts.
-      files.syncDirectory(dir);
       this.segmentSizes = this.segments.map((s) => files.stat(s.path).size);
       const active = this.segments[this.segments.length - 1];
       const bytes = files.readFile(active.path);

@@ -95,3 +95,25 @@ describe('mpsc-cas head cache', () => {
     expect(Atomics.load(words, HEAD_CACHE)).toBe(head);
   });
 });
+
+describe('mpsc-cas consumer back-off', () => {
+  // The back-off reads TAIL 32 times and keeps a figure of them so the loop is not optimised
+  // away. As a sum, 32 tails past 64 MiB overflowed int32: backOff deoptimised ("overflow") and
+  // the double it stored in `sink` changed the consumer's field representation, so drain and
+  // drainLoop deoptimised too ("wrong map"), seen inside a measured window.
+  it.each([
+    ['past 64 MiB', 2 ** 26 + 4096],
+    ['near 2^31', 2 ** 31 - 8192],
+    ['past 2^31 (negative as int32)', 2 ** 31 + 4096],
+  ])('keeps its sink a small integer with the tail %s', (_label, start) => {
+    const { producer, consumer } = ringAt(start, start);
+    expect(producer.claim(1, 64)).toBe(1);
+    // Claimed, not committed: the consumer backs off instead of polling the record.
+    expect(consumer.drain(1, () => {})).toBe(0);
+    expect(consumer.counters().uncommittedBackOffs).toBe(1);
+    const { sink } = consumer as unknown as { sink: number };
+    expect(Number.isInteger(sink) && sink >= 0 && sink < 2 ** 30, `sink ${sink}`).toBe(true);
+    producer.commit();
+    expect(consumer.drain(1, () => {})).toBe(1);
+  });
+});

@@ -62,6 +62,8 @@ export const BACK_OFF_SPINS = 32;
  */
 export const STALLED_BACK_OFFS = 256;
 export const YIELD_MS = 0.05;
+/** Masks the back-off's sink into V8's small-integer range (31 bits where pointers are compressed). */
+const SMALL_INTEGER = 0x3fffffff;
 
 const MPSC_WORDS = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_FULL };
 
@@ -224,7 +226,7 @@ export class MpscRingConsumer extends RingConsumerSide {
   private stalledAt = -1;
   private stalledFor = 0;
   private readonly pause = new Int32Array(new SharedArrayBuffer(4));
-  /** Keeps the back-off loop from being optimised away. */
+  /** Keeps the back-off loop from being optimised away; always a small integer (see backOff). */
   sink = 0;
 
   constructor(memory: SharedArrayBuffer) {
@@ -291,9 +293,12 @@ export class MpscRingConsumer extends RingConsumerSide {
 
   private backOff(): void {
     this.backOffs++;
+    // XOR, not a sum: 32 tails of a run past 64 MiB summed beyond int32, which deoptimised
+    // backOff ("overflow") and, once the double reached `sink`, changed this object's field
+    // representation, so drain and drainLoop deoptimised too ("wrong map"), inside the window.
     let x = 0;
-    for (let i = 0; i < BACK_OFF_SPINS; i++) x += Atomics.load(this.words, TAIL);
-    this.sink = x;
+    for (let i = 0; i < BACK_OFF_SPINS; i++) x ^= Atomics.load(this.words, TAIL);
+    this.sink = x & SMALL_INTEGER;
   }
 
   // A record is there when its length word is (a claimed record's reads 0 until committed).

@@ -163,13 +163,6 @@ workloads:
  * window, mpsc-cas never: the rate producer allocates there, recorded in issue 29's note.)
  */
 const ALLOCATES = new Set(['post-message', 'wal']);
-/**
- * Deoptimisations printed, not judged: mpsc-cas's consumer met a first-time path inside the
- * window at throughput batch 256 in both trials of one CI run (drain and drainLoop deoptimised,
- * "insufficient type feedback for compare operation"; release recompiled), and in neither in
- * others. An open finding (issue 29's closing note), not yet fixed; its collections stay judged.
- */
-const DEOPTS_REPORTED_ONLY = new Set(['mpsc-cas']);
 /** Trials per case: a verdict needs the event in every one of them (see the deopt check). */
 const TRIALS = 2;
 /** ringbuf.js's own functions, allowed for ringbuf-js only. */
@@ -234,10 +227,8 @@ workloads:
       seen.set(id, [...(seen.get(id) ?? []), unexplained]);
     }
     for (const [id, perTrial] of seen) {
-      const backend = windows.find((w) => w.id === id)!.backend;
       if (perTrial.some((lines) => lines.length > 0))
         console.info(`in-window JIT events, ${id}: ${perTrial.map((l) => l.length).join(' / ')} (trials)\n  ${perTrial.flat()[0]}`);
-      if (DEOPTS_REPORTED_ONLY.has(backend)) continue;
       expect(
         perTrial.every((lines) => lines.length > 0),
         `${id}: in the window in every trial:\n${perTrial.flat().slice(0, 4).join('\n')}`,

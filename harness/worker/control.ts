@@ -90,6 +90,11 @@ export class Control {
     this.awaitFlag(EMPTIED);
   }
 
+  /** Whether the consumer has found the queue empty yet (see HeldClaimRehearsal). */
+  emptied(): boolean {
+    return Atomics.load(this.words, EMPTIED) !== 0;
+  }
+
   /** Waits until `word` is set, at most FILL_WAIT_MS, and never past warm-up. */
   private awaitFlag(word: number): void {
     const until = performance.now() + FILL_WAIT_MS;

@@ -21,6 +21,7 @@ import type { WaitCounters } from '../results/types.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
+import { HeldClaimRehearsal } from './held-claim.js';
 import { MeasureWindow } from './measure-window.js';
 import type { WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
@@ -172,6 +173,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
   let seq = 0;
   let lastStamp = -TIMESTAMP_EVERY;
   let filled = false;
+  const rehearsal = new HeldClaimRehearsal(control);
   ready();
   control.awaitPhase(Phase.WARMUP);
   for (;;) {
@@ -194,6 +196,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
     if (stamp) lastStamp = seq;
     writer.write(producer, n, seq, stamp ? STAMP_FIRST : STAMP_NONE);
     if (stamp) writer.stampFirst(producer);
+    rehearsal.hold(phase);
     producer.commit();
     seq += n;
   }
@@ -223,6 +226,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let seq = 0;
   let busy = false;
+  const rehearsal = new HeldClaimRehearsal(control);
   ready();
   control.awaitPhase(Phase.WARMUP);
   // Each producer carries its share of the rate.
@@ -257,6 +261,7 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
     writer.write(producer, n, seq, STAMP_INTENDED);
     // The actual send time is taken at publish, after the batch is filled.
     writer.stampSentAt(producer, n);
+    rehearsal.hold(phase);
     producer.commit();
     if (!window.stopped) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
     seq += n;
@@ -362,6 +367,7 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
   const length = HEADER_BYTES + payload;
   const { visit, tally } = roundTripVisitor(check, window, roundTrip);
   let seq = 0;
+  const rehearsal = new HeldClaimRehearsal(control);
   ready();
   control.awaitPhase(Phase.WARMUP);
   outer: for (;;) {
@@ -375,6 +381,7 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
     }
     writer.write(requests, n, seq, STAMP_ALL);
     writer.stampAll(requests, n);
+    rehearsal.hold(phase);
     requests.commit();
     seq += n;
     const stalledSince = nowNs();
@@ -406,10 +413,12 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   const sleepSpace = (ms: number) => replies.awaitSpace(ms);
   const window = new MeasureWindow();
   let echoed = 0;
+  const rehearsal = new HeldClaimRehearsal(control);
   const visit: MessageVisitor = (bytes, offset, length) => {
     check.check(bytes, offset, length);
     while (replies.claim(1, length) === 0) wait.stall(sleepSpace);
     copyBytes(bytes, offset, replies.buffer, replies.offsetOf(0), length);
+    rehearsal.hold(control.phase());
     replies.commit();
     echoed++;
   };

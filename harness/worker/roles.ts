@@ -191,12 +191,12 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
       wait.stall(sleep);
       continue;
     }
+    rehearsal.hold();
     wait.progressed();
     const stamp = seq - lastStamp >= TIMESTAMP_EVERY;
     if (stamp) lastStamp = seq;
     writer.write(producer, n, seq, stamp ? STAMP_FIRST : STAMP_NONE);
     if (stamp) writer.stampFirst(producer);
-    rehearsal.hold(phase);
     producer.commit();
     seq += n;
   }
@@ -256,12 +256,12 @@ function runRateProducer({ task, backend, control, ready }: Context): WorkerRepo
       wait.stall(sleep);
       continue;
     }
+    rehearsal.hold();
     wait.progressed();
     writer.times[0] = intended;
     writer.write(producer, n, seq, STAMP_INTENDED);
     // The actual send time is taken at publish, after the batch is filled.
     writer.stampSentAt(producer, n);
-    rehearsal.hold(phase);
     producer.commit();
     if (!window.stopped) sendLag.recordValueWithCount(Math.max(0, writer.times[1] - intended), n);
     seq += n;
@@ -379,9 +379,9 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
       wait.stall(sleepSpace);
       continue;
     }
+    rehearsal.hold();
     writer.write(requests, n, seq, STAMP_ALL);
     writer.stampAll(requests, n);
-    rehearsal.hold(phase);
     requests.commit();
     seq += n;
     const stalledSince = nowNs();
@@ -417,8 +417,8 @@ function runPonger({ task, backend, control, ready }: Context): WorkerReport {
   const visit: MessageVisitor = (bytes, offset, length) => {
     check.check(bytes, offset, length);
     while (replies.claim(1, length) === 0) wait.stall(sleepSpace);
+    rehearsal.hold();
     copyBytes(bytes, offset, replies.buffer, replies.offsetOf(0), length);
-    rehearsal.hold(control.phase());
     replies.commit();
     echoed++;
   };

@@ -73,12 +73,17 @@ describe('nanomq compare', () => {
     const r = nanomq(['compare', base, base]);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/no significant change/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('verdict: no regression beyond 5% among 2 figure(s) tested');
   });
 
   it('exits 4 for a candidate with halved throughput, and says so', () => {
     const r = nanomq(['compare', base, halved]);
     expect(r.status).toBe(4);
     expect(r.stdout).toMatch(/SLOWER/);
+    // The last line is the headline: the verdict and the worst figure, with the exit code.
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(
+      new RegExp(`^verdict: REGRESSION: 1 figure\\(s\\) slower beyond 5%, worst ${ID.replace(/[/.=]/g, '\\$&')} msg/s 0\\.500× \\(−50\\.0%\\) \\(exit 4\\)$`),
+    );
     const json = nanomq(['compare', base, halved, '--json']);
     expect(JSON.parse(json.stdout).regressions).toBe(1);
   });
@@ -112,6 +117,7 @@ describe('nanomq compare', () => {
     const r = nanomq(['compare', one, one]);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/nothing was judged: no figure had enough trials on both sides/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^verdict: NOTHING JUDGED: .*exit 0 here says nothing about the change$/);
   });
 });
 

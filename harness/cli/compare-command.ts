@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { type Comparison, compareResults } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
+import { verdictLine } from '../compare/verdict-line.js';
 import { parseThreshold, readResultOrBadInput } from './arguments.js';
 import { BadInput, ExitCode } from './exit.js';
 import { renderTable } from './table.js';
@@ -12,6 +13,7 @@ export function comparisonTable(c: Comparison): string {
   lines.push(
     `${c.regressions} regression(s) (${c.lostCases.length} lost case(s)), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%, ${c.inconclusive} inconclusive, ${c.unconfirmed} unconfirmed (of ${c.tested} figures tested)`,
   );
+  lines.push(verdictLine(c));
   return lines.join('\n');
 }
 

@@ -35,13 +35,40 @@ describe('nanomq run', () => {
     const file = writeScenario(dir, 'tiny.yaml', tiny);
     const r = nanomq(['run', file, '--out', dir]);
     expect(r.stderr).toMatch(/\[2\/2\] post-message\/throughput/);
+    // Progress lines carry the time left (estimated, then paced by what was measured).
+    expect(r.stderr).toMatch(/\[1\/2\] sab-spsc\/throughput\S* ok .* \(~\d+s left\)\n/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/sab-spsc\s+throughput/);
+    // The headline: who won the setting and by how much, and that one trial is no verdict.
+    expect(r.stdout).toMatch(
+      /\nheadline: cli-tiny: throughput: (sab-spsc|post-message) fastest in 1 of 1 setting\(s\), median \d+\.\d+× the runner-up's msg\/s \(1 trial\(s\) a case: no intervals; 5 or more for a verdict\)\nresult: /,
+    );
     const path = /result: (.+\.json)/.exec(r.stdout)![1];
     expect(existsSync(path)).toBe(true);
     const result = readResultFile(path);
     expect(result.cases.map((c) => c.status)).toEqual(['ok', 'ok']);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('--dry-run lists the cases with their trials and expected time, and runs and writes nothing', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny);
+    const out = join(dir, 'not-made');
+    const r = nanomq(['run', file, '--out', out, '--trials', '3', '--dry-run']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^cli-tiny \(.*tiny\.yaml\): 2 case\(s\), 0 skipped, 6 trial\(s\) of 0\.3s \(warm-up \+ window\), about \d+s$/m);
+    expect(r.stdout).toMatch(/^sab-spsc\/throughput\/payload=0\S*\s+3\s+\d+s/m);
+    expect(r.stdout).toMatch(/dry run: about \d+s in all; nothing was run or written/);
+    expect(existsSync(out)).toBe(false);
+    const json = JSON.parse(nanomq(['run', file, '--out', out, '--dry-run', '--json']).stdout) as {
+      seconds: number;
+      scenarios: { cases: { trials: number }[] }[];
+    };
+    expect(json.scenarios[0].cases.map((c) => c.trials)).toEqual([1, 1]);
+    // 2 trials of 0.3 s plus their overheads and the scenario's own: a few seconds, not zero.
+    expect(json.seconds).toBeGreaterThan(2 * 0.3);
+    expect(json.seconds).toBeLessThan(10);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('exits 2 naming the key and its line for a misspelt key, before running anything', () => {
@@ -110,6 +137,34 @@ describe('nanomq run', () => {
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as { results: { cases: { id: string }[] }[] };
     expect(out.results[0].cases.map((c) => c.id)).toEqual(['sab-spsc/throughput/payload=0/producers=1/batch=32/wait=spin']);
+  });
+});
+
+describe('nanomq baseline', () => {
+  it('makes a gate-ready baseline at <out>/<scenario>.json, refuses too few trials, and never replaces one unasked', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny.replace('duration: 200ms', 'duration: 100ms').replace('warmup: 100ms', 'warmup: 50ms'));
+    const out = join(dir, 'baselines');
+    const few = nanomq(['baseline', file, '--out', out, '--trials', '3']);
+    expect(few.status).toBe(2);
+    expect(few.stderr).toMatch(/--trials 3: a baseline needs at least 5 trials a case/);
+    expect(existsSync(out)).toBe(false);
+    const r = nanomq(['baseline', file, '--out', out, '--backend', 'sab-spsc']);
+    expect(r.status).toBe(0);
+    const target = join(out, 'cli-tiny.json');
+    expect(r.stdout).toContain(`baseline: ${target} (5 trials a case)`);
+    expect(r.stdout).toMatch(/gate a change: nanomq run .*tiny\.yaml --trials 5 --out results\/candidate && nanomq compare /);
+    expect(readdirSync(out)).toEqual(['cli-tiny.json']);
+    expect(readResultFile(target).cases.map((c) => c.trials.length)).toEqual([5]);
+    // Gate-ready: compared with itself, every figure is judged.
+    const gate = nanomq(['compare', target, target]);
+    expect(gate.status).toBe(0);
+    expect(gate.stdout).toMatch(/verdict: no regression beyond 5% among 2 figure\(s\) tested/);
+    const before = readFileSync(target, 'utf8');
+    const again = nanomq(['baseline', file, '--out', out, '--backend', 'sab-spsc']);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/cli-tiny\.json: a baseline is already there; --replace to make a new one/);
+    expect(readFileSync(target, 'utf8')).toBe(before);
   });
 });
 

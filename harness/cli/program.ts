@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../../implementations/shared/package-root.js';
+import { registerBaseline } from './baseline-command.js';
 import { registerCompare } from './compare-command.js';
 import { BadInput, ExitCode } from './exit.js';
 import { registerList } from './list-command.js';
@@ -28,6 +29,7 @@ registerRun(program);
 registerList(program);
 registerMicro(program);
 registerCompare(program);
+registerBaseline(program);
 registerReport(program);
 registerTrial(program);
 // Listed for --help; main.ts runs it before this file is loaded (docs/broker.md).

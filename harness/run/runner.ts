@@ -19,6 +19,8 @@ import { summarizeTrials } from './summary.js';
 import { runTrial, type TrialServer } from './trial.js';
 
 export interface RunEvents {
+  /** Before anything runs: every case of the scenario as planned (the trial count included). */
+  planned?(cases: readonly PlannedCase[], scenario: Scenario): void;
   /** `order: rounds`: round `round` (0-based) of `rounds` begins. */
   roundStarted?(round: number, rounds: number): void;
   caseStarted?(planned: PlannedCase, index: number, total: number): void;
@@ -51,6 +53,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     },
   };
   const planned = planCases(effective, findBackend);
+  options.events?.planned?.(planned, effective);
   // Rate cases get the machine's latency floor beside them, measured now, at the highest rate.
   const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);
   const latencyFloor = rates.length > 0 && !options.signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;

@@ -1,0 +1,92 @@
+/**
+ * `nanomq baseline`: a gate-ready baseline, made on this machine, in one command.
+ *
+ * The shipped baselines come from another machine, so `compare` against them always warns and
+ * its verdicts mix the machine into the code. A gate is only as good as a baseline from the
+ * machine that runs the candidate, with the trials a verdict needs (MIN_TRIALS), in rounds
+ * (the scenario default), kept at a path that does not change (`<out>/<scenario>.json`), so the
+ * gate's command line does not either. A baseline already there is never overwritten without
+ * --replace, and a run that failed or was interrupted is not kept as one: its results stay
+ * where the run wrote them, and the message says where.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { backendIds } from '../../implementations/registry.js';
+import { MIN_TRIALS } from '../compare/compare.js';
+import { loadScenarioFile, ScenarioError } from '../scenario/load.js';
+import { parseTrialsFlag } from './arguments.js';
+import { BadInput, ExitCode } from './exit.js';
+import { prepareOutputFolder } from './output-folder.js';
+import { runSuite } from './run-suite.js';
+
+interface BaselineFlags {
+  out: string;
+  trials: string;
+  backend?: string;
+  replace?: boolean;
+}
+
+/** Moves a finished result into place (a copy where the two folders are on different disks). */
+function moveInto(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    copyFileSync(from, to);
+    unlinkSync(from);
+  }
+}
+
+export function registerBaseline(program: Command): void {
+  program
+    .command('baseline')
+    .description(`run scenarios with the trials compare needs (${MIN_TRIALS}+) and keep each result as <out>/<scenario>.json, the gate's baseline`)
+    .argument('<scenario...>', 'scenario files (YAML)')
+    .option('--out <dir>', 'folder for the baselines', 'results/local')
+    .option('--trials <n>', `trials per case, at least ${MIN_TRIALS}`, String(MIN_TRIALS))
+    .option('--backend <ids>', 'only these backends, comma-separated')
+    .option('--replace', 'replace baselines already in --out')
+    .action(async (files: string[], flags: BaselineFlags) => {
+      const trials = parseTrialsFlag(flags.trials)!;
+      if (trials < MIN_TRIALS)
+        throw new BadInput(`--trials ${flags.trials}: a baseline needs at least ${MIN_TRIALS} trials a case, the fewest compare gives a verdict on`);
+      // The target paths come from the scenarios' names: checked before anything runs.
+      const names: string[] = [];
+      const problems: string[] = [];
+      for (const file of files) {
+        try {
+          names.push(loadScenarioFile(file, backendIds()).scenario.name);
+        } catch (error) {
+          if (!(error instanceof ScenarioError)) throw error;
+          problems.push(error.message);
+        }
+      }
+      if (problems.length > 0) throw new BadInput(`invalid scenario:\n${problems.join('\n')}`);
+      const twice = names.find((n, i) => names.indexOf(n) !== i);
+      if (twice !== undefined) throw new BadInput(`two scenarios are named ${twice}: each baseline is <out>/<scenario>.json, so the names must differ`);
+      prepareOutputFolder(flags.out, '--out');
+      const targets = names.map((n) => join(flags.out, `${n}.json`));
+      const kept = targets.filter((t) => existsSync(t));
+      if (kept.length > 0 && !flags.replace)
+        throw new BadInput(`${kept.join(', ')}: a baseline is already there; --replace to make a new one, or choose another --out`);
+      // The run writes into a folder of its own beside the baselines; they move into place only
+      // once every scenario ran cleanly.
+      const staging = mkdtempSync(join(flags.out, '.baseline-'));
+      const run = await runSuite(files, { out: staging, trials: String(trials), backend: flags.backend });
+      if (run.exitCode !== ExitCode.Ok || run.written.length !== targets.length) {
+        process.stderr.write(
+          `nanomq baseline: the run did not finish cleanly (exit ${run.exitCode}): nothing was kept as a baseline; its results are in ${staging}\n`,
+        );
+        process.exitCode = run.exitCode === ExitCode.Ok ? ExitCode.Failed : run.exitCode;
+        return;
+      }
+      for (const [k, written] of run.written.entries()) moveInto(written, targets[k]);
+      if (readdirSync(staging).length === 0) rmdirSync(staging);
+      for (const [k, target] of targets.entries()) {
+        process.stdout.write(
+          `baseline: ${target} (${trials} trials a case)\n  gate a change: nanomq run ${files[k]} --trials ${trials} --out results/candidate && nanomq compare ${target} results/candidate/${names[k]}-<time>.json\n`,
+        );
+      }
+    });
+}

@@ -35,10 +35,15 @@ export function verdictLine(c: Comparison): string {
     const lost = c.lostCases.length > 0 ? `${c.lostCases.length} lost case(s) (first: ${c.lostCases[0].id}, ${c.lostCases[0].reason})` : '';
     return `verdict: REGRESSION: ${[slower > 0 ? `${slower} figure(s) slower beyond ${c.thresholdPct}%${worst ? `, worst ${worst}` : ''}` : '', lost].filter(Boolean).join('; ')}${unconfirmed} (exit 4)`;
   }
-  if (c.tested === 0)
-    return `verdict: NOTHING JUDGED: no figure had enough trials on both sides (${c.inconclusive} inconclusive); exit 0 here says nothing about the change`;
+  if (c.tested === 0) {
+    const why =
+      c.inconclusive > 0
+        ? `no figure had enough trials on both sides (${c.inconclusive} inconclusive)`
+        : 'no case could be compared (see the notes above: configurations differ, or cases failed or were skipped)';
+    return `verdict: NOTHING JUDGED: ${why}; exit 0 here says nothing about the change`;
+  }
   const best = extreme(c, 'faster');
   const improved = c.improvements > 0 ? `; ${c.improvements} improvement(s)${best ? `, best ${best}` : ''}` : '';
   const open = c.inconclusive > 0 ? `; ${c.inconclusive} figure(s) not judged (too few trials)` : '';
-  return `verdict: no regression beyond ${c.thresholdPct}% among ${c.tested} figure(s) tested${improved}${unconfirmed}${open}`;
+  return `verdict: no significant regression beyond ${c.thresholdPct}% among ${c.tested} figure(s) tested${improved}${unconfirmed}${open}`;
 }

@@ -6,12 +6,15 @@
  * batch, wait, …). In each setting with two or more backends that finished, the best backend
  * on the workload's main figure wins: the highest msg/s for closed-loop workloads, the lowest
  * p99 for ping-pong and rate (an open-loop rate fixes msg/s). The margin is the winner over the
- * runner-up; the median margin across the settings it won is printed with their range. A
- * win counts as separated only when the two 95% intervals do not overlap; with fewer trials
- * than the intervals need, the line says so instead of implying a verdict.
+ * runner-up; the median margin across the settings it won is printed with their range, and
+ * how many of those wins the two 95% intervals separate. Below MIN_TRIALS trials a case (the
+ * fewest a verdict takes) the leader is only "ahead", never "fastest", and the line says that
+ * is no verdict; wins in a setting where either case was flagged (oversubscribed, noisy, below
+ * its rate) are counted, and said to be.
  */
 import { formatCount, formatDuration } from '../../wire/units.js';
 import { MIN_TRIALS } from '../compare/compare.js';
+import { caseFlags } from './case-verdicts.js';
 import type { CaseResult, ResultFile } from './types.js';
 
 interface MainFigure {
@@ -36,6 +39,11 @@ function mainFigure(workload: string): MainFigure {
   return workload === 'ping-pong' || workload === 'rate' ? P99 : THROUGHPUT;
 }
 
+/** The case's figures carry a warning that bears on a ranking. */
+function flagged(c: CaseResult): boolean {
+  return caseFlags(c).some((f) => f.code === 'OVERSUBSCRIBED' || f.code === 'NOISY' || f.code === 'BELOW-RATE');
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -45,7 +53,7 @@ function median(xs: number[]): number {
 const times = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;
 
 /** One workload's part of the headline. */
-function workloadPart(workload: string, cases: CaseResult[], withIntervals: boolean): string | undefined {
+function workloadPart(workload: string, cases: CaseResult[], trials: number): string | undefined {
   const figure = mainFigure(workload);
   const settings = new Map<string, { c: CaseResult; value: number; ci?: [number, number] }[]>();
   for (const c of cases) {
@@ -65,30 +73,34 @@ function workloadPart(workload: string, cases: CaseResult[], withIntervals: bool
     const p = best.c.params;
     return `${name}: ${best.c.backend} alone; best ${shown(best.value)} (payload ${p.payload}, batch ${p.batch}, ${p.producers} producer(s))`;
   }
-  const wins = new Map<string, { margins: number[]; separated: number }>();
+  const wins = new Map<string, { margins: number[]; separated: number; flagged: number }>();
   let ranked = 0;
   for (const entries of settings.values()) {
     if (entries.length < 2) continue;
     ranked++;
     const sorted = [...entries].sort((a, b) => (figure.higherIsBetter ? b.value - a.value : a.value - b.value));
     const [first, second] = sorted;
+    // A figure of 0 (nothing got through, or a clock that did not move) makes no ratio.
+    if (first.value <= 0 || second.value <= 0) continue;
     const margin = figure.higherIsBetter ? first.value / second.value : second.value / first.value;
     const separated = first.ci !== undefined && second.ci !== undefined && (figure.higherIsBetter ? first.ci[0] > second.ci[1] : first.ci[1] < second.ci[0]);
-    const w = wins.get(first.c.backend) ?? { margins: [], separated: 0 };
+    const w = wins.get(first.c.backend) ?? { margins: [], separated: 0, flagged: 0 };
     w.margins.push(margin);
     if (separated) w.separated++;
+    if (flagged(first.c) || flagged(second.c)) w.flagged++;
     wins.set(first.c.backend, w);
   }
-  if (ranked === 0) return `${name}: no setting ran on two backends`;
+  if (ranked === 0 || wins.size === 0) return `${name}: no setting ran on two backends`;
   const [leader, w] = [...wins.entries()].sort((a, b) => b[1].margins.length - a[1].margins.length)[0];
-  const verb = figure.higherIsBetter ? 'fastest' : 'lowest';
+  const verb = trials < MIN_TRIALS ? 'ahead' : figure.higherIsBetter ? 'fastest' : 'lowest';
   const m = median(w.margins);
   const range = w.margins.length > 1 ? ` (${times(Math.min(...w.margins))}–${times(Math.max(...w.margins))})` : '';
-  const by = figure.higherIsBetter ? `${times(m)} the runner-up's msg/s` : `${times(m)} lower than the runner-up`;
+  const by = figure.higherIsBetter ? `${times(m)} the runner-up's msg/s` : `the runner-up's p99 ${times(m)} its own`;
   const tie = [...wins.values()].filter((x) => x.margins.length === w.margins.length).length > 1 ? ', tied for most wins' : '';
-  const separated = withIntervals ? `, ${w.separated} of ${w.margins.length} separated by 95% intervals` : '';
+  const separated = trials >= 2 ? `, ${w.separated} of ${w.margins.length} separated by 95% intervals` : '';
+  const flags = w.flagged > 0 ? `, ${w.flagged} in flagged settings (oversubscribed, noisy or below rate)` : '';
   const others = [...wins.entries()].filter(([b]) => b !== leader).map(([b, x]) => `${b} in ${x.margins.length}`);
-  return `${name}: ${leader} ${verb} in ${w.margins.length} of ${ranked} setting(s)${tie}, median ${by}${range}${separated}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
+  return `${name}: ${leader} ${verb} in ${w.margins.length} of ${ranked} setting(s)${tie}, median ${by}${range}${separated}${flags}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
 }
 
 /** The headline of one result: one line, parts per workload, or undefined when nothing finished. */
@@ -102,12 +114,12 @@ export function scenarioHeadline(result: ResultFile): string | undefined {
       workloadPart(
         w,
         result.cases.filter((c) => c.workload === w),
-        trials >= 2,
+        trials,
       ),
     )
     .filter((p) => p !== undefined);
   if (parts.length === 0) return undefined;
-  const caveat =
-    trials < MIN_TRIALS ? ` (${trials} trial(s) a case: ${trials < 2 ? 'no intervals' : 'rough intervals'}; ${MIN_TRIALS} or more for a verdict)` : '';
-  return `${result.scenario.name}: ${parts.join('; ')}${caveat}`;
+  // Said first, not last: below MIN_TRIALS the ranking is a preview, not a finding.
+  const caveat = trials < MIN_TRIALS ? `${trials} trial(s) a case, no verdict (${MIN_TRIALS} or more for one): ` : '';
+  return `${result.scenario.name}: ${caveat}${parts.join('; ')}`;
 }

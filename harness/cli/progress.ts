@@ -20,7 +20,12 @@ class Eta {
   private total = 0;
   private done = 0;
   private readonly trialsDone = new Map<string, number>();
-  private readonly startedMs = performance.now();
+  /** Set as the first case starts: the floors and calibrations before it are not trials. */
+  private startedMs: number | undefined;
+
+  started(): void {
+    this.startedMs ??= performance.now();
+  }
 
   plan(cases: readonly PlannedCase[], scenario: Scenario): void {
     this.scenario = scenario;
@@ -33,7 +38,7 @@ class Eta {
     this.trialsDone.set(p.id, (this.trialsDone.get(p.id) ?? 0) + 1);
   }
 
-  /** A case that ended early (failed, or no server) will not run its other trials. */
+  /** A case that ended before its trials (skipped, or no server) will not run them. */
   caseFinished(result: CaseResult, p: PlannedCase | undefined): void {
     if (!this.scenario || !p) return;
     const left = this.scenario.trials - (this.trialsDone.get(result.id) ?? 0);
@@ -42,9 +47,9 @@ class Eta {
 
   text(): string {
     if (this.total <= 0) return '';
-    const elapsed = (performance.now() - this.startedMs) / 1000;
+    const elapsed = this.startedMs === undefined ? 0 : (performance.now() - this.startedMs) / 1000;
     const pace = this.done > 0 ? elapsed / this.done : 1;
-    return `~${formatEta((this.total - this.done) * pace)} left`;
+    return `~${formatEta((this.total - this.done) * pace)} left in this scenario`;
   }
 }
 
@@ -86,6 +91,7 @@ export function progressReporter(scenarioName: string): RunEvents & { stop(): vo
       if (bar && started) bar.update({ case: planned.id, eta_left: eta.text() });
     },
     caseStarted(planned, index, total) {
+      eta.started();
       if (bar) {
         if (!started) bar.start(total, index, { case: planned.id, eta_left: eta.text() });
         else bar.update(index, { case: planned.id, eta_left: eta.text() });

@@ -31,6 +31,9 @@ export interface RunFlags {
   report?: boolean;
   server?: string[];
   dryRun?: boolean;
+  wide?: boolean;
+  /** With dryRun: check the inputs only, print nothing (`baseline` checks before it creates anything). */
+  quiet?: boolean;
 }
 
 /** The signals that end a run early; each writes what ran and exits 128 + its number. */
@@ -96,7 +99,16 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
     }
   }
 
+  for (const { file, scenario } of loaded) {
+    const runnable = planCases(
+      { ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } },
+      findBackend,
+    );
+    if (runnable.length === 0) throw new BadInput(`${file}: no case to run`);
+  }
+
   if (flags.dryRun) {
+    if (flags.quiet) return { results: [], written: [], exitCode: ExitCode.Ok };
     const inputs = loaded.map(({ file, scenario }) => ({
       file,
       scenario: {
@@ -123,13 +135,6 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       if (error instanceof ReportFolderError) throw new BadInput(`--report: ${error.message}`);
       throw error;
     }
-  }
-  for (const { file, scenario } of loaded) {
-    const runnable = planCases(
-      { ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } },
-      findBackend,
-    );
-    if (runnable.length === 0) throw new BadInput(`${file}: no case to run`);
   }
 
   // SIGINT (Ctrl-C), SIGTERM (timeout, docker stop, a cancelled CI job) and SIGHUP alike:
@@ -176,7 +181,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       if (!flags.json) {
         const headline = scenarioHeadline(result);
         process.stdout.write(
-          `\n${scenario.name}: ${scenario.description ?? ''}\n${summaryTable(result)}\n${headline ? `headline: ${headline}\n` : ''}result: ${path}\n`,
+          `\n${scenario.name}: ${scenario.description ?? ''}\n${summaryTable(result, flags.wide === true)}\n${headline ? `headline: ${headline}\n` : ''}result: ${path}\n`,
         );
       }
       if (flags.report) {

@@ -4,12 +4,48 @@ import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/
 import { verdictLine } from '../compare/verdict-line.js';
 import { parseThreshold, readResultOrBadInput } from './arguments.js';
 import { BadInput, ExitCode } from './exit.js';
-import { renderTable } from './table.js';
+import { renderTable, TABLE_WIDTH } from './table.js';
 
-export function comparisonTable(c: Comparison): string {
+/** A case id in the narrow table: the axes' names shortened (payload=64 → p=64), nothing dropped. */
+function compactCaseId(id: string): string {
+  return id
+    .replace('/payload=', '/p=')
+    .replace('/producers=', '/n=')
+    .replace('/subscribers=', '/s=')
+    .replace('/members=', '/m=')
+    .replace('/batch=', '/b=')
+    .replace('/wait=', '/')
+    .replace('/durability=', '/')
+    .replace('/rate=', '/r=')
+    .replace('/fault=', '/');
+}
+
+/** A verdict in at most 19 characters; the p- and q-values are in --wide, --json and the report. */
+function narrowVerdict(verdict: string): string {
+  if (verdict.startsWith('no significant change')) return 'not significant';
+  const unconfirmed = /^(slower|faster)\? unconfirmed/.exec(verdict);
+  if (unconfirmed) return `${unconfirmed[1]}? unconfirmed`;
+  const inconclusive = /^inconclusive \((\d+) trials\)$/.exec(verdict);
+  if (inconclusive) return `inconclusive (n=${inconclusive[1]})`;
+  return verdict.replace(/, q=[0-9.]+\)$/, ')');
+}
+
+export function comparisonTable(c: Comparison, wide = false): string {
   // SLOWER in capitals: the line a maintainer scans a CI log for.
-  const rows = comparisonRows(c).map((r) => (r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : r.cells));
-  const lines = [renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4])), ...comparisonNotes(c)];
+  const rows = comparisonRows(c).map((r) => {
+    const cells = r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : [...r.cells];
+    if (!wide) {
+      cells[0] = compactCaseId(cells[0]);
+      cells[5] = narrowVerdict(cells[5]);
+    }
+    return cells;
+  });
+  const table = renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4]), wide ? undefined : { width: TABLE_WIDTH, shrink: [5, 0] });
+  const lines = [
+    ...(wide ? [] : ['(case ids shortened: p= payload, n= producers, b= batch; verdicts without p and q: --wide for both in full)']),
+    table,
+    ...comparisonNotes(c),
+  ];
   lines.push(
     `${c.regressions} regression(s) (${c.lostCases.length} lost case(s)), ${c.improvements} improvement(s) beyond ${c.thresholdPct}%, ${c.inconclusive} inconclusive, ${c.unconfirmed} unconfirmed (of ${c.tested} figures tested)`,
   );
@@ -25,7 +61,8 @@ export function registerCompare(program: Command): void {
     .argument('<candidate>', 'candidate result file')
     .option('--threshold <pct>', 'smallest change that counts, in percent', '5')
     .option('--json', 'print machine-readable output')
-    .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean }) => {
+    .option('--wide', `full case ids and verdicts, however wide (default: fit ${TABLE_WIDTH} columns)`)
+    .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean; wide?: boolean }) => {
       const threshold = parseThreshold(flags.threshold);
       const baseline = readResultOrBadInput(baselinePath);
       const candidate = readResultOrBadInput(candidatePath);
@@ -46,7 +83,7 @@ export function registerCompare(program: Command): void {
       }
       // Loud on stderr too, where a CI log reader looks first.
       for (const warning of comparison.warnings) process.stderr.write(`nanomq compare: WARNING: ${warning}\n`);
-      process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonTable(comparison)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(comparison, null, 2)}\n` : `${comparisonTable(comparison, flags.wide === true)}\n`);
       process.exitCode = comparison.regressions > 0 ? ExitCode.Regression : ExitCode.Ok;
     });
 }

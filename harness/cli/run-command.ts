@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { type RunFlags, runSuite } from './run-suite.js';
+import { TABLE_WIDTH } from './table.js';
 
 export function registerRun(program: Command): void {
   program
@@ -12,6 +13,7 @@ export function registerRun(program: Command): void {
     .option('--json', 'print machine-readable results instead of tables')
     .option('--enforce-slo', 'exit 3 when any case misses its SLO')
     .option('--report', 'also write an HTML and Markdown report of each result')
+    .option('--wide', `tables with every column, however wide (default: fit ${TABLE_WIDTH} columns)`)
     .option('--dry-run', 'list the cases and how long they should take; run and write nothing')
     .option(
       '--server <id=url>',

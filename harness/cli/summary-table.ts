@@ -1,28 +1,73 @@
-/** The table `nanomq run` prints after each scenario: one row per case. */
+/**
+ * The table `nanomq run` prints after each scenario: one row per case. By default it fits
+ * TABLE_WIDTH columns: the parameters every case shares go on a line above the table, p99.9,
+ * the server's figures and the flags' details are left to the wide form (`--wide`), and what
+ * is still too long is cut with "…". The result file and the report have everything.
+ */
 
 import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
-import { renderTable } from './table.js';
+import { renderTable, TABLE_WIDTH } from './table.js';
 
-function paramsLabel(c: CaseResult): string {
-  const p = c.params;
-  const rate = p.rate !== undefined ? ` r=${formatCount(p.rate)}/s` : '';
-  const readers = p.subscribers !== undefined ? ` s=${p.subscribers}` : p.members !== undefined ? ` m=${p.members}` : '';
-  const fault = p.fault !== undefined ? ` ${p.fault}` : '';
-  return `p=${p.payload} n=${p.producers}${readers} b=${p.batch} ${p.wait}${p.durability !== undefined ? ` ${p.durability}` : ''}${rate}${fault}`;
+type Params = CaseResult['params'];
+
+/** Each parameter as the table shows it, absent where the case does not have it. */
+function paramParts(p: Params): [keyof Params, string | undefined][] {
+  return [
+    ['payload', `p=${p.payload}`],
+    ['producers', `n=${p.producers}`],
+    ['subscribers', p.subscribers !== undefined ? `s=${p.subscribers}` : p.members !== undefined ? `m=${p.members}` : undefined],
+    ['batch', `b=${p.batch}`],
+    ['wait', p.wait],
+    ['durability', p.durability],
+    ['rate', p.rate !== undefined ? `r=${formatCount(p.rate)}/s` : undefined],
+    ['fault', p.fault],
+  ];
 }
 
-export function summaryTable(result: ResultFile): string {
+function paramsLabel(c: CaseResult, shown: (key: keyof Params) => boolean): string {
+  return paramParts(c.params)
+    .filter(([key, text]) => text !== undefined && shown(key))
+    .map(([, text]) => text)
+    .join(' ');
+}
+
+/** The parameters with one value in every case: said once, above the table. */
+function sharedParams(cases: readonly CaseResult[]): Map<keyof Params, string> {
+  const shared = new Map<keyof Params, string>();
+  if (cases.length === 0) return shared;
+  const first = paramParts(cases[0].params);
+  for (const [key, text] of first) {
+    if (text !== undefined && cases.every((c) => paramParts(c.params).find(([k]) => k === key)?.[1] === text)) shared.set(key, text);
+  }
+  return shared;
+}
+
+/** The run delay of producers/consumer and the collections in the window, in one short cell. */
+function compactAttribution(c: CaseResult): string {
+  const s = c.summary;
+  const sched = s?.scheduling;
+  const delay = sched && !('unavailable' in sched) ? `${sched.producerRunDelayPct.toFixed(1)}/${sched.consumerRunDelayPct.toFixed(1)}%` : '–';
+  return s?.gc ? `${delay} gc${s.gc.count}` : delay;
+}
+
+export function summaryTable(result: ResultFile, wide = false): string {
+  const shared = wide ? new Map<keyof Params, string>() : sharedParams(result.cases);
+  // Narrow: NOISY's sentence is left to --wide; the short details (which SLO, how far below
+  // rate) stay. A flag every case that ran carries is said once, above the table.
+  const flagTexts = (c: CaseResult) => caseFlags(c).map((f) => (wide || f.code !== 'NOISY' ? flagText(f) : f.code));
+  const ran = result.cases.filter((c) => c.status !== 'skipped');
+  const sharedFlags = wide || ran.length === 0 ? new Set<string>() : new Set(flagTexts(ran[0]).filter((text) => ran.every((c) => flagTexts(c).includes(text))));
   const rows = result.cases.map((c) => {
     const s = c.summary;
     const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
     const lat = (v: number | undefined) => (v === undefined ? '-' : formatDuration(v));
     const status = c.status === 'ok' ? 'ok' : c.status === 'skipped' ? 'skipped' : 'FAILED';
-    return [
+    const row = [
       c.backend,
       c.workload,
-      paramsLabel(c),
+      paramsLabel(c, (key) => !shared.has(key)),
       status,
       s?.msgsPerSec !== undefined ? `${formatCount(s.msgsPerSec)}${ci}` : '-',
       lat(s?.latencyNs?.p50),
@@ -30,12 +75,16 @@ export function summaryTable(result: ResultFile): string {
       lat(s?.latencyNs?.p999),
       c.status === 'skipped' ? '' : attributionCell(c),
       c.status === 'skipped' ? (c.reason ?? '') : deliveryVerdict(c),
-      caseFlags(c).map(flagText).join(' '),
+      flagTexts(c)
+        .filter((text) => !sharedFlags.has(text))
+        .join(' '),
     ];
+    return row;
   });
   const headers = ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'];
+  let rightAligned = new Set([4, 5, 6, 7]);
   // Network backends: the server's own CPU, peak RSS and run delay, beside the clients' figures.
-  if (result.cases.some((c) => c.summary?.server)) {
+  if (wide && result.cases.some((c) => c.summary?.server)) {
     headers.splice(9, 0, 'server cpu, rss, delay');
     result.cases.forEach((c, i) => {
       const x = c.summary?.server;
@@ -48,7 +97,25 @@ export function summaryTable(result: ResultFile): string {
       );
     });
   }
-  const table = renderTable(headers, rows, new Set([4, 5, 6, 7]));
+  if (!wide) {
+    // Narrow: no p99.9 column (it is in the result file and the report); the run delay and
+    // GC count compact; the status folded into the delivery column (ok cases say "ok (N)").
+    headers.splice(7, 1);
+    for (const [i, r] of rows.entries()) {
+      const c = result.cases[i];
+      r.splice(7, 1);
+      r[7] = c.status === 'skipped' ? '' : compactAttribution(c);
+      if (c.status === 'failed') r[8] = `FAILED${r[8] !== '-' ? `: ${r[8]}` : ''}`;
+      else if (c.status === 'skipped') r[8] = `skipped: ${r[8]}`;
+      r.splice(3, 1);
+    }
+    headers.splice(3, 1);
+    headers[6] = 'delay p/c, gc';
+    rightAligned = new Set([3, 4, 5]);
+  }
+  const table = wide ? renderTable(headers, rows, rightAligned) : renderTable(headers, rows, rightAligned, { width: TABLE_WIDTH, shrink: [7, 6, 2, 8] });
+  const common = [...(shared.size > 0 ? [[...shared.values()].join(' ')] : []), ...(sharedFlags.size > 0 ? [`flagged ${[...sharedFlags].join(', ')}`] : [])];
+  const above = common.length > 0 ? [`every case: ${common.join('; ')} (--wide for every column)`] : [];
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
   const net = result.environment.networkFloor;
   if (net)
@@ -56,5 +123,5 @@ export function summaryTable(result: ResultFile): string {
       `network floor: bare TCP round trip in the broker's topology p50 ${formatDuration(net.p50)}, p99 ${formatDuration(net.p99)} (no broker, framing or checks)`,
     );
   const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
-  return [table, ...failed, ...notes].join('\n');
+  return [...above, table, ...failed, ...notes].join('\n');
 }

@@ -158,30 +158,35 @@ function warnIfFewDescriptors(broker: Broker, logged: boolean): void {
   }
 }
 
+/** The broker's options as parseArgs takes them: one list, for the parser and for shell completion. */
+function brokerOptions() {
+  const limitOptions = Object.fromEntries(LIMIT_FLAGS.map(({ flag }) => [flag, { type: 'string' as const }]));
+  return {
+    port: { type: 'string', default: process.env.NANOMQ_PORT || '7480' },
+    listen: { type: 'string', default: '127.0.0.1' },
+    token: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    log: { type: 'string' },
+    durability: { type: 'string' },
+    retention: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    ...limitOptions,
+  } as const;
+}
+
+/** `--port`, `--log`, …: every flag `nanomq broker` takes. */
+export function brokerFlags(): string[] {
+  return Object.keys(brokerOptions()).map((name) => `--${name}`);
+}
+
 /** Runs the broker with command-line `args`; resolves with the exit code. */
 export async function runBrokerCli(args: string[]): Promise<number> {
   let broker: Broker;
   let host: string;
   let token: string | undefined;
   try {
-    const limitOptions = Object.fromEntries(LIMIT_FLAGS.map(({ flag }) => [flag, { type: 'string' as const }]));
-    const { values } = parseArgs({
-      args,
-      options: {
-        port: { type: 'string', default: process.env.NANOMQ_PORT || '7480' },
-        listen: { type: 'string', default: '127.0.0.1' },
-        token: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        log: { type: 'string' },
-        durability: { type: 'string' },
-        retention: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        ...limitOptions,
-      },
-      strict: true,
-      allowPositionals: false,
-    });
+    const { values } = parseArgs({ args, options: brokerOptions(), strict: true, allowPositionals: false });
     if (values.help) {
       process.stdout.write(USAGE);
       return 0;

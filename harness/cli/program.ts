@@ -10,6 +10,8 @@ import { Command, CommanderError } from 'commander';
 import { packageRoot } from '../../implementations/shared/package-root.js';
 import { registerBaseline } from './baseline-command.js';
 import { registerCompare } from './compare-command.js';
+import { registerCompletion } from './completion-command.js';
+import { registerCsv } from './csv-command.js';
 import { BadInput, ExitCode } from './exit.js';
 import { registerList } from './list-command.js';
 import { registerMicro } from './micro-command.js';
@@ -30,10 +32,12 @@ registerList(program);
 registerMicro(program);
 registerCompare(program);
 registerBaseline(program);
+registerCsv(program);
 registerReport(program);
 registerTrial(program);
 // Listed for --help; main.ts runs it before this file is loaded (docs/broker.md).
 program.command('broker').description('run the NanoMQ TCP broker until SIGINT/SIGTERM (nanomq broker --help)');
+registerCompletion(program);
 
 try {
   await program.parseAsync(process.argv);

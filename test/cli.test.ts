@@ -1,10 +1,11 @@
 /** The CLI as users and CI meet it: exit codes, messages, result files. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Broker } from '../broker/server.js';
 import { readResultFile } from '../harness/results/read-result.js';
-import { nanomq, nanomqAsync, tempDir, writeScenario } from './support/cli.js';
+import { nanomq, nanomqAsync, root, tempDir, writeScenario } from './support/cli.js';
 
 const tiny = `name: cli-tiny
 duration: 200ms
@@ -36,12 +37,12 @@ describe('nanomq run', () => {
     const r = nanomq(['run', file, '--out', dir]);
     expect(r.stderr).toMatch(/\[2\/2\] post-message\/throughput/);
     // Progress lines carry the time left (estimated, then paced by what was measured).
-    expect(r.stderr).toMatch(/\[1\/2\] sab-spsc\/throughput\S* ok .* \(~\d+s left\)\n/);
+    expect(r.stderr).toMatch(/\[1\/2\] sab-spsc\/throughput\S* ok .* \(~\d+s left in this scenario\)\n/);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/sab-spsc\s+throughput/);
-    // The headline: who won the setting and by how much, and that one trial is no verdict.
+    // The headline: who is ahead in the setting and by how much, said first to be no verdict at one trial.
     expect(r.stdout).toMatch(
-      /\nheadline: cli-tiny: throughput: (sab-spsc|post-message) fastest in 1 of 1 setting\(s\), median \d+\.\d+× the runner-up's msg\/s \(1 trial\(s\) a case: no intervals; 5 or more for a verdict\)\nresult: /,
+      /\nheadline: cli-tiny: 1 trial\(s\) a case, no verdict \(5 or more for one\): throughput: (sab-spsc|post-message) ahead in 1 of 1 setting\(s\), median \d+\.\d+× the runner-up's msg\/s(, 1 in flagged settings \(oversubscribed, noisy or below rate\))?\nresult: /,
     );
     const path = /result: (.+\.json)/.exec(r.stdout)![1];
     expect(existsSync(path)).toBe(true);
@@ -153,18 +154,139 @@ describe('nanomq baseline', () => {
     expect(r.status).toBe(0);
     const target = join(out, 'cli-tiny.json');
     expect(r.stdout).toContain(`baseline: ${target} (5 trials a case)`);
-    expect(r.stdout).toMatch(/gate a change: nanomq run .*tiny\.yaml --trials 5 --out results\/candidate && nanomq compare /);
+    expect(r.stdout).toMatch(/gate a change: nanomq run .*tiny\.yaml --backend sab-spsc --trials 5 --out results\/candidate && nanomq compare /);
     expect(readdirSync(out)).toEqual(['cli-tiny.json']);
     expect(readResultFile(target).cases.map((c) => c.trials.length)).toEqual([5]);
     // Gate-ready: compared with itself, every figure is judged.
     const gate = nanomq(['compare', target, target]);
     expect(gate.status).toBe(0);
-    expect(gate.stdout).toMatch(/verdict: no regression beyond 5% among 2 figure\(s\) tested/);
+    expect(gate.stdout).toMatch(/verdict: no significant regression beyond 5% among 2 figure\(s\) tested/);
     const before = readFileSync(target, 'utf8');
     const again = nanomq(['baseline', file, '--out', out, '--backend', 'sab-spsc']);
     expect(again.status).toBe(2);
     expect(again.stderr).toMatch(/cli-tiny\.json: a baseline is already there; --replace to make a new one/);
     expect(readFileSync(target, 'utf8')).toBe(before);
+  });
+});
+
+describe('nanomq csv', () => {
+  it('writes one row per case (or per trial) with raw figures, quotes what needs it, and never writes over a file', () => {
+    const dir = tempDir();
+    const file = writeScenario(dir, 'tiny.yaml', tiny);
+    const run = nanomq(['run', file, '--out', dir, '--trials', '2']);
+    expect(run.status).toBe(0);
+    const path = /result: (.+\.json)/.exec(run.stdout)![1];
+    const result = readResultFile(path);
+    const r = nanomq(['csv', path]);
+    expect(r.status).toBe(0);
+    const rows = r.stdout.trimEnd().split('\r\n');
+    const header = rows[0].split(',');
+    expect(rows).toHaveLength(3);
+    const row = (i: number) => Object.fromEntries(header.map((h, k) => [h, rows[i].split(',')[k]]));
+    expect(row(1).case).toBe(result.cases[0].id);
+    expect(Number(row(1).msgs_per_s)).toBe(result.cases[0].summary!.msgsPerSec);
+    expect(Number(row(1).p99_ns)).toBe(result.cases[0].summary!.latencyNs!.p99);
+    expect(row(1).trials).toBe('2');
+    expect(row(1).lost).toBe('0');
+    const trials = nanomq(['csv', path, '--trials']).stdout.trimEnd().split('\r\n');
+    expect(trials).toHaveLength(1 + 2 * 2);
+    const out = join(dir, 'cases.csv');
+    expect(nanomq(['csv', path, '--out', out]).status).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(r.stdout);
+    const again = nanomq(['csv', path, '--out', out]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/--out .*cases\.csv: a file is already there/);
+    expect(readFileSync(out, 'utf8')).toBe(r.stdout);
+  });
+
+  it('quotes a field with a comma or a quote (RFC 4180)', async () => {
+    const { casesCsv } = await import('../harness/results/csv.js');
+    const result = readResultFile(join(root, 'results', 'baselines', 'quick.json'));
+    const failed = {
+      ...result,
+      cases: [{ ...result.cases[0], status: 'failed' as const, reason: 'boom, "badly"\nthen more', summary: undefined, trials: [] }],
+    };
+    const text = casesCsv([failed]);
+    expect(text).toContain(',failed,"boom, ""badly""\nthen more",');
+  });
+});
+
+describe('terminal output', () => {
+  const widest = (text: string) => Math.max(...text.split('\n').map((l) => [...l].length));
+
+  it('tables fit 120 columns by default (run, list, compare), the wide form behind --wide', async () => {
+    const { summaryTable } = await import('../harness/cli/summary-table.js');
+    for (const name of ['quick', 'broker']) {
+      const result = readResultFile(join(root, 'results', 'baselines', `${name}.json`));
+      const narrow = summaryTable(result);
+      // Warnings below the table are prose; the table and the line above it fit.
+      const table = narrow.split('\n').filter((l) => !l.startsWith('warning: ') && !l.startsWith('network floor: ') && !l.startsWith('failed: '));
+      expect(widest(table.join('\n')), `${name}: ${table.find((l) => [...l].length > 120)}`).toBeLessThanOrEqual(120);
+      expect(widest(summaryTable(result, true))).toBeGreaterThan(120);
+    }
+    expect(widest(nanomq(['list']).stdout)).toBeLessThanOrEqual(120);
+    expect(widest(nanomq(['list', '--wide']).stdout)).toBeGreaterThan(120);
+    const quick = join(root, 'results', 'baselines', 'quick.json');
+    const compare = nanomq(['compare', quick, quick]);
+    const compareTable = compare.stdout.split('\n').filter((l) => !/^(WARNING|verdict|only in|not compared|\d+ (regression|figure))/.test(l));
+    expect(
+      widest(compareTable.join('\n')),
+      compareTable.find((l) => [...l].length > 120),
+    ).toBeLessThanOrEqual(120);
+    expect(nanomq(['compare', quick, quick, '--wide']).stdout).toContain('sab-spsc/throughput/payload=0/producers=1/batch=1/wait=spin');
+  });
+
+  it('a reader that stops early (| head) ends the command quietly, without a stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    // More than a pipe holds (~84 KB of CSV), so the writer meets the closed pipe.
+    const quick = join(root, 'results', 'baselines', 'quick.json');
+    const child = spawn(process.execPath, [join(root, 'dist', 'harness', 'cli', 'main.js'), 'csv', quick, '--trials'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Read the first chunk, then close the pipe, as `head -1` does.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(status).toBe(0);
+  });
+});
+
+describe('nanomq completion', () => {
+  it('completes commands, flags, backend ids and the right files in bash; zsh reuses it; another shell is bad input', () => {
+    const dir = tempDir();
+    const script = join(dir, 'nanomq.bash');
+    const bash = nanomq(['completion', 'bash']);
+    expect(bash.status).toBe(0);
+    writeFileSync(script, bash.stdout);
+    writeFileSync(join(dir, 'a.json'), '{}');
+    writeFileSync(join(dir, 'b.yaml'), '');
+    const complete = (words: string[]) => {
+      const r = spawnSync(
+        'bash',
+        [
+          '-c',
+          `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((\${#COMP_WORDS[@]} - 1)); _nanomq; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          'complete',
+          script,
+          ...words,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stderr).toBe('');
+      return r.stdout.split('\n').filter(Boolean).sort();
+    };
+    expect(complete(['nanomq', 'r'])).toEqual(['report', 'run']);
+    expect(complete(['nanomq', 'run', '--dr'])).toEqual(['--dry-run']);
+    expect(complete(['nanomq', 'run', '--backend', 'mp'])).toEqual(['mpsc-cas']);
+    expect(complete(['nanomq', 'broker', '--max-c'])).toEqual(['--max-connections']);
+    expect(complete(['nanomq', 'compare', `${dir}/`])).toEqual([`${dir}/a.json`]);
+    expect(complete(['nanomq', 'run', `${dir}/`])).toEqual([`${dir}/b.yaml`]);
+    const zsh = nanomq(['completion', 'zsh']);
+    expect(zsh.stdout).toMatch(/^# nanomq completion for zsh.*\nautoload -U \+X bashcompinit && bashcompinit\n/);
+    expect(zsh.stdout).toContain('complete -o filenames -F _nanomq nanomq');
+    const fish = nanomq(['completion', 'fish']);
+    expect(fish.status).toBe(2);
+    expect(fish.stderr).toMatch(/completion fish: expected bash or zsh/);
   });
 });
 

@@ -100,6 +100,26 @@ describe('report from a fixture result', () => {
   });
 });
 
+describe('a report of two runs of one scenario', () => {
+  it('says which run each row came from (a run column), and has none when every case appears once', async () => {
+    const first = fixture();
+    const second = fixture();
+    first.scenario.name = 'twice';
+    second.scenario.name = 'twice';
+    first.environment.startedAt = '2026-12-01T10:00:00.123Z';
+    second.environment.startedAt = '2026-12-02T11:30:00.456Z';
+    const both = await writeReport([first, second], { out: join(tempDir(), 'report') });
+    const md = readFileSync(both.markdownPath, 'utf8');
+    const html = readFileSync(both.htmlPath, 'utf8');
+    const rows = md.split('\n').filter((l) => l.includes('sab-spsc/throughput/payload=0/producers=1/batch=1/wait=spin'));
+    expect(md).toMatch(/^\| run \| case \|/m);
+    expect(rows.map((r) => r.split('|')[1].trim())).toEqual(['twice 2026-12-01T10:00:00Z', 'twice 2026-12-02T11:30:00Z']);
+    expect(html).toMatch(/<th>run<\/th>/);
+    const one = await writeReport([fixture()], { out: join(tempDir(), 'report') });
+    expect(readFileSync(one.markdownPath, 'utf8')).not.toMatch(/^\| run \|/m);
+  });
+});
+
 const chromium = '/usr/bin/chromium';
 describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headless Chromium', () => {
   it('renders every chart with a size, logs no errors, requests nothing remote; screenshot written', async () => {

@@ -24,6 +24,29 @@ export const CASE_COLUMNS = [
   'notes',
 ];
 
+/**
+ * Which run each result is, when a report holds a case more than once (two runs of one
+ * scenario, say): `<scenario> <started at>`, shown in a first column, so two rows of one case
+ * say where each came from. Undefined when every case appears once (no column is needed).
+ */
+export function runLabels(results: readonly ResultFile[]): string[] | undefined {
+  const ids = results.flatMap((r) => r.cases.map((c) => c.id));
+  if (new Set(ids).size === ids.length) return undefined;
+  return results.map((r) => `${r.scenario.name} ${r.environment.startedAt.replace(/\.\d+Z$/, 'Z')}`);
+}
+
+/** Every result's cases as table rows, with the run column where runLabels asks for one. */
+export function allCaseRows(results: readonly ResultFile[]): { columns: string[]; rows: (CaseRow & { case: CaseResult })[] } {
+  const labels = runLabels(results);
+  const rows = results.flatMap((r, k) =>
+    r.cases.map((c) => {
+      const row = caseRow(c, r.environment.latencyFloor, r.environment.networkFloor);
+      return { ...row, cells: labels ? [labels[k], ...row.cells] : row.cells, case: c };
+    }),
+  );
+  return { columns: labels ? ['run', ...CASE_COLUMNS] : CASE_COLUMNS, rows };
+}
+
 export interface CaseRow {
   status: CaseResult['status'];
   oversubscribed: boolean;

@@ -5,7 +5,7 @@
 import type { Comparison } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import type { ResultFile } from '../results/types.js';
-import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
+import { allCaseRows, environmentLines, METHOD } from './case-rows.js';
 import { escapeHtml as h } from './escape.js';
 
 export interface RenderedChart {
@@ -63,11 +63,11 @@ export function renderHtml(results: ResultFile[], charts: RenderedChart[], compa
   const counts = { ok: 0, failed: 0, skipped: 0 };
   for (const c of cases) counts[c.status]++;
   const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
-  const envOf = new Map(results.flatMap((res) => res.cases.map((c) => [c, res.environment] as const)));
-  const rows = cases.map((c) => {
-    const r = caseRow(c, envOf.get(c)?.latencyFloor, envOf.get(c)?.networkFloor);
-    return { cells: r.cells, className: [r.status !== 'ok' ? r.status : '', r.oversubscribed ? 'oversubscribed' : ''].filter(Boolean).join(' ') || undefined };
-  });
+  const { columns, rows: caseRows } = allCaseRows(results);
+  const rows = caseRows.map((r) => ({
+    cells: r.cells,
+    className: [r.status !== 'ok' ? r.status : '', r.oversubscribed ? 'oversubscribed' : ''].filter(Boolean).join(' ') || undefined,
+  }));
   const figures = charts
     .map((c) => `<figure id="${h(c.id)}">\n<h3>${h(c.title)}</h3>\n${c.svg}\n<figcaption>${h(c.caption)}</figcaption>\n</figure>`)
     .join('\n');
@@ -97,7 +97,7 @@ ${warnings.length ? `<div class="warnings"><strong>Read with care:</strong><ul>$
 ${figures || '<p class="muted">No case produced data for a chart.</p>'}
 <h2 id="cases">Every case</h2>
 <p class="muted">Failed cases in red, skipped ones grey with the reason, oversubscribed ones marked ⚠ (more busy threads than cores).</p>
-${table(CASE_COLUMNS, rows, CASE_COLUMNS.length - 1)}
+${table(columns, rows, columns.length - 1)}
 ${comparison ? comparisonHtml(comparison) : ''}
 <h2 id="environment">Environment</h2>
 ${environment}

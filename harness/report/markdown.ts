@@ -2,7 +2,7 @@
 import type { Comparison } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import type { ResultFile } from '../results/types.js';
-import { CASE_COLUMNS, caseRow, environmentLines, METHOD } from './case-rows.js';
+import { allCaseRows, environmentLines, METHOD } from './case-rows.js';
 import { escapeMarkdown as m } from './escape.js';
 import type { RenderedChart } from './html.js';
 
@@ -23,10 +23,11 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
   out.push('## Charts', '');
   for (const c of charts) out.push(`### ${m(c.title)}`, '', `![${m(c.title)}](${c.png})`, '', `*${m(c.caption)}*`, '');
   out.push('## Every case', '', 'Oversubscribed cases (more busy threads than cores) are flagged OVERSUBSCRIBED in the notes.', '');
+  const { columns, rows } = allCaseRows(results);
   out.push(
     table(
-      CASE_COLUMNS,
-      results.flatMap((r) => r.cases.map((c) => caseRow(c, r.environment.latencyFloor, r.environment.networkFloor).cells)),
+      columns,
+      rows.map((r) => r.cells),
     ),
     '',
   );

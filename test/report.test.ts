@@ -55,7 +55,7 @@ describe('report from a fixture result', () => {
   });
 
   it('has at least three inline SVG charts, and PNGs beside the Markdown', () => {
-    expect((html.match(/<figure id="[^"]+">/g) ?? []).length).toBeGreaterThanOrEqual(3);
+    expect((html.match(/<figure id="[^"]+" data-chart="[^"]+">/g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect((html.match(/<svg/g) ?? []).length).toBeGreaterThanOrEqual(3);
     for (const png of report.charts) expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
     expect(md).toMatch(/!\[Throughput by backend, payload and batch\]\(charts\/throughput\.png\)/);
@@ -79,7 +79,9 @@ describe('report from a fixture result', () => {
   });
 
   it('escapes every string from the scenario and result', () => {
-    expect(html).not.toContain('<script>');
+    // The one inline script is the report's own embed script; the scenario's string never appears raw.
+    expect(html).not.toContain(EVIL);
+    expect(html.split('<script>')).toHaveLength(2);
     expect(html).not.toContain('<b>');
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(md).not.toContain('<script>');
@@ -89,7 +91,14 @@ describe('report from a fixture result', () => {
   it('loads nothing from the network: no external src, href or url()', () => {
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
-    expect(html).not.toMatch(/<link|<script/i);
+    expect(html).not.toMatch(/<link/i);
+    // Scripts: the chart libraries from the report's own lib/, the charts' specs as JSON, and
+    // the one inline script that embeds them; nothing else.
+    const scripts = html.match(/<script[^>]*>/gi) ?? [];
+    for (const tag of scripts)
+      expect(tag).toMatch(/^<script( src="lib\/(vega|vega-lite|vega-embed)\.min\.js"| type="application\/json" id="spec-[a-z0-9-]+")?>$/);
+    expect(scripts.filter((t) => t === '<script>')).toHaveLength(1);
+    for (const lib of ['vega', 'vega-lite', 'vega-embed']) expect(existsSync(join(report.dir, 'lib', `${lib}.min.js`)), lib).toBe(true);
   });
 
   it('has the environment and method sections and the warnings', () => {
@@ -122,7 +131,7 @@ describe('a report of two runs of one scenario', () => {
 
 const chromium = '/usr/bin/chromium';
 describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headless Chromium', () => {
-  it('renders every chart with a size, logs no errors, requests nothing remote; screenshot written', async () => {
+  it('draws every chart live (tooltip on hover, legend filters), with a size, no errors, nothing remote; screenshot written', async () => {
     const { chromium: pw } = await import('playwright-core');
     const report = await writeReport([fixture()], { out: join(tempDir(), 'report') });
     const browser = await pw.launch({
@@ -141,6 +150,24 @@ describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headl
         page.on('pageerror', (e) => errors.push(e.message));
         page.on('request', (r) => !/^(file|data|about):/.test(r.url()) && remote.push(r.url()));
         await page.goto(`file://${report.htmlPath}`);
+        // Every chart is drawn live by vega-embed (its static SVG then removed).
+        await page.waitForFunction(
+          () => document.querySelectorAll('figure[data-chart]').length === document.querySelectorAll('figure[data-interactive="yes"]').length,
+          null,
+          { timeout: 15_000 },
+        );
+        expect(await page.$$eval('figure .static', (s) => s.length)).toBe(0);
+        // A tooltip with the point's case and figures appears on hover.
+        const point = await page.$('#throughput .mark-symbol path');
+        await point!.hover({ force: true });
+        await page.waitForSelector('#vg-tooltip-element.visible', { timeout: 5_000 });
+        expect(await page.$eval('#vg-tooltip-element', (t) => t.textContent)).toMatch(/backend.*msgsPerSec/);
+        // A legend entry filters: the other series fade.
+        const legend = await page.$('#spectrum-throughput .role-legend-symbol path');
+        await legend!.click({ force: true });
+        await page.waitForTimeout(200);
+        const opacities = await page.$$eval('#spectrum-throughput .mark-line path', (paths) => paths.map((p) => p.getAttribute('opacity') ?? p.style.opacity));
+        expect(opacities).toContain('0.15');
         const sizes = await page.$$eval('figure svg', (svgs) => svgs.map((s) => s.getBoundingClientRect()).map((b) => [b.width, b.height]));
         expect(sizes.length).toBeGreaterThanOrEqual(3);
         for (const [w, h] of sizes) {

@@ -1,12 +1,14 @@
 /**
- * The HTML report: one self-contained file (charts inline as SVG, CSS inline, no scripts, no
- * network requests), readable on a phone (tables scroll sideways) and on a wide screen.
+ * The HTML report: one page (charts inline as SVG, CSS inline, no network requests), readable
+ * on a phone (tables scroll sideways) and on a wide screen. The charts come alive with the
+ * libraries in the folder's lib/ (interactive.ts); without scripts the static SVGs remain.
  */
 import type { Comparison } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import type { ResultFile } from '../results/types.js';
 import { allCaseRows, environmentLines, METHOD } from './case-rows.js';
 import { escapeHtml as h } from './escape.js';
+import { EMBED_SCRIPT, INTERACTIVE_LIBS, scriptJson } from './interactive.js';
 
 export interface RenderedChart {
   id: string;
@@ -14,6 +16,8 @@ export interface RenderedChart {
   caption: string;
   svg: string;
   png: string;
+  /** The vega-lite spec the browser draws (with its legend filter). */
+  spec: object;
 }
 
 const CSS = `
@@ -25,6 +29,7 @@ h1 { font-size: 1.6rem; margin: .5rem 0; } h2 { font-size: 1.25rem; margin-top: 
 .muted { color: var(--muted); }
 .warnings { background: var(--warn-bg); color: var(--warn); border: 1px solid #f0d48a; border-radius: 6px; padding: .5rem 1rem; }
 figure { margin: 1.5rem 0; } figure svg { max-width: 100%; height: auto; display: block; }
+#vg-tooltip-element { font: 13px/1.4 system-ui, sans-serif; }
 figcaption { color: var(--muted); font-size: .9rem; max-width: 70ch; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; font-size: .85rem; min-width: 100%; }
@@ -69,7 +74,10 @@ export function renderHtml(results: ResultFile[], charts: RenderedChart[], compa
     className: [r.status !== 'ok' ? r.status : '', r.oversubscribed ? 'oversubscribed' : ''].filter(Boolean).join(' ') || undefined,
   }));
   const figures = charts
-    .map((c) => `<figure id="${h(c.id)}">\n<h3>${h(c.title)}</h3>\n${c.svg}\n<figcaption>${h(c.caption)}</figcaption>\n</figure>`)
+    .map(
+      (c) =>
+        `<figure id="${h(c.id)}" data-chart="${h(c.id)}">\n<h3>${h(c.title)}</h3>\n<div class="static">${c.svg}</div>\n<script type="application/json" id="spec-${h(c.id)}">${scriptJson(c.spec)}</script>\n<figcaption>${h(c.caption)}</figcaption>\n</figure>`,
+    )
     .join('\n');
   const environment = results
     .map(
@@ -105,6 +113,7 @@ ${environment}
 <dl>${METHOD.map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>
 ${notebookNote ? `<p class="muted">${h(notebookNote)}</p>` : ''}
 </main>
+${charts.length > 0 ? `${INTERACTIVE_LIBS.map((lib) => `<script src="lib/${lib}"></script>`).join('\n')}\n<script>${EMBED_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;

@@ -1,6 +1,6 @@
 /**
- * `nanomq report`: result files → a report folder with index.html (self-contained), report.md
- * and charts/*.png, *.svg, *.vl.json.
+ * `nanomq report`: result files → a report folder with index.html, report.md, charts/*.png,
+ * *.svg, *.vl.json, and lib/ (the chart libraries the page loads, copied from node_modules).
  *
  * The folder may hold the user's own files, so nothing is deleted that this tool did not write:
  * every report folder carries a manifest (`.nanomq-report`, the files the last report wrote),
@@ -27,6 +27,7 @@ import { compareResults } from '../compare/compare.js';
 import type { ResultFile } from '../results/types.js';
 import { buildCharts } from './charts.js';
 import { type RenderedChart, renderHtml } from './html.js';
+import { interactiveLibFiles, interactiveSpec } from './interactive.js';
 import { renderMarkdown } from './markdown.js';
 import { renderSvg, svgToPng } from './render-chart.js';
 
@@ -74,7 +75,7 @@ interface Manifest {
 }
 
 /** What a report writes besides its charts, and what `--notebook` adds: no link may stand at any of them. */
-const REPORT_FILES = ['index.html', 'report.md', 'charts', REPORT_MANIFEST, 'explore.ipynb', 'explore.html', 'compare.ipynb', 'compare.html'];
+const REPORT_FILES = ['index.html', 'report.md', 'charts', 'lib', REPORT_MANIFEST, 'explore.ipynb', 'explore.html', 'compare.ipynb', 'compare.html'];
 
 /**
  * The files a previous report wrote here, or throws when the folder is not this tool's to write:
@@ -209,8 +210,10 @@ export async function writeReport(results: ResultFile[], options: ReportOptions)
     files.set(`charts/${chart.id}.svg`, svg);
     files.set(`charts/${chart.id}.png`, svgToPng(svg));
     files.set(`charts/${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 2));
-    rendered.push({ id: chart.id, title: chart.title, caption: chart.caption, svg, png: `charts/${chart.id}.png` });
+    rendered.push({ id: chart.id, title: chart.title, caption: chart.caption, svg, png: `charts/${chart.id}.png`, spec: interactiveSpec(chart.spec) });
   }
+  // The libraries that make the charts interactive, offline (interactive.ts).
+  if (rendered.length > 0) for (const [path, bytes] of interactiveLibFiles()) files.set(path, bytes);
   const comparison = options.baseline ? compareResults(options.baseline, results[0], options.thresholdPct ?? 5) : undefined;
   files.set('index.html', renderHtml(results, rendered, comparison, options.notebookNote));
   files.set('report.md', renderMarkdown(results, rendered, comparison));

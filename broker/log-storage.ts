@@ -54,6 +54,17 @@ class LoggedTopic implements TopicLog {
   /** The last timed write of groups.json failed (said once until one succeeds). */
   private commitFailing = false;
 
+  /**
+   * The backlog a restart found, [backlogStart, backlogEnd): what the restored groups had not
+   * acknowledged. It stays on disk and is read a batch at a time as the groups' credit asks for
+   * it (readBacklog), never all at once: a long backlog, or a crash loop that adds to it, costs
+   * no memory beyond the batches in flight. Batches published after the restart are in memory.
+   */
+  private backlogStart: number;
+  private readonly backlogEnd: number;
+  /** Reads the backlog in order; reopened where a read jumps (a group redelivering). */
+  private reader: LogReader | null = null;
+
   constructor(
     private readonly log: WriteAheadLog,
     private readonly dir: string,
@@ -63,22 +74,13 @@ class LoggedTopic implements TopicLog {
   ) {
     this.lastCommitted = committedJson;
     this.holdForGroups(Object.values(JSON.parse(committedJson) as Record<string, number>));
-    // The window in memory starts where the groups resume; read it back from the log.
-    this.memory = new MemoryTopicLog(from);
-    if (from < log.endOffset) {
-      const reader = new LogReader(dir, from, files);
-      try {
-        for (let r = reader.next(log.endOffset); r !== null; r = reader.next(log.endOffset)) {
-          this.memory.append(r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength), r.count, () => {});
-        }
-      } finally {
-        reader.close();
-      }
-    }
+    this.backlogStart = from;
+    this.backlogEnd = log.endOffset;
+    this.memory = new MemoryTopicLog(log.endOffset);
   }
 
   get startOffset(): number {
-    return this.memory.startOffset;
+    return this.backlogStart < this.backlogEnd ? this.backlogStart : this.memory.startOffset;
   }
 
   get endOffset(): number {
@@ -119,11 +121,38 @@ class LoggedTopic implements TopicLog {
   }
 
   read(offset: number): StoredBatch | undefined {
-    return this.memory.read(offset);
+    if (offset >= this.backlogEnd || offset < this.backlogStart) return this.memory.read(offset);
+    return this.readBacklog(offset);
+  }
+
+  /** The batch at `offset` in the restart's backlog, read from the log (a copy: the reader's buffer is reused). */
+  private readBacklog(offset: number): StoredBatch | undefined {
+    try {
+      if (this.reader === null || this.reader.offset !== offset) {
+        this.reader?.close();
+        this.reader = new LogReader(this.dir, offset, this.files);
+      }
+      const r = this.reader.next(this.backlogEnd);
+      if (r === null || r.offset !== offset) return undefined;
+      return { offset, count: r.count, records: r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength) };
+    } catch (error) {
+      // The log cannot be read back (an EIO, a segment gone): what the groups are owed is
+      // unknown, so stop, as for a failed write, and let recovery decide (docs/wal.md).
+      process.stderr.write(`nanomq broker: reading ${this.dir} back at offset ${offset} failed (${(error as Error).message}); stopping\n`);
+      process.exit(70);
+    }
   }
 
   trimBefore(offset: number): StoredBatch[] {
-    return this.memory.trimBefore(offset);
+    // The backlog's batches were never in memory and have no publisher to give bytes back to.
+    if (this.backlogStart < this.backlogEnd) {
+      this.backlogStart = Math.min(offset, this.backlogEnd);
+      if (this.backlogStart === this.backlogEnd) {
+        this.reader?.close();
+        this.reader = null;
+      }
+    }
+    return offset > this.memory.startOffset ? this.memory.trimBefore(offset) : [];
   }
 
   keepCommitted(read: () => ReadonlyMap<string, number>): void {
@@ -160,6 +189,8 @@ class LoggedTopic implements TopicLog {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     if (this.committedTimer !== null) clearInterval(this.committedTimer);
+    this.reader?.close();
+    this.reader = null;
     this.log.close();
     this.release();
     this.writeCommitted();

@@ -236,18 +236,43 @@ describe('terminal output', () => {
     expect(nanomq(['compare', quick, quick, '--wide']).stdout).toContain('sab-spsc/throughput/payload=0/producers=1/batch=1/wait=spin');
   });
 
-  it('a reader that stops early (| head) ends the command quietly, without a stack trace', async () => {
+  it('a reader that stops early (| head) costs no stack trace and never changes the exit code', async () => {
     const { spawn } = await import('node:child_process');
-    // More than a pipe holds (~84 KB of CSV), so the writer meets the closed pipe.
-    const quick = join(root, 'results', 'baselines', 'quick.json');
-    const child = spawn(process.execPath, [join(root, 'dist', 'harness', 'cli', 'main.js'), 'csv', quick, '--trials'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    // Read the first chunk, then close the pipe, as `head -1` does.
-    child.stdout.once('data', () => child.stdout.destroy());
-    const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
-    expect(status).toBe(0);
+    const { synthCase, synthResult } = await import('./support/synthetic-result.js');
+    // A regression in every case: exit 4.
+    const dir = tempDir();
+    const ids = Array.from({ length: 60 }, (_, i) => `sab-spsc/throughput/payload=${i}/producers=1/batch=1/wait=spin`);
+    const five = [1e6, 1.02e6, 0.98e6, 1.01e6, 0.99e6];
+    const base = join(dir, 'base.json');
+    const slow = join(dir, 'slow.json');
+    writeFileSync(base, JSON.stringify(synthResult(ids.map((id) => synthCase(id, five)))));
+    writeFileSync(
+      slow,
+      JSON.stringify(
+        synthResult(
+          ids.map((id) =>
+            synthCase(
+              id,
+              five.map((v) => v / 2),
+            ),
+          ),
+        ),
+      ),
+    );
+    const closedEarly = (args: string[]) => {
+      const child = spawn(process.execPath, [join(root, 'dist', 'harness', 'cli', 'main.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // The reader is gone before the first write, as when `head` has had its lines.
+      child.stdout.destroy();
+      return new Promise<{ status: number | null; stderr: string }>((resolve) => child.once('exit', (status) => resolve({ status, stderr })));
+    };
+    const gate = await closedEarly(['compare', base, slow]);
+    expect(gate.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(gate.status, 'a regression stays exit 4 when the reader stopped early').toBe(4);
+    const csv = await closedEarly(['csv', base]);
+    expect(csv.stderr).not.toMatch(/EPIPE|at .*\.js:\d+/);
+    expect(csv.status).toBe(0);
   });
 });
 

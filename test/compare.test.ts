@@ -265,7 +265,7 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
     const oneSlow = write('one-slow.json', synthResult([synthCase(ID, [0.5e6])]));
     const r1 = nanomq(['compare', one, oneSlow]);
     expect(r1.status).toBe(0);
-    expect(r1.stdout).toMatch(/inconclusive \(n=1\)/);
+    expect(r1.stdout).toMatch(/too few \(1 trials\)/);
     const slow = write(
       'slow.json',
       synthResult([

@@ -20,13 +20,13 @@ function compactCaseId(id: string): string {
     .replace('/fault=', '/');
 }
 
-/** A verdict in at most 19 characters; the p- and q-values are in --wide, --json and the report. */
+/** A verdict in at most 19 characters; the q-value (and a non-significant p) are in --wide, --json and the report. */
 function narrowVerdict(verdict: string): string {
   if (verdict.startsWith('no significant change')) return 'not significant';
   const unconfirmed = /^(slower|faster)\? unconfirmed/.exec(verdict);
   if (unconfirmed) return `${unconfirmed[1]}? unconfirmed`;
   const inconclusive = /^inconclusive \((\d+) trials\)$/.exec(verdict);
-  if (inconclusive) return `inconclusive (n=${inconclusive[1]})`;
+  if (inconclusive) return `too few (${inconclusive[1]} trials)`;
   return verdict.replace(/, q=[0-9.]+\)$/, ')');
 }
 
@@ -40,9 +40,9 @@ export function comparisonTable(c: Comparison, wide = false): string {
     }
     return cells;
   });
-  const table = renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4]), wide ? undefined : { width: TABLE_WIDTH, shrink: [5, 0] });
+  const table = renderTable(COMPARISON_COLUMNS, rows, new Set([2, 3, 4]), wide ? undefined : { width: TABLE_WIDTH, shrink: [] });
   const lines = [
-    ...(wide ? [] : ['(case ids shortened: p= payload, n= producers, b= batch; verdicts without p and q: --wide for both in full)']),
+    ...(wide ? [] : ['(ids shortened: p= payload, n= producers, s=/m= subscribers/members, b= batch, r= rate; --wide: full ids, p and q)']),
     table,
     ...comparisonNotes(c),
   ];

@@ -5,12 +5,13 @@
  * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed with
  * --enforce-slo; 4 a significant regression (compare).
  */
-// A reader that stops early (`nanomq list | head`) closes the pipe: the output it wanted is
-// out, so end quietly, as Unix tools do, instead of with Node's stack trace for EPIPE.
-// (Result files are written before any table is printed, and exit hooks still stop servers.)
+// A reader that stops early (`nanomq csv … | head`) closes the pipe. What it did not read is
+// dropped, quietly, instead of Node's stack trace for EPIPE, and the command goes on to its own
+// end and its own exit code: a run still writes its results, compare still exits 4 on a
+// regression (exiting 0 here would pass a CI gate under pipefail), the broker keeps serving.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
     throw error;
   });
 }

@@ -8,7 +8,7 @@
 import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
-import { renderTable, TABLE_WIDTH } from './table.js';
+import { renderTable } from './table.js';
 
 type Params = CaseResult['params'];
 
@@ -44,11 +44,18 @@ function sharedParams(cases: readonly CaseResult[]): Map<keyof Params, string> {
   return shared;
 }
 
+/** Delivery in a few words: an at-least-once case's counts of duplicates and reorders are in --wide. */
+function narrowDelivery(c: CaseResult, verdict: string): string {
+  const k = c.summary?.correctness;
+  return k && verdict.startsWith('ok at least once') ? `ok ≥1× (${formatCount(k.received)})` : verdict;
+}
+
 /** The run delay of producers/consumer and the collections in the window, in one short cell. */
 function compactAttribution(c: CaseResult): string {
   const s = c.summary;
   const sched = s?.scheduling;
-  const delay = sched && !('unavailable' in sched) ? `${sched.producerRunDelayPct.toFixed(1)}/${sched.consumerRunDelayPct.toFixed(1)}%` : '–';
+  const pct = (x: number) => x.toFixed(x >= 10 ? 0 : 1);
+  const delay = sched && !('unavailable' in sched) ? `${pct(sched.producerRunDelayPct)}/${pct(sched.consumerRunDelayPct)}%` : '–';
   return s?.gc ? `${delay} gc${s.gc.count}` : delay;
 }
 
@@ -82,7 +89,6 @@ export function summaryTable(result: ResultFile, wide = false): string {
     return row;
   });
   const headers = ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'];
-  let rightAligned = new Set([4, 5, 6, 7]);
   // Network backends: the server's own CPU, peak RSS and run delay, beside the clients' figures.
   if (wide && result.cases.some((c) => c.summary?.server)) {
     headers.splice(9, 0, 'server cpu, rss, delay');
@@ -105,15 +111,25 @@ export function summaryTable(result: ResultFile, wide = false): string {
       const c = result.cases[i];
       r.splice(7, 1);
       r[7] = c.status === 'skipped' ? '' : compactAttribution(c);
-      if (c.status === 'failed') r[8] = `FAILED${r[8] !== '-' ? `: ${r[8]}` : ''}`;
-      else if (c.status === 'skipped') r[8] = `skipped: ${r[8]}`;
+      // The reasons of failed and skipped cases are named below the table, whole.
+      if (c.status === 'failed') r[8] = 'FAILED';
+      else if (c.status === 'skipped') r[8] = 'skipped';
+      else r[8] = narrowDelivery(c, r[8]);
       r.splice(3, 1);
     }
     headers.splice(3, 1);
     headers[6] = 'delay p/c, gc';
-    rightAligned = new Set([3, 4, 5]);
   }
-  const table = wide ? renderTable(headers, rows, rightAligned) : renderTable(headers, rows, rightAligned, { width: TABLE_WIDTH, shrink: [7, 6, 2, 8] });
+  // Narrow: a column empty in every row (flags all said above the table, say) is left out.
+  if (!wide)
+    for (let i = headers.length - 1; i >= 0; i--) {
+      if (rows.length > 0 && rows.every((r) => r[i] === '')) {
+        headers.splice(i, 1);
+        for (const r of rows) r.splice(i, 1);
+      }
+    }
+  const rightAligned = new Set(headers.flatMap((h, i) => (['msg/s [95% CI]', 'p50', 'p99', 'p999'].includes(h) ? [i] : [])));
+  const table = renderTable(headers, rows, rightAligned);
   const common = [...(shared.size > 0 ? [[...shared.values()].join(' ')] : []), ...(sharedFlags.size > 0 ? [`flagged ${[...sharedFlags].join(', ')}`] : [])];
   const above = common.length > 0 ? [`every case: ${common.join('; ')} (--wide for every column)`] : [];
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
@@ -123,5 +139,6 @@ export function summaryTable(result: ResultFile, wide = false): string {
       `network floor: bare TCP round trip in the broker's topology p50 ${formatDuration(net.p50)}, p99 ${formatDuration(net.p99)} (no broker, framing or checks)`,
     );
   const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
+  if (!wide) failed.push(...result.cases.filter((c) => c.status === 'skipped').map((c) => `skipped: ${c.id}: ${c.reason}`));
   return [...above, table, ...failed, ...notes].join('\n');
 }

@@ -98,7 +98,11 @@ describe('report from a fixture result', () => {
     for (const tag of scripts)
       expect(tag).toMatch(/^<script( src="lib\/(vega|vega-lite|vega-embed)\.min\.js"| type="application\/json" id="spec-[a-z0-9-]+")?>$/);
     expect(scripts.filter((t) => t === '<script>')).toHaveLength(1);
-    for (const lib of ['vega', 'vega-lite', 'vega-embed']) expect(existsSync(join(report.dir, 'lib', `${lib}.min.js`)), lib).toBe(true);
+    for (const lib of ['vega', 'vega-lite', 'vega-embed']) {
+      expect(existsSync(join(report.dir, 'lib', `${lib}.min.js`)), lib).toBe(true);
+      // BSD-3-Clause: the notice travels with every copy.
+      expect(readFileSync(join(report.dir, 'lib', `${lib}.LICENSE.txt`), 'utf8'), lib).toMatch(/Copyright/);
+    }
   });
 
   it('has the environment and method sections and the warnings', () => {
@@ -106,6 +110,16 @@ describe('report from a fixture result', () => {
     expect(html).toContain('id="method"');
     expect(html).toContain('coordinated omission');
     expect(html).toContain('only 2 cores');
+  });
+});
+
+describe('chart specs inside the page', () => {
+  it('cannot close their script element or end a line early, and read back unchanged', async () => {
+    const { scriptJson } = await import('../harness/report/interactive.js');
+    const hostile = { backend: `x</script><script>alert(1)</script><!--\u2028\u2029&`, n: 1 };
+    const text = scriptJson(hostile);
+    expect(text).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(text)).toEqual(hostile);
   });
 });
 

@@ -6,6 +6,9 @@
  *
  *   eval "$(nanomq completion bash)"     # in ~/.bashrc
  *   eval "$(nanomq completion zsh)"      # in ~/.zshrc
+ *
+ * It completes the `nanomq` command on the PATH (npm link, or a global install from a
+ * checkout), not `npx nanomq`.
  */
 import type { Command } from 'commander';
 import { backends, networkBackends } from '../../implementations/registry.js';
@@ -38,7 +41,7 @@ ${cases.join('\n')}
   esac
   case "$prev" in
     --backend) COMPREPLY=( $(compgen -W "${ids}" -- "$cur") ); return ;;
-    --out|--log|--tls-cert|--tls-key|--baseline) COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
+    --out|--log|--tls-cert|--tls-key|--baseline) local IFS=$'\\n'; COMPREPLY=( $(compgen -f -- "$cur") ); return ;;
   esac
   if [[ "$cur" == -* ]]; then
     COMPREPLY=( $(compgen -W "$flags" -- "$cur") )

@@ -1,4 +1,4 @@
-import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { casesCsv, trialsCsv } from '../results/csv.js';
 import { readResultOrBadInput } from './arguments.js';
@@ -15,6 +15,9 @@ export function registerCsv(program: Command): void {
     .action((paths: string[], flags: { trials?: boolean; out?: string }) => {
       const results = paths.map(readResultOrBadInput);
       const text = flags.trials ? trialsCsv(results) : casesCsv(results);
+      const rows = flags.trials
+        ? results.reduce((n, r) => n + r.cases.reduce((m, c) => m + c.trials.length, 0), 0)
+        : results.reduce((n, r) => n + r.cases.length, 0);
       if (flags.out === undefined) {
         process.stdout.write(text);
         return;
@@ -30,14 +33,17 @@ export function registerCsv(program: Command): void {
         );
       }
       try {
-        writeSync(fd, text);
+        // writeFileSync on a descriptor loops over short writes (a nearly full disk).
+        writeFileSync(fd, text);
       } catch (error) {
         // The file is this command's own, just created: a partial one is removed, not left.
         closeSync(fd);
         unlinkSync(flags.out);
-        throw new BadInput(`--out ${flags.out}: could not write it (${(error as NodeJS.ErrnoException).code}); nothing was left behind`);
+        process.stderr.write(`nanomq: csv --out ${flags.out}: could not write it (${(error as NodeJS.ErrnoException).code}); nothing was left behind\n`);
+        process.exitCode = 1;
+        return;
       }
       closeSync(fd);
-      process.stdout.write(`csv: ${flags.out} (${text.split('\r\n').length - 2} row(s))\n`);
+      process.stdout.write(`csv: ${flags.out} (${rows} row(s))\n`);
     });
 }

@@ -61,7 +61,7 @@ ${table(COMPARISON_COLUMNS, rows)}
 ${notes.length ? `<ul>${notes.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
 }
 
-export function renderHtml(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison, notebookNote?: string): string {
+export function renderHtml(results: ResultFile[], charts: RenderedChart[], comparison?: Comparison, notebookNote?: string, interactive = true): string {
   const title = `NanoMQ report: ${results.map((r) => r.scenario.name).join(', ')}`;
   const warnings = [...new Set(results.flatMap((r) => r.environment.warnings))];
   const cases = results.flatMap((r) => r.cases);
@@ -113,7 +113,7 @@ ${environment}
 <dl>${METHOD.map(([k, v]) => `<dt>${h(k)}</dt><dd>${h(v)}</dd>`).join('')}</dl>
 ${notebookNote ? `<p class="muted">${h(notebookNote)}</p>` : ''}
 </main>
-${charts.length > 0 ? `${INTERACTIVE_LIBS.map((lib) => `<script src="lib/${lib}"></script>`).join('\n')}\n<script>${EMBED_SCRIPT}</script>` : ''}
+${interactive && charts.length > 0 ? `${INTERACTIVE_LIBS.map((lib) => `<script src="lib/${lib}"></script>`).join('\n')}\n<script>${EMBED_SCRIPT}</script>` : ''}
 </body>
 </html>
 `;

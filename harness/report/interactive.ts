@@ -13,14 +13,27 @@ import { dirname, join } from 'node:path';
 /** The three UMD builds the page loads, in order (vega-embed needs the other two as globals). */
 export const INTERACTIVE_LIBS = ['vega.min.js', 'vega-lite.min.js', 'vega-embed.min.js'] as const;
 
-/** The libraries' bytes, found through module resolution (they may be hoisted above this package). */
-export function interactiveLibFiles(): Map<string, Uint8Array> {
+/**
+ * The libraries' bytes and their licences (BSD-3-Clause: a copy goes with every copy), found
+ * through module resolution (they may be hoisted above this package); undefined, with the
+ * reason, when they cannot be found: the report then keeps its static charts.
+ */
+export function interactiveLibFiles(): Map<string, Uint8Array> | { missing: string } {
   const require = createRequire(import.meta.url);
-  const buildOf = (pkg: string) => dirname(require.resolve(pkg));
   const files = new Map<string, Uint8Array>();
-  files.set('lib/vega.min.js', readFileSync(join(buildOf('vega'), 'vega.min.js')));
-  files.set('lib/vega-lite.min.js', readFileSync(join(buildOf('vega-lite'), 'vega-lite.min.js')));
-  files.set('lib/vega-embed.min.js', readFileSync(join(buildOf('vega-embed'), 'vega-embed.min.js')));
+  try {
+    for (const [pkg, build] of [
+      ['vega', 'vega.min.js'],
+      ['vega-lite', 'vega-lite.min.js'],
+      ['vega-embed', 'vega-embed.min.js'],
+    ] as const) {
+      const dir = dirname(require.resolve(pkg));
+      files.set(`lib/${build}`, readFileSync(join(dir, build)));
+      files.set(`lib/${pkg}.LICENSE.txt`, readFileSync(join(dir, '..', 'LICENSE')));
+    }
+  } catch (error) {
+    return { missing: (error as Error).message.split('\n')[0] };
+  }
   return files;
 }
 
@@ -61,13 +74,18 @@ export function scriptJson(value: unknown): string {
  */
 export const EMBED_SCRIPT = `
 for (const figure of document.querySelectorAll('figure[data-chart]')) {
-  const source = document.getElementById('spec-' + figure.dataset.chart);
   const fallback = figure.querySelector('.static');
   const live = document.createElement('div');
   live.className = 'live';
-  fallback.after(live);
-  vegaEmbed(live, JSON.parse(source.textContent), { actions: false, renderer: 'svg', tooltip: { theme: 'light' } })
-    .then(() => { fallback.remove(); figure.dataset.interactive = 'yes'; })
-    .catch((error) => { live.remove(); console.warn('chart ' + figure.dataset.chart + ' stays static: ' + error); });
+  try {
+    const spec = JSON.parse(document.getElementById('spec-' + figure.dataset.chart).textContent);
+    fallback.after(live);
+    vegaEmbed(live, spec, { actions: false, renderer: 'svg', tooltip: { theme: 'light' } })
+      .then(() => { fallback.remove(); figure.dataset.interactive = 'yes'; })
+      .catch((error) => { live.remove(); console.warn('chart ' + figure.dataset.chart + ' stays static: ' + error); });
+  } catch (error) {
+    live.remove();
+    console.warn('chart ' + figure.dataset.chart + ' stays static: ' + error);
+  }
 }
 `;

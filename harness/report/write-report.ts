@@ -212,10 +212,18 @@ export async function writeReport(results: ResultFile[], options: ReportOptions)
     files.set(`charts/${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 2));
     rendered.push({ id: chart.id, title: chart.title, caption: chart.caption, svg, png: `charts/${chart.id}.png`, spec: interactiveSpec(chart.spec) });
   }
-  // The libraries that make the charts interactive, offline (interactive.ts).
-  if (rendered.length > 0) for (const [path, bytes] of interactiveLibFiles()) files.set(path, bytes);
+  // The libraries that make the charts interactive, offline (interactive.ts); without them the
+  // charts stay static, and stderr says why.
+  let interactive = false;
+  if (rendered.length > 0) {
+    const libs = interactiveLibFiles();
+    if (libs instanceof Map) {
+      for (const [path, bytes] of libs) files.set(path, bytes);
+      interactive = true;
+    } else process.stderr.write(`nanomq report: charts left static, the chart libraries were not found (${libs.missing})\n`);
+  }
   const comparison = options.baseline ? compareResults(options.baseline, results[0], options.thresholdPct ?? 5) : undefined;
-  files.set('index.html', renderHtml(results, rendered, comparison, options.notebookNote));
+  files.set('index.html', renderHtml(results, rendered, comparison, options.notebookNote, interactive));
   files.set('report.md', renderMarkdown(results, rendered, comparison));
   // Everything the previous report wrote goes, executed notebooks included: they belonged to
   // other results (`--notebook` executes them again for these).

@@ -32,7 +32,9 @@ function frame(rows: object[], sized = true) {
 
 function label(c: CaseResult): string {
   const p = c.params;
-  return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${durabilityTag(p)}${p.producers > 1 ? ` n=${p.producers}` : ''}`;
+  // The rate too: two rate cases differing only in it are two series, not one zig-zag line.
+  const rate = p.rate !== undefined ? ` r=${p.rate >= 1000 ? `${p.rate / 1000}k` : p.rate}/s` : '';
+  return `${c.backend} p=${p.payload} b=${p.batch} ${p.wait}${durabilityTag(p)}${p.producers > 1 ? ` n=${p.producers}` : ''}${rate}`;
 }
 
 /** ` batch` / ` always` for a durable backend's policy; nothing for `none` (every in-memory queue). */

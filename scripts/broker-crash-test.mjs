@@ -8,13 +8,23 @@
 // acknowledged may or may not arrive, and acknowledged ones may arrive twice (the group's
 // committed offset is written out every 100 ms: at least once). Prints one line per policy:
 //   kills, acknowledged, received, lost, duplicates
-import { spawn } from 'node:child_process';
+//
+// A SIGKILL keeps the page cache, so alone it cannot see a missing fdatasync. Two settings make
+// each kill a power cut (scripts/lazyfs-power-cut.sh sets both):
+//   BROKER_CRASH_DIR        make the log directories in here (a LazyFS mount) instead of the
+//                           temporary folder; only the test's own subfolders are removed
+//   BROKER_CRASH_POWER_CUT  a shell command run after each kill, before the restart (for
+//                           LazyFS: echo lazyfs::clear-cache > FIFO, which drops every write
+//                           not yet synced)
+import { execSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrokerClient, readMessage } from '../dist/broker/client.js';
 
 const KILLS = Number(process.env.BROKER_CRASH_KILLS ?? 10);
+const ROOT = process.env.BROKER_CRASH_DIR ?? tmpdir();
+const POWER_CUT = process.env.BROKER_CRASH_POWER_CUT;
 const brokerMain = new URL('../dist/broker/main.js', import.meta.url).pathname;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +49,7 @@ function idOf(bytes, offset, length) {
 }
 
 async function crashPolicy(policy) {
-  const dir = mkdtempSync(join(tmpdir(), `nanomq-broker-crash-${policy}-`));
+  const dir = mkdtempSync(join(ROOT, `nanomq-broker-crash-${policy}-`));
   const acknowledged = new Set();
   const received = new Map();
   let next = 0;
@@ -83,6 +93,7 @@ async function crashPolicy(policy) {
       broker.process.kill('SIGKILL');
       await Promise.all(publishing);
       await new Promise((r) => (broker.process.exitCode !== null || broker.process.signalCode !== null ? r() : broker.process.once('exit', r)));
+      if (POWER_CUT) execSync(POWER_CUT, { stdio: 'inherit' });
     }
   } finally {
     broker?.process.kill('SIGKILL');
@@ -91,7 +102,7 @@ async function crashPolicy(policy) {
   const lost = [...acknowledged].filter((n) => !received.has(n));
   const duplicates = [...received.values()].filter((t) => t > 1).length;
   console.log(
-    `broker crash test, policy ${policy}: kills ${KILLS}, acknowledged ${acknowledged.size}, received ${received.size}, lost ${lost.length}, duplicates ${duplicates}`,
+    `broker ${POWER_CUT ? 'power-cut' : 'crash'} test, policy ${policy}: ${POWER_CUT ? 'cuts' : 'kills'} ${KILLS}, acknowledged ${acknowledged.size}, received ${received.size}, lost ${lost.length}, duplicates ${duplicates}`,
   );
   if (lost.length > 0) console.error(`lost (first 10): ${lost.slice(0, 10).join(', ')}`);
   return lost.length === 0 && acknowledged.size > 0;

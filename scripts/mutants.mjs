@@ -316,6 +316,14 @@ export const mutants = [
     test: vitest('test/wal-power-cut.test.ts'),
   },
   {
+    id: 'broker-acknowledges-failed-append',
+    what: 'the broker acknowledges a batch whose write (or roll, or fdatasync under always) failed, instead of stopping',
+    file: 'broker/log-storage.ts',
+    find: '      process.exit(70);\n    }\n    const batch = this.memory.append(records, count, () => {});\n',
+    replace: '      return this.memory.append(records, count, stored);\n    }\n    const batch = this.memory.append(records, count, () => {});\n',
+    test: vitest('test/broker-power-cut.test.ts', '-t', 'failing disk'),
+  },
+  {
     id: 'roll-closes-under-sync',
     what: 'a roll closes the old segment while an fdatasync on the pool still has its number',
     file: 'wal/log.ts',

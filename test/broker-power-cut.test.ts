@@ -14,6 +14,11 @@
  * and the envelope CRC holds), and each publisher's messages reach the group in order except
  * redelivered batches.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BrokerClient, readMessage } from '../broker/client.js';
 import { LogStorage } from '../broker/log-storage.js';
@@ -166,4 +171,106 @@ describe("a consumer group's state that cannot be written", () => {
       await broker.close(100);
     }
   });
+});
+
+/**
+ * A failing disk through the broker: each sync site fails once (EIO or ENOSPC), in a broker
+ * that runs in its own process on the simulated disk (support/faulty-disk-broker.ts), since the
+ * broker's answer is to stop (exit 70) without acknowledging anything more. The disk is then
+ * cut as the process dies, and a second broker boots from it: every message the first one
+ * acknowledged must reach the group, intact.
+ */
+describe('the broker on a failing disk: a failed write, fdatasync, segment open or directory sync', () => {
+  const jiti = fileURLToPath(new URL('../node_modules/jiti/lib/jiti-cli.mjs', import.meta.url));
+  const child = fileURLToPath(new URL('./support/faulty-disk-broker.ts', import.meta.url));
+
+  function startChild(args: string[]): Promise<{ process: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
+    return new Promise((resolve, reject) => {
+      const p = spawn(process.execPath, [jiti, child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      const exited = new Promise<number | null>((r) => p.once('exit', (code) => r(code)));
+      p.stderr.on('data', (d) => (err += d));
+      p.stdout.on('data', (d) => {
+        out += d;
+        const m = /listening (tcp:\/\/\S+)/.exec(out);
+        if (m) resolve({ process: p, url: m[1], exited, stderr: () => err });
+      });
+      void exited.then((code) => reject(new Error(`broker exited (${code}) before listening: ${err}`)));
+    });
+  }
+
+  const sites = [
+    { what: 'a segment write', operation: 'write', suffix: '.log', nth: 40, code: 'EIO' },
+    { what: "a segment's fdatasync", operation: 'syncFile', suffix: '.log', nth: 8, code: 'EIO' },
+    { what: 'opening the next segment', operation: 'open', suffix: '.log', nth: 3, code: 'ENOSPC' },
+    { what: "the topic directory's sync after a roll", operation: 'syncDirectory', suffix: 'jobs', nth: 3, code: 'EIO' },
+  ];
+  for (const policy of ['batch', 'always'] as const)
+    for (const site of sites) {
+      it(`${policy}: ${site.what} fails (${site.code}): the broker stops (exit 70) and keeps every message it acknowledged`, async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'nanomq-faulty-disk-'));
+        try {
+          const disk = join(dir, 'disk.json');
+          const first = await startChild([policy, '-', disk, site.operation, site.suffix, String(site.nth), site.code]);
+          const acknowledged = new Set<number>();
+          const clients: BrokerClient[] = [];
+          let next = 0;
+          let running = true;
+          const member = await BrokerClient.connect(first.url);
+          clients.push(member);
+          const received = new Map<number, number>();
+          let corrupt = 0;
+          const receive = (bytes: Uint8Array, offset: number, length: number) => {
+            const message = readMessage(bytes, offset, length);
+            const id = message.intact ? intactPayload(message.payload) : undefined;
+            if (id === undefined) corrupt++;
+            else received.set(id, (received.get(id) ?? 0) + 1);
+          };
+          await member.subscribe('jobs', { group: 'workers' }, receive);
+          const random = seededRandom(site.nth * 7 + (policy === 'batch' ? 1 : 2));
+          const publishing = [0, 1].map(async (p) => {
+            const c = await BrokerClient.connect(first.url);
+            clients.push(c);
+            const publisher = await c.openPublisher('jobs');
+            while (running) {
+              const big = random() < 0.2;
+              const ids = Array.from({ length: big ? 1 : 1 + Math.floor(random() * 40) }, () => next++);
+              try {
+                await publisher.send(
+                  ids.map((id) => payloadOf(id, big ? Math.floor(random() * 65536) : 8 + Math.floor(random() * 200))),
+                  p,
+                );
+              } catch {
+                return; // the broker stopped: this batch was not acknowledged
+              }
+              for (const id of ids) acknowledged.add(id);
+            }
+          });
+          const code = await Promise.race([first.exited, sleep(15_000).then(() => 'still running' as const)]);
+          running = false;
+          if (code === 'still running') first.process.kill('SIGKILL');
+          for (const c of clients) c.destroy();
+          await Promise.all(publishing);
+          expect(code, `the fault at ${site.what} was never reached, or did not stop the broker`).toBe(70);
+          expect(first.stderr()).toMatch(/stopping without acknowledging/);
+          expect(acknowledged.size).toBeGreaterThan(0);
+
+          // The next boot, on what the disk kept.
+          const second = await startChild([policy, disk, join(dir, 'disk-2.json')]);
+          const again = await BrokerClient.connect(second.url);
+          await again.subscribe('jobs', { group: 'workers' }, receive);
+          const deadline = Date.now() + 15_000;
+          while (Date.now() < deadline && [...acknowledged].some((id) => !received.has(id))) await sleep(20);
+          again.destroy();
+          second.process.kill('SIGTERM');
+          await second.exited;
+          const lost = [...acknowledged].filter((id) => !received.has(id));
+          expect(lost.slice(0, 10), `lost ${lost.length} of ${acknowledged.size} acknowledged`).toEqual([]);
+          expect(corrupt).toBe(0);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }, 60_000);
+    }
 });

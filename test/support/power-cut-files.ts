@@ -32,6 +32,13 @@ interface Inode {
   dropped: { from: number; to: number }[];
 }
 
+/** What `snapshot` hands over: durable names (hard links share an inode number) and data. */
+export interface DiskSnapshot {
+  nextIno: number;
+  clock: number;
+  entries: { path: string; kind: 'file' | 'dir'; ino: number; data: string }[];
+}
+
 interface OpenFile {
   inode: Inode;
   position: number;
@@ -93,6 +100,36 @@ export class PowerCutFiles implements LogFiles {
       next.durable.set(path, copy);
     }
     return next;
+  }
+
+  /**
+   * The disk a power cut would leave, as plain data, so a broker in another process (one that
+   * may exit 70 mid-test) can hand its disk to the next: `fromSnapshot` boots from it.
+   */
+  snapshot(): DiskSnapshot {
+    const booted = this.powerCut();
+    const entries: DiskSnapshot['entries'] = [];
+    for (const [path, inode] of booted.durable)
+      if (path !== '/') entries.push({ path, kind: inode.kind, ino: inode.ino, data: Buffer.from(inode.durable).toString('base64') });
+    return { nextIno: booted.nextIno, clock: booted.clock, entries };
+  }
+
+  static fromSnapshot(snapshot: DiskSnapshot): PowerCutFiles {
+    const files = new PowerCutFiles();
+    files.nextIno = snapshot.nextIno;
+    files.clock = snapshot.clock;
+    const byIno = new Map<number, Inode>();
+    for (const e of snapshot.entries) {
+      let inode = byIno.get(e.ino);
+      if (inode === undefined) {
+        const data = new Uint8Array(Buffer.from(e.data, 'base64'));
+        inode = { ino: e.ino, kind: e.kind, data, size: data.length, durable: data.slice(), mtimeMs: files.tick(), dropped: [] };
+        byIno.set(e.ino, inode);
+      }
+      files.current.set(e.path, inode);
+      files.durable.set(e.path, inode);
+    }
+    return files;
   }
 
   /** Whether `path` exists in the current view. */

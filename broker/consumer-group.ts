@@ -14,7 +14,7 @@
  * - Order: a member sees each publisher's messages in order, except redelivered batches, which
  *   are older than what it has already seen.
  */
-import type { StoredBatch, TopicLog } from './storage.js';
+import { BatchUnavailableError, type StoredBatch, type TopicLog } from './storage.js';
 import type { MemberGroup, Subscription } from './subscription.js';
 
 export class ConsumerGroup implements MemberGroup {
@@ -69,7 +69,13 @@ export class ConsumerGroup implements MemberGroup {
       let batch: StoredBatch | undefined;
       if (again) batch = this.redeliver.shift();
       else {
-        batch = log.read(this.cursor);
+        try {
+          batch = log.read(this.cursor);
+        } catch (error) {
+          // Not readable this moment (out of descriptors): the log pumps the topic again shortly.
+          if (error instanceof BatchUnavailableError) return;
+          throw error;
+        }
         if (batch === undefined) throw new Error(`group ${this.name}: no batch at offset ${this.cursor}`);
         this.cursor += batch.count;
       }

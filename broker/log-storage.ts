@@ -13,9 +13,10 @@
  * it, run on libuv's thread pool while the broker goes on reading, so batches that arrive during
  * one fdatasync share the next. Subscribers are sent only durable batches.
  *
- * Delivery still comes from memory: each topic keeps the batches some subscriber or group still
- * needs (as in memory mode, bounded by the publishers' windows); the log is read only at start,
- * from the lowest committed offset of the topic's groups. Committed offsets are written at most
+ * Delivery comes from memory for what was published since the start: each topic keeps the
+ * batches some subscriber or group still needs (as in memory mode, bounded by the publishers'
+ * windows). What the restored groups still needed at the start stays on disk and is read a
+ * batch at a time as they take it (LoggedTopic.readBacklog). Committed offsets are written at most
  * every COMMIT_EVERY_MS, so after a crash a group may be sent again what it acknowledged in the
  * last moments before (at least once, as for a member that leaves). Plain subscriptions are not
  * kept: a subscriber starts at the end of the topic, as before.
@@ -26,7 +27,7 @@ import { type DurabilityPolicy, type GroupCommit, nowNs, WriteAheadLog } from '.
 import { KEY_FILE } from '../wal/log-key.js';
 import { LogReader } from '../wal/reader.js';
 import { listSegments } from '../wal/segments.js';
-import { MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
+import { BatchUnavailableError, MemoryTopicLog, type Storage, type StoredBatch, type TopicLog } from './storage.js';
 
 export interface LogStorageOptions {
   readonly durability: DurabilityPolicy;
@@ -39,6 +40,11 @@ export interface LogStorageOptions {
 }
 
 const TOPIC_PREFIX = 'topic-';
+/** Backlog readers a topic keeps open (each holds a descriptor and a 1 MiB buffer): one per group draining it, up to this. */
+const MAX_BACKLOG_READERS = 4;
+/** How soon groups are pumped again after the descriptors ran out on a backlog read. */
+const BACKLOG_RETRY_MS = 100;
+
 const COMMIT_EVERY_MS = 100;
 
 class LoggedTopic implements TopicLog {
@@ -62,8 +68,15 @@ class LoggedTopic implements TopicLog {
    */
   private backlogStart: number;
   private readonly backlogEnd: number;
-  /** Reads the backlog in order; reopened where a read jumps (a group redelivering). */
-  private reader: LogReader | null = null;
+  /**
+   * Readers of the backlog keyed by the offset each reads next: one per group draining it, so
+   * groups that take turns each read on sequentially (a single reader, reopened at every turn,
+   * scanned its segment from the start each time: quadratic, and any client with two groups
+   * could make the broker do it). At most MAX_BACKLOG_READERS, the least recently used closed.
+   */
+  private readonly readers = new Map<number, LogReader>();
+  /** Descriptors ran out on a read: the groups are pumped again a little later. */
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly log: WriteAheadLog,
@@ -77,6 +90,17 @@ class LoggedTopic implements TopicLog {
     this.backlogStart = from;
     this.backlogEnd = log.endOffset;
     this.memory = new MemoryTopicLog(log.endOffset);
+    // The backlog is checked now, record by record, and nothing of it kept: damage in a sealed
+    // segment refuses the start (LogCorruptError, naming the file), as recovery does, rather
+    // than stopping a broker that is already serving when a group reaches it.
+    if (from < this.backlogEnd) {
+      const reader = new LogReader(dir, from, files);
+      try {
+        while (reader.next(this.backlogEnd) !== null) {}
+      } finally {
+        reader.close();
+      }
+    }
   }
 
   get startOffset(): number {
@@ -128,29 +152,52 @@ class LoggedTopic implements TopicLog {
   /** The batch at `offset` in the restart's backlog, read from the log (a copy: the reader's buffer is reused). */
   private readBacklog(offset: number): StoredBatch | undefined {
     try {
-      if (this.reader === null || this.reader.offset !== offset) {
-        this.reader?.close();
-        this.reader = new LogReader(this.dir, offset, this.files);
+      let reader = this.readers.get(offset);
+      if (reader === undefined) {
+        reader = new LogReader(this.dir, offset, this.files);
+        if (this.readers.size >= MAX_BACKLOG_READERS) {
+          const [oldest, stale] = this.readers.entries().next().value as [number, LogReader];
+          stale.close();
+          this.readers.delete(oldest);
+        }
+      } else this.readers.delete(offset);
+      const r = reader.next(this.backlogEnd);
+      if (r === null || r.offset !== offset) {
+        reader.close();
+        return undefined;
       }
-      const r = this.reader.next(this.backlogEnd);
-      if (r === null || r.offset !== offset) return undefined;
-      return { offset, count: r.count, records: r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength) };
+      const batch = { offset, count: r.count, records: r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength) };
+      if (reader.offset < this.backlogEnd) this.readers.set(reader.offset, reader);
+      else reader.close();
+      return batch;
     } catch (error) {
-      // The log cannot be read back (an EIO, a segment gone): what the groups are owed is
-      // unknown, so stop, as for a failed write, and let recovery decide (docs/wal.md).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') {
+        // Out of file descriptors (many connections): not the disk's fault. Nothing is handed
+        // out now; the groups are pumped again shortly.
+        this.retry ??= setTimeout(() => {
+          this.retry = null;
+          this.onDurable?.();
+        }, BACKLOG_RETRY_MS);
+        throw new BatchUnavailableError(offset, code);
+      }
+      // The log cannot be read back (an EIO, damage that appeared since the start): what the
+      // groups are owed is unknown, so stop, as for a failed write, and let recovery decide.
       process.stderr.write(`nanomq broker: reading ${this.dir} back at offset ${offset} failed (${(error as Error).message}); stopping\n`);
       process.exit(70);
     }
+  }
+
+  private closeReaders(): void {
+    for (const r of this.readers.values()) r.close();
+    this.readers.clear();
   }
 
   trimBefore(offset: number): StoredBatch[] {
     // The backlog's batches were never in memory and have no publisher to give bytes back to.
     if (this.backlogStart < this.backlogEnd) {
       this.backlogStart = Math.min(offset, this.backlogEnd);
-      if (this.backlogStart === this.backlogEnd) {
-        this.reader?.close();
-        this.reader = null;
-      }
+      if (this.backlogStart === this.backlogEnd) this.closeReaders();
     }
     return offset > this.memory.startOffset ? this.memory.trimBefore(offset) : [];
   }
@@ -189,8 +236,8 @@ class LoggedTopic implements TopicLog {
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.immediate !== null) clearImmediate(this.immediate);
     if (this.committedTimer !== null) clearInterval(this.committedTimer);
-    this.reader?.close();
-    this.reader = null;
+    this.closeReaders();
+    if (this.retry !== null) clearTimeout(this.retry);
     this.log.close();
     this.release();
     this.writeCommitted();

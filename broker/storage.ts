@@ -18,6 +18,17 @@ export interface StoredBatch {
   readonly records: Uint8Array;
 }
 
+/**
+ * A batch that exists but cannot be read this moment (a log on disk out of file descriptors):
+ * whoever asked hands nothing out this turn, and the log pumps its topic again shortly.
+ */
+export class BatchUnavailableError extends Error {
+  constructor(offset: number, code: string) {
+    super(`batch at offset ${offset} not readable now (${code})`);
+    this.name = 'BatchUnavailableError';
+  }
+}
+
 export interface TopicLog {
   /** Offset of the oldest message still kept. */
   readonly startOffset: number;
@@ -42,7 +53,7 @@ export interface TopicLog {
    * `stored` once it is durable: before returning for memory, later for a log that syncs.
    */
   append(records: Uint8Array, count: number, stored: () => void): StoredBatch;
-  /** The batch whose first message is at `offset`, or undefined when it is not kept. */
+  /** The batch whose first message is at `offset`, or undefined when it is not kept; throws BatchUnavailableError when it cannot be read this moment. */
   read(offset: number): StoredBatch | undefined;
   /** Drops every batch before `offset` (which must be a batch boundary); returns the dropped ones. */
   trimBefore(offset: number): StoredBatch[];

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient, readMessage } from '../broker/client.js';
 import { LogStorage } from '../broker/log-storage.js';
 import { Broker } from '../broker/server.js';
+import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
 import { until } from './support/broker-peers.js';
@@ -164,5 +165,52 @@ describe('broker --log, a restart with a backlog', () => {
     await (await (await client(broker)).openPublisher('orders')).send([kib(99_999)]);
     await until(() => got.length === 2 + 3 * PER, 5000, 'a message published after the restart');
     expect(got.at(-1)).toBe(99_999);
+  });
+});
+
+describe('broker --log, a restart with a backlog two groups drain by turns', () => {
+  it('reads each group on sequentially (no rescan of the segment at every turn), every message to each, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    dirs.push(dir);
+    let broker = await start(dir, 'none');
+    const got = { a: [] as number[], b: [] as number[] };
+    const handler = (into: number[]) => (bytes: Uint8Array, offset: number, length: number) => {
+      const { payload } = readMessage(bytes, offset, length);
+      into.push(new DataView(payload.buffer, payload.byteOffset).getUint32(0, true));
+    };
+    const member = await client(broker);
+    await member.subscribe('orders', { group: 'a' }, handler(got.a));
+    await member.subscribe('orders', { group: 'b' }, handler(got.b));
+    await (await (await client(broker)).openPublisher('orders')).send([id(0)]);
+    await until(() => got.a.length === 1 && got.b.length === 1, 5000, 'the first message, to both groups');
+    await new Promise((r) => setTimeout(r, 250));
+    member.destroy();
+    const publisher = await (await client(broker)).openPublisher('orders');
+    // 400 small batches: a rescan from the segment start at every turn would read them ~400 times.
+    for (let batch = 0; batch < 400; batch++) await publisher.send(Array.from({ length: 8 }, (_, i) => id(1 + batch * 8 + i)));
+    await broker.close(200);
+    brokers.length = 0;
+
+    // Count the opens of log segments: each reader opens its segment once.
+    let segmentOpens = 0;
+    const files = {
+      ...nodeFiles,
+      open: (path: string, mode: OpenMode) => {
+        if (path.endsWith('.log')) segmentOpens++;
+        return nodeFiles.open(path, mode);
+      },
+    };
+    broker = await Broker.start({ storage: new LogStorage(dir, { durability: 'none', files }) });
+    brokers.push(broker);
+    const opensAtStart = segmentOpens;
+    const again = await client(broker);
+    // One batch in flight a group: the two groups' reads alternate, batch by batch.
+    await again.subscribe('orders', { group: 'a', credit: 8 }, handler(got.a));
+    await again.subscribe('orders', { group: 'b', credit: 8 }, handler(got.b));
+    const all = Array.from({ length: 1 + 400 * 8 }, (_, i) => i);
+    await until(() => got.a.length === all.length && got.b.length === all.length, 10_000, `both groups' backlogs (a ${got.a.length}, b ${got.b.length})`);
+    expect(got.a).toEqual(all);
+    expect(got.b).toEqual(all);
+    expect(segmentOpens - opensAtStart, 'segment opens while two groups drained 400 batches by turns').toBeLessThanOrEqual(4);
   });
 });

@@ -136,7 +136,11 @@ describe('a report of two runs of one scenario', () => {
     const html = readFileSync(both.htmlPath, 'utf8');
     const rows = md.split('\n').filter((l) => l.includes('sab-spsc/throughput/payload=0/producers=1/batch=1/wait=spin'));
     expect(md).toMatch(/^\| run \| case \|/m);
-    expect(rows.map((r) => r.split('|')[1].trim())).toEqual(['twice 2026-12-01T10:00:00Z', 'twice 2026-12-02T11:30:00Z']);
+    expect(rows.map((r) => r.split('|')[1].trim())).toEqual(['run 1: twice 2026-12-01T10:00:00Z', 'run 2: twice 2026-12-02T11:30:00Z']);
+    // The charts keep the runs apart too: each run's cases are their own series.
+    const spec = readFileSync(join(both.dir, 'charts', 'spectrum-throughput.vl.json'), 'utf8');
+    expect(spec).toContain('sab-spsc (run 1)');
+    expect(spec).toContain('sab-spsc (run 2)');
     expect(html).toMatch(/<th>run<\/th>/);
     const one = await writeReport([fixture()], { out: join(tempDir(), 'report') });
     expect(readFileSync(one.markdownPath, 'utf8')).not.toMatch(/^\| run \|/m);

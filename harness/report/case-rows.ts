@@ -32,7 +32,8 @@ export const CASE_COLUMNS = [
 export function runLabels(results: readonly ResultFile[]): string[] | undefined {
   const ids = results.flatMap((r) => r.cases.map((c) => c.id));
   if (new Set(ids).size === ids.length) return undefined;
-  return results.map((r) => `${r.scenario.name} ${r.environment.startedAt.replace(/\.\d+Z$/, 'Z')}`);
+  // "run k" is what the charts call it (charts.ts), so a chart's series can be found in the table.
+  return results.map((r, k) => `run ${k + 1}: ${r.scenario.name} ${r.environment.startedAt.replace(/\.\d+Z$/, 'Z')}`);
 }
 
 /** Every result's cases as table rows, with the run column where runLabels asks for one. */

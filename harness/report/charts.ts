@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { MIN_TAIL_SAMPLES, SCHEDULER_BOUND_PCT, TIMESTAMP_EVERY } from '../results/method.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
+import { runLabels } from './case-rows.js';
 
 export interface ChartSpec {
   id: string;
@@ -353,7 +354,9 @@ function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | u
 }
 
 export function buildCharts(results: ResultFile[]): ChartSpec[] {
-  const cases = okCases(results);
+  // Two runs of one scenario: each run's cases are their own series ("(run k)"), as the
+  // table's run column numbers them, instead of one line joining both runs' points.
+  const cases = runLabels(results) ? results.flatMap((r, k) => okCases([r]).map((c) => ({ ...c, backend: `${c.backend} (run ${k + 1})` }))) : okCases(results);
   const charts = [
     throughputChart(cases),
     spectrumChart(cases, 'ping-pong'),

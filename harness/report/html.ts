@@ -36,17 +36,17 @@ table { border-collapse: collapse; font-size: .85rem; min-width: 100%; }
 th, td { padding: .3rem .5rem; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; white-space: nowrap; }
 td.notes { white-space: normal; min-width: 16rem; }
 th { background: #f4f6f9; position: sticky; top: 0; }
-tr.failed td { color: var(--bad); } tr.skipped td { color: var(--muted); } tr.oversubscribed td:first-child::after { content: " ⚠"; color: var(--warn); }
+tr.failed td { color: var(--bad); } tr.skipped td { color: var(--muted); } tr.oversubscribed td.case::after { content: " ⚠"; color: var(--warn); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: 600; } dd { margin: 0; }
 @media (max-width: 640px) { dl { grid-template-columns: 1fr; } main { padding: .5rem; } }
 `;
 
-function table(headers: string[], rows: { cells: string[]; className?: string }[], notesColumn = -1): string {
+function table(headers: string[], rows: { cells: string[]; className?: string }[], notesColumn = -1, caseColumn = headers.indexOf('case')): string {
   const head = headers.map((c) => `<th>${h(c)}</th>`).join('');
   const body = rows
     .map(
       (r) =>
-        `<tr${r.className ? ` class="${r.className}"` : ''}>${r.cells.map((c, i) => `<td${i === notesColumn ? ' class="notes"' : ''}>${h(c)}</td>`).join('')}</tr>`,
+        `<tr${r.className ? ` class="${r.className}"` : ''}>${r.cells.map((c, i) => `<td${i === notesColumn ? ' class="notes"' : i === caseColumn ? ' class="case"' : ''}>${h(c)}</td>`).join('')}</tr>`,
     )
     .join('\n');
   return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;

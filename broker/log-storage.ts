@@ -75,6 +75,8 @@ class LoggedTopic implements TopicLog {
    * could make the broker do it). At most MAX_BACKLOG_READERS, the least recently used closed.
    */
   private readonly readers = new Map<number, LogReader>();
+  /** The backlog batch read last. */
+  private lastBatch: StoredBatch | undefined;
   /** Descriptors ran out on a read: the groups are pumped again a little later. */
   private retry: NodeJS.Timeout | null = null;
 
@@ -151,15 +153,19 @@ class LoggedTopic implements TopicLog {
 
   /** The batch at `offset` in the restart's backlog, read from the log (a copy: the reader's buffer is reused). */
   private readBacklog(offset: number): StoredBatch | undefined {
+    // Groups in step ask for the same batch one after the other: the same copy serves them, as
+    // a batch in memory serves every group.
+    if (this.lastBatch?.offset === offset) return this.lastBatch;
     try {
       let reader = this.readers.get(offset);
       if (reader === undefined) {
-        reader = new LogReader(this.dir, offset, this.files);
+        // The least recently used reader goes first, so a process at its descriptor limit has one.
         if (this.readers.size >= MAX_BACKLOG_READERS) {
           const [oldest, stale] = this.readers.entries().next().value as [number, LogReader];
           stale.close();
           this.readers.delete(oldest);
         }
+        reader = new LogReader(this.dir, offset, this.files);
       } else this.readers.delete(offset);
       const r = reader.next(this.backlogEnd);
       if (r === null || r.offset !== offset) {
@@ -167,7 +173,9 @@ class LoggedTopic implements TopicLog {
         return undefined;
       }
       const batch = { offset, count: r.count, records: r.bytes.slice(r.bodyStart, r.bodyStart + r.bodyLength) };
-      if (reader.offset < this.backlogEnd) this.readers.set(reader.offset, reader);
+      this.lastBatch = batch;
+      // A reader already parked where this one now stands (another group's) is kept; this one closes.
+      if (reader.offset < this.backlogEnd && !this.readers.has(reader.offset)) this.readers.set(reader.offset, reader);
       else reader.close();
       return batch;
     } catch (error) {
@@ -191,6 +199,7 @@ class LoggedTopic implements TopicLog {
   private closeReaders(): void {
     for (const r of this.readers.values()) r.close();
     this.readers.clear();
+    this.lastBatch = undefined;
   }
 
   trimBefore(offset: number): StoredBatch[] {

@@ -191,13 +191,21 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
     await broker.close(200);
     brokers.length = 0;
 
-    // Count the opens of log segments: each reader opens its segment once.
+    // Count the opens of log segments (each reader opens its segment once), and which readers'
+    // descriptors (segments opened 'r') are still open: none once the backlog is drained.
     let segmentOpens = 0;
+    const readerFds = new Set<number>();
     const files = {
       ...nodeFiles,
       open: (path: string, mode: OpenMode) => {
+        const fd = nodeFiles.open(path, mode);
         if (path.endsWith('.log')) segmentOpens++;
-        return nodeFiles.open(path, mode);
+        if (path.endsWith('.log') && mode === 'r') readerFds.add(fd);
+        return fd;
+      },
+      close: (fd: number) => {
+        readerFds.delete(fd);
+        nodeFiles.close(fd);
       },
     };
     broker = await Broker.start({ storage: new LogStorage(dir, { durability: 'none', files }) });
@@ -212,5 +220,53 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
     expect(got.a).toEqual(all);
     expect(got.b).toEqual(all);
     expect(segmentOpens - opensAtStart, 'segment opens while two groups drained 400 batches by turns').toBeLessThanOrEqual(4);
+    // Both groups start at the same offset: a reader parked where another already was must not be lost open.
+    expect([...readerFds], 'reader descriptors still open after the backlog drained').toEqual([]);
+  });
+});
+
+describe('broker --log, backlog readers', () => {
+  it('never loses a reader open: two groups that read the same batches in turn, then the backlog trimmed away', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    dirs.push(dir);
+    const broker = await start(dir, 'none');
+    let got = 0;
+    const member = await client(broker);
+    await member.subscribe('orders', { group: 'a' }, () => got++);
+    const publisher = await (await client(broker)).openPublisher('orders');
+    await publisher.send([id(0)]);
+    await until(() => got === 1, 5000, 'the first message');
+    await new Promise((r) => setTimeout(r, 250));
+    member.destroy();
+    for (let batch = 0; batch < 3; batch++) await publisher.send(Array.from({ length: 8 }, (_, i) => id(1 + batch * 8 + i)));
+    await broker.close(200);
+    brokers.length = 0;
+
+    const readerFds = new Set<number>();
+    const files = {
+      ...nodeFiles,
+      open: (path: string, mode: OpenMode) => {
+        const fd = nodeFiles.open(path, mode);
+        if (path.endsWith('.log') && mode === 'r') readerFds.add(fd);
+        return fd;
+      },
+      close: (fd: number) => {
+        readerFds.delete(fd);
+        nodeFiles.close(fd);
+      },
+    };
+    const storage = new LogStorage(dir, { durability: 'none', files });
+    try {
+      const log = storage.topic('orders');
+      expect(log.startOffset).toBe(1);
+      // Group A reads two batches; group B then reads the same two: B's reader ends where A's
+      // stands, at 17 (before: it replaced A's there, and A's stayed open for ever).
+      for (const offset of [1, 9, 1, 9]) expect(log.read(offset)?.offset).toBe(offset);
+      expect(log.read(17)?.count).toBe(8);
+      log.trimBefore(log.endOffset);
+      expect([...readerFds], 'reader descriptors open once the backlog is gone').toEqual([]);
+    } finally {
+      storage.close();
+    }
   });
 });

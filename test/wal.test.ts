@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { LogCorruptError, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader, verifyLog } from '../wal/reader.js';
@@ -340,5 +341,37 @@ describe('recovery', () => {
     writeFileSync(sealed.path, bytes);
     expect(() => readAll(dir, 0, log.durableOffset)).toThrow(LogCorruptError);
     expect(verifyLog(dir).damage).toEqual([expect.objectContaining({ file: sealed.path, position: 0, reason: 'crc' })]);
+  });
+});
+
+describe('LogReader out of file descriptors', () => {
+  it('says so at a segment boundary, instead of reporting the log ended (damage) there', () => {
+    const dir = freshDir();
+    const log = open(dir, { segmentBytes: 4096 });
+    for (let k = 0; k < 200; k++) log.append(body(k, 200), 1);
+    log.close();
+    logs.length = 0;
+    let opens = 0;
+    const exhausted = {
+      ...nodeFiles,
+      open: (path: string, mode: OpenMode) => {
+        // The first segment opens; the next one finds no descriptor left.
+        if (path.endsWith('.log') && ++opens > 1) throw Object.assign(new Error(`EMFILE: too many open files, open '${path}'`), { code: 'EMFILE' });
+        return nodeFiles.open(path, mode);
+      },
+    };
+    const reader = new LogReader(dir, 0, exhausted);
+    try {
+      let thrown: unknown;
+      try {
+        while (reader.next(200) !== null) {}
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).not.toBeInstanceOf(LogCorruptError);
+      expect((thrown as NodeJS.ErrnoException).code).toBe('EMFILE');
+    } finally {
+      reader.close();
+    }
   });
 });

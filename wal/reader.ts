@@ -140,7 +140,11 @@ export class LogReader {
     let fd: number;
     try {
       fd = this.files.open(nextPath, 'r');
-    } catch {
+    } catch (error) {
+      // No next segment: the log ends here. But a process out of file descriptors has not found
+      // the end of its log, and must not report one (the caller would call the log damaged).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EMFILE' || code === 'ENFILE') throw error;
       return false;
     }
     this.files.close(this.fd);

@@ -324,12 +324,20 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
  * a server (a key of `environment.servers`, with or without a `/durability=` suffix), and
  * postMessage beside them as the no-network floor.
  */
+/** The backend's id without the run it came from (buildCharts adds " (run k)" for two runs of one scenario). */
+function baseBackend(c: CaseResult): string {
+  return c.backend.replace(/ \(run \d+\)$/, '');
+}
+
 function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | undefined {
   const withServers = new Set(results.flatMap((r) => Object.keys(r.environment.servers ?? {}).map((key) => key.split('/')[0])));
   if (withServers.size === 0) return undefined;
   const rows = cases
     .filter(
-      (c) => (withServers.has(c.backend) || c.backend === 'post-message') && c.summary!.msgsPerSec !== undefined && c.summary!.latencyNs?.p99 !== undefined,
+      (c) =>
+        (withServers.has(baseBackend(c)) || baseBackend(c) === 'post-message') &&
+        c.summary!.msgsPerSec !== undefined &&
+        c.summary!.latencyNs?.p99 !== undefined,
     )
     .map((c) => ({
       backend: `${c.backend}${durabilityTag(c.params)}`,

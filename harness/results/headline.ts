@@ -14,6 +14,7 @@
  */
 import { formatCount, formatDuration } from '../../wire/units.js';
 import { MIN_TRIALS } from '../compare/compare.js';
+import { median } from '../metrics/stats.js';
 import { caseFlags } from './case-verdicts.js';
 import type { CaseResult, ResultFile } from './types.js';
 
@@ -42,12 +43,6 @@ function mainFigure(workload: string): MainFigure {
 /** The case's figures carry a warning that bears on a ranking. */
 function flagged(c: CaseResult): boolean {
   return caseFlags(c).some((f) => f.code === 'OVERSUBSCRIBED' || f.code === 'NOISY' || f.code === 'BELOW-RATE');
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 const times = (x: number) => `${x.toFixed(x < 10 ? 2 : 1)}×`;

@@ -99,25 +99,23 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
     }
   }
 
-  for (const { file, scenario } of loaded) {
-    const runnable = planCases(
-      { ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) } },
-      findBackend,
-    );
-    if (runnable.length === 0) throw new BadInput(`${file}: no case to run`);
+  // Each scenario as this run will run it: --backend and --trials applied (the runner applies
+  // them again itself; here they serve the checks and the dry run).
+  const selected = loaded.map(({ file, scenario }) => ({
+    file,
+    scenario: {
+      ...scenario,
+      trials: trials ?? scenario.trials,
+      matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) },
+    },
+  }));
+  for (const { file, scenario } of selected) {
+    if (planCases(scenario, findBackend).length === 0) throw new BadInput(`${file}: no case to run`);
   }
 
   if (flags.dryRun) {
     if (flags.quiet) return { results: [], written: [], exitCode: ExitCode.Ok };
-    const inputs = loaded.map(({ file, scenario }) => ({
-      file,
-      scenario: {
-        ...scenario,
-        trials: trials ?? scenario.trials,
-        matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => !backends || backends.includes(b)) },
-      },
-    }));
-    process.stdout.write(dryRun(inputs, flags.json === true));
+    process.stdout.write(dryRun(selected, flags.json === true));
     return { results: [], written: [], exitCode: ExitCode.Ok };
   }
 

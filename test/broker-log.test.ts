@@ -36,6 +36,28 @@ async function client(broker: Broker): Promise<BrokerClient> {
   clients.push(c);
   return c;
 }
+/** The real file system, counting segment opens and tracking readers' descriptors (segments opened 'r') still open. */
+function tracedFiles() {
+  const readerFds = new Set<number>();
+  const traced = {
+    segmentOpens: 0,
+    readerFds,
+    files: {
+      ...nodeFiles,
+      open: (path: string, mode: OpenMode) => {
+        const fd = nodeFiles.open(path, mode);
+        if (path.endsWith('.log')) traced.segmentOpens++;
+        if (path.endsWith('.log') && mode === 'r') readerFds.add(fd);
+        return fd;
+      },
+      close: (fd: number) => {
+        readerFds.delete(fd);
+        nodeFiles.close(fd);
+      },
+    },
+  };
+  return traced;
+}
 function id(n: number): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setUint32(0, n, true);
@@ -192,25 +214,12 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
     brokers.length = 0;
 
     // Count the opens of log segments (each reader opens its segment once), and which readers'
-    // descriptors (segments opened 'r') are still open: none once the backlog is drained.
-    let segmentOpens = 0;
-    const readerFds = new Set<number>();
-    const files = {
-      ...nodeFiles,
-      open: (path: string, mode: OpenMode) => {
-        const fd = nodeFiles.open(path, mode);
-        if (path.endsWith('.log')) segmentOpens++;
-        if (path.endsWith('.log') && mode === 'r') readerFds.add(fd);
-        return fd;
-      },
-      close: (fd: number) => {
-        readerFds.delete(fd);
-        nodeFiles.close(fd);
-      },
-    };
-    broker = await Broker.start({ storage: new LogStorage(dir, { durability: 'none', files }) });
+    // descriptors are still open: none once the backlog is drained.
+    const traced = tracedFiles();
+    broker = await Broker.start({ storage: new LogStorage(dir, { durability: 'none', files: traced.files }) });
     brokers.push(broker);
-    const opensAtStart = segmentOpens;
+    const { readerFds } = traced;
+    const opensAtStart = traced.segmentOpens;
     const again = await client(broker);
     // One batch in flight a group: the two groups' reads alternate, batch by batch.
     await again.subscribe('orders', { group: 'a', credit: 8 }, handler(got.a));
@@ -219,7 +228,7 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
     await until(() => got.a.length === all.length && got.b.length === all.length, 10_000, `both groups' backlogs (a ${got.a.length}, b ${got.b.length})`);
     expect(got.a).toEqual(all);
     expect(got.b).toEqual(all);
-    expect(segmentOpens - opensAtStart, 'segment opens while two groups drained 400 batches by turns').toBeLessThanOrEqual(4);
+    expect(traced.segmentOpens - opensAtStart, 'segment opens while two groups drained 400 batches by turns').toBeLessThanOrEqual(4);
     // Both groups start at the same offset: a reader parked where another already was must not be lost open.
     expect([...readerFds], 'reader descriptors still open after the backlog drained').toEqual([]);
   });
@@ -242,19 +251,7 @@ describe('broker --log, backlog readers', () => {
     await broker.close(200);
     brokers.length = 0;
 
-    const readerFds = new Set<number>();
-    const files = {
-      ...nodeFiles,
-      open: (path: string, mode: OpenMode) => {
-        const fd = nodeFiles.open(path, mode);
-        if (path.endsWith('.log') && mode === 'r') readerFds.add(fd);
-        return fd;
-      },
-      close: (fd: number) => {
-        readerFds.delete(fd);
-        nodeFiles.close(fd);
-      },
-    };
+    const { files, readerFds } = tracedFiles();
     const storage = new LogStorage(dir, { durability: 'none', files });
     try {
       const log = storage.topic('orders');

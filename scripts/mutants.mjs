@@ -110,6 +110,16 @@ export const mutants = [
     test: vitest('test/mpsc-cas.test.ts'),
   },
   {
+    id: 'gate-mpsc-commit-delay',
+    what: 'mpsc-cas waits a fixed time at every commit (about a third of its batch-1 throughput, one backend only): the recommended compare gate on real runs must fail',
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '    const words = this.words;\n    const recordLength = this.claimedLength;\n',
+    replace: '    const words = this.words;\n    for (let k = 0; k < 150; k++) Atomics.load(words, 0);\n    const recordLength = this.claimedLength;\n',
+    test: ['env', 'NANOMQ_GATE_REAL=1', ...vitest('test/gate-real.test.ts')],
+    // A baseline (10 trials of 4 cases) and a gate run with its follow-ups.
+    timeoutMs: 900_000,
+  },
+  {
     id: 'mutex-drain-no-finally',
     what: 'the mutex drain unlocks only when the visitor returns (no finally)',
     file: 'implementations/mutex/queue.ts',
@@ -371,13 +381,20 @@ function freshCopy() {
   return dir;
 }
 
-function run(dir, argv) {
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: TIMEOUT_MS, env: { ...process.env, CI: 'true' } });
+function run(dir, argv, timeoutMs = TIMEOUT_MS) {
+  const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: 'true' } });
   // Colour codes out, so the output can be searched.
   const esc = String.fromCharCode(27);
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.replaceAll(new RegExp(`${esc}\\[[0-9;]*m`, 'g'), '');
   return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output };
 }
+
+// The gate's real check (test/gate-real.test.ts): the control makes its baseline from the
+// unmutated code, and the mutant's run is held against that same baseline. Always a fresh one
+// (never a baseline left in the shell's environment from other code), removed at the end.
+const gateDir = mkdtempSync(join(tmpdir(), 'nanomq-gate-'));
+process.env.NANOMQ_GATE_BASELINE = join(gateDir, 'baseline.json');
+process.on('exit', () => rmSync(gateDir, { recursive: true, force: true }));
 
 const only = process.argv.slice(2);
 const selected = only.length > 0 ? mutants.filter((m) => only.includes(m.id)) : mutants;
@@ -392,9 +409,9 @@ let bad = 0;
     if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
     const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
     if (build.status !== 0) throw new Error(`control build failed:\n${build.output.slice(-2000)}`);
-    const commands = [...new Map(selected.filter((m) => !m.needs || has(m.needs)).map((m) => [m.test.join(' '), m.test])).values()];
-    for (const command of commands) {
-      const r = run(dir, command);
+    const commands = [...new Map(selected.filter((m) => !m.needs || has(m.needs)).map((m) => [m.test.join(' '), m])).values()];
+    for (const { test: command, timeoutMs } of commands) {
+      const r = run(dir, command, timeoutMs);
       const ran = /Tests\s+\S*\d+ passed/.test(r.output) || /messages, 0 errors/.test(r.output) || /crash test, policy \w+: .*lost 0/.test(r.output);
       if (r.status !== 0 || !ran) {
         process.stderr.write(`control: ${command.join(' ')} does not pass on the unmutated code (exit ${r.status}):\n${r.output.slice(-2000)}\n`);
@@ -425,7 +442,7 @@ for (const m of selected) {
     writeFileSync(path, text.replace(m.find, m.replace));
     if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
     const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
-    const tested = build.status === 0 ? run(dir, m.test) : build;
+    const tested = build.status === 0 ? run(dir, m.test, m.timeoutMs) : build;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     if (build.status !== 0) {
       // A mutant the compiler refuses never reaches the tests: it proves nothing about them.

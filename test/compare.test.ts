@@ -194,11 +194,12 @@ describe('a compare gate that neither cries wolf nor hides a regression', () => 
     expect(everywhere.regressions).toBe(CASES);
   });
 
-  it('gives no verdict below 5 trials a side: inconclusive, not a regression', () => {
-    const base = synthResult([synthCase(ID, [100, 101, 99])]);
-    const cand = synthResult([synthCase(ID, [50, 51, 49])]);
+  it('gives no verdict below 3 trials a side: inconclusive, not a regression', () => {
+    const base = synthResult([synthCase(ID, [100, 101])]);
+    const cand = synthResult([synthCase(ID, [50, 51])]);
     const c = compareResults(base, cand, 5);
     expect(c.cases[0].metrics.map((m) => m.verdict)).toEqual(['inconclusive', 'inconclusive']);
+    expect(c.cases[0].metrics[0].inconclusiveWhy).toBe('trials');
     expect(c.regressions).toBe(0);
     expect(c.inconclusive).toBe(2);
   });

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { backendIds } from '../../implementations/registry.js';
 import { MIN_TRIALS } from '../compare/compare.js';
+import { BASELINE_TRIALS, CANDIDATE_TRIALS } from '../compare/follow-up.js';
 import { loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import { parseTrialsFlag } from './arguments.js';
 import { BadInput, ExitCode } from './exit.js';
@@ -50,7 +51,7 @@ export function registerBaseline(program: Command): void {
     .description(`run scenarios with the trials compare needs (${MIN_TRIALS}+) and keep each result as <out>/<scenario>.json, the gate's baseline`)
     .argument('<scenario...>', 'scenario files (YAML)')
     .option('--out <dir>', 'folder for the baselines', 'results/local')
-    .option('--trials <n>', `trials per case, at least ${MIN_TRIALS}`, String(MIN_TRIALS))
+    .option('--trials <n>', `trials per case, at least ${MIN_TRIALS}`, String(BASELINE_TRIALS))
     .option('--backend <ids>', 'only these backends, comma-separated')
     .option('--replace', 'replace baselines already in --out')
     .action(async (files: string[], flags: BaselineFlags) => {
@@ -111,7 +112,7 @@ export function registerBaseline(program: Command): void {
         const backend = flags.backend ? ` --backend ${flags.backend}` : '';
         for (const [k, target] of targets.entries()) {
           process.stdout.write(
-            `baseline: ${target} (${trials} trials a case)\n  gate a change: nanomq run ${files[k]}${backend} --trials ${trials} --out results/candidate && nanomq compare ${target} results/candidate/${names[k]}-<time>.json\n`,
+            `baseline: ${target} (${trials} trials a case)\n  gate a change: nanomq run ${files[k]}${backend} --trials ${CANDIDATE_TRIALS} --confirm-against ${target} --out results/candidate\n`,
           );
         }
       } finally {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type Comparison, compareResults } from '../compare/compare.js';
+import { type Comparison, compareResults, DEFAULT_THRESHOLD_PCT } from '../compare/compare.js';
 import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
 import { verdictLine } from '../compare/verdict-line.js';
 import { parseThreshold, readResultOrBadInput } from './arguments.js';
@@ -20,23 +20,13 @@ function compactCaseId(id: string): string {
     .replace('/fault=', '/');
 }
 
-/** A verdict in at most 19 characters; the q-value (and a non-significant p) are in --wide, --json and the report. */
-function narrowVerdict(verdict: string): string {
-  if (verdict.startsWith('no significant change')) return 'not significant';
-  const unconfirmed = /^(slower|faster)\? unconfirmed/.exec(verdict);
-  if (unconfirmed) return `${unconfirmed[1]}? unconfirmed`;
-  const inconclusive = /^inconclusive \((\d+) trials\)$/.exec(verdict);
-  if (inconclusive) return `too few (${inconclusive[1]} trials)`;
-  return verdict.replace(/, q=[0-9.]+\)$/, ')');
-}
-
 export function comparisonTable(c: Comparison, wide = false): string {
   // SLOWER in capitals: the line a maintainer scans a CI log for.
   const rows = comparisonRows(c).map((r) => {
     const cells = r.slower ? [...r.cells.slice(0, -1), 'SLOWER'] : [...r.cells];
     if (!wide) {
       cells[0] = compactCaseId(cells[0]);
-      cells[5] = narrowVerdict(cells[5]);
+      cells[5] = r.slower ? 'SLOWER' : r.shortVerdict;
     }
     return cells;
   });
@@ -59,7 +49,7 @@ export function registerCompare(program: Command): void {
     .description('per-case ratios with confidence intervals and verdicts; exit 4 on a significant regression')
     .argument('<baseline>', 'baseline result file')
     .argument('<candidate>', 'candidate result file')
-    .option('--threshold <pct>', 'smallest change that counts, in percent', '5')
+    .option('--threshold <pct>', 'smallest change that counts, in percent', String(DEFAULT_THRESHOLD_PCT))
     .option('--json', 'print machine-readable output')
     .option('--wide', `full case ids and verdicts, however wide (default: fit ${TABLE_WIDTH} columns)`)
     .action((baselinePath: string, candidatePath: string, flags: { threshold: string; json?: boolean; wide?: boolean }) => {

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { DEFAULT_THRESHOLD_PCT } from '../compare/compare.js';
+import { FOLLOW_UP_CASES, FOLLOW_UP_TRIALS } from '../compare/follow-up.js';
 import { type RunFlags, runSuite } from './run-suite.js';
 import { TABLE_WIDTH } from './table.js';
 
@@ -20,6 +22,13 @@ export function registerRun(program: Command): void {
       'measure a server someone else runs, as a servers: entry would (repeatable; presents NANOMQ_TOKEN)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
+    .option(
+      '--confirm-against <baseline>',
+      'the gate: hold the run against this baseline result, re-run the cases that look worse with more trials, exit 4 on a regression',
+    )
+    .option('--follow-up <n>', `with --confirm-against: trials added to each case that looks worse (default ${FOLLOW_UP_TRIALS})`)
+    .option('--follow-up-cases <n>', `with --confirm-against: at most this many cases followed up, most suspect first (default ${FOLLOW_UP_CASES})`)
+    .option('--threshold <pct>', `with --confirm-against: smallest change that counts, in percent (default ${DEFAULT_THRESHOLD_PCT})`)
     .action(async (files: string[], flags: RunFlags) => {
       process.exitCode = (await runSuite(files, flags)).exitCode;
     });

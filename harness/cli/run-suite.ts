@@ -8,14 +8,18 @@ import { basename, join } from 'node:path';
 import { backendIds, findBackend } from '../../implementations/registry.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { busyWarning, measureMachineLoad } from '../calibration/machine-load.js';
+import { type Comparison, DEFAULT_THRESHOLD_PCT, settingDifferences } from '../compare/compare.js';
+import { FOLLOW_UP_CASES, FOLLOW_UP_TRIALS } from '../compare/follow-up.js';
 import { caseFlags, deliveryVerdict } from '../results/case-verdicts.js';
 import { scenarioHeadline } from '../results/headline.js';
-import { freeResultPath, writeNewResultFile } from '../results/result-file-name.js';
+import { freeResultPath, replaceOwnResultFile, writeNewResultFile } from '../results/result-file-name.js';
 import type { ResultFile } from '../results/types.js';
 import { runScenario } from '../run/runner.js';
 import { type LoadedScenario, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import { planCases } from '../scenario/plan.js';
-import { parseBackendFlag, parseServerFlags, parseTrialsFlag } from './arguments.js';
+import { parseBackendFlag, parseServerFlags, parseThreshold, parseTrialsFlag, readResultOrBadInput } from './arguments.js';
+import { comparisonTable } from './compare-command.js';
+import { type ConfirmSettings, confirmAgainst } from './confirm-run.js';
 import { dryRun } from './dry-run.js';
 import { BadInput, ExitCode } from './exit.js';
 import { prepareOutputFolder } from './output-folder.js';
@@ -34,6 +38,14 @@ export interface RunFlags {
   wide?: boolean;
   /** With dryRun: check the inputs only, print nothing (`baseline` checks before it creates anything). */
   quiet?: boolean;
+  /** The gate: hold the run against this baseline, with follow-up trials for the cases that look worse. */
+  confirmAgainst?: string;
+  /** Trials added to each case followed up. */
+  followUp?: string;
+  /** At most this many cases followed up. */
+  followUpCases?: string;
+  /** Smallest change that counts, in percent (with confirmAgainst). */
+  threshold?: string;
 }
 
 /** The signals that end a run early; each writes what ran and exits 128 + its number. */
@@ -77,6 +89,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
   const backends = parseBackendFlag(flags.backend);
   const trials = parseTrialsFlag(flags.trials);
   const flagServers = parseServerFlags(flags.server);
+  const confirm = confirmSettings(files, flags);
   // Every file is checked before anything runs: bad input costs no measuring time.
   const loaded: LoadedScenario[] = [];
   const problems: string[] = [];
@@ -111,6 +124,16 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
   }));
   for (const { file, scenario } of selected) {
     if (planCases(scenario, findBackend).length === 0) throw new BadInput(`${file}: no case to run`);
+    if (confirm && !planCases(scenario, findBackend).some((p) => confirm.baseline.cases.some((c) => c.id === p.id)))
+      throw new BadInput(
+        `--confirm-against ${confirm.baselinePath}: a run of scenario ${confirm.baseline.scenario.name}, sharing no case with ${file}: nothing to hold the run against`,
+      );
+    // Settings that change what is measured must agree, or every case would be "not compared".
+    const differences = confirm ? settingDifferences(confirm.baseline.scenario, scenario) : [];
+    if (differences.length > 0)
+      throw new BadInput(
+        `--confirm-against ${confirm!.baselinePath}: made with other settings than ${file} runs with (${differences.join(', ')}): make a new baseline`,
+      );
   }
 
   if (flags.dryRun) {
@@ -164,6 +187,8 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
   const busy = busyWarning(machineBefore, captured.cores);
   const environment = { ...captured, machineBefore, warnings: busy ? [...captured.warnings, busy] : captured.warnings };
   const results: ResultFile[] = [];
+  let comparison: Comparison | undefined;
+  let unjudged: string[] = [];
   try {
     for (const [k, { file, scenario }] of loaded.entries()) {
       const progress = progressReporter(scenario.name);
@@ -173,9 +198,17 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       } finally {
         progress.stop();
       }
+      // Written before any follow-up: an interrupt or a failure during them keeps the suite.
       const path = writeResultSomewhere(paths[k], `${JSON.stringify(result, null, 2)}\n`);
-      results.push(result);
       written.push(path);
+      if (confirm) {
+        const say = (line: string) => process.stderr.write(`${line}\n`);
+        const confirmed = await confirmAgainst(result, scenario, file, confirm, { signal: abort.signal, environment }, say);
+        ({ result, comparison } = confirmed);
+        unjudged = confirmed.unjudged;
+        replaceOwnResultFile(path, `${JSON.stringify(result, null, 2)}\n`);
+      }
+      results.push(result);
       if (!flags.json) {
         const headline = scenarioHeadline(result);
         process.stdout.write(
@@ -191,6 +224,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
   }
+  if (comparison && !flags.json) process.stdout.write(`\nagainst ${confirm!.baselinePath}:\n${comparisonTable(comparison, flags.wide === true)}\n`);
   if (flags.json) {
     const out = results.map((r, i) => ({
       file: written[i],
@@ -208,7 +242,52 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
         slo: c.summary?.slo,
       })),
     }));
-    process.stdout.write(`${JSON.stringify({ results: out }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ results: out, ...(comparison ? { comparison } : {}) }, null, 2)}\n`);
   }
-  return { results, written, exitCode: stoppedBy ? STOP_SIGNALS[stoppedBy] : exitCodeFor(results, flags.enforceSlo === true) };
+  if (stoppedBy) return { results, written, exitCode: STOP_SIGNALS[stoppedBy] };
+  // The gate's answer first: a case ok in the baseline that failed now is a regression too.
+  if (comparison && comparison.regressions > 0) return { results, written, exitCode: ExitCode.Regression };
+  // Never a quiet pass: a gate that judged nothing, or could not judge a case that looked worse
+  // (its placements never matched the baseline's), or met cases configured unlike their
+  // baseline's (another server version), says so and exits 5.
+  if (comparison && (comparison.tested === 0 || unjudged.length > 0 || comparison.mismatched.length > 0)) {
+    const why = [
+      comparison.tested === 0 ? 'no figure could be judged' : '',
+      unjudged.length > 0 ? `${unjudged.length} case(s) that look worse could not be judged even after follow-up (first: ${unjudged[0]})` : '',
+      comparison.mismatched.length > 0
+        ? `${comparison.mismatched.length} case(s) configured unlike the baseline (first: ${comparison.mismatched[0].id}: ${comparison.mismatched[0].differences.join(', ')})`
+        : '',
+    ].filter(Boolean);
+    process.stderr.write(`nanomq run: the gate could not answer: ${why.join('; ')} (exit ${ExitCode.NotJudged}; docs/method.md)\n`);
+    return { results, written, exitCode: ExitCode.NotJudged };
+  }
+  return { results, written, exitCode: exitCodeFor(results, flags.enforceSlo === true) };
+}
+
+/** `--confirm-against` and its flags, checked before anything runs. */
+function confirmSettings(files: string[], flags: RunFlags): ConfirmSettings | undefined {
+  if (flags.confirmAgainst === undefined) {
+    for (const [flag, value] of [
+      ['--follow-up', flags.followUp],
+      ['--follow-up-cases', flags.followUpCases],
+      ['--threshold', flags.threshold],
+    ] as const)
+      if (value !== undefined) throw new BadInput(`${flag}: only with --confirm-against BASELINE`);
+    return undefined;
+  }
+  if (files.length !== 1) throw new BadInput(`--confirm-against: one scenario at a time (got ${files.length}), as a baseline holds one`);
+  const whole = (flag: string, value: string | undefined, fallback: number, max: number) => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > max)
+      throw new BadInput(`${flag}: expected a whole number from 0 to ${max}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  return {
+    baseline: readResultOrBadInput(flags.confirmAgainst),
+    baselinePath: flags.confirmAgainst,
+    thresholdPct: parseThreshold(flags.threshold ?? String(DEFAULT_THRESHOLD_PCT)),
+    trials: whole('--follow-up', flags.followUp, FOLLOW_UP_TRIALS, 100),
+    maxCases: whole('--follow-up-cases', flags.followUpCases, FOLLOW_UP_CASES, 1000),
+  };
 }

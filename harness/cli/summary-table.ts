@@ -7,6 +7,7 @@
 
 import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
+import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { renderTable } from './table.js';
 
@@ -133,6 +134,10 @@ export function summaryTable(result: ResultFile, wide = false): string {
   const common = [...(shared.size > 0 ? [[...shared.values()].join(' ')] : []), ...(sharedFlags.size > 0 ? [`flagged ${[...sharedFlags].join(', ')}`] : [])];
   const above = common.length > 0 ? [`every case: ${common.join('; ')} (--wide for every column)`] : [];
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
+  // A median of trials on two placements describes neither: each mode, with its count.
+  const modes = placementNotes(result.cases, formatCount, formatDuration);
+  if (modes.length > 0)
+    notes.unshift(`by placement of the cores (near < ${NEAR_BELOW_NS} ns core round trip ≤ far; docs/method.md):`, ...modes.map((l) => `  ${l}`));
   const net = result.environment.networkFloor;
   if (net)
     notes.unshift(

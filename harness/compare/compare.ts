@@ -2,37 +2,43 @@
  * Baseline vs candidate, case by case, for throughput and p99 latency: a gate CI can trust.
  *
  * - Cases are matched by id AND by their whole configuration (scenario settings that change
- *   what is measured, and the case's parameters); a case whose configuration differs is listed
- *   as mismatched, never compared.
- * - ratio = median(candidate trials) / median(baseline trials). A verdict needs at least
- *   MIN_TRIALS ok trials a side: below that the case is `inconclusive`, whatever its ratio
- *   (with 3 trials a "95% interval" is just [min, max], and two runs of the same code gave
- *   dozens of false verdicts).
- * - With enough trials, a change is significant when a one-sided permutation test on the trial
- *   values rejects "no change" at ALPHA (exact over every relabelling when there are few, which
- *   holds its error rate at small n, unlike a bootstrap) AND the ratio lies beyond the
- *   threshold (an effect size: a real but tiny change is not a regression).
- * - The tests are a family (two figures of every case: a quick suite makes 112), and at 5% each,
- *   ~10 would come out "significant" between two runs of the same code. So a verdict must also
- *   be a discovery of the family: Benjamini–Hochberg at a false discovery rate of FDR, on the
- *   two-sided p-values. Under no change at all, that keeps the chance of any verdict at ≤ FDR.
- *   A figure that passes on its own but not in the family is `unconfirmed`, listed with a note:
- *   with 5 trials a side the smallest possible p is 1/252, so one regressed case among hundreds
- *   needs more trials to be told from noise, and the note says so rather than hide it.
+ *   what is measured, the case's parameters, and the servers it ran against: their version and
+ *   shape); a case whose configuration differs is listed as mismatched, never compared.
+ * - Like with like: each trial is classified by where the host had the cores
+ *   (results/placement.ts). A figure is compared on the placement both sides have the most
+ *   trials on, at least MIN_PLACED_TRIALS a side; with fewer it is `inconclusive`, and the
+ *   row says whether trials or placements were missing. (On the VMs behind docs/method.md one
+ *   case's trials read 3.6 3.6 3.5 10.7 3.6 M msg/s: far cores four times, near once.)
+ * - ratio = median(candidate) / median(baseline) on that placement.
+ * - A change is significant when Yuen's trimmed t-test on the logs of the trials (metrics/welch.ts)
+ *   rejects "no change" at ALPHA one-sided AND the ratio lies beyond the threshold (an effect
+ *   size: a real but tiny change is not a regression).
+ * - The tests are a family (two figures of every case: the quick suite makes 112), and at 2.5%
+ *   each a few would come out "significant" between two runs of the same code. So a verdict
+ *   must also be a discovery of the family: Benjamini–Hochberg at a false discovery rate of FDR
+ *   on the two-sided p-values. A figure that passes on its own but not in the family is
+ *   `unconfirmed`, listed with a note. `run --confirm-against` gives every figure that looks
+ *   worse more trials before the verdict (compare/follow-up.ts).
  * - A case that was ok in the baseline but failed, was skipped, or is missing in the candidate
  *   is a regression, named as such.
- * The bootstrap interval of the ratio is still shown, for reading, with enough trials.
+ * The bootstrap interval of the ratio is shown for reading, with enough trials.
  */
 import { PLACEMENT_RATIO, placedApart } from '../calibration/core-round-trip.js';
-import { bootstrapInterval, median, seededRandom } from '../metrics/stats.js';
+import { bootstrapInterval, median } from '../metrics/stats.js';
+import { welchLogTest } from '../metrics/welch.js';
+import { byPlacement, type PlacedValue, type Placement, placementModes, placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclusive';
 
-/** Fewest ok trials a side for a verdict. */
+/** Fewest trials a case a baseline is made with (`nanomq baseline` refuses fewer). */
 export const MIN_TRIALS = 5;
-/** One-sided significance level of each direction's permutation test (5% two-sided). */
+/** Fewest ok trials a side on one placement for a verdict. */
+export const MIN_PLACED_TRIALS = 3;
+/** One-sided significance level of each direction's test (5% two-sided). */
 export const ALPHA = 0.025;
+/** Smallest change that counts, in percent (`--threshold`; docs/method.md says how it was chosen). */
+export const DEFAULT_THRESHOLD_PCT = 5;
 /** False discovery rate the family of a comparison's tests is held to (Benjamini–Hochberg). */
 export const FDR = 0.05;
 
@@ -42,20 +48,23 @@ export interface MetricComparison {
   candidate: number;
   /** candidate / baseline */
   ratio: number;
-  /** 95% interval of the ratio (bootstrap, for reading); absent below MIN_TRIALS ok trials on either side. */
+  /** 95% interval of the ratio (bootstrap, for reading); absent without a verdict. */
   ratioCi95?: [number, number];
   verdict: Verdict;
-  /** One-sided permutation p-value in the direction of the observed change (≥ MIN_TRIALS a side). */
+  /** Why a figure is inconclusive: too few trials a side, or too few on any one placement both sides share. */
+  inconclusiveWhy?: 'trials' | 'placement';
+  /** The placement compared ('unknown' when a side recorded none, and all trials are pooled). */
+  placement?: Placement;
+  /** One-sided p-value (Welch's t on logs) in the direction of the observed change. */
   pValue?: number;
   /** Benjamini–Hochberg adjusted two-sided p-value across every tested figure of the comparison. */
   qValue?: number;
   /** Beyond the threshold with p < ALPHA on its own, but not a discovery of the family. */
   unconfirmed?: 'slower' | 'faster';
-  /** Ok trials on each side. */
+  /** Ok trials on each side that were compared (on the placement compared). */
   trials: [number, number];
   basis: string;
 }
-
 export interface CaseComparison {
   id: string;
   metrics: MetricComparison[];
@@ -93,96 +102,88 @@ function ratioInterval(base: number[], cand: number[]): [number, number] | undef
   return bootstrapInterval((resample) => median(resample(cand)) / median(resample(base)), { seed: 0xc0ffee });
 }
 
+const count = (values: readonly PlacedValue[]) =>
+  byPlacement(values)
+    .map((m) => `${m.placement} ${m.trials}`)
+    .join(', ');
+
 /**
- * One-sided permutation p-value that `cand` is lower than `base`: the share of relabellings of
- * the pooled trials whose difference of means of logs (a ratio of geometric means) is at least
- * as low as the observed one. Means, not medians: with five trials a side a median takes so
- * few values that many relabellings tie with the observed one, and the test loses its power. Exact (every relabelling) up to 20 000 of them, else a
- * seeded sample of 20 000.
+ * The placement to compare on: the one both sides have the most trials on, MIN_PLACED_TRIALS
+ * or more a side. When either side recorded no placements (a file from before they were
+ * measured), every trial is pooled as `unknown`, as compare did then.
  */
-export function permutationPValue(base: number[], cand: number[]): number {
-  const pooled = [...base, ...cand].map(Math.log);
-  const m = cand.length;
-  const total = pooled.length;
-  const sum = pooled.reduce((a, b) => a + b, 0);
-  // mean(cand) − mean(base) for the relabelling that puts `idx` in the candidate.
-  const stat = (idx: number[]) => {
-    let inCand = 0;
-    for (const i of idx) inCand += pooled[i];
-    return inCand / m - (sum - inCand) / (total - m);
-  };
-  const observed = stat(cand.map((_, i) => base.length + i));
-  let combinations = 1;
-  for (let k = 0; k < m; k++) combinations = (combinations * (total - k)) / (k + 1);
-  let atLeast = 0;
-  let count = 0;
-  const eps = 1e-12;
-  if (combinations <= 20_000) {
-    const idx: number[] = [];
-    const walk = (start: number) => {
-      if (idx.length === m) {
-        count++;
-        if (stat(idx) <= observed + eps) atLeast++;
-        return;
-      }
-      for (let i = start; i <= total - (m - idx.length); i++) {
-        idx.push(i);
-        walk(i + 1);
-        idx.pop();
-      }
-    };
-    walk(0);
-  } else {
-    const random = seededRandom(0x5eed);
-    const order = pooled.map((_, i) => i);
-    for (; count < 20_000; count++) {
-      for (let i = total - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      if (stat(order.slice(0, m)) <= observed + eps) atLeast++;
-    }
+function matchPlacement(base: PlacedValue[], cand: PlacedValue[]): { placement: Placement; base: number[]; cand: number[] } | undefined {
+  const known = (side: PlacedValue[]) => side.some((v) => v.placement !== 'unknown');
+  // A figure that reads the same on both placements (a side ran on both, and their medians lie
+  // within MODES_APART_RATIO on each side that did) is compared on all its trials: splitting it
+  // would only cost trials. Which way a figure goes is told by the trials, never assumed.
+  const both = (side: PlacedValue[]) => side.some((v) => v.placement === 'near') && side.some((v) => v.placement === 'far');
+  const placementFree = (both(base) || both(cand)) && !placementModes(base) && !placementModes(cand);
+  if (!known(base) || !known(cand) || placementFree) {
+    base = base.map((v) => ({ ...v, placement: 'unknown' }));
+    cand = cand.map((v) => ({ ...v, placement: 'unknown' }));
   }
-  return atLeast / count;
+  let best: { placement: Placement; base: number[]; cand: number[] } | undefined;
+  for (const placement of ['near', 'far', 'unknown'] as const) {
+    const b = base.filter((v) => v.placement === placement).map((v) => v.value);
+    const c = cand.filter((v) => v.placement === placement).map((v) => v.value);
+    const fewer = Math.min(b.length, c.length);
+    if (fewer < MIN_PLACED_TRIALS) continue;
+    const bestFewer = best ? Math.min(best.base.length, best.cand.length) : -1;
+    // Ties go to the placement with more trials in all (the follow-ups' placement, say).
+    if (!best || fewer > bestFewer || (fewer === bestFewer && b.length + c.length > best.base.length + best.cand.length))
+      best = { placement, base: b, cand: c };
+  }
+  return best;
+}
+
+/** Whether a figure's change is for the worse: msg/s falls, p99 rises. */
+export function worseDirection(metric: MetricComparison['metric'], ratio: number): boolean {
+  return metric === 'msgsPerSec' ? ratio < 1 : ratio > 1;
 }
 
 function compareMetric(
   metric: MetricComparison['metric'],
-  base: number[],
-  cand: number[],
+  base: PlacedValue[],
+  cand: PlacedValue[],
   thresholdPct: number,
-  higherIsBetter: boolean,
   intervals: boolean,
 ): MetricComparison | undefined {
   // A ratio needs positive, finite figures on both sides: a zero or negative one (a broken or
   // hand-edited file) would print Infinity [NaN–NaN] and decide nothing.
-  base = base.filter((v) => Number.isFinite(v) && v > 0);
-  cand = cand.filter((v) => Number.isFinite(v) && v > 0);
+  base = base.filter((v) => Number.isFinite(v.value) && v.value > 0);
+  cand = cand.filter((v) => Number.isFinite(v.value) && v.value > 0);
   if (base.length === 0 || cand.length === 0) return undefined;
-  const b = median(base);
-  const c = median(cand);
-  const ratio = c / b;
-  const trials: [number, number] = [base.length, cand.length];
-  if (base.length < MIN_TRIALS || cand.length < MIN_TRIALS) {
+  const matched = matchPlacement(base, cand);
+  if (!matched) {
+    const b = median(base.map((v) => v.value));
+    const c = median(cand.map((v) => v.value));
+    const tooFew = Math.min(base.length, cand.length) < MIN_PLACED_TRIALS;
     return {
       metric,
       baseline: b,
       candidate: c,
-      ratio,
-      trials,
+      ratio: c / b,
+      trials: [base.length, cand.length],
       verdict: 'inconclusive',
-      basis: `${Math.min(...trials)} trial(s) on one side; a verdict needs ${MIN_TRIALS}`,
+      inconclusiveWhy: tooFew ? 'trials' : 'placement',
+      basis: tooFew
+        ? `${Math.min(base.length, cand.length)} trial(s) on one side; a verdict needs ${MIN_PLACED_TRIALS}`
+        : `no placement with ${MIN_PLACED_TRIALS} trials on both sides (baseline: ${count(base)}; candidate: ${count(cand)})`,
     };
   }
+  const b = median(matched.base);
+  const c = median(matched.cand);
+  const ratio = c / b;
+  const trials: [number, number] = [matched.base.length, matched.cand.length];
   const t = thresholdPct / 100;
+  const test = welchLogTest(matched.base, matched.cand);
   // The candidate is "worse" when its values are lower (throughput) or higher (p99).
-  const pLower = permutationPValue(base, cand);
-  const pHigher = permutationPValue(cand, base);
+  const higherIsBetter = metric === 'msgsPerSec';
   let verdict: Verdict = 'no significant change';
-  let pValue = ratio < 1 ? pLower : pHigher;
-  if (ratio < 1 - t && pLower < ALPHA) verdict = higherIsBetter ? 'slower' : 'faster';
-  else if (ratio > 1 + t && pHigher < ALPHA) verdict = higherIsBetter ? 'faster' : 'slower';
-  pValue = Math.min(1, pValue);
+  if (ratio < 1 - t && test.pLower < ALPHA) verdict = higherIsBetter ? 'slower' : 'faster';
+  else if (ratio > 1 + t && test.pHigher < ALPHA) verdict = higherIsBetter ? 'faster' : 'slower';
+  const where = matched.placement === 'unknown' ? 'all trials' : `${matched.placement} cores`;
   const out: MetricComparison = {
     metric,
     baseline: b,
@@ -190,10 +191,13 @@ function compareMetric(
     ratio,
     trials,
     verdict,
-    pValue,
-    basis: `permutation test, ${trials[0]}+${trials[1]} trials`,
+    placement: matched.placement,
+    // In the direction of the ratio of medians; where the trimmed means point the other way,
+    // this p is over 0.5 and can never make a verdict (conservative, not wrong).
+    pValue: ratio < 1 ? test.pLower : test.pHigher,
+    basis: `Yuen's trimmed t on logs, ${where}, ${trials[0]}+${trials[1]} trials`,
   };
-  const ci = intervals ? ratioInterval(base, cand) : undefined;
+  const ci = intervals ? ratioInterval(matched.base, matched.cand) : undefined;
   if (ci) out.ratioCi95 = ci;
   return out;
 }
@@ -219,23 +223,30 @@ function holdToFamily(metrics: MetricComparison[]): void {
   }
 }
 
-const trialValues = (c: CaseResult, pick: (t: CaseResult['trials'][number]) => number | undefined) =>
+const trialValues = (c: CaseResult, pick: (t: CaseResult['trials'][number]) => number | undefined): PlacedValue[] =>
   c.trials
     .filter((t) => t.status === 'ok')
-    .map(pick)
-    .filter((v): v is number => v !== undefined && Number.isFinite(v));
+    .map((t) => ({ value: pick(t), placement: placementOf(t.coreRoundTripNs) }))
+    .filter((v): v is PlacedValue => v.value !== undefined && Number.isFinite(v.value));
 
 /** Scenario settings that change what a case measures: cases only compare when these agree. */
 const MEASURING_SETTINGS = ['duration', 'warmup', 'capacity', 'verify', 'stall', 'fork', 'pin'] as const;
 
-function configurationDifferences(baseline: ResultFile, candidate: ResultFile, base: CaseResult, cand: CaseResult): string[] {
+const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+
+/** The scenario settings that change what is measured and differ between the two (`run --confirm-against` checks them before it runs). */
+export function settingDifferences(baseline: ResultFile['scenario'], candidate: ResultFile['scenario']): string[] {
   const differences: string[] = [];
-  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
   for (const key of MEASURING_SETTINGS) {
-    const a = (baseline.scenario as Record<string, unknown>)[key];
-    const b = (candidate.scenario as Record<string, unknown>)[key];
+    const a = (baseline as Record<string, unknown>)[key];
+    const b = (candidate as Record<string, unknown>)[key];
     if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${key} ${show(a)} → ${show(b)}`);
   }
+  return differences;
+}
+
+function configurationDifferences(baseline: ResultFile, candidate: ResultFile, base: CaseResult, cand: CaseResult): string[] {
+  const differences = settingDifferences(baseline.scenario, candidate.scenario);
   const keys = new Set([...Object.keys(base.params), ...Object.keys(cand.params)]);
   for (const key of keys) {
     const a = (base.params as unknown as Record<string, unknown>)[key];
@@ -243,7 +254,22 @@ function configurationDifferences(baseline: ResultFile, candidate: ResultFile, b
     if (JSON.stringify(a) !== JSON.stringify(b)) differences.push(`${key} ${show(a)} → ${show(b)}`);
   }
   if (base.backend !== cand.backend || base.workload !== cand.workload) differences.push(`${base.backend}/${base.workload} → ${cand.backend}/${cand.workload}`);
+  const [a, b] = [serverOf(baseline, base), serverOf(candidate, cand)];
+  if (a !== b) differences.push(`server ${show(a)} → ${show(b)}`);
   return differences;
+}
+
+/**
+ * The server a case ran against, as its result file describes it: the version and shape the
+ * harness started (a 1-node server and a 3-node cluster are different things to measure), or
+ * the address the scenario named. The harness's own ports differ between runs and are left out.
+ */
+function serverOf(file: ResultFile, c: CaseResult): string | undefined {
+  const durability = (c.params as { durability?: string }).durability;
+  const key = durability === undefined || durability === 'none' ? c.backend : `${c.backend}/durability=${durability}`;
+  const server = file.environment.servers?.[key];
+  if (!server) return undefined;
+  return server.startedByHarness ? server.description : `${server.description} at ${server.url}`;
 }
 
 function machineWarnings(baseline: ResultFile, candidate: ResultFile): string[] {
@@ -300,7 +326,12 @@ function placementWarnings(baseline: ResultFile, candidate: ResultFile): string[
 }
 
 /** `intervals: false` skips the bootstrap intervals (for reading only; verdicts never use them), for simulations. */
-export function compareResults(baseline: ResultFile, candidate: ResultFile, thresholdPct = 5, options: { intervals?: boolean } = {}): Comparison {
+export function compareResults(
+  baseline: ResultFile,
+  candidate: ResultFile,
+  thresholdPct = DEFAULT_THRESHOLD_PCT,
+  options: { intervals?: boolean } = {},
+): Comparison {
   const intervals = options.intervals ?? true;
   const baseCases = new Map(baseline.cases.map((c) => [c.id, c]));
   const candCases = new Map(candidate.cases.map((c) => [c.id, c]));
@@ -314,13 +345,15 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
       if (base.status === 'ok') lostCases.push({ id, reason: 'missing in the candidate' });
       continue;
     }
+    // Before the configuration: a case whose server never started has no server record, and
+    // must read as lost, not as configured differently.
+    if (base.status === 'ok' && cand.status !== 'ok') {
+      lostCases.push({ id, reason: `${cand.status} in the candidate${cand.reason ? `: ${cand.reason}` : ''}` });
+      continue;
+    }
     const differences = configurationDifferences(baseline, candidate, base, cand);
     if (differences.length > 0) {
       mismatched.push({ id, differences });
-      continue;
-    }
-    if (base.status === 'ok' && cand.status !== 'ok') {
-      lostCases.push({ id, reason: `${cand.status} in the candidate${cand.reason ? `: ${cand.reason}` : ''}` });
       continue;
     }
     if (base.status !== 'ok' || cand.status !== 'ok') {
@@ -333,7 +366,6 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
         trialValues(base, (t) => t.msgsPerSec),
         trialValues(cand, (t) => t.msgsPerSec),
         thresholdPct,
-        true,
         intervals,
       ),
       compareMetric(
@@ -341,7 +373,6 @@ export function compareResults(baseline: ResultFile, candidate: ResultFile, thre
         trialValues(base, (t) => t.latencyNs?.p99),
         trialValues(cand, (t) => t.latencyNs?.p99),
         thresholdPct,
-        false,
         intervals,
       ),
     ].filter((m): m is MetricComparison => m !== undefined);

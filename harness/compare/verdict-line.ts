@@ -44,6 +44,10 @@ export function verdictLine(c: Comparison): string {
   }
   const best = extreme(c, 'faster');
   const improved = c.improvements > 0 ? `; ${c.improvements} improvement(s)${best ? `, best ${best}` : ''}` : '';
-  const open = c.inconclusive > 0 ? `; ${c.inconclusive} figure(s) not judged (too few trials)` : '';
+  const open = [
+    c.inconclusive > 0 ? `; ${c.inconclusive} figure(s) not judged (too few trials on a placement both sides share)` : '',
+    c.mismatched.length > 0 ? `; ${c.mismatched.length} case(s) not compared (configuration differs)` : '',
+    c.notCompared.length > 0 ? `; ${c.notCompared.length} case(s) not compared (failed or skipped on both sides)` : '',
+  ].join('');
   return `verdict: no significant regression beyond ${c.thresholdPct}% among ${c.tested} figure(s) tested${improved}${unconfirmed}${open}`;
 }

@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { MIN_TAIL_SAMPLES, SCHEDULER_BOUND_PCT, TIMESTAMP_EVERY } from '../results/method.js';
+import { NEAR_BELOW_NS, placementModes, placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { runLabels } from './case-rows.js';
 
@@ -361,12 +362,55 @@ function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | u
   return chart;
 }
 
+/**
+ * Every trial of the cases whose throughput depends on where the host had the cores: one point
+ * per trial, coloured near or far, so the two modes a median would blend show as two clusters.
+ */
+function placementChart(cases: CaseResult[]): ChartSpec | undefined {
+  const rows = cases.flatMap((c) => {
+    const trials = c.trials.filter((t) => t.status === 'ok' && t.msgsPerSec !== undefined && t.msgsPerSec > 0);
+    const placed = trials.map((t) => ({ value: t.msgsPerSec!, placement: placementOf(t.coreRoundTripNs) }));
+    if (!placementModes(placed)) return [];
+    return trials.map((t, i) => ({
+      case: `${label(c)} ${c.workload}`,
+      placement: placed[i].placement,
+      msgsPerSec: t.msgsPerSec!,
+      roundTripNs: t.coreRoundTripNs === undefined ? null : Math.round(t.coreRoundTripNs),
+      trial: t.trial + 1,
+    }));
+  });
+  if (rows.length === 0) return undefined;
+  return {
+    id: 'placement',
+    title: 'Throughput by placement of the cores',
+    caption: `Each point is one trial of a case whose throughput differs by where the host had the two cores (near: core-to-core round trip under ${NEAR_BELOW_NS} ns, measured before the trial; far: at or over it). A median over both would describe neither mode; compare matches trials of like placement. Log scale.`,
+    spec: {
+      ...frame(rows),
+      mark: { type: 'point', filled: true, size: 70, opacity: 0.8 },
+      encoding: {
+        x: { field: 'case', type: 'nominal', title: null, axis: { labelAngle: -40, labelLimit: 220 } },
+        y: { field: 'msgsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'messages per second', axis: { format: '~s' } },
+        color: { field: 'placement', type: 'nominal', title: 'cores', scale: { domain: ['near', 'far', 'unknown'] } },
+        shape: { field: 'placement', type: 'nominal', title: 'cores' },
+        tooltip: [
+          { field: 'case' },
+          { field: 'trial' },
+          { field: 'placement' },
+          { field: 'roundTripNs', title: 'core round trip (ns)' },
+          { field: 'msgsPerSec', format: '.3s' },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
 export function buildCharts(results: ResultFile[]): ChartSpec[] {
   // Two runs of one scenario: each run's cases are their own series ("(run k)"), as the
   // table's run column numbers them, instead of one line joining both runs' points.
   const cases = runLabels(results) ? results.flatMap((r, k) => okCases([r]).map((c) => ({ ...c, backend: `${c.backend} (run ${k + 1})` }))) : okCases(results);
   const charts = [
     throughputChart(cases),
+    placementChart(cases),
     spectrumChart(cases, 'ping-pong'),
     spectrumChart(cases, 'rate'),
     spectrumChart(cases, 'throughput'),

@@ -3,9 +3,12 @@
  * on a phone (tables scroll sideways) and on a wide screen. The charts come alive with the
  * libraries in the folder's lib/ (interactive.ts); without scripts the static SVGs remain.
  */
+
+import { formatCount, formatDuration } from '../../wire/units.js';
 import type { Comparison } from '../compare/compare.js';
-import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
-import type { ResultFile } from '../results/types.js';
+import { COMPARISON_COLUMNS, comparisonMethod, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
+import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
+import type { CaseResult, ResultFile } from '../results/types.js';
 import { allCaseRows, environmentLines, METHOD } from './case-rows.js';
 import { escapeHtml as h } from './escape.js';
 import { EMBED_SCRIPT, INTERACTIVE_LIBS, scriptJson } from './interactive.js';
@@ -52,11 +55,20 @@ function table(headers: string[], rows: { cells: string[]; className?: string }[
   return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
+/** The cases whose figures differ by placement of the cores, each mode with its trials. */
+function placementHtml(cases: CaseResult[]): string {
+  const modes = placementNotes(cases, formatCount, formatDuration);
+  if (modes.length === 0) return '';
+  return `<h2 id="placement">By placement of the cores</h2>
+<p class="muted">These cases ran on both placements of the cores (near: core-to-core round trip under ${NEAR_BELOW_NS} ns; far: at or over it), and their figures differ between the two: each mode with its trials, since one median would describe neither.</p>
+<ul>${modes.map((l) => `<li>${h(l)}</li>`).join('')}</ul>`;
+}
+
 function comparisonHtml(c: Comparison): string {
   const rows = comparisonRows(c).map((r) => ({ cells: r.cells, className: r.slower ? 'failed' : undefined }));
   const notes = comparisonNotes(c);
   return `<h2 id="comparison">Comparison with the baseline</h2>
-<p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. Ratio = candidate / baseline (medians over trials, with a 95% bootstrap interval for reading). A change counts when a one-sided permutation test over the trials rejects "no change" at 2.5%, the ratio lies beyond ${c.thresholdPct}%, and the figure is a discovery among all ${c.tested ?? 0} tested (Benjamini–Hochberg, false discovery rate 5%); with fewer than 5 ok trials a side there is no verdict (inconclusive). A case ok in the baseline but failed, skipped or missing here is a regression. ${c.regressions} regression(s), ${c.improvements} improvement(s), ${c.inconclusive ?? 0} inconclusive, ${c.unconfirmed ?? 0} unconfirmed.</p>
+<p class="muted">Baseline ${h(c.baseline.scenario)} (${h(c.baseline.startedAt)}, ${h(c.baseline.gitCommit ?? 'no commit')}) against this run. ${h(comparisonMethod(c))}</p>
 ${table(COMPARISON_COLUMNS, rows)}
 ${notes.length ? `<ul>${notes.map((e) => `<li>${h(e)}</li>`).join('')}</ul>` : ''}`;
 }
@@ -106,6 +118,7 @@ ${figures || '<p class="muted">No case produced data for a chart.</p>'}
 <h2 id="cases">Every case</h2>
 <p class="muted">Failed cases in red, skipped ones grey with the reason, oversubscribed ones marked ⚠ (more busy threads than cores).</p>
 ${table(columns, rows, columns.length - 1)}
+${placementHtml(cases)}
 ${comparison ? comparisonHtml(comparison) : ''}
 <h2 id="environment">Environment</h2>
 ${environment}

@@ -1,6 +1,9 @@
 /** The Markdown report (GitHub-flavoured), with PNG charts beside it. */
+
+import { formatCount, formatDuration } from '../../wire/units.js';
 import type { Comparison } from '../compare/compare.js';
-import { COMPARISON_COLUMNS, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
+import { COMPARISON_COLUMNS, comparisonMethod, comparisonNotes, comparisonRows } from '../compare/comparison-rows.js';
+import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
 import type { ResultFile } from '../results/types.js';
 import { allCaseRows, environmentLines, METHOD } from './case-rows.js';
 import { escapeMarkdown as m } from './escape.js';
@@ -31,13 +34,22 @@ export function renderMarkdown(results: ResultFile[], charts: RenderedChart[], c
     ),
     '',
   );
-  if (comparison) {
+  const modes = placementNotes(
+    results.flatMap((r) => r.cases),
+    formatCount,
+    formatDuration,
+  );
+  if (modes.length > 0)
     out.push(
-      '## Comparison with the baseline',
+      '## By placement of the cores',
       '',
-      `Ratio = candidate / baseline (medians; 95% bootstrap interval for reading). Significant when a one-sided permutation test over the trials rejects "no change" at 2.5%, the ratio lies beyond ${comparison.thresholdPct}%, and the figure is a discovery among all ${comparison.tested ?? 0} tested (Benjamini–Hochberg, false discovery rate 5%); fewer than 5 ok trials a side: inconclusive. A case ok in the baseline but failed, skipped or missing here is a regression. ${comparison.regressions} regression(s), ${comparison.improvements} improvement(s), ${comparison.inconclusive ?? 0} inconclusive, ${comparison.unconfirmed ?? 0} unconfirmed.`,
+      `These cases ran on both placements of the cores (near: core-to-core round trip under ${NEAR_BELOW_NS} ns; far: at or over it), and their figures differ between the two: each mode with its trials, since one median would describe neither.`,
+      '',
+      ...modes.map((l) => `- ${m(l)}`),
       '',
     );
+  if (comparison) {
+    out.push('## Comparison with the baseline', '', m(comparisonMethod(comparison)), '');
     out.push(
       table(
         COMPARISON_COLUMNS,

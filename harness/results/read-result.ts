@@ -174,6 +174,7 @@ export const resultFileSchema = z.looseObject({
       )
       .optional(),
   }),
+  followUp: z.looseObject({ against: text, trials: count, cases: z.array(z.looseObject({ id: text, why: text, added: count })) }).optional(),
   cases: z.array(
     z.looseObject({
       id: text,
@@ -205,6 +206,7 @@ export const resultFileSchema = z.looseObject({
           pid: count.optional(),
           queueCapacityBytes: count.optional(),
           coreRoundTripNs: num.positive().optional(),
+          followUp: z.boolean().optional(),
           ...figures,
         }),
       ),

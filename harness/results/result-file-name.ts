@@ -4,7 +4,7 @@
  * that an existing file is never replaced: the new file is linked into place, which fails
  * instead of overwriting when the name is taken, and the next free name is used.
  */
-import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function resultFileName(name: string, at = new Date(), suffix = 0): string {
@@ -48,4 +48,15 @@ export function writeNewResultFile(path: string, contents: string): string {
   } finally {
     rmSync(temporary, { force: true });
   }
+}
+
+/**
+ * Replaces a result file this process wrote itself (by rename, so a reader sees the old file or
+ * the new one whole): `run --confirm-against` writes its suite's result before the follow-up
+ * trials, so an interrupt or a crash during them keeps the suite, then writes it again with them.
+ */
+export function replaceOwnResultFile(path: string, contents: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, contents, { flag: 'wx' });
+  renameSync(temporary, path);
 }

@@ -285,6 +285,8 @@ export interface TrialResult extends Figures {
   queueCapacityBytes?: number;
   /** Core-to-core round trip measured just before the trial: where the host had the cores (calibration/core-round-trip.ts). */
   coreRoundTripNs?: number;
+  /** Run after the suite by `run --confirm-against`, because the case looked worse than its baseline (compare/follow-up.ts). */
+  followUp?: boolean;
 }
 
 export interface CaseSummary extends Figures {
@@ -314,9 +316,20 @@ export interface CaseResult {
   summary?: CaseSummary;
 }
 
+/** What `run --confirm-against` added: follow-up trials of the cases that looked worse than the baseline. */
+export interface FollowUpRecord {
+  /** The baseline the run was held against, as given. */
+  against: string;
+  /** Trials asked of each case followed up (marked `followUp` in its trials). */
+  trials: number;
+  /** The cases followed up, the figure that made each a suspect, and the trials it got (fewer when interrupted). */
+  cases: { id: string; why: string; added: number }[];
+}
+
 export interface ResultFile {
   schema: typeof RESULT_SCHEMA;
   scenario: Scenario & { file?: string };
   environment: Environment;
   cases: CaseResult[];
+  followUp?: FollowUpRecord;
 }

@@ -33,6 +33,8 @@ export interface RunOptions {
   backends?: readonly string[];
   /** Override the scenario's trial count (CLI --trials). */
   trials?: number;
+  /** Only the cases with these ids (follow-up trials of `run --confirm-against`). */
+  caseIds?: readonly string[];
   events?: RunEvents;
   /** When aborted (Ctrl-C), the cases not yet run are recorded as skipped: interrupted. */
   signal?: AbortSignal;
@@ -52,7 +54,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       backend: options.backends ? scenario.matrix.backend.filter((b) => options.backends!.includes(b)) : scenario.matrix.backend,
     },
   };
-  const planned = planCases(effective, findBackend);
+  const planned = planCases(effective, findBackend).filter((p) => !options.caseIds || options.caseIds.includes(p.id));
   options.events?.planned?.(planned, effective);
   // Rate cases get the machine's latency floor beside them, measured now, at the highest rate.
   const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);

@@ -1,0 +1,35 @@
+/**
+ * The recommended gate on real runs (issue 28): a baseline made as the README says, then a
+ * candidate run with `--confirm-against` it. Unchanged code must exit 0. Run by
+ * `npm run test:mutants` (NANOMQ_GATE_REAL=1), whose control makes the baseline from the
+ * unmutated code once (NANOMQ_GATE_BASELINE) and whose mutant `gate-mpsc-commit-delay` (a
+ * fixed wait at every mpsc-cas commit, about a third of its batch-1 throughput) must make the
+ * same run exit 4. Skipped in `npm test`: it takes minutes of the machine.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nanomq, root, tempDir } from './support/cli.js';
+
+const SCENARIO = join(root, 'test', 'fixtures', 'gate-check.yaml');
+
+describe.runIf(process.env.NANOMQ_GATE_REAL === '1')('the recommended gate on real runs', () => {
+  it('a candidate of the same code as its baseline passes the gate (exit 0)', () => {
+    const dir = tempDir();
+    const baseline = process.env.NANOMQ_GATE_BASELINE ?? join(dir, 'baseline.json');
+    if (!existsSync(baseline)) {
+      const made = nanomq(['baseline', SCENARIO, '--out', join(dir, 'baseline')], 600_000);
+      expect(made.status, `${made.stdout}\n${made.stderr}`).toBe(0);
+      copyFileSync(join(dir, 'baseline', 'gate-check.json'), baseline);
+    }
+    const gate = nanomq(['run', SCENARIO, '--trials', '5', '--confirm-against', baseline, '--out', join(dir, 'candidate')], 600_000);
+    process.stdout.write(`${gate.stdout}\n${gate.stderr}\n`);
+    const verdict =
+      gate.stdout
+        .trimEnd()
+        .split('\n')
+        .find((l) => l.startsWith('verdict:')) ?? '(no verdict line)';
+    // Under the mutant this fails with exit 4 and "verdict: REGRESSION: … mpsc-cas/…".
+    expect(gate.status, `the gate on unchanged code: exit ${gate.status}, ${verdict}`).toBe(0);
+  }, 1_200_000);
+});

@@ -16,12 +16,28 @@ const { readResultFile } = await import('../dist/harness/results/read-result.js'
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'extract') {
-  const [out, ...files] = rest;
-  if (!out || files.length < 2) {
-    process.stderr.write('usage: gate-simulation.mjs extract OUT.json RESULT.json RESULT.json...\n');
+  // --per-run K: a result of more trials (a 10-trial baseline, run in rounds) is cut into runs
+  // of K consecutive rounds each: minutes apart, as separate runs are. Follow-up trials are left
+  // out (they are a gate's, not a run's).
+  const { values: opts, positionals: args } = parseArgs({ args: rest, allowPositionals: true, options: { 'per-run': { type: 'string', default: '5' } } });
+  const [out, ...files] = args;
+  if (!out || files.length < 1) {
+    process.stderr.write('usage: gate-simulation.mjs extract [--per-run K] OUT.json RESULT.json...\n');
     process.exit(2);
   }
-  const runs = files.map((f) => sim.toNoiseRun(f, readResultFile(f)));
+  const perRun = Number(opts['per-run']);
+  const runs = files.flatMap((f) => {
+    const r = readResultFile(f);
+    const rounds = Math.max(...r.cases.map((c) => c.trials.filter((t) => !t.followUp).length));
+    return Array.from({ length: Math.ceil(rounds / perRun) }, (_, k) => {
+      const part = {
+        ...r,
+        scenario: { ...r.scenario, trials: perRun },
+        cases: r.cases.map((c) => ({ ...c, trials: c.trials.filter((t) => !t.followUp && t.trial >= k * perRun && t.trial < (k + 1) * perRun) })),
+      };
+      return sim.toNoiseRun(rounds > perRun ? `${f} rounds ${k * perRun + 1}-${(k + 1) * perRun}` : f, part);
+    });
+  });
   writeFileSync(out, `${JSON.stringify({ schema: 'nanomq.gate-noise/1', runs })}\n`, { flag: 'wx' });
   process.stdout.write(`${out}: ${runs.length} runs, ${runs[0].cases.length} cases each\n`);
   process.exit(0);
@@ -69,5 +85,7 @@ for (const [name, effect] of [
       `${r.castings} distinct castings of the runs as baseline / candidate / follow-ups${r.followUpsReuseCandidate ? " (too few runs: follow-ups drawn from the candidate's own run, which repeats its trials: optimistic)" : ''}\n`,
     );
   const power = effect ? `; changed case found ${pct(r.foundShare)} (unimodal at its placement: ${pct(r.foundUnimodalShare)} of ${r.unimodalComparisons})` : '';
-  process.stdout.write(`${name.padEnd(22)} gate failed ${pct(r.failedShare)}${power}; follow-up trials ${r.meanFollowUpTrials.toFixed(1)} a comparison\n`);
+  process.stdout.write(
+    `${name.padEnd(22)} gate failed (exit 4) ${pct(r.failedShare)}, could not answer (exit 5) ${pct(r.notJudgedShare)}${power}; follow-up trials ${r.meanFollowUpTrials.toFixed(1)} a comparison\n`,
+  );
 }

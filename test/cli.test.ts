@@ -153,10 +153,12 @@ describe('nanomq baseline', () => {
     const r = nanomq(['baseline', file, '--out', out, '--backend', 'sab-spsc']);
     expect(r.status).toBe(0);
     const target = join(out, 'cli-tiny.json');
-    expect(r.stdout).toContain(`baseline: ${target} (5 trials a case)`);
-    expect(r.stdout).toMatch(/gate a change: nanomq run .*tiny\.yaml --backend sab-spsc --trials 5 --out results\/candidate && nanomq compare /);
+    expect(r.stdout).toContain(`baseline: ${target} (10 trials a case)`);
+    expect(r.stdout).toMatch(
+      /gate a change: nanomq run .*tiny\.yaml --backend sab-spsc --trials 5 --confirm-against .*cli-tiny\.json --out results\/candidate\n/,
+    );
     expect(readdirSync(out)).toEqual(['cli-tiny.json']);
-    expect(readResultFile(target).cases.map((c) => c.trials.length)).toEqual([5]);
+    expect(readResultFile(target).cases.map((c) => c.trials.length)).toEqual([10]);
     // Gate-ready: compared with itself, every figure is judged.
     const gate = nanomq(['compare', target, target]);
     expect(gate.status).toBe(0);

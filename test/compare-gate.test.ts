@@ -69,6 +69,25 @@ describe('like with like: trials compared on the placement they ran on', () => {
     expect(verdictLine(c)).toMatch(/NOTHING JUDGED/);
   });
 
+  it('with no shared placement of 3 trials, pools only a figure whose trials read the same on both placements', () => {
+    const near = [110, 120];
+    const far = [330, 340];
+    const same = compareResults(
+      synthResult([placed([1e6, 1.01e6, 0.99e6, 1e6], [...near, ...far])]),
+      synthResult([placed([0.5e6, 0.51e6, 0.49e6, 0.5e6], [...near, ...far])]),
+    ).cases[0].metrics[0];
+    expect(same.placement).toBe('unknown');
+    expect(same.trials).toEqual([4, 4]);
+    expect(same.verdict).toBe('slower');
+    // Near and far 10% apart on a side: pooling could move the ratio by more than the threshold.
+    const apart = compareResults(
+      synthResult([placed([1.1e6, 1.1e6, 1e6, 1e6], [...near, ...far])]),
+      synthResult([placed([0.5e6, 0.5e6, 0.5e6, 0.5e6], [...near, ...far])]),
+    ).cases[0].metrics[0];
+    expect(apart.verdict).toBe('inconclusive');
+    expect(apart.inconclusiveWhy).toBe('placement');
+  });
+
   it('a file from before placements were recorded is compared on all its trials, as before', () => {
     const base = synthResult([synthCase(ID, [1e6, 1.01e6, 0.99e6, 1e6, 1.02e6])]);
     const cand = synthResult([placed([0.5e6, 0.5e6, 0.51e6, 0.49e6, 0.5e6], [110, 340, 120, 330, 115])]);

@@ -1,6 +1,6 @@
 /**
  * The recommended gate on real runs (issue 28): a baseline made as the README says, then a
- * candidate run with `--confirm-against` it. Unchanged code must exit 0. Run by
+ * candidate run with `--confirm-against` it. Unchanged code must exit 0 (in one of two tries). Run by
  * `npm run test:mutants` (NANOMQ_GATE_REAL=1), whose control makes the baseline from the
  * unmutated code once (NANOMQ_GATE_BASELINE) and whose mutant `gate-mpsc-commit-delay` (a
  * fixed wait at every mpsc-cas commit, about a third of its batch-1 throughput) must make the
@@ -22,14 +22,22 @@ describe.runIf(process.env.NANOMQ_GATE_REAL === '1')('the recommended gate on re
       expect(made.status, `${made.stdout}\n${made.stderr}`).toBe(0);
       copyFileSync(join(dir, 'baseline', 'gate-check.json'), baseline);
     }
-    const gate = nanomq(['run', SCENARIO, '--trials', '5', '--confirm-against', baseline, '--out', join(dir, 'candidate')], 600_000);
-    process.stdout.write(`${gate.stdout}\n${gate.stderr}\n`);
-    const verdict =
-      gate.stdout
-        .trimEnd()
-        .split('\n')
-        .find((l) => l.startsWith('verdict:')) ?? '(no verdict line)';
-    // Under the mutant this fails with exit 4 and "verdict: REGRESSION: … mpsc-cas/…".
-    expect(gate.status, `the gate on unchanged code: exit ${gate.status}, ${verdict}`).toBe(0);
+    // Two tries: the gate's false alarms are rare but not impossible (docs/method.md gives the
+    // rate), and one must not turn CI red; two in a row would be a finding. The mutant, which
+    // slows mpsc-cas for real, must fail both.
+    const tries: string[] = [];
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const gate = nanomq(['run', SCENARIO, '--trials', '5', '--confirm-against', baseline, '--out', join(dir, `candidate-${attempt}`)], 600_000);
+      process.stdout.write(`${gate.stdout}\n${gate.stderr}\n`);
+      const verdict =
+        gate.stdout
+          .trimEnd()
+          .split('\n')
+          .find((l) => l.startsWith('verdict:')) ?? '(no verdict line)';
+      tries.push(`exit ${gate.status}, ${verdict}`);
+      if (gate.status === 0) break;
+    }
+    // Under the mutant this fails with "exit 4, verdict: REGRESSION: … mpsc-cas/…" twice.
+    expect(tries.at(-1), `the gate on unchanged code: ${tries.join(' | then: ')}`).toMatch(/^exit 0,/);
   }, 1_200_000);
 });

@@ -5,7 +5,7 @@
  */
 import { findBackend } from '../../implementations/registry.js';
 import { type Comparison, compareResults } from '../compare/compare.js';
-import { suspects, withFollowUps } from '../compare/follow-up.js';
+import { suspects, suspicion, withFollowUps } from '../compare/follow-up.js';
 import type { ResultFile } from '../results/types.js';
 import { estimateScenario, formatEta } from '../run/estimate.js';
 import { type RunOptions, runScenario } from '../run/runner.js';
@@ -25,8 +25,10 @@ export interface ConfirmSettings {
 export interface ConfirmedRun {
   result: ResultFile;
   comparison: Comparison;
-  /** Cases that looked worse and still could not be judged after their follow-up (placements, trials): the gate could not answer for them. */
+  /** Followed-up cases whose worse-looking figure still could not be judged (its trials never shared a placement with the baseline's): the gate could not answer for them. */
   unjudged: string[];
+  /** Cases that looked worse and were not followed up (beyond --follow-up-cases, or --follow-up 0, or the run was stopped). */
+  notFollowedUp: string[];
 }
 
 /** The run held against its baseline: follow-up trials where the screen found a suspect, then the comparison. */
@@ -44,13 +46,21 @@ export async function confirmAgainst(
   const compare = (candidate: ResultFile) => compareResults(baseline, candidate, settings.thresholdPct);
   const screen = compareResults(baseline, result, settings.thresholdPct, { intervals: false });
   const found = suspects(screen, settings.maxCases);
-  const judged = (candidate: ResultFile, comparison: Comparison): ConfirmedRun => ({
-    result: candidate,
-    comparison,
-    unjudged: suspects(comparison, Number.POSITIVE_INFINITY)
-      .filter((s) => comparison.cases.find((k) => k.id === s.id)?.metrics.some((m) => m.verdict === 'inconclusive'))
-      .map((s) => s.id),
-  });
+  const judged = (candidate: ResultFile, comparison: Comparison): ConfirmedRun => {
+    const followed = new Set(candidate.followUp?.cases.map((c) => c.id));
+    // A case counts as unanswered only for the figure that looked worse, not for any figure.
+    const stillOpen = comparison.cases
+      .filter((k) => k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, settings.thresholdPct) !== undefined))
+      .map((k) => k.id);
+    return {
+      result: candidate,
+      comparison,
+      unjudged: stillOpen.filter((id) => followed.has(id)),
+      notFollowedUp: suspects(comparison, Number.POSITIVE_INFINITY)
+        .map((s) => s.id)
+        .filter((id) => !followed.has(id)),
+    };
+  };
   const record = (trials: number, cases: typeof found) => ({
     against: settings.baselinePath,
     trials,

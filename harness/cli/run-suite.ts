@@ -18,7 +18,7 @@ import { runScenario } from '../run/runner.js';
 import { type LoadedScenario, loadScenarioFile, ScenarioError } from '../scenario/load.js';
 import { planCases } from '../scenario/plan.js';
 import { parseBackendFlag, parseServerFlags, parseThreshold, parseTrialsFlag, readResultOrBadInput } from './arguments.js';
-import { comparisonTable } from './compare-command.js';
+import { comparisonTable } from './comparison-table.js';
 import { type ConfirmSettings, confirmAgainst } from './confirm-run.js';
 import { dryRun } from './dry-run.js';
 import { BadInput, ExitCode } from './exit.js';
@@ -206,7 +206,19 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
         const confirmed = await confirmAgainst(result, scenario, file, confirm, { signal: abort.signal, environment }, say);
         ({ result, comparison } = confirmed);
         unjudged = confirmed.unjudged;
-        replaceOwnResultFile(path, `${JSON.stringify(result, null, 2)}\n`);
+        if (confirmed.notFollowedUp.length > 0)
+          say(
+            `follow-up: ${confirmed.notFollowedUp.length} case(s) still look worse but were not followed up (--follow-up-cases ${confirm.maxCases}, --follow-up ${confirm.trials}): judged on their first trials (first: ${confirmed.notFollowedUp[0]})`,
+          );
+        try {
+          replaceOwnResultFile(path, `${JSON.stringify(result, null, 2)}\n`);
+        } catch (error) {
+          // The suite is in `path` already; the follow-ups go where they can, and stderr says where.
+          written[written.length - 1] = writeResultSomewhere(paths[k].replace(/\.json$/, '-followed-up.json'), `${JSON.stringify(result, null, 2)}\n`);
+          process.stderr.write(
+            `nanomq: could not rewrite ${path} with the follow-up trials (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); they are in ${written.at(-1)}\n`,
+          );
+        }
       }
       results.push(result);
       if (!flags.json) {
@@ -247,6 +259,8 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
   if (stoppedBy) return { results, written, exitCode: STOP_SIGNALS[stoppedBy] };
   // The gate's answer first: a case ok in the baseline that failed now is a regression too.
   if (comparison && comparison.regressions > 0) return { results, written, exitCode: ExitCode.Regression };
+  // A case that failed (delivery, timeout) is said by its own code first, whatever was judged.
+  if (results.flatMap((r) => r.cases).some((c) => c.status === 'failed')) return { results, written, exitCode: ExitCode.Failed };
   // Never a quiet pass: a gate that judged nothing, or could not judge a case that looked worse
   // (its placements never matched the baseline's), or met cases configured unlike their
   // baseline's (another server version), says so and exits 5.
@@ -258,7 +272,9 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
         ? `${comparison.mismatched.length} case(s) configured unlike the baseline (first: ${comparison.mismatched[0].id}: ${comparison.mismatched[0].differences.join(', ')})`
         : '',
     ].filter(Boolean);
-    process.stderr.write(`nanomq run: the gate could not answer: ${why.join('; ')} (exit ${ExitCode.NotJudged}; docs/method.md)\n`);
+    const line = `gate: COULD NOT ANSWER: ${why.join('; ')} (exit ${ExitCode.NotJudged}; docs/method.md)`;
+    process.stderr.write(`nanomq run: ${line}\n`);
+    if (!flags.json) process.stdout.write(`${line}\n`);
     return { results, written, exitCode: ExitCode.NotJudged };
   }
   return { results, written, exitCode: exitCodeFor(results, flags.enforceSlo === true) };

@@ -9,7 +9,8 @@ import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
-import { renderTable } from './table.js';
+import { compactCaseId } from './comparison-table.js';
+import { renderTable, TABLE_WIDTH } from './table.js';
 
 type Params = CaseResult['params'];
 
@@ -135,9 +136,12 @@ export function summaryTable(result: ResultFile, wide = false): string {
   const above = common.length > 0 ? [`every case: ${common.join('; ')} (--wide for every column)`] : [];
   const notes = result.environment.warnings.map((w) => `warning: ${w}`);
   // A median of trials on two placements describes neither: each mode, with its count.
-  const modes = placementNotes(result.cases, formatCount, formatDuration);
+  const modes = placementNotes(result.cases, formatCount, formatDuration).map((l) => `  ${wide ? l : compactCaseId(l)}`);
   if (modes.length > 0)
-    notes.unshift(`by placement of the cores (near < ${NEAR_BELOW_NS} ns core round trip ≤ far; docs/method.md):`, ...modes.map((l) => `  ${l}`));
+    notes.unshift(
+      `by placement of the cores (near < ${NEAR_BELOW_NS} ns core round trip ≤ far; docs/method.md):`,
+      ...(wide ? modes : modes.flatMap((l) => wrapAt(l, TABLE_WIDTH))),
+    );
   const net = result.environment.networkFloor;
   if (net)
     notes.unshift(
@@ -146,4 +150,18 @@ export function summaryTable(result: ResultFile, wide = false): string {
   const failed = result.cases.filter((c) => c.status === 'failed').map((c) => `failed: ${c.id}: ${c.reason}`);
   if (!wide) failed.push(...result.cases.filter((c) => c.status === 'skipped').map((c) => `skipped: ${c.id}: ${c.reason}`));
   return [...above, table, ...failed, ...notes].join('\n');
+}
+
+/** A note line cut at spaces to `width` columns, continued with a deeper indent. */
+function wrapAt(line: string, width: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > width) {
+    const cut = rest.lastIndexOf(' ', width);
+    if (cut <= 6) break;
+    out.push(rest.slice(0, cut));
+    rest = `      ${rest.slice(cut + 1)}`;
+  }
+  out.push(rest);
+  return out;
 }

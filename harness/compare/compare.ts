@@ -26,7 +26,7 @@
 import { PLACEMENT_RATIO, placedApart } from '../calibration/core-round-trip.js';
 import { bootstrapInterval, median } from '../metrics/stats.js';
 import { welchLogTest } from '../metrics/welch.js';
-import { byPlacement, type PlacedValue, type Placement, placementModes, placementOf } from '../results/placement.js';
+import { byPlacement, type PlacedValue, type Placement, placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclusive';
@@ -53,9 +53,9 @@ export interface MetricComparison {
   verdict: Verdict;
   /** Why a figure is inconclusive: too few trials a side, or too few on any one placement both sides share. */
   inconclusiveWhy?: 'trials' | 'placement';
-  /** The placement compared ('unknown' when a side recorded none, and all trials are pooled). */
+  /** The placement compared ('unknown': all trials pooled, because a side recorded none or the figure reads the same on both). */
   placement?: Placement;
-  /** One-sided p-value (Welch's t on logs) in the direction of the observed change. */
+  /** One-sided p-value (Yuen's trimmed t on logs) in the direction of the observed change. */
   pValue?: number;
   /** Benjamini–Hochberg adjusted two-sided p-value across every tested figure of the comparison. */
   qValue?: number;
@@ -109,22 +109,18 @@ const count = (values: readonly PlacedValue[]) =>
 
 /**
  * The placement to compare on: the one both sides have the most trials on, MIN_PLACED_TRIALS
- * or more a side. When either side recorded no placements (a file from before they were
- * measured), every trial is pooled as `unknown`, as compare did then.
+ * or more a side. When there is none, every trial is pooled only if pooling cannot move the
+ * ratio by as much as the threshold: each side's near and far medians lie within it of each
+ * other (the figure reads the same wherever the cores are). When either side recorded no
+ * placements (a file from before they were measured), every trial is pooled as `unknown`, as
+ * compare did then.
  */
-function matchPlacement(base: PlacedValue[], cand: PlacedValue[]): { placement: Placement; base: number[]; cand: number[] } | undefined {
+function matchPlacement(base: PlacedValue[], cand: PlacedValue[], thresholdPct: number): { placement: Placement; base: number[]; cand: number[] } | undefined {
   const known = (side: PlacedValue[]) => side.some((v) => v.placement !== 'unknown');
-  // A figure that reads the same on both placements (a side ran on both, and their medians lie
-  // within MODES_APART_RATIO on each side that did) is compared on all its trials: splitting it
-  // would only cost trials. Which way a figure goes is told by the trials, never assumed.
-  const both = (side: PlacedValue[]) => side.some((v) => v.placement === 'near') && side.some((v) => v.placement === 'far');
-  const placementFree = (both(base) || both(cand)) && !placementModes(base) && !placementModes(cand);
-  if (!known(base) || !known(cand) || placementFree) {
-    base = base.map((v) => ({ ...v, placement: 'unknown' }));
-    cand = cand.map((v) => ({ ...v, placement: 'unknown' }));
-  }
+  const pooled = () => ({ placement: 'unknown' as const, base: base.map((v) => v.value), cand: cand.map((v) => v.value) });
+  if (!known(base) || !known(cand)) return Math.min(base.length, cand.length) >= MIN_PLACED_TRIALS ? pooled() : undefined;
   let best: { placement: Placement; base: number[]; cand: number[] } | undefined;
-  for (const placement of ['near', 'far', 'unknown'] as const) {
+  for (const placement of ['near', 'far'] as const) {
     const b = base.filter((v) => v.placement === placement).map((v) => v.value);
     const c = cand.filter((v) => v.placement === placement).map((v) => v.value);
     const fewer = Math.min(b.length, c.length);
@@ -134,7 +130,17 @@ function matchPlacement(base: PlacedValue[], cand: PlacedValue[]): { placement: 
     if (!best || fewer > bestFewer || (fewer === bestFewer && b.length + c.length > best.base.length + best.cand.length))
       best = { placement, base: b, cand: c };
   }
-  return best;
+  if (best) return best;
+  const oneMode = (side: PlacedValue[]) => {
+    const modes = byPlacement(side).filter((m) => m.placement !== 'unknown');
+    return modes.length === 2 && Math.max(modes[0].median, modes[1].median) / Math.min(modes[0].median, modes[1].median) <= 1 + thresholdPct / 100;
+  };
+  // Told by the trials, never assumed: a side on one placement only says nothing either way.
+  const bothTold =
+    byPlacement(base).filter((m) => m.placement !== 'unknown').length === 2 || byPlacement(cand).filter((m) => m.placement !== 'unknown').length === 2;
+  const noneApart = [base, cand].every((side) => byPlacement(side).filter((m) => m.placement !== 'unknown').length < 2 || oneMode(side));
+  if (bothTold && noneApart && Math.min(base.length, cand.length) >= MIN_PLACED_TRIALS) return pooled();
+  return undefined;
 }
 
 /** Whether a figure's change is for the worse: msg/s falls, p99 rises. */
@@ -154,7 +160,7 @@ function compareMetric(
   base = base.filter((v) => Number.isFinite(v.value) && v.value > 0);
   cand = cand.filter((v) => Number.isFinite(v.value) && v.value > 0);
   if (base.length === 0 || cand.length === 0) return undefined;
-  const matched = matchPlacement(base, cand);
+  const matched = matchPlacement(base, cand, thresholdPct);
   if (!matched) {
     const b = median(base.map((v) => v.value));
     const c = median(cand.map((v) => v.value));

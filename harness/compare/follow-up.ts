@@ -8,7 +8,7 @@
  * Why that holds the false-alarm rate: a figure can fail the gate only through the final test
  * on all its trials, so the chance of a false verdict is at most that test's level, whatever
  * the screen chose; the screen only decides where more trials are worth the machine's time.
- * Why it finds the one case that got slower: a case followed up has 3× its trials, and Welch's
+ * Why it finds the one case that got slower: a case followed up has 3× its trials, and the t-test's
  * p then falls with the change against the spread, far enough to stand among the family.
  */
 
@@ -35,7 +35,8 @@ export interface Suspect {
   p: number;
 }
 
-function suspicion(m: MetricComparison, thresholdPct: number): { p: number; why: string } | undefined {
+/** Why a figure makes its case a suspect (worse beyond the threshold, and p under SCREEN_P or not judged), or undefined. */
+export function suspicion(m: MetricComparison, thresholdPct: number): { p: number; why: string } | undefined {
   if (!worseDirection(m.metric, m.ratio) || Math.abs(m.ratio - 1) <= thresholdPct / 100) return undefined;
   const figure = `${m.metric === 'p99' ? 'p99' : 'msg/s'} ${m.ratio.toFixed(3)}×`;
   // Figures not judged go after every judged suspect: more trials help them only if the cores

@@ -14,7 +14,7 @@ import { seededRandom } from '../metrics/stats.js';
 import { placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
 import { compareResults, DEFAULT_THRESHOLD_PCT } from './compare.js';
-import { BASELINE_TRIALS, CANDIDATE_TRIALS, FOLLOW_UP_CASES, FOLLOW_UP_TRIALS, suspects } from './follow-up.js';
+import { BASELINE_TRIALS, CANDIDATE_TRIALS, FOLLOW_UP_CASES, FOLLOW_UP_TRIALS, suspects, suspicion } from './follow-up.js';
 
 export interface GateSettings {
   baselineTrials: number;
@@ -38,8 +38,10 @@ export interface Effect {
 }
 
 export interface SimulatedGate {
-  /** The gate failed (a regression anywhere). */
+  /** The gate failed (a regression anywhere): exit 4. */
   failed: boolean;
+  /** The gate could not answer (exit 5). */
+  notJudged: boolean;
   /** The changed case was called slower (undefined without a change). */
   found?: boolean;
   /** Follow-up trials the gate ran. */
@@ -125,7 +127,15 @@ export function simulateGate(
   const found = change
     ? final.cases.find((c) => c.id === change.id)?.metrics.some((m) => m.metric === change.effect.metric && m.verdict === 'slower')
     : undefined;
-  return { failed: final.regressions > 0, found, followUpTrials: chosen.length * settings.followUpTrials };
+  // Exit 5, as `run --confirm-against` decides it: nothing judged, or a followed-up case whose
+  // worse-looking figure is still not judged.
+  const notJudged =
+    final.regressions === 0 &&
+    (final.tested === 0 ||
+      final.cases.some(
+        (k) => chosen.includes(k.id) && k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, settings.thresholdPct) !== undefined),
+      ));
+  return { failed: final.regressions > 0, notJudged, found, followUpTrials: chosen.length * settings.followUpTrials };
 }
 
 /**
@@ -167,7 +177,7 @@ interface Roles {
  * the candidate's run: the optimistic case, said by the script).
  */
 export function assignRoles(runCount: number, settings: GateSettings, trialsPerRun: number): Roles[] {
-  const need = (trials: number) => Math.max(1, Math.round(trials / trialsPerRun));
+  const need = (trials: number) => Math.max(1, Math.ceil(trials / trialsPerRun));
   const nb = Math.min(need(settings.baselineTrials), runCount - 1);
   const nf = need(settings.followUpTrials);
   const seen = new Set<string>();
@@ -196,8 +206,10 @@ export interface GateRates {
   castings: number;
   /** Too few runs: the follow-ups were drawn from the candidate's own run (they then repeat its trials: optimistic). */
   followUpsReuseCandidate: boolean;
-  /** Share of comparisons the gate failed. */
+  /** Share of comparisons the gate failed (exit 4). */
   failedShare: number;
+  /** Share of comparisons the gate could not answer (exit 5). */
+  notJudgedShare: number;
   /** Share of comparisons whose changed case was called slower (all targets). */
   foundShare?: number;
   /** The same, over comparisons whose target is unimodal at its placement. */
@@ -208,7 +220,7 @@ export interface GateRates {
 }
 
 /**
- * `comparisons` simulated gates over every ordered triple of distinct runs in turn; with an
+ * `comparisons` simulated gates, cycling through the castings of the runs (assignRoles); with an
  * effect, the changed case is drawn at random among the shared cases each time.
  */
 export function gateRates(runs: readonly ResultFile[], comparisons: number, settings: GateSettings, effect?: Effect, seed = 2026): GateRates {
@@ -222,6 +234,7 @@ export function gateRates(runs: readonly ResultFile[], comparisons: number, sett
   }
   const unimodal = new Map(ids.map((id) => [id, effect ? unimodalAtPlacement(runs, id, effect.metric) : true]));
   let failed = 0;
+  let notJudged = 0;
   let found = 0;
   let foundUnimodal = 0;
   let unimodalCount = 0;
@@ -232,6 +245,7 @@ export function gateRates(runs: readonly ResultFile[], comparisons: number, sett
     const pick = (indices: number[]) => indices.map((k) => runs[k]);
     const g = simulateGate(pick(role.baseline), runs[role.candidate], pick(role.followUp), ids, settings, random, effect ? { id: target, effect } : undefined);
     if (g.failed) failed++;
+    if (g.notJudged) notJudged++;
     followUps += g.followUpTrials;
     if (effect) {
       if (g.found) found++;
@@ -246,6 +260,7 @@ export function gateRates(runs: readonly ResultFile[], comparisons: number, sett
     castings: roles.length,
     followUpsReuseCandidate: roles.some((r) => r.followUp.includes(r.candidate)),
     failedShare: failed / comparisons,
+    notJudgedShare: notJudged / comparisons,
     meanFollowUpTrials: followUps / comparisons,
   };
   if (effect) {

@@ -1,6 +1,6 @@
 /**
- * Welch's t-test on the logarithms of two samples: does the candidate's typical figure differ
- * from the baseline's by a factor?
+ * Yuen's trimmed t-test (Welch's test on trimmed means) on the logarithms of two samples: does
+ * the candidate's typical figure differ from the baseline's by a factor?
  *
  * Why logs: benchmark figures are ratios of work to time, their noise is multiplicative, and a
  * change is read as a factor (0.67×), so the test compares geometric means.

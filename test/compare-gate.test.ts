@@ -261,3 +261,21 @@ workloads:
     expect(bad.stderr).toMatch(/--follow-up: expected a whole number from 0 to 100, got "many"/);
   });
 });
+
+describe('the gate simulated over real runs (results/baselines/gate-noise.json)', () => {
+  it('at the recommended settings: unchanged code fails ≤ 5%; one case at 0.67× is found in ≥ 80% (0.5×: ≥ 95%) where it is one mode at its placement', async () => {
+    const { fromNoiseRun, gateRates, RECOMMENDED } = await import('../harness/compare/gate-simulation.js');
+    const noise = JSON.parse(readFileSync(new URL('../results/baselines/gate-noise.json', import.meta.url), 'utf8'));
+    const runs: ResultFile[] = noise.runs.map(fromNoiseRun);
+    expect(runs).toHaveLength(5);
+    const unchanged = gateRates(runs, 200, RECOMMENDED);
+    expect(unchanged.followUpsReuseCandidate).toBe(false);
+    expect(unchanged.failedShare).toBeLessThanOrEqual(0.05);
+    expect(unchanged.notJudgedShare).toBeLessThanOrEqual(0.05);
+    const third = gateRates(runs, 600, RECOMMENDED, { metric: 'msgsPerSec', factor: 0.67 });
+    expect(third.unimodalComparisons).toBeGreaterThanOrEqual(20);
+    expect(third.foundUnimodalShare).toBeGreaterThanOrEqual(0.8);
+    const half = gateRates(runs, 600, RECOMMENDED, { metric: 'msgsPerSec', factor: 0.5 });
+    expect(half.foundUnimodalShare).toBeGreaterThanOrEqual(0.95);
+  });
+});

@@ -3,7 +3,7 @@
  * measured just before it (`trials[].coreRoundTripNs`, calibration/core-round-trip.ts).
  *
  * On the 2-core VMs behind docs/method.md the round trips fall in two clusters with nothing
- * between: 92–143 ns (the vCPUs on nearby physical cores) and 311–356 ns (far apart), and any
+ * between: 67–192 ns (the vCPUs on nearby physical cores) and 302–394 ns (far apart), and any
  * figure that moves cache lines between threads differs between them by up to 3× (sab-spsc
  * throughput, batch 1: 3.6M msg/s far, 10.7M near, in one case's five trials). The split lies
  * in the gap: below NEAR_BELOW_NS is near. A machine whose cores always sit the same way puts

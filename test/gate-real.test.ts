@@ -1,9 +1,9 @@
 /**
  * The recommended gate on real runs (issue 28): a baseline made as the README says, then a
  * candidate run with `--confirm-against` it. Unchanged code must exit 0 (in one of two tries).
- * Run by `npm run test:mutants` (NANOMQ_GATE_REAL=1), whose mutant `gate-mpsc-commit-delay` (a
- * fixed wait at every mpsc-cas commit, about a third of its batch-1 throughput) must make the
- * same run exit 4. The baseline comes from the unmutated code (NANOMQ_GATE_PRISTINE_CLI, the
+ * Run by `node scripts/mutants.mjs gate-mpsc-commit-delay` (NANOMQ_GATE_REAL=1), whose mutant
+ * (12 reads of a shared word at every mpsc-cas commit: 0.20× at payload 1024, batch 1) must make
+ * the same run exit 4. The baseline comes from the unmutated code (NANOMQ_GATE_PRISTINE_CLI, the
  * project's own build, which mutants.mjs names), made right before each candidate run: made
  * minutes earlier, it could sit on the other placement of the cores, and a slowdown could hide
  * behind the speed-up of near cores. Skipped in `npm test`: it takes minutes of the machine.

@@ -10,7 +10,7 @@
  * its follow-ups) scaled, msg/s × factor or p99 × factor. The gate is the one `run
  * --confirm-against` applies: compare, follow up the suspects, compare again.
  */
-import { seededRandom } from '../metrics/stats.js';
+import { seededRandom, shuffleInPlace } from '../metrics/stats.js';
 import { placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
 import { compareResults, DEFAULT_THRESHOLD_PCT } from './compare.js';
@@ -71,11 +71,10 @@ function draw(sources: readonly ResultFile[], ids: readonly string[], n: number,
     for (const [k, cases] of byId.entries()) {
       const want = Math.floor(n / sources.length) + (k < n % sources.length ? 1 : 0);
       const pool = okTrials(cases.get(id)!);
-      const order = pool.map((_, i) => i);
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(random() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
+      const order = shuffleInPlace(
+        pool.map((_, i) => i),
+        random,
+      );
       for (let i = 0; i < want; i++) {
         const pick = i < order.length ? pool[order[i]] : pool[Math.floor(random() * pool.length)];
         trials.push({ ...scaled(pick, change?.id === id ? change.effect : undefined), trial: trials.length });
@@ -226,12 +225,8 @@ export interface GateRates {
 export function gateRates(runs: readonly ResultFile[], comparisons: number, settings: GateSettings, effect?: Effect, seed = 2026): GateRates {
   const random = seededRandom(seed);
   const ids = sharedCases(runs);
-  const roles = assignRoles(runs.length, settings, runs[0].scenario.trials);
   // In a seeded random order, so a run of comparisons fewer than the castings is not all one baseline.
-  for (let i = roles.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [roles[i], roles[j]] = [roles[j], roles[i]];
-  }
+  const roles = shuffleInPlace(assignRoles(runs.length, settings, runs[0].scenario.trials), random);
   const unimodal = new Map(ids.map((id) => [id, effect ? unimodalAtPlacement(runs, id, effect.metric) : true]));
   let failed = 0;
   let notJudged = 0;

@@ -29,6 +29,15 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Fisher–Yates: `items` in a random order drawn from `random`, in place; returns `items`. */
+export function shuffleInPlace<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j], items[i]];
+  }
+  return items;
+}
+
 /**
  * 95% percentile-bootstrap interval of a statistic (default: the median) over the samples.
  * Returns undefined for fewer than two samples: one trial has no spread to speak of.

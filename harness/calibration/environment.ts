@@ -8,10 +8,14 @@ import { measureBoundaryCost } from './boundary-cost.js';
 import { measureHarnessOverhead } from './harness-overhead.js';
 import { measureSchedulerNoise } from './scheduler-noise.js';
 
-function gitCommit(): string | null {
+/** The commit the checkout at `dir` (the working folder by default) is at, `-dirty` with changes to tracked files; null outside git. */
+export function gitCommit(dir = '.'): string | null {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     return dirty ? `${commit}-dirty` : commit;
   } catch {
     return null;

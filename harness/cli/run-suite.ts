@@ -57,7 +57,7 @@ type StopSignal = keyof typeof STOP_SIGNALS;
  * made read-only meanwhile), the run is not thrown away: it goes to the temporary folder, and
  * stderr says where.
  */
-function writeResultSomewhere(path: string, contents: string): string {
+export function writeResultSomewhere(path: string, contents: string): string {
   try {
     return writeNewResultFile(path, contents);
   } catch (error) {

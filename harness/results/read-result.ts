@@ -175,6 +175,7 @@ export const resultFileSchema = z.looseObject({
       .optional(),
   }),
   followUp: z.looseObject({ against: text, trials: count, cases: z.array(z.looseObject({ id: text, why: text, added: count })) }).optional(),
+  ab: z.looseObject({ side: z.enum(['a', 'b']), build: text, other: text }).optional(),
   cases: z.array(
     z.looseObject({
       id: text,

@@ -326,10 +326,24 @@ export interface FollowUpRecord {
   cases: { id: string; why: string; added: number }[];
 }
 
+/**
+ * What `nanomq ab` adds to each of its two files: which side this is, and the other build. The
+ * environment's calibrations (clock, boundary and harness costs, scheduler noise) were measured
+ * once, by the build that ran `ab`, and are the same in both files; the trials are each side's own.
+ */
+export interface AbRecord {
+  side: 'a' | 'b';
+  /** This side's build (an absolute checkout folder); its commit is environment.gitCommit. */
+  build: string;
+  /** The build this one's trials alternated with. */
+  other: string;
+}
+
 export interface ResultFile {
   schema: typeof RESULT_SCHEMA;
   scenario: Scenario & { file?: string };
   environment: Environment;
   cases: CaseResult[];
   followUp?: FollowUpRecord;
+  ab?: AbRecord;
 }

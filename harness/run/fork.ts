@@ -20,11 +20,14 @@ export interface ForkedTrialRequest {
  * The child runs in its own process group, so a Ctrl-C at the terminal reaches only this
  * process, which decides what happens to the child: on interruption it is killed (never left
  * orphaned at full CPU) and the trial is reported as interrupted, not as a failure.
+ * `cli` is this build's by default; `nanomq ab` passes another build's, whose own code then runs
+ * the trial.
  */
-export function runTrialInChild(setup: TrialSetup): Promise<TrialResult> {
+export function runTrialInChild(setup: TrialSetup, cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js')): Promise<TrialResult> {
   const request: ForkedTrialRequest = { planned: setup.planned, scenario: setup.scenario, trial: setup.trial };
   if (setup.server) request.server = setup.server;
-  const cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js');
+  // A stop that came before this trial: no process is started (a listener added now would never fire).
+  if (setup.signal?.aborted) return Promise.resolve({ trial: setup.trial, status: 'failed', reason: 'interrupted' });
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, '_trial'], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     const kill = () => child.kill('SIGKILL');

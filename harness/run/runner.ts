@@ -84,20 +84,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   } finally {
     await Promise.all([...started.values()].map((s) => s.stop()));
   }
-  const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
-  const warnings = [...environment.warnings];
-  const noisy = cases.filter((c) => (c.summary?.cpu?.otherPct ?? 0) > OTHER_LOAD_LIMIT_PCT).length;
-  if (noisy > 0)
-    warnings.push(
-      `${noisy} case(s) ran while other programs used more than ${OTHER_LOAD_LIMIT_PCT}% of a core (flagged NOISY): re-run them on a quiet machine before publishing`,
-    );
-  if (oversubscribed > 0)
-    warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${environment.cores} cores: their figures include scheduler effects`);
-  const spread = placementSpread(cases.flatMap((c) => c.trials.map((t) => t.coreRoundTripNs)));
-  if (spread)
-    warnings.push(
-      `the core-to-core round trip ranged ${Math.round(spread[0])}–${Math.round(spread[1])} ns across trials (trials[].coreRoundTripNs): the host moved this machine's cores during the run, and figures that move cache lines between threads swing with that alone (up to 3× on the VMs behind docs/method.md); compare trials of like placement, or run in rounds`,
-    );
+  const warnings = [...environment.warnings, ...runWarnings(cases, environment.cores)];
   return {
     schema: RESULT_SCHEMA,
     scenario: withoutSecrets(file ? { ...effective, file } : effective),
@@ -181,7 +168,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       if (result === null) return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials };
       trials.push(result);
     }
-    return finish(p, s, trials);
+    return finishedCase(p, s, trials);
   }
 
   /**
@@ -216,7 +203,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
         if (result === null) break;
         trials[index].push(result);
         if (round === s.trials - 1) {
-          done[index] = finish(p, s, trials[index]);
+          done[index] = finishedCase(p, s, trials[index]);
           options.events?.caseFinished?.(done[index]!, index, total);
         }
       }
@@ -224,21 +211,40 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     // Interrupted: every case not finished keeps the trials it ran.
     return planned.map((p, index) => done[index] ?? { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: trials[index] });
   }
+}
 
-  function finish(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
-    const base = caseHeader(p);
-    const failedTrial = trials.find((t) => t.status === 'failed');
-    const result: CaseResult = { ...base, status: failedTrial ? 'failed' : 'ok', trials };
-    if (failedTrial) result.reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;
-    const summary = summarizeTrials(trials, s.slo);
-    if (summary) result.summary = summary;
-    if (s.pin) result.pinned = trials.every((t) => t.pinned === true);
-    return result;
-  }
+/** A case's result from the trials it ran: failed if any trial failed, summarised over all. */
+export function finishedCase(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
+  const base = caseHeader(p);
+  const failedTrial = trials.find((t) => t.status === 'failed');
+  const result: CaseResult = { ...base, status: failedTrial ? 'failed' : 'ok', trials };
+  if (failedTrial) result.reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;
+  const summary = summarizeTrials(trials, s.slo);
+  if (summary) result.summary = summary;
+  if (s.pin) result.pinned = trials.every((t) => t.pinned === true);
+  return result;
+}
+
+/** The warnings a run's cases earn it (other load, more busy threads than cores, a moving placement). */
+export function runWarnings(cases: readonly CaseResult[], cores: number): string[] {
+  const oversubscribed = cases.filter((c) => c.oversubscribed && c.status !== 'skipped').length;
+  const warnings: string[] = [];
+  const noisy = cases.filter((c) => (c.summary?.cpu?.otherPct ?? 0) > OTHER_LOAD_LIMIT_PCT).length;
+  if (noisy > 0)
+    warnings.push(
+      `${noisy} case(s) ran while other programs used more than ${OTHER_LOAD_LIMIT_PCT}% of a core (flagged NOISY): re-run them on a quiet machine before publishing`,
+    );
+  if (oversubscribed > 0) warnings.push(`${oversubscribed} case(s) ran more busy threads than the ${cores} cores: their figures include scheduler effects`);
+  const spread = placementSpread(cases.flatMap((c) => c.trials.map((t) => t.coreRoundTripNs)));
+  if (spread)
+    warnings.push(
+      `the core-to-core round trip ranged ${Math.round(spread[0])}–${Math.round(spread[1])} ns across trials (trials[].coreRoundTripNs): the host moved this machine's cores during the run, and figures that move cache lines between threads swing with that alone (up to 3× on the VMs behind docs/method.md); compare trials of like placement, or run in rounds`,
+    );
+  return warnings;
 }
 
 /** What a case's result says about the case itself, whatever became of it. */
-function caseHeader(p: PlannedCase): Pick<CaseResult, 'id' | 'backend' | 'workload' | 'params' | 'oversubscribed' | 'noHeadroom' | 'busyThreads'> {
+export function caseHeader(p: PlannedCase): Pick<CaseResult, 'id' | 'backend' | 'workload' | 'params' | 'oversubscribed' | 'noHeadroom' | 'busyThreads'> {
   return {
     id: p.id,
     backend: p.backend,

@@ -128,6 +128,50 @@ export const mutants = [
     byNameOnly: true,
   },
   {
+    id: 'gate-ab-mpsc-commit-delay',
+    what: 'mpsc-cas spends a fixed time at every commit (2000 steps of arithmetic: about a third of its payload-0 batch-256 throughput, one backend only): nanomq ab of the unmutated build against this one must exit 4',
+    file: 'implementations/mpsc-cas/ring.ts',
+    find: '    const words = this.words;\n    const recordLength = this.claimedLength;\n',
+    // Arithmetic on a local, no memory touched; the store it guards is a no-op (claimed is n).
+    // Sized on this 2-core VM: 0.645x and 0.664x of the case's msg/s in two ab runs of 10 pairs.
+    replace:
+      '    const words = this.words;\n    let spin = n;\n    for (let k = 0; k < 2000; k++) spin = (spin * 1103515245 + 12345) | 0;\n    if (spin === 42) this.claimed = n;\n    const recordLength = this.claimedLength;\n',
+    test: ['env', 'NANOMQ_GATE_AB=1', ...vitest('test/gate-real.test.ts')],
+    // Killed only by ab's own verdict, not by any failure (a timeout, a crash, exit 5).
+    killedBy: /exit 4, verdict: REGRESSION/,
+    // 10 pairs of trials of one case, about a minute a try, two tries: about 3 min with its
+    // control, in CI's list (here: the control passed at its first try, and the mutant read
+    // 0.620x and 0.605x, exit 4 in both tries).
+    timeoutMs: 900_000,
+  },
+  {
+    id: 'ab-one-build',
+    what: 'nanomq ab runs every trial with build A, so B is never measured',
+    file: 'harness/compare/ab-run.ts',
+    find: '        const result = await runTrial(setup, builds[side].cli);\n',
+    replace: '        const result = await runTrial(setup, (side === side ? builds[0] : builds[1]).cli);\n',
+    test: vitest('test/ab.test.ts', '-t', 'its own side'),
+    byNameOnly: true,
+  },
+  {
+    id: 'ab-keeps-half-pair',
+    what: 'nanomq ab keeps the half of a pair that ran before a signal, so one side has a trial the other lacks',
+    file: 'harness/compare/ab-run.ts',
+    find: '      if (pair.length < 2) {\n',
+    replace: '      if (pair.length < 1) {\n',
+    test: vitest('test/ab.test.ts', '-t', 'drops that pair whole'),
+    byNameOnly: true,
+  },
+  {
+    id: 'ab-fixed-order',
+    what: 'nanomq ab always runs A first in a pair, so B always meets the machine A has just left',
+    file: 'harness/compare/ab-run.ts',
+    find: '      const sides = (round + index) % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const);\n',
+    replace: '      const sides = [0, 1] as const;\n',
+    test: vitest('test/ab.test.ts', '-t', 'its own side'),
+    byNameOnly: true,
+  },
+  {
     id: 'mutex-drain-no-finally',
     what: 'the mutex drain unlocks only when the visitor returns (no finally)',
     file: 'implementations/mutex/queue.ts',
@@ -400,6 +444,7 @@ function run(dir, argv, timeoutMs = TIMEOUT_MS) {
 // The gate's real check (test/gate-real.test.ts) makes its baselines with the unmutated code:
 // this project's own build, run from a mutated copy.
 process.env.NANOMQ_GATE_PRISTINE_CLI = join(root, 'dist', 'harness', 'cli', 'main.js');
+process.env.NANOMQ_GATE_PRISTINE_DIR = root;
 
 const only = process.argv.slice(2);
 const selected = only.length > 0 ? mutants.filter((m) => only.includes(m.id)) : mutants.filter((m) => !m.byNameOnly);
@@ -423,6 +468,8 @@ let bad = 0;
         process.exit(1);
       }
       process.stderr.write(`control passes: ${command.join(' ')}\n`);
+      // The crash tests' own figures, for the log (CI runs them only here).
+      for (const line of r.output.split('\n')) if (/^(broker )?crash test, policy /.test(line)) process.stderr.write(`  ${line}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,9 +11,20 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, nanomq, root, tempDir } from './support/cli.js';
+import { type CliOutcome, cli, nanomq, root, tempDir } from './support/cli.js';
 
 const SCENARIO = join(root, 'test', 'fixtures', 'gate-check.yaml');
+
+/** A try's outcome as the assertion reads it, `exit N, verdict: …`; its whole output goes to the log. */
+function outcome(r: CliOutcome): string {
+  process.stdout.write(`${r.stdout}\n${r.stderr}\n`);
+  const verdict =
+    r.stdout
+      .trimEnd()
+      .split('\n')
+      .find((l) => l.startsWith('verdict:')) ?? '(no verdict line)';
+  return `exit ${r.status}, ${verdict}`;
+}
 
 describe.runIf(process.env.NANOMQ_GATE_REAL === '1')('the recommended gate on real runs', () => {
   it('a candidate of the same code as its baseline passes the gate (exit 0)', () => {
@@ -31,16 +42,34 @@ describe.runIf(process.env.NANOMQ_GATE_REAL === '1')('the recommended gate on re
         ['run', SCENARIO, '--trials', '5', '--confirm-against', join(out, 'gate-check.json'), '--out', join(dir, `candidate-${attempt}`)],
         600_000,
       );
-      process.stdout.write(`${gate.stdout}\n${gate.stderr}\n`);
-      const verdict =
-        gate.stdout
-          .trimEnd()
-          .split('\n')
-          .find((l) => l.startsWith('verdict:')) ?? '(no verdict line)';
-      tries.push(`exit ${gate.status}, ${verdict}`);
+      tries.push(outcome(gate));
       if (gate.status === 0) break;
     }
     // Under the mutant this fails with "exit 4, verdict: REGRESSION: … mpsc-cas/…" twice.
     expect(tries.at(-1), `the gate on unchanged code: ${tries.join(' | then: ')}`).toMatch(/^exit 0,/);
+  }, 1_200_000);
+});
+
+/**
+ * `nanomq ab` on real runs: the unmutated build (A, NANOMQ_GATE_PRISTINE_DIR, which mutants.mjs
+ * names: the project's own build, so run it after `npm run build`) against this checkout (B),
+ * trials alternating, 10 a side, on the mpsc-cas case whose trials agree most with each other
+ * run to run (test/fixtures/gate-ab.yaml: payload 0, batch 256). Unchanged code must exit 0 (in
+ * one of two tries, as above); under `node scripts/mutants.mjs gate-ab-mpsc-commit-delay`, a copy
+ * whose mpsc-cas spends a fixed time at every commit (about a third of this case's throughput)
+ * must exit 4 in both.
+ */
+describe.runIf(process.env.NANOMQ_GATE_AB === '1')('nanomq ab on real runs', () => {
+  it('the unmutated build against this checkout: exit 0 unless this checkout is slower', () => {
+    const dir = tempDir();
+    const pristine = process.env.NANOMQ_GATE_PRISTINE_DIR ?? root;
+    const tries: string[] = [];
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const ab = nanomq(['ab', pristine, root, join(root, 'test', 'fixtures', 'gate-ab.yaml'), '--out', join(dir, `try-${attempt}`)], 600_000);
+      tries.push(outcome(ab));
+      if (ab.status === 0) break;
+    }
+    // Under the mutant this fails with "exit 4, verdict: REGRESSION: … mpsc-cas/…" twice.
+    expect(tries.at(-1), `ab on unchanged code: ${tries.join(' | then: ')}`).toMatch(/^exit 0,/);
   }, 1_200_000);
 });

@@ -4,10 +4,16 @@
  * Many-producer backends are stressed with several producers (per-producer order).
  */
 import { Worker } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
 import type { QueueBackend } from '../implementations/contract.js';
 import { backends, findBackend } from '../implementations/registry.js';
 import { MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
+
+// A ring that loses track of its records tends to spin for ever rather than fail: each test here
+// takes about 2 s at most on CI's machine, so 30 s ends a hang (and the mutants' check of one,
+// mpsc-no-zeroing) long before vitest's two minutes.
+vi.setConfig({ testTimeout: 30_000 });
 
 const workerUrl = new URL('./support/stress-worker.mjs', import.meta.url);
 

@@ -9,7 +9,7 @@
  * test runs the real build on both sides. That a slowed B makes ab exit 4 is the mutant
  * `gate-ab-mpsc-commit-delay` (test/gate-real.test.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -179,6 +179,14 @@ describe('nanomq ab', () => {
     expect(fileA.cases.map((c) => c.trials.length)).toEqual([2, 1]);
     expect(fileB.cases.map((c) => c.trials.length)).toEqual([2, 1]);
     for (const file of [fileA, fileB]) expect(file.cases.map((c) => `${c.status}: ${c.reason}`)).toEqual(['skipped: interrupted', 'skipped: interrupted']);
+  });
+
+  it("a build's _trial refuses a request of another protocol (another build's idea of a trial) with a failed trial saying why", () => {
+    const r = spawnSync(process.execPath, [cli, '_trial'], { input: JSON.stringify({ protocol: 0, trial: 3, planned: {}, scenario: {} }), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const answer = JSON.parse(r.stdout) as { trial: number; status: string; reason: string };
+    expect(answer).toMatchObject({ trial: 3, status: 'failed' });
+    expect(answer.reason).toMatch(/^this build runs trial requests of protocol 1, and was sent one of protocol 0/);
   });
 
   it('on the real build, both files are valid results and compare reads them to the verdict ab printed', { timeout: 120_000 }, () => {

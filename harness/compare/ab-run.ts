@@ -23,7 +23,7 @@ import { gitCommit } from '../calibration/environment.js';
 import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
 import { runTrialInChild } from '../run/fork.js';
-import { caseHeader, finishedCase, type RunEvents, runWarnings } from '../run/runner.js';
+import { caseHeader, finishedCase, machineFloors, type RunEvents, runWarnings } from '../run/runner.js';
 import type { TrialSetup } from '../run/trial.js';
 import { type PlannedCase, planCases } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -31,8 +31,8 @@ import type { Scenario } from '../scenario/schema.js';
 /**
  * Trials of each case on each side unless --trials says otherwise (the scenario's own count is
  * for `run`). Ten, not compare's minimum of 5: on this project's 2-core VMs one trial of a ring
- * case can read 1.5× its neighbour on the same placement, and at 5 pairs a slowdown to about
- * 0.75× was found in 3 runs of 5 (docs/method.md).
+ * case can read 1.5× its neighbour on the same placement, and at 5 pairs a slowdown read at
+ * 0.72–0.92× was found in 3 runs of 5 (docs/method.md).
  */
 export const AB_TRIALS = 10;
 
@@ -88,6 +88,11 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
   const planned = planCases(effective, findBackend);
   options.events?.planned?.(planned, effective);
   const runnable = planned.map((p) => p.skip ?? (isNetworkBackend(findBackend(p.backend)!) ? AB_NETWORK_SKIP : undefined));
+  // The floors a run records beside rate and durable cases, once, for both files (ab runs no network case).
+  const floors = await machineFloors(
+    planned.filter((_, index) => runnable[index] === undefined),
+    options.signal,
+  );
   const trials: [TrialResult[][], TrialResult[][]] = [planned.map(() => []), planned.map(() => [])];
   let stopped = false;
   for (let round = 0; round < effective.trials && !stopped; round++) {
@@ -134,6 +139,7 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
         gitCommit: gitCommit(build.dir),
         warnings: [...options.environment.warnings, ...runWarnings(cases, options.environment.cores)],
         finishedAt: new Date().toISOString(),
+        ...floors,
       },
       cases,
       ab: { side: side === 0 ? 'a' : 'b', build: resolve(build.dir), other: resolve(other.dir) },

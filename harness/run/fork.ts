@@ -9,7 +9,16 @@ import { packageRoot } from '../../implementations/shared/package-root.js';
 import type { TrialResult } from '../results/types.js';
 import type { TrialSetup } from './trial.js';
 
+/**
+ * The shape and meaning of a trial request. `nanomq ab` hands one build's request to another
+ * build's `_trial`, which refuses a request of another protocol rather than measure something
+ * else than was asked: raise it whenever a field of the request, the scenario or the planned
+ * case changes what a trial does.
+ */
+export const TRIAL_PROTOCOL = 1;
+
 export interface ForkedTrialRequest {
+  protocol: typeof TRIAL_PROTOCOL;
   planned: TrialSetup['planned'];
   scenario: TrialSetup['scenario'];
   trial: number;
@@ -24,7 +33,7 @@ export interface ForkedTrialRequest {
  * the trial.
  */
 export function runTrialInChild(setup: TrialSetup, cli = join(packageRoot(), 'dist', 'harness', 'cli', 'main.js')): Promise<TrialResult> {
-  const request: ForkedTrialRequest = { planned: setup.planned, scenario: setup.scenario, trial: setup.trial };
+  const request: ForkedTrialRequest = { protocol: TRIAL_PROTOCOL, planned: setup.planned, scenario: setup.scenario, trial: setup.trial };
   if (setup.server) request.server = setup.server;
   // A stop that came before this trial: no process is started (a listener added now would never fire).
   if (setup.signal?.aborted) return Promise.resolve({ trial: setup.trial, status: 'failed', reason: 'interrupted' });

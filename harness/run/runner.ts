@@ -56,15 +56,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   };
   const planned = planCases(effective, findBackend).filter((p) => !options.caseIds || options.caseIds.includes(p.id));
   options.events?.planned?.(planned, effective);
-  // Rate cases get the machine's latency floor beside them, measured now, at the highest rate.
-  const rates = planned.filter((p) => !p.skip && p.params.rate !== undefined).map((p) => p.params.rate!);
-  const latencyFloor = rates.length > 0 && !options.signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
-  // Network ping-pong cases get the sockets' own round trip beside them, measured now.
-  const networkPingPong = planned.some((p) => !p.skip && p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
-  const networkFloor = networkPingPong && !options.signal?.aborted ? await measureNetworkFloor() : undefined;
-  // Durable backends get the disk's own fdatasync latency and write rate beside them.
-  const durable = planned.some((p) => !p.skip && findBackend(p.backend)?.traits.durable === true);
-  const diskSync = durable && !options.signal?.aborted ? measureDiskSync() : undefined;
+  const floors = await machineFloors(planned, options.signal);
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.
   const started = new Map<string, RunningServer>();
@@ -92,9 +84,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       ...environment,
       warnings,
       finishedAt: new Date().toISOString(),
-      ...(latencyFloor ? { latencyFloor } : {}),
-      ...(networkFloor ? { networkFloor } : {}),
-      ...(diskSync ? { diskSync } : {}),
+      ...floors,
       ...(Object.keys(servers).length > 0 ? { servers } : {}),
     },
     cases,
@@ -211,6 +201,25 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     // Interrupted: every case not finished keeps the trials it ran.
     return planned.map((p, index) => done[index] ?? { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: trials[index] });
   }
+}
+
+/**
+ * The machine's own figures the planned cases are read against, measured before they run: the
+ * latency floor at the highest rate (rate cases), the sockets' round trip (network ping-pong),
+ * the disk's fdatasync latency and write rates (durable backends). None once stopped.
+ */
+export async function machineFloors(
+  planned: readonly PlannedCase[],
+  signal: AbortSignal | undefined,
+): Promise<Pick<Environment, 'latencyFloor' | 'networkFloor' | 'diskSync'>> {
+  const runs = planned.filter((p) => !p.skip);
+  const rates = runs.filter((p) => p.params.rate !== undefined).map((p) => p.params.rate!);
+  const latencyFloor = rates.length > 0 && !signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
+  const networkPingPong = runs.some((p) => p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
+  const networkFloor = networkPingPong && !signal?.aborted ? await measureNetworkFloor() : undefined;
+  const durable = runs.some((p) => findBackend(p.backend)?.traits.durable === true);
+  const diskSync = durable && !signal?.aborted ? measureDiskSync() : undefined;
+  return { ...(latencyFloor ? { latencyFloor } : {}), ...(networkFloor ? { networkFloor } : {}), ...(diskSync ? { diskSync } : {}) };
 }
 
 /** A case's result from the trials it ran: failed if any trial failed, summarised over all. */

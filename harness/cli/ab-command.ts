@@ -14,7 +14,7 @@ import { captureEnvironment, gitCommit } from '../calibration/environment.js';
 import { busyWarning, measureMachineLoad } from '../calibration/machine-load.js';
 import { AB_TRIALS, type AbBuild, abCases, runAb } from '../compare/ab-run.js';
 import { compareResults, DEFAULT_THRESHOLD_PCT, MIN_TRIALS } from '../compare/compare.js';
-import { suspicion } from '../compare/follow-up.js';
+import { unansweredCases } from '../compare/follow-up.js';
 import { freeResultPath } from '../results/result-file-name.js';
 import type { TrialResult } from '../results/types.js';
 import { formatEta, trialSeconds } from '../run/estimate.js';
@@ -159,9 +159,9 @@ async function abCommand(a: string, b: string, file: string, flags: AbFlags): Pr
   if (comparison.regressions > 0) return ExitCode.Regression;
   if (results.flatMap((r) => r.cases).some((c) => c.status === 'failed')) return ExitCode.Failed;
   // Never a quiet pass: nothing judged, or a figure that looks worse and could not be judged.
-  const open = comparison.cases.filter((k) => k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, threshold) !== undefined));
+  const open = unansweredCases(comparison, threshold);
   if (comparison.tested === 0 || open.length > 0) {
-    const why = comparison.tested === 0 ? 'no figure could be judged' : `${open.length} case(s) look worse and could not be judged (first: ${open[0].id})`;
+    const why = comparison.tested === 0 ? 'no figure could be judged' : `${open.length} case(s) look worse and could not be judged (first: ${open[0]})`;
     const line = `ab: COULD NOT ANSWER: ${why} (exit ${ExitCode.NotJudged}; docs/method.md)`;
     say(`nanomq ${line}`);
     process.stdout.write(`${line}\n`);

@@ -5,7 +5,7 @@
  */
 import { findBackend } from '../../implementations/registry.js';
 import { type Comparison, compareResults } from '../compare/compare.js';
-import { suspects, suspicion, withFollowUps } from '../compare/follow-up.js';
+import { suspects, unansweredCases, withFollowUps } from '../compare/follow-up.js';
 import type { ResultFile } from '../results/types.js';
 import { estimateScenario, formatEta } from '../run/estimate.js';
 import { type RunOptions, runScenario } from '../run/runner.js';
@@ -48,14 +48,10 @@ export async function confirmAgainst(
   const found = suspects(screen, settings.maxCases);
   const judged = (candidate: ResultFile, comparison: Comparison): ConfirmedRun => {
     const followed = new Set(candidate.followUp?.cases.map((c) => c.id));
-    // A case counts as unanswered only for the figure that looked worse, not for any figure.
-    const stillOpen = comparison.cases
-      .filter((k) => k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, settings.thresholdPct) !== undefined))
-      .map((k) => k.id);
     return {
       result: candidate,
       comparison,
-      unjudged: stillOpen.filter((id) => followed.has(id)),
+      unjudged: unansweredCases(comparison, settings.thresholdPct, followed),
       notFollowedUp: suspects(comparison, Number.POSITIVE_INFINITY)
         .map((s) => s.id)
         .filter((id) => !followed.has(id)),

@@ -46,6 +46,19 @@ export function suspicion(m: MetricComparison, thresholdPct: number): { p: numbe
   return undefined;
 }
 
+/**
+ * The cases a gate could not answer for: a figure worse beyond the threshold that could not be
+ * judged (too few trials on a placement both sides share). Only the figure that looks worse
+ * counts, not any figure of the case. With `among`, only those cases (the ones followed up).
+ * One rule for `run --confirm-against`, `ab` and the gate simulation: each exits 5 on it.
+ */
+export function unansweredCases(c: Comparison, thresholdPct: number, among?: ReadonlySet<string>): string[] {
+  return c.cases
+    .filter((k) => !among || among.has(k.id))
+    .filter((k) => k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, thresholdPct) !== undefined))
+    .map((k) => k.id);
+}
+
 /** The cases to follow up, most suspect first, at most `maxCases`. */
 export function suspects(c: Comparison, maxCases = FOLLOW_UP_CASES): Suspect[] {
   const found: Suspect[] = [];

@@ -14,7 +14,7 @@ import { seededRandom, shuffleInPlace } from '../metrics/stats.js';
 import { placementOf } from '../results/placement.js';
 import type { CaseResult, ResultFile, TrialResult } from '../results/types.js';
 import { compareResults, DEFAULT_THRESHOLD_PCT } from './compare.js';
-import { BASELINE_TRIALS, CANDIDATE_TRIALS, FOLLOW_UP_CASES, FOLLOW_UP_TRIALS, suspects, suspicion } from './follow-up.js';
+import { BASELINE_TRIALS, CANDIDATE_TRIALS, FOLLOW_UP_CASES, FOLLOW_UP_TRIALS, suspects, unansweredCases } from './follow-up.js';
 
 export interface GateSettings {
   baselineTrials: number;
@@ -128,12 +128,7 @@ export function simulateGate(
     : undefined;
   // Exit 5, as `run --confirm-against` decides it: nothing judged, or a followed-up case whose
   // worse-looking figure is still not judged.
-  const notJudged =
-    final.regressions === 0 &&
-    (final.tested === 0 ||
-      final.cases.some(
-        (k) => chosen.includes(k.id) && k.metrics.some((m) => m.verdict === 'inconclusive' && suspicion(m, settings.thresholdPct) !== undefined),
-      ));
+  const notJudged = final.regressions === 0 && (final.tested === 0 || unansweredCases(final, settings.thresholdPct, new Set(chosen)).length > 0);
   return { failed: final.regressions > 0, notJudged, found, followUpTrials: chosen.length * settings.followUpTrials };
 }
 

@@ -15,7 +15,7 @@ import { summarizeTrials } from '../harness/run/summary.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { planCases } from '../harness/scenario/plan.js';
 import { EnvelopeWriter, STAMP_FIRST } from '../harness/worker/envelope-writer.js';
-import { backendIds, findBackend } from '../implementations/registry.js';
+import { backendIds, findBackend, findQueueBackend } from '../implementations/registry.js';
 import { EnvelopeCodec, encode, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
 
 const nativeClock = CLOCK_SOURCE.startsWith('clock_gettime');
@@ -53,7 +53,7 @@ describe('the clock', () => {
 
 describe('timestamps are taken at publish', () => {
   it('stampFirst sets the time of a filled batch at publish, without touching its payload CRC', () => {
-    const backend = findBackend('sab-spsc')!;
+    const backend = findQueueBackend('sab-spsc')!;
     const d = backend.create({ capacityBytes: 1 << 16, producers: 1, consumers: 1, maxMessageBytes: HEADER_BYTES + 64 });
     const producer = backend.producer(d, 0);
     const consumer = backend.consumer(d, 0);

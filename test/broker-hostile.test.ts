@@ -349,7 +349,7 @@ describe('6. topics and groups', () => {
             { length: 50 },
             (_, i) =>
               new Promise<void>((resolve) => {
-                const s = connect({ host: '127.0.0.1', port }, () =>
+                const s: Socket = connect({ host: '127.0.0.1', port }, () =>
                   s.end(Buffer.concat([Frames.hello(''), Frames.openPublisher(1, `drop-${round}-${i}`), publishFrame(1, 0, 1, 64)])),
                 );
                 s.on('error', () => {});

@@ -212,7 +212,7 @@ describe('broker: safe by default', () => {
     for (let i = 0; i < open; i++) peers.push(await rawPeer(broker));
     await until(() => broker.statsNow().connections === open, 5000, `${open} connections`);
     expect(await stillServes(broker)).toHaveLength(100);
-    const extra = [];
+    const extra: Awaited<ReturnType<typeof rawPeer>>[] = [];
     for (let i = 0; i < 120; i++) extra.push(await rawPeer(broker));
     await until(() => extra.filter((p) => errorsIn(p.received()).some(([c]) => c === ErrorCode.LIMIT)).length >= 20, 5000, 'LIMIT errors');
     for (const p of [...peers, ...extra]) p.socket.destroy();

@@ -170,7 +170,11 @@ describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headl
         await page.goto(`file://${report.htmlPath}`);
         // Every chart is drawn live by vega-embed (its static SVG then removed).
         await page.waitForFunction(
-          () => document.querySelectorAll('figure[data-chart]').length === document.querySelectorAll('figure[data-interactive="yes"]').length,
+          // Runs in the page (a browser's `document`; the tests are type-checked without the DOM's types).
+          () => {
+            const page = (globalThis as unknown as { document: { querySelectorAll(selector: string): { length: number } } }).document;
+            return page.querySelectorAll('figure[data-chart]').length === page.querySelectorAll('figure[data-interactive="yes"]').length;
+          },
           null,
           { timeout: 15_000 },
         );

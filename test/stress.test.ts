@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 
 import type { QueueBackend } from '../implementations/contract.js';
-import { backends, findBackend } from '../implementations/registry.js';
+import { backends, findQueueBackend } from '../implementations/registry.js';
 import { MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 // A ring that loses track of its records tends to spin for ever rather than fail: each test here
@@ -105,8 +105,8 @@ describe.each(rings.map((b) => [b.id, b] as const))('position wrap: %s', (_id, b
 });
 
 // The native ring uses the sab-spsc layout: a JavaScript side and a native side share one queue.
-const nativeBackend = findBackend('native')!;
-const jsRing = findBackend('sab-spsc')!;
+const nativeBackend = findQueueBackend('native')!;
+const jsRing = findQueueBackend('sab-spsc')!;
 describe.runIf(nativeBackend.available().available)('interop: JavaScript and native on one ring', () => {
   it('JavaScript producer → native consumer: 1M messages exactly once, in order, CRC intact', async () => {
     const report = await stress(jsRing, 1, 1_000_000, nativeBackend);

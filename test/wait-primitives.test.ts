@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { Condition } from '../implementations/mutex/condition.js';
 import { SharedMutex } from '../implementations/mutex/lock.js';
-import { findBackend } from '../implementations/registry.js';
+import { findQueueBackend } from '../implementations/registry.js';
 import { EventCount } from '../implementations/shared/event-count.js';
 import { encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
@@ -54,7 +54,7 @@ describe('EventCount', () => {
 // itself between the waker's look and its publish would otherwise sleep on data.
 // (The native ring decides in C++ whether to signal: test/native.test.ts and the sanitizer cover it.)
 describe.each(['sab-spsc', 'mpsc-cas'].map((id) => [id] as const))('%s commit: publish, then signal', (id) => {
-  const backend = findBackend(id)!;
+  const backend = findQueueBackend(id)!;
   it.runIf(backend.available().available)('a consumer that goes to sleep while the producer signals finds the data', () => {
     const d = backend.create({ capacityBytes: 64 * 1024, producers: 1, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
     const producer = backend.producer(d, 0);

@@ -46,6 +46,8 @@ describe.skipIf(missing.length > 0)('scenarios/clusters.yaml (local clusters the
     }
     for (const id of ['nats', 'nats-jetstream', 'redis-streams']) {
       const server = result.environment.servers![id];
+      // Which backend and durability, as fields (the report reads these, not the key).
+      expect(server).toMatchObject({ backend: id, durability: 'none' });
       expect(server.url.split(',')).toHaveLength(3);
       expect(server.pids).toHaveLength(3);
       for (const pid of server.pids!) expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);

@@ -322,7 +322,7 @@ function producersChart(cases: CaseResult[]): ChartSpec | undefined {
 /**
  * Every broker on one plane: a point per case, throughput across, p99 up (both log), so the
  * brokers that are fast and the ones that are quick sit where they can be compared. Backends with
- * a server (a key of `environment.servers`, with or without a `/durability=` suffix), and
+ * a server (`environment.servers[…].backend`), and
  * postMessage beside them as the no-network floor.
  */
 /** The backend's id without the run it came from (buildCharts adds " (run k)" for two runs of one scenario). */
@@ -331,7 +331,8 @@ function baseBackend(c: CaseResult): string {
 }
 
 function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | undefined {
-  const withServers = new Set(results.flatMap((r) => Object.keys(r.environment.servers ?? {}).map((key) => key.split('/')[0])));
+  // Older files name the backend only in the key (`<id>` or `<id>/durability=…`).
+  const withServers = new Set(results.flatMap((r) => Object.entries(r.environment.servers ?? {}).map(([key, s]) => s.backend ?? key.split('/')[0])));
   if (withServers.size === 0) return undefined;
   const rows = cases
     .filter(

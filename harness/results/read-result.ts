@@ -170,7 +170,15 @@ export const resultFileSchema = z.looseObject({
     servers: z
       .record(
         z.string(),
-        z.looseObject({ url: text, description: text, startedByHarness: z.boolean(), pid: count.optional(), pids: z.array(count).optional() }),
+        z.looseObject({
+          backend: text.optional(),
+          durability: text.optional(),
+          url: text,
+          description: text,
+          startedByHarness: z.boolean(),
+          pid: count.optional(),
+          pids: z.array(count).optional(),
+        }),
       )
       .optional(),
   }),

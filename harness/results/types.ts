@@ -115,7 +115,17 @@ export interface NetworkFloor {
 }
 
 /** A server a network backend's cases talked to. */
+/**
+ * A server a run used, under its key in `environment.servers`: the backend id, or
+ * `<id>/durability=<policy>` for a server the harness configured for one durability. Read which
+ * backend and durability from `backend` and `durability`, not from the key (files before they
+ * were written have only the key).
+ */
 export interface ServerRecord {
+  /** The backend it served. */
+  backend?: string;
+  /** How it stored messages, when the harness configured it ('none' otherwise). */
+  durability?: string;
   url: string;
   description: string;
   /** True when the harness started it on this machine for the suite (its figures are then measured). */

@@ -103,7 +103,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
       // Its owner chose how it stores messages; the harness cannot configure it per case.
       if (durability !== 'none')
         return `durability ${durability} needs a server the harness starts and configures; the one named under servers: runs as its owner set it up`;
-      servers[id] = { url: entry.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
+      servers[id] = { backend: id, url: entry.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
       return entry.token ? { url: entry.url, token: entry.token } : { url: entry.url };
     }
     const key = durability === 'none' ? id : `${id}/durability=${durability}`;
@@ -116,7 +116,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
     try {
       const server = await backend.startServer({ durability, nodes: entry?.nodes ?? 1 });
       started.set(key, server);
-      servers[key] = { url: server.url, description: server.description, startedByHarness: true, pids: [...server.pids] };
+      servers[key] = { backend: id, durability, url: server.url, description: server.description, startedByHarness: true, pids: [...server.pids] };
       return serverFor(p, s);
     } catch (error) {
       const why = `could not start ${id}'s server: ${(error as Error).message}`;

@@ -5,7 +5,7 @@
  * subscriber is sent only what is durable. Kills mid-publish are scripts/broker-crash-test.mjs.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
 import { until } from './support/broker-peers.js';
+import { tempDir } from './support/cli.js';
 
 const dirs: string[] = [];
 const brokers: Broker[] = [];
@@ -66,7 +67,7 @@ function id(n: number): Uint8Array {
 
 describe.each(DURABILITY_POLICIES.map((p) => [p] as const))('broker --log, durability %s', (durability) => {
   it('a restarted broker resumes a consumer group at its committed offset, with every acknowledged message', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     let broker = await start(dir, durability);
     const seen = new Map<number, number>();
@@ -99,7 +100,7 @@ describe.each(DURABILITY_POLICIES.map((p) => [p] as const))('broker --log, durab
 
 describe('broker --log', () => {
   it('refuses a second broker on the same directory, naming the holder', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     const first = new LogStorage(dir, { durability: 'none' });
     first.topic('a');
@@ -118,7 +119,7 @@ describe('broker --log', () => {
   });
 
   it('with group commit, a batch is acknowledged and delivered only after the fdatasync that covers it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     const storage = new LogStorage(dir, { durability: 'batch', groupCommit: { maxDelayUs: 50_000, maxMessages: 1e9 } });
     const broker = await Broker.start({ storage });
@@ -140,7 +141,7 @@ describe('broker --log', () => {
 
 describe('broker --log, a restart with a backlog', () => {
   it('keeps the backlog on disk and reads it as the group takes it: memory holds none of it, every message arrives once, in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     let broker = await start(dir, 'none');
     const got: number[] = [];
@@ -192,7 +193,7 @@ describe('broker --log, a restart with a backlog', () => {
 
 describe('broker --log, a restart with a backlog two groups drain by turns', () => {
   it('reads each group on sequentially (no rescan of the segment at every turn), every message to each, in order', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     let broker = await start(dir, 'none');
     const got = { a: [] as number[], b: [] as number[] };
@@ -236,7 +237,7 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
 
 describe('broker --log, backlog readers', () => {
   it('never loses a reader open: two groups that read the same batches in turn, then the backlog trimmed away', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-broker-log-'));
+    const dir = tempDir('broker-log');
     dirs.push(dir);
     const broker = await start(dir, 'none');
     let got = 0;

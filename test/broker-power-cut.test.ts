@@ -15,8 +15,7 @@
  * redelivered batches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +24,7 @@ import { LogStorage } from '../broker/log-storage.js';
 import { Broker } from '../broker/server.js';
 import { seededRandom } from '../harness/metrics/stats.js';
 import type { DurabilityPolicy } from '../wal/log.js';
+import { tempDir } from './support/cli.js';
 import { PowerCutFiles } from './support/power-cut-files.js';
 
 const CUTS = 50;
@@ -209,7 +209,7 @@ describe('the broker on a failing disk: a failed write, fdatasync, segment open 
   for (const policy of ['batch', 'always'] as const)
     for (const site of sites) {
       it(`${policy}: ${site.what} fails (${site.code}): the broker stops (exit 70) and keeps every message it acknowledged`, async () => {
-        const dir = mkdtempSync(join(tmpdir(), 'nanomq-faulty-disk-'));
+        const dir = tempDir('faulty-disk');
         const children: ChildProcess[] = [];
         try {
           const disk = join(dir, 'disk.json');

@@ -15,11 +15,11 @@
  * The second suite holds every other in-process backend to the same checks.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultFile } from '../harness/results/types.js';
+import { tempDir } from './support/cli.js';
 
 const cli = new URL('../dist/harness/cli/main.js', import.meta.url).pathname;
 
@@ -95,7 +95,7 @@ describe('nothing is compiled, deoptimised or collected inside a SharedArrayBuff
   let stdout: string;
   let result: ResultFile;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nanomq-jit-'));
+    dir = tempDir('jit');
     // Rate at 500k msg/s one message at a time (the case whose tail this fixed), and closed-loop
     // throughput at payload 0 and 64, with payload CRCs written and checked (verify: crc, the
     // stricter path). Warm-up is long enough for TurboFan to finish.
@@ -175,7 +175,7 @@ describe('every other in-process backend: nothing deoptimised in the window, no 
   /** The windows in the order they ran: each file's trials in rounds (trial 1 of every case, then trial 2). */
   let windows: { id: string; backend: string }[];
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nanomq-jit-'));
+    dir = tempDir('jit');
     const scenario = (name: string, backends: string, rate: string, warmup = '1s') => `name: ${name}
 duration: 1s
 warmup: ${warmup}

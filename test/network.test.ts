@@ -4,8 +4,7 @@
  * figures; the server the harness starts is stopped; a scenario can name a server instead; and
  * a server that corrupts messages fails the case (the checks can fail, not only pass).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../broker/server.js';
@@ -17,6 +16,7 @@ import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
 import type { RunningServer } from '../implementations/network-contract.js';
 import { backendIds, networkBackends } from '../implementations/registry.js';
 import { EnvelopeCodec, HEADER_BYTES } from '../wire/envelope.js';
+import { tempDir } from './support/cli.js';
 
 const run = (text: string) => runScenario(parseScenario(text, 'network.yaml', backendIds()), 'network.yaml');
 
@@ -63,7 +63,7 @@ ${workloads}`);
     }, 180_000);
 
     it('writes a result file that the reader, reports and compare accept', () => {
-      const path = join(mkdtempSync(join(tmpdir(), 'nanomq-net-')), 'net.json');
+      const path = join(tempDir('net'), 'net.json');
       writeFileSync(path, JSON.stringify(result));
       expect(readResultFile(path).cases).toHaveLength(6);
     });

@@ -2,8 +2,7 @@
  * Result files: a real (short) run produces a file matching docs/result-file.md's schema, written
  * atomically; figures a workload does not measure are absent.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseResultFile, ResultFileError, readResultFile } from '../harness/results/read-result.js';
@@ -12,6 +11,7 @@ import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { backendIds } from '../implementations/registry.js';
+import { tempDir } from './support/cli.js';
 
 const scenarioText = `name: result-test
 duration: 300ms
@@ -90,7 +90,7 @@ describe('result file', () => {
 
 describe('writing a result file', () => {
   it('leaves the whole new file and no temporary behind', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const dir = tempDir();
     const path = join(dir, 'sub', 'r.json');
     expect(writeNewResultFile(path, '{"a":1}')).toBe(path);
     expect(readFileSync(path, 'utf8')).toBe('{"a":1}');
@@ -98,7 +98,7 @@ describe('writing a result file', () => {
   });
 
   it('keeps what stands in its place and removes the temporary, writing beside it instead', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const dir = tempDir();
     const path = join(dir, 'r.json');
     // A directory where the file should go: the link fails, the next free name is used.
     mkdirSync(path);
@@ -110,7 +110,7 @@ describe('writing a result file', () => {
   });
 
   it('never overwrites or removes a file that happens to have the temporary name', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nanomq-'));
+    const dir = tempDir();
     const path = join(dir, 'r.json');
     const temporary = `${path}.${process.pid}.tmp`;
     writeFileSync(temporary, 'not ours');

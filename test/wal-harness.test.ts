@@ -4,8 +4,7 @@
  * for batch and always with the reason, the result carries the disk's own figures and reads
  * back, and every log directory the trials made is gone afterwards.
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultFile } from '../harness/results/read-result.js';
@@ -13,13 +12,14 @@ import type { ResultFile } from '../harness/results/types.js';
 import { runScenario } from '../harness/run/runner.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { backendIds } from '../implementations/registry.js';
+import { tempDir } from './support/cli.js';
 
 describe('wal through the harness, durability none / batch / always', () => {
   let result: ResultFile;
   let walDir: string;
   const before = process.env.NANOMQ_WAL_DIR;
   beforeAll(async () => {
-    walDir = mkdtempSync(join(tmpdir(), 'nanomq-wal-parent-'));
+    walDir = tempDir('wal-parent');
     process.env.NANOMQ_WAL_DIR = walDir;
     const text = `name: durable-test
 duration: 400ms

@@ -6,8 +6,7 @@
  * is scripts/crash-test.mjs (`npm run test:crash`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
@@ -18,12 +17,13 @@ import { LogCorruptError, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader, verifyLog } from '../wal/reader.js';
 import { RECORD_HEADER_BYTES, recordBytes } from '../wal/record.js';
 import { listSegments } from '../wal/segments.js';
+import { tempDir } from './support/cli.js';
 import { PowerCutFiles } from './support/power-cut-files.js';
 
 const dirs: string[] = [];
 const logs: WriteAheadLog[] = [];
 function freshDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'nanomq-wal-test-'));
+  const d = tempDir('wal-test');
   dirs.push(d);
   return d;
 }

@@ -2,15 +2,14 @@
  * Helpers for the broker tests: raw sockets that speak (or break) the frame format, and message
  * payloads that carry their own number.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { BrokerClient } from '../../broker/client.js';
 import { FRAME_HEADER_BYTES, FrameType, PROTOCOL_VERSION, padTo8, textFrame, writeFrameHeader } from '../../broker/frames.js';
 import { Broker, type BrokerOptions } from '../../broker/server.js';
 import { EnvelopeCodec, HEADER_BYTES } from '../../wire/envelope.js';
+import { tempDir as newTempDir } from './cli.js';
 
 export function payload(n: number, size = 16): Uint8Array {
   const p = new Uint8Array(size);
@@ -158,7 +157,7 @@ export function brokerFixture() {
       return socket;
     },
     tempDir(): string {
-      const d = mkdtempSync(join(tmpdir(), 'nanomq-broker-test-'));
+      const d = newTempDir('broker-test');
       dirs.push(d);
       return d;
     },

@@ -31,8 +31,9 @@ export function nanomqAsync(args: string[], options: { cwd?: string; env?: NodeJ
   });
 }
 
-export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'nanomq-test-'));
+/** A new folder of the test's own under the system's temporary folder (`nanomq-<purpose>-…`). */
+export function tempDir(purpose = 'test'): string {
+  return mkdtempSync(join(tmpdir(), `nanomq-${purpose}-`));
 }
 
 export function writeScenario(dir: string, name: string, text: string): string {

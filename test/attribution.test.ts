@@ -10,13 +10,13 @@ import { CLOCK_SOURCE, hrtimeNs, nowNs } from '../harness/metrics/clock.js';
 import { createHistogram, encodeHistogram } from '../harness/metrics/histogram.js';
 import { caseFlags } from '../harness/results/case-verdicts.js';
 import type { ResultFile, TrialResult } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
 import { summarizeTrials } from '../harness/run/summary.js';
 import { parseScenario } from '../harness/scenario/load.js';
 import { planCases } from '../harness/scenario/plan.js';
 import { EnvelopeWriter, STAMP_FIRST } from '../harness/worker/envelope-writer.js';
 import { backendIds, findBackend, findQueueBackend } from '../implementations/registry.js';
 import { EnvelopeCodec, encode, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
+import { runScenarioText } from './support/scenarios.js';
 
 const nativeClock = CLOCK_SOURCE.startsWith('clock_gettime');
 
@@ -141,7 +141,7 @@ workloads:
     rate: 500k
   - kind: throughput
 `;
-    result = await runScenario(parseScenario(text, 'attribution.yaml', backendIds()), 'attribution.yaml');
+    result = await runScenarioText(text, 'attribution.yaml');
   });
 
   it('reports run delay, switches and GC for both sides; the rate producer uses < 30% of a core', () => {

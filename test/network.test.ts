@@ -11,14 +11,14 @@ import { Broker } from '../broker/server.js';
 import { MemoryStorage, type Storage, type TopicLog } from '../broker/storage.js';
 import { readResultFile } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
 import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
 import type { RunningServer } from '../implementations/network-contract.js';
 import { backendIds, networkBackends } from '../implementations/registry.js';
 import { EnvelopeCodec, HEADER_BYTES } from '../wire/envelope.js';
 import { tempDir } from './support/cli.js';
+import { runScenarioText } from './support/scenarios.js';
 
-const run = (text: string) => runScenario(parseScenario(text, 'network.yaml', backendIds()), 'network.yaml');
+const run = (text: string) => runScenarioText(text, 'network.yaml');
 
 const workloads = `
 workloads:

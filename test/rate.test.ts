@@ -5,10 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CaseResult } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
-import { parseScenario } from '../harness/scenario/load.js';
 import { RateSchedule } from '../harness/worker/rate-schedule.js';
-import { backendIds } from '../implementations/registry.js';
+import { runScenarioText } from './support/scenarios.js';
 
 describe('rate schedule (fake clock)', () => {
   it('spaces single messages 1/rate apart from the start', () => {
@@ -60,7 +58,7 @@ workloads:
   - kind: rate
     rate: 100k
 `;
-    const result = await runScenario(parseScenario(text, 'co.yaml', backendIds()), 'co.yaml');
+    const result = await runScenarioText(text, 'co.yaml');
     c = result.cases[0];
   });
 
@@ -99,7 +97,7 @@ workloads:
   - kind: rate
     rate: 50k
 `;
-    const result = await runScenario(parseScenario(text, 'window.yaml', backendIds()), 'window.yaml');
+    const result = await runScenarioText(text, 'window.yaml');
     const s = result.cases[0].summary!;
     expect(s.rate!.achievedPerSec).toBeGreaterThan(49_000);
     expect(s.rate!.achievedPerSec).toBeLessThan(51_000);

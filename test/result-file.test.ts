@@ -8,10 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseResultFile, ResultFileError, readResultFile } from '../harness/results/read-result.js';
 import { writeNewResultFile } from '../harness/results/result-file-name.js';
 import type { ResultFile } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
-import { parseScenario } from '../harness/scenario/load.js';
-import { backendIds } from '../implementations/registry.js';
 import { tempDir } from './support/cli.js';
+import { runScenarioText } from './support/scenarios.js';
 
 const scenarioText = `name: result-test
 duration: 300ms
@@ -34,7 +32,7 @@ slo:
 describe('result file', () => {
   let result: ResultFile;
   beforeAll(async () => {
-    result = await runScenario(parseScenario(scenarioText, 'inline.yaml', backendIds()), 'inline.yaml');
+    result = await runScenarioText(scenarioText, 'inline.yaml');
   });
 
   it('has the documented shape and survives a round trip through the reader', () => {

@@ -5,9 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ResultFile } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
-import { parseScenario } from '../harness/scenario/load.js';
-import { backendIds } from '../implementations/registry.js';
+import { runScenarioText } from './support/scenarios.js';
 
 const text = `name: waits
 duration: 250ms
@@ -27,7 +25,7 @@ workloads:
 describe('wait strategies', () => {
   let result: ResultFile;
   beforeAll(async () => {
-    result = await runScenario(parseScenario(text, 'waits.yaml', backendIds()), 'waits.yaml');
+    result = await runScenarioText(text, 'waits.yaml');
   });
 
   it('every case that ran delivered every message exactly once, in order', () => {

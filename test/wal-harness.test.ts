@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResultFile } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
-import { runScenario } from '../harness/run/runner.js';
-import { parseScenario } from '../harness/scenario/load.js';
-import { backendIds } from '../implementations/registry.js';
 import { tempDir } from './support/cli.js';
+import { runScenarioText } from './support/scenarios.js';
 
 describe('wal through the harness, durability none / batch / always', () => {
   let result: ResultFile;
@@ -36,7 +34,7 @@ workloads:
   - kind: rate
     rate: 5k
 `;
-    result = await runScenario(parseScenario(text, 'durable-test.yaml', backendIds()), 'durable-test.yaml');
+    result = await runScenarioText(text, 'durable-test.yaml');
   }, 120_000);
   afterAll(() => {
     if (before === undefined) delete process.env.NANOMQ_WAL_DIR;

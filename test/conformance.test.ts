@@ -3,12 +3,12 @@
  * every queue: a backend that is listed in the registry is tested here without further wiring.
  * Single-thread operations only; cross-thread behaviour is in stress.test.ts.
  */
-import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../harness/metrics/stats.js';
 import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
 import { backends } from '../implementations/registry.js';
 import { decode, EnvelopeError, encode, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../wire/envelope.js';
+import { workerAnswer } from './support/workers.js';
 
 const CAPACITY = 256 * 1024;
 
@@ -17,22 +17,11 @@ const CAPACITY = 256 * 1024;
  * deadline: a backend that deadlocks fails here instead of hanging the runner.
  */
 function inWorker<T>(job: string, backendId: string, deadlineMs = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./support/contract-worker.mjs', import.meta.url), { workerData: { job, backendId } });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error(`${job} on ${backendId}: no answer in ${deadlineMs} ms (deadlocked?)`));
-    }, deadlineMs);
-    worker.once('message', (m) => {
-      clearTimeout(timer);
-      void worker.terminate();
-      resolve(m as T);
-    });
-    worker.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+  return workerAnswer<T>(
+    new URL('./support/contract-worker.mjs', import.meta.url),
+    { job, backendId },
+    { what: `${job} on ${backendId}`, deadlineMs, terminateOnAnswer: true },
+  );
 }
 
 /** Queues made by `open`, freed after each test (the log's directory). */

@@ -1,17 +1,17 @@
 /** Measurement pieces that every figure rests on: thread CPU, bootstrap intervals, SLO verdicts. */
 import { existsSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { bootstrapCi, median, quantile, seededRandom } from '../harness/metrics/stats.js';
 import type { CaseSummary } from '../harness/results/types.js';
 import { sloVerdicts } from '../harness/run/summary.js';
+import { workerAnswer } from './support/workers.js';
 
 function cpuOf(mode: 'spin' | 'sleep'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(new URL('./support/cpu-worker.mjs', import.meta.url), { workerData: { mode, ms: 400 } });
-    w.once('message', (m: { pct: number }) => resolve(m.pct));
-    w.once('error', reject);
-  });
+  return workerAnswer<{ pct: number }>(
+    new URL('./support/cpu-worker.mjs', import.meta.url),
+    { mode, ms: 400 },
+    { what: `a ${mode}ing thread`, deadlineMs: 20_000 },
+  ).then((m) => m.pct);
 }
 
 describe.runIf(existsSync('/proc/thread-self/schedstat'))('thread CPU from /proc/thread-self/schedstat', () => {

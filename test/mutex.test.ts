@@ -3,28 +3,14 @@
  * wake-ups for a thread blocked on an empty queue. Every backend that can block is checked for
  * lost wake-ups the same way. Timeouts make a bug fail, never hang.
  */
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { backends } from '../implementations/registry.js';
+import { workerAnswer } from './support/workers.js';
 
 const workerUrl = new URL('./support/mutex-worker.mjs', import.meta.url);
 
 function run<T>(data: Record<string, unknown>, transfer: unknown[] = []): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: data, transferList: transfer as never[] });
-    const timer = setTimeout(() => {
-      void worker.terminate();
-      reject(new Error(`worker ${String(data.job)} did not finish in 60 s`));
-    }, 60_000);
-    worker.once('message', (m) => {
-      clearTimeout(timer);
-      resolve(m as T);
-    });
-    worker.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+  return workerAnswer<T>(workerUrl, data, { what: `worker ${String(data.job)}`, deadlineMs: 60_000, transfer });
 }
 
 describe('mutex', () => {

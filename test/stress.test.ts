@@ -3,12 +3,12 @@
  * messages of mixed sizes, each with a CRC32, must arrive exactly once, in order and intact.
  * Many-producer backends are stressed with several producers (per-producer order).
  */
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 
 import type { QueueBackend } from '../implementations/contract.js';
 import { backends, findQueueBackend } from '../implementations/registry.js';
 import { MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
+import { workerAnswer } from './support/workers.js';
 
 // A ring that loses track of its records tends to spin for ever rather than fail: each test here
 // takes about 2 s at most on CI's machine, so 30 s ends a hang (and the mutants' check of one,
@@ -28,12 +28,8 @@ interface ConsumerReport {
 }
 
 function runWorker<T>(data: Record<string, unknown>, transfer: unknown[]): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: data, transferList: transfer as never[] });
-    worker.once('message', (m) => resolve(m as T));
-    worker.once('error', reject);
-    worker.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
-  });
+  // The workers' own deadline is 20 s; this one ends a worker that cannot keep it.
+  return workerAnswer<T>(workerUrl, data, { what: `stress ${String(data.role)} ${String(data.index)}`, deadlineMs: 25_000, transfer });
 }
 
 /** Producers attach through `backend`, the consumer through `reader` (the same by default). */

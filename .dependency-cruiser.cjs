@@ -24,7 +24,7 @@ module.exports = {
       severity: 'error',
       comment: 'wire/ is the message format every layer uses; it depends on nothing of the project.',
       from: { path: '^wire/' },
-      to: { path: '^(implementations|harness|wal|broker|examples|scripts|types)/' },
+      to: { pathNot: '^(wire/|node_modules/)', dependencyTypesNot: ['core'] },
     },
     {
       name: 'the-broker-stands-alone',

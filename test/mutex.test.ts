@@ -10,7 +10,7 @@ import { workerAnswer } from './support/workers.js';
 const workerUrl = new URL('./support/mutex-worker.mjs', import.meta.url);
 
 function run<T>(data: Record<string, unknown>, transfer: unknown[] = []): Promise<T> {
-  return workerAnswer<T>(workerUrl, data, { what: `worker ${String(data.job)}`, deadlineMs: 60_000, transfer });
+  return workerAnswer<T>(workerUrl, data, { what: `worker ${String(data.job)}`, deadlineMs: 70_000, transfer });
 }
 
 describe('mutex', () => {

@@ -5,6 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildCharts } from '../harness/report/charts.js';
 import { type WrittenReport, writeReport } from '../harness/report/write-report.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { formatCount, formatDuration } from '../wire/units.js';
@@ -227,5 +228,29 @@ describe('nanomq report', () => {
     const bad = nanomq(['report', join(dir, 'bad.json')]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/bad.json: schema is "nope"/);
+  });
+});
+
+describe('the brokers chart', () => {
+  // Two backends with a server, and postMessage for reference: the chart has a point for each.
+  const cases = () => [synthCase('broker/throughput', [1e6]), synthCase('nats/throughput', [2e6]), synthCase('redis-streams/throughput', [5e5])];
+  const brokers = (r: ResultFile) => buildCharts([r]).find((c) => c.id === 'brokers-throughput-vs-p99');
+  const plotted = (r: ResultFile) => JSON.stringify(brokers(r)?.spec ?? null);
+  const server = { url: 'tcp://127.0.0.1:1', description: 'test', startedByHarness: true };
+
+  it("finds a backend's server by the record's backend field, whatever the key", () => {
+    const r = synthResult(cases());
+    r.environment.servers = { a: { ...server, backend: 'broker', durability: 'none' }, b: { ...server, backend: 'nats', durability: 'batch' } };
+    expect(plotted(r)).toContain('"backend":"broker"');
+    expect(plotted(r)).toContain('"backend":"nats"');
+    expect(plotted(r)).not.toContain('"backend":"redis-streams"');
+  });
+
+  it('in files written before the field, by the key: the id, or the id before /durability=', () => {
+    const r = synthResult(cases());
+    r.environment.servers = { broker: server, 'nats/durability=batch': server };
+    expect(plotted(r)).toContain('"backend":"broker"');
+    expect(plotted(r)).toContain('"backend":"nats"');
+    expect(plotted(r)).not.toContain('"backend":"redis-streams"');
   });
 });

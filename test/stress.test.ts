@@ -28,8 +28,9 @@ interface ConsumerReport {
 }
 
 function runWorker<T>(data: Record<string, unknown>, transfer: unknown[]): Promise<T> {
-  // The workers' own deadline is 20 s; this one ends a worker that cannot keep it.
-  return workerAnswer<T>(workerUrl, data, { what: `stress ${String(data.role)} ${String(data.index)}`, deadlineMs: 25_000, transfer });
+  // The workers' own deadline is 20 s from after their imports, and says where they were stuck;
+  // this one, inside the test's 30 s, ends a worker that cannot keep it.
+  return workerAnswer<T>(workerUrl, data, { what: `stress ${String(data.role)} ${String(data.index)}`, deadlineMs: 27_000, transfer });
 }
 
 /** Producers attach through `backend`, the consumer through `reader` (the same by default). */
@@ -48,15 +49,18 @@ async function stress(
   const consumer = runWorker<ConsumerReport>({ ...common, backendId: reader.id, role: 'consumer', index: 0, descriptor: consumerPart }, [
     ...(consumerPart.transfer ?? []),
   ]);
-  const sent = await Promise.all(
-    Array.from({ length: producers }, (_, i) => {
-      const mine = part('producer', i);
-      return runWorker<{ sent: number }>({ ...common, backendId: backend.id, role: 'producer', index: i, descriptor: mine }, [...(mine.transfer ?? [])]);
-    }),
-  );
+  // Producers and consumer awaited together: a consumer that fails while a producer's failure is
+  // being reported is part of this test's failure, not an unhandled rejection in the next test's.
+  const [sent, report] = await Promise.all([
+    Promise.all(
+      Array.from({ length: producers }, (_, i) => {
+        const mine = part('producer', i);
+        return runWorker<{ sent: number }>({ ...common, backendId: backend.id, role: 'producer', index: i, descriptor: mine }, [...(mine.transfer ?? [])]);
+      }),
+    ),
+    consumer,
+  ]).finally(() => backend.destroy?.(descriptor));
   expect(sent.map((s) => s.sent)).toEqual(Array(producers).fill(perProducer));
-  const report = await consumer;
-  backend.destroy?.(descriptor);
   return report;
 }
 

@@ -114,7 +114,6 @@ export interface NetworkFloor {
   method: string;
 }
 
-/** A server a network backend's cases talked to. */
 /**
  * A server a run used, under its key in `environment.servers`: the backend id, or
  * `<id>/durability=<policy>` for a server the harness configured for one durability. Read which
@@ -124,7 +123,7 @@ export interface NetworkFloor {
 export interface ServerRecord {
   /** The backend it served. */
   backend?: string;
-  /** How it stored messages, when the harness configured it ('none' otherwise). */
+  /** How the harness configured it to store messages ('none' included); absent for a server the scenario named, which its owner configured. */
   durability?: string;
   url: string;
   description: string;

@@ -41,7 +41,8 @@ export function workerAnswer<T>(url: URL, workerData: unknown, run: WorkerRun): 
         resolve(m as T);
       }),
     );
-    worker.once('error', (e) => settle(() => reject(e)));
+    worker.once('error', (e) => settle(() => reject(new Error(`${run.what}: ${e.message}`, { cause: e }))));
+    worker.once('messageerror', (e) => settle(() => reject(new Error(`${run.what}: its answer could not be read (${e.message})`))));
     worker.once('exit', (code) => settle(() => reject(new Error(`${run.what}: the worker exited with ${code} before it answered`))));
   });
 }

@@ -42,8 +42,8 @@ USER nanomq
 EXPOSE 7480
 # The broker answering its protocol, with the token, on its port (broker/healthcheck.ts).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "dist/broker/healthcheck.js"]
-# Node as PID 1 gets no default SIGTERM handling; both commands handle it themselves: the broker
-# shuts down gracefully, `run` writes what ran and exits 143.
+# Node as PID 1 gets no default SIGTERM handling; both commands handle it themselves: `broker`
+# forwards it to its broker process (broker/launcher.ts), which shuts down gracefully, `run` writes what ran and exits 143.
 ENTRYPOINT ["node", "dist/harness/cli/main.js"]
 # Inside a container the broker listens on every interface, so the broker's own rule applies:
 # it refuses to start without a token (NANOMQ_TOKEN).

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The broker under the hostile-client flood of issue #26, measured against the broker process
-// as users run it (`nanomq broker --port 0`, default limits): a well-behaved publisher and
+// as users run it (the process `nanomq broker --port 0` runs, with the broker's V8 flags,
+// broker/node-flags.ts; default limits): a well-behaved publisher and
 // subscriber exchange verified messages (64 B payloads, batches of 256, every message checked for
 // number, order and CRC) for a while alone, then while a second process attacks with
 //   - 1 000 sockets that never finish HELLO, each holding half of a 4 KiB frame (reopened when cut),
@@ -11,7 +12,11 @@
 // and a verdict against the targets (RSS < 100 MB throughout and after; the pair keeps ≥ 50% of
 // its throughput; nothing of the pair refused or lost). Exit 0 when all hold, 1 otherwise.
 //
-//   npm run build && node scripts/broker-flood.mjs [--seconds 10] [--plain]
+//   npm run build && node scripts/broker-flood.mjs [--seconds 10] [--plain] [--node-flag=--V8-FLAG]…
+//
+// `--plain` starts the broker without the broker's V8 flags (Node's own heap sizing);
+// `--node-flag=--max-semi-space-size=4` (with `=`: the value starts with a dash) adds a flag after
+// them, to measure another setting against the default.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -20,11 +25,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BrokerClient, readMessage } from '../dist/broker/client.js';
 import { Frames, FrameType, PROTOCOL_VERSION, writeFrameHeader } from '../dist/broker/frames.js';
-import { BROKER_NODE_FLAGS } from '../dist/implementations/broker/backend.js';
+import { BROKER_NODE_FLAGS } from '../dist/broker/node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, plain: { type: 'boolean', default: false } },
+  options: {
+    seconds: { type: 'string', default: '10' },
+    plain: { type: 'boolean', default: false },
+    'node-flag': { type: 'string', multiple: true, default: [] },
+  },
   allowPositionals: true,
 });
 const seconds = Number(values.seconds);
@@ -114,9 +123,8 @@ async function exchange(url, topic, ms, sampler) {
 }
 
 async function measure() {
-  // As the harness starts it (implementations/broker/backend.ts): the broker's defaults, V8's young
-  // generation capped. `--plain` starts it as a bare `nanomq broker`, Node's own heap sizing.
-  const nodeFlags = values.plain ? [] : BROKER_NODE_FLAGS;
+  // As `nanomq broker` and the harness start it: the broker's V8 flags (broker/node-flags.ts).
+  const nodeFlags = [...(values.plain ? [] : BROKER_NODE_FLAGS), ...values['node-flag']];
   const broker = spawn(process.execPath, [...nodeFlags, join(root, 'dist/broker/main.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   console.log(`broker: node ${[...nodeFlags, 'dist/broker/main.js', '--port', '0'].join(' ')} (default limits)`);
   let out = '';

@@ -6,10 +6,12 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BrokerClient, BrokerClientError } from '../broker/client.js';
 import { ErrorCode, FRAME_HEADER_BYTES, FrameType, textFrame, writeFrameHeader } from '../broker/frames.js';
+import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
 import { Broker, BrokerError } from '../broker/server.js';
 import { EnvelopeCodec, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
 import { brokerFixture, errorsIn, numberOf, payload, rawPeer, stillServes, until } from './support/broker-peers.js';
@@ -244,6 +246,73 @@ describe('nanomq broker (the command)', () => {
     expect(got).toHaveLength(20_000);
     sub.destroy();
     pub.destroy();
+  });
+
+  /** `nanomq broker` started as a terminal starts it: a process group of its own, as Ctrl-C sees it. */
+  async function launchedBroker() {
+    const launcher = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let err = '';
+    launcher.stdout.on('data', (d) => (out += d));
+    launcher.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
+    await until(() => /listening on tcp:\/\//.test(out), 10_000, 'the broker to listen');
+    // The process serving is the launcher's one child (Linux: /proc/PID/task/PID/children).
+    const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').split(/\s+/).filter(Boolean);
+    expect(children).toHaveLength(1);
+    const brokerPid = Number(children[0]);
+    const gone = () => {
+      try {
+        return /^State:\s+Z/m.test(readFileSync(`/proc/${brokerPid}/status`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    const cleanUp = () => {
+      for (const pid of [launcher.pid!, brokerPid]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {}
+      }
+    };
+    return { launcher, brokerPid, url: /tcp:\/\/\S+/.exec(out)![0], stderr: () => err, exited, gone, cleanUp };
+  }
+
+  it("runs its broker with the broker's V8 flags, as the harness does, and takes it down when it dies", async () => {
+    const b = await launchedBroker();
+    try {
+      const argv = readFileSync(`/proc/${b.brokerPid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      expect(argv.slice(1, 1 + BROKER_NODE_FLAGS.length)).toEqual([...BROKER_NODE_FLAGS]);
+      expect(argv.slice(1 + BROKER_NODE_FLAGS.length)).toEqual([join(__dirname, '..', 'dist', 'broker', 'main.js'), '--port', '0']);
+      (await BrokerClient.connect(b.url)).destroy();
+      // A launcher killed outright cannot forward anything: the broker must notice, and stop as it stops on SIGTERM.
+      b.launcher.kill('SIGKILL');
+      await until(b.gone, 5000, 'the broker to stop after its launcher was killed');
+      await until(() => /stopped \(/.test(b.stderr()), 2000, "the broker's stopped line");
+      expect(b.stderr()).toMatch(/its launcher \(nanomq broker\) went away, stopping/);
+    } finally {
+      b.cleanUp();
+    }
+  });
+
+  it('stops once, gracefully, on a Ctrl-C that reaches the launcher, and ignores the signal repeated while it stops', async () => {
+    const b = await launchedBroker();
+    // A peer that never closes its side keeps the graceful stop going for its grace time (≥ 100 ms).
+    const { port } = new URL(b.url.replace(/^tcp:/, 'http:'));
+    const peer = createConnection({ host: '127.0.0.1', port: Number(port), allowHalfOpen: true });
+    peer.on('error', () => {});
+    try {
+      await new Promise((resolve) => peer.once('connect', resolve));
+      process.kill(-b.launcher.pid!, 'SIGINT'); // the terminal's Ctrl-C: the launcher's process group
+      await until(() => /stopping/.test(b.stderr()), 2000, 'the broker to begin stopping');
+      process.kill(b.brokerPid, 'SIGINT'); // and again, straight to the broker (npm, a supervisor)
+      expect(await b.exited).toBe(0);
+      expect(b.stderr().match(/stopping/g)).toHaveLength(1);
+      expect(b.stderr()).toMatch(/stopped \(/);
+    } finally {
+      peer.destroy();
+      b.cleanUp();
+    }
   });
 
   it('exits 2 naming the flag for a non-loopback address without a token and a bad port', async () => {

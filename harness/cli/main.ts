@@ -1,24 +1,26 @@
 #!/usr/bin/env node
 /**
- * `nanomq`. `nanomq broker …` goes straight to the broker's own lean entry (broker/main.ts), so
- * a broker process loads nothing of the harness; every other command is in program.ts.
+ * `nanomq`. `nanomq broker …` goes straight to the broker's own lean entry (broker/main.ts), in
+ * a process with the broker's V8 flags (broker/launcher.ts), so a broker process loads nothing of
+ * the harness; every other command is in program.ts.
  * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed with
  * --enforce-slo; 4 a significant regression (compare).
  */
-// A reader that stops early (`nanomq csv … | head`) closes the pipe. What it did not read is
-// dropped, quietly, instead of Node's stack trace for EPIPE, and the command goes on to its own
-// end and its own exit code: a run still writes its results, compare still exits 4 on a
-// regression (exiting 0 here would pass a CI gate under pipefail), the broker keeps serving.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
-    throw error;
-  });
-}
+import { dropOutputToClosedPipes } from '../../broker/closed-pipes.js';
+
+dropOutputToClosedPipes();
 if (process.argv[2] === 'broker' || (process.argv[2] === 'help' && process.argv[3] === 'broker')) {
   // `nanomq help broker` is `nanomq broker --help`, as for every other command.
-  const { runBrokerCli } = await import('../../broker/main.js');
-  process.exit(await runBrokerCli(process.argv[2] === 'help' ? ['--help'] : process.argv.slice(3)));
+  const args = process.argv[2] === 'help' ? ['--help'] : process.argv.slice(3);
+  const { hasBrokerNodeFlags } = await import('../../broker/node-flags.js');
+  if (hasBrokerNodeFlags()) {
+    const { runBrokerCli } = await import('../../broker/main.js');
+    process.exit(await runBrokerCli(args));
+  } else {
+    // V8's heap is sized before any script runs: the broker's flags need a process of their own.
+    const { launchBroker } = await import('../../broker/launcher.js');
+    process.exit(await launchBroker(args));
+  }
 } else {
   await import('./program.js');
 }

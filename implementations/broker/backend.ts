@@ -3,7 +3,8 @@
  * (broker/client.ts), on the asynchronous contract (network-contract.ts).
  *
  * Each queue the harness makes is a fresh topic on one broker that the harness starts for the
- * suite (`nanomq broker --port 0`, a child process; with `--log` for durability batch and always)
+ * suite (a child process, started as `nanomq broker` starts its own: `node --max-semi-space-size=1
+ * dist/broker/main.js --port 0`, broker/node-flags.ts; with `--log` for durability batch and always)
  * or that the scenario names (`servers:`).
  * Producers publish batches of up to 256 envelopes; consumers subscribe (fan-out: each its own
  * subscription; consumer groups: one group per queue). Copies: each side copies once between its
@@ -14,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { BrokerClient, type ClientSubscription, type Publisher } from '../../broker/client.js';
 import { MAX_BATCH } from '../../broker/frames.js';
+import { BROKER_NODE_FLAGS } from '../../broker/node-flags.js';
 import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { AsyncConsumer, AsyncProducer, ConsumerErrorHandler, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
 import { GuardedVisitor } from '../shared/guarded-visitor.js';
@@ -25,13 +27,6 @@ interface BrokerDescriptor extends QueueDescriptor {
   readonly token?: string;
   readonly topic: string;
 }
-
-/**
- * V8 flags for the broker the harness starts. A young generation of at most 2 × 4 MiB (Node's
- * default lets it grow to 2 × 16 MiB) keeps the broker's RSS ~20 MB lower at the cost of more,
- * shorter scavenges: its batches die young. Measured with scenarios/broker-targets.yaml.
- */
-export const BROKER_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 /** A durable broker's log retention per topic. */
 const LOG_RETENTION_BYTES = 64 * 1024 * 1024;
@@ -152,7 +147,7 @@ export const broker: NetworkBackend = {
       const storage = directory === undefined ? 'in memory' : `topics in a write-ahead log, durability ${durability}`;
       return runningServer({
         url: process_.ready,
-        description: `nanomq broker (${storage}), started for the suite with node ${BROKER_NODE_FLAGS.join(' ')}`,
+        description: `nanomq broker (${storage}), started for the suite as \`nanomq broker\` starts it: node ${BROKER_NODE_FLAGS.join(' ')}`,
         processes: [process_],
         directory,
       });

@@ -1,0 +1,26 @@
+/**
+ * The V8 flags every broker process runs with: `nanomq broker` starts its broker with them, and
+ * so does the harness (implementations/broker/backend.ts), so the memory the harness measures is
+ * the memory a user's broker takes.
+ *
+ * `--max-semi-space-size=1` keeps V8's young generation at 2 × 1 MiB (Node's default lets it grow
+ * to 2 × 16 MiB). The broker's garbage is mostly socket chunks and batches that die young; a
+ * small young generation returns them sooner, at the cost of more, shorter scavenges. Measured
+ * (docs/broker.md, "What the broker's memory is"), three rounds of each, alternating:
+ * - `node scripts/broker-flood.mjs --seconds 8 --node-flag=…`: peak RSS under the hostile-client
+ *   flood 90.5–94.4 MiB, against 96.2–97.4 MiB with `--max-semi-space-size=4` (what the harness
+ *   used before) and 75.4–77.1 MiB with `--optimize-for-size`;
+ * - throughput, consumer groups and fan-out at batch 1 and 256 (3 trials each): msg/s 0.85–1.05×
+ *   of `--max-semi-space-size=4`'s, peak RSS 8–23 MiB lower. `--optimize-for-size` (which also
+ *   sets a 1 MiB young generation, and grows the old one less) cost 19–40% of the msg/s at
+ *   batch 1 (consumer groups 0.60×), so it is not the default.
+ *
+ * They must be given when the process starts: V8 sizes its heap before any script runs, and
+ * `v8.setFlagsFromString` afterwards does not change it (tried).
+ */
+export const BROKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
+/** Whether this process was started with every one of the broker's V8 flags. */
+export function hasBrokerNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
+  return BROKER_NODE_FLAGS.every((flag) => execArgv.includes(flag));
+}

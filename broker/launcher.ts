@@ -28,9 +28,12 @@ import { BROKER_NODE_FLAGS } from './node-flags.js';
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** Set in the broker's environment by the launcher: its end is the broker's end. */
-const LAUNCHED_ENV = 'NANOMQ_BROKER_LAUNCHED';
+export const LAUNCHED_ENV = 'NANOMQ_BROKER_LAUNCHED';
 
-/** Runs `node <BROKER_NODE_FLAGS> broker/main.js <args>`; resolves with its exit code (128 + n if signal n ended it; 1 if it could not start). */
+/**
+ * Runs `node <BROKER_NODE_FLAGS> <this process's Node flags> broker/main.js <args>`; resolves with
+ * its exit code (128 + n if signal n ended it; 1 if it could not start).
+ */
 export function launchBroker(args: readonly string[]): Promise<number> {
   const entry = fileURLToPath(new URL('./main.js', import.meta.url));
   const forwarders: (() => void)[] = [];
@@ -44,8 +47,11 @@ export function launchBroker(args: readonly string[]): Promise<number> {
       resolve(1);
     };
     try {
-      // Not this process's own execArgv: an --inspect here would collide with the child's.
-      const child = spawn(process.execPath, [...BROKER_NODE_FLAGS, entry, ...args], {
+      // The user's own Node flags go on, after the broker's (the later of two wins: `node
+      // --max-semi-space-size=4 … broker` gets 4); an --inspect stays here, where it was asked
+      // for (the child's would collide with it).
+      const userFlags = process.execArgv.filter((flag) => !/^--inspect/.test(flag));
+      const child = spawn(process.execPath, [...BROKER_NODE_FLAGS, ...userFlags, entry, ...args], {
         stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         detached: true,
         env: { ...process.env, [LAUNCHED_ENV]: '1' },
@@ -55,7 +61,11 @@ export function launchBroker(args: readonly string[]): Promise<number> {
         process.on(signal, forward);
         forwarders.push(() => process.off(signal, forward));
       }
-      child.once('error', cannotStart);
+      // 'error' is also a signal that could not be sent to a running child: said, not taken for a failed start.
+      child.on('error', (error) => {
+        if (child.pid === undefined) cannotStart(error);
+        else process.stderr.write(`nanomq broker: ${error.message}\n`);
+      });
       child.once('exit', (code, signal) => {
         stopForwarding();
         resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
@@ -72,7 +82,11 @@ export function launchBroker(args: readonly string[]): Promise<number> {
  * `node dist/broker/main.js`, a process manager with an IPC channel of its own).
  */
 export function launcherGone(): Promise<void> {
-  if (process.env[LAUNCHED_ENV] !== '1') return new Promise(() => {});
+  const launched = process.env[LAUNCHED_ENV] === '1';
+  // Read once, and not passed on to anything this process might start.
+  delete process.env[LAUNCHED_ENV];
+  // Marked but given no channel: not the launcher's child (the marker leaked); never stop for it.
+  if (!launched || typeof process.send !== 'function') return new Promise(() => {});
   if (!process.connected) return Promise.resolve();
   return new Promise((resolve) => process.once('disconnect', () => resolve()));
 }

@@ -4,7 +4,7 @@
  *
  * A lean entry of its own: `nanomq` hands `broker` here before loading anything of the harness,
  * in a process with the broker's V8 flags (broker/launcher.ts), so the broker process holds only
- * the broker (measured: 49 MiB RSS idle, against 76 MB through the full CLI). The first line on stdout is always `nanomq broker listening on tcp://HOST:PORT`:
+ * the broker (measured: 48–49 MiB RSS idle). The first line on stdout is always `nanomq broker listening on tcp://HOST:PORT`:
  * the harness starts brokers on port 0 and reads the port back from it.
  *
  * Exit codes: 0 stopped by a signal, or by its launcher's end; 2 a bad flag (named) or an address
@@ -185,17 +185,12 @@ export function brokerFlags(): string[] {
 
 /** Runs the broker with command-line `args`; resolves with the exit code. */
 export async function runBrokerCli(args: string[]): Promise<number> {
-  // Asked for before anything else, so a request that comes while the broker starts (a log
-  // replaying) is not lost: it stops the broker as soon as it listens. A signal that repeats
-  // while the broker stops is ignored (`on`, not `once`: after `once`, a second SIGTERM from a
-  // supervisor that signals every process would kill it mid-stop); the stop ends by itself.
-  const stopRequested = new Promise<string>((resolve) => {
-    process.on('SIGINT', () => resolve('SIGINT'));
-    process.on('SIGTERM', () => resolve('SIGTERM'));
-    // Started by `nanomq broker` (broker/launcher.ts): the launcher's end is this broker's end,
-    // even when it died without a word (SIGKILL).
-    void launcherGone().then(() => resolve('its launcher (nanomq broker) went away'));
-  });
+  // Started by `nanomq broker` (broker/launcher.ts): the launcher's end is this broker's end,
+  // even when it died without a word (SIGKILL), and even before this broker listens (asked at
+  // once, so it is not missed while a log replays).
+  let requestStop: (reason: string) => void = () => {};
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  void launcherGone().then(() => requestStop('its launcher (nanomq broker) went away'));
   let broker: Broker;
   let host: string;
   let token: string | undefined;
@@ -215,6 +210,14 @@ export async function runBrokerCli(args: string[]): Promise<number> {
     token = (values.token as string | undefined) ?? (process.env.NANOMQ_TOKEN || undefined);
     const tls = readTls(values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined);
     const storage = openStorage(values.log as string | undefined, values.durability as string | undefined, values.retention as string | undefined);
+    // From here a signal stops the broker gracefully, as soon as it listens (before, while flags
+    // are read and a log replays, it ends the process as Node's default does: nothing is served
+    // yet). A signal that repeats while the broker stops is ignored (`on`, not `once`: after
+    // `once`, the second SIGTERM of a supervisor that signals every process, or of npm and a
+    // terminal both passing on a Ctrl-C, would kill it mid-stop); the stop ends by itself, within
+    // its grace time (Broker.close, 1.5 s).
+    process.on('SIGINT', () => requestStop('SIGINT'));
+    process.on('SIGTERM', () => requestStop('SIGTERM'));
     try {
       broker = await Broker.start({ host, port, token, tls, storage, ...limits });
     } catch (error) {
@@ -253,7 +256,8 @@ export async function runBrokerCli(args: string[]): Promise<number> {
   return 0;
 }
 
-// Run as a program (`node dist/broker/main.js …`, how the harness starts brokers), not when `nanomq broker` imports it.
+// Run as a program (`node dist/broker/main.js …`: how the harness, `nanomq broker`'s launcher and
+// users start brokers), not when `nanomq broker` imports it (started with the broker's flags already).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   dropOutputToClosedPipes();
   process.exit(await runBrokerCli(process.argv.slice(2)));

@@ -6,7 +6,7 @@
  * `--max-semi-space-size=1` keeps V8's young generation at 2 × 1 MiB (Node's default lets it grow
  * to 2 × 16 MiB). The broker's garbage is mostly socket chunks and batches that die young; a
  * small young generation returns them sooner, at the cost of more, shorter scavenges. Measured
- * (docs/broker.md, "What the broker's memory is"), three rounds of each, alternating:
+ * (docs/broker.md, "Limits", the flood's figures), three rounds of each, alternating:
  * - `node scripts/broker-flood.mjs --seconds 8 --node-flag=…`: peak RSS under the hostile-client
  *   flood 90.5–94.4 MiB, against 96.2–97.4 MiB with `--max-semi-space-size=4` (what the harness
  *   used before) and 75.4–77.1 MiB with `--optimize-for-size`;

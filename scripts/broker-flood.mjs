@@ -18,7 +18,7 @@
 // `--node-flag=--max-semi-space-size=4` (with `=`: the value starts with a dash) adds a flag after
 // them, to measure another setting against the default.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,9 +88,14 @@ async function attack(url) {
   }
 }
 
-function rssMiB(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssMiB(pid, field = 'VmRSS') {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** The kernel's own peak (VmHWM), which no sample can miss, from now on: `5` resets it. */
+function resetPeak(pid) {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** Publishes and receives verified messages for `ms`; returns msg/s and what went wrong. */
@@ -145,10 +150,12 @@ async function measure() {
     results.alone = await exchange(url, 'good', seconds * 1000, sampler);
     results.alonePeak = peak;
     peak = 0;
+    resetPeak(broker.pid);
     const attacker = spawn(process.execPath, [fileURLToPath(import.meta.url), 'attack', url], { stdio: 'inherit' });
     await sleep(1000);
     results.flood = await exchange(url, 'good', seconds * 1000, sampler);
     results.floodPeak = peak;
+    results.floodHwm = rssMiB(broker.pid, 'VmHWM');
     attacker.kill('SIGKILL');
     await sleep(2000);
     peak = 0;
@@ -161,15 +168,20 @@ async function measure() {
   const f = (r) => `${(r.rate / 1e6).toFixed(2)}M msg/s, ${r.lost} lost, ${r.bad} out of order or corrupt`;
   console.log(`broker idle:        RSS ${results.idle.toFixed(1)} MiB`);
   console.log(`pair alone:         ${f(results.alone)}; broker peak RSS ${results.alonePeak.toFixed(1)} MiB`);
-  console.log(`pair under flood:   ${f(results.flood)}; broker peak RSS ${results.floodPeak.toFixed(1)} MiB`);
+  console.log(
+    `pair under flood:   ${f(results.flood)}; broker peak RSS ${results.floodHwm.toFixed(1)} MiB (VmHWM; sampled every 100 ms: ${results.floodPeak.toFixed(1)} MiB)`,
+  );
   console.log(`pair after:         ${f(results.after)}; broker RSS ${results.afterRss.toFixed(1)} MiB`);
   const share = results.flood.rate / results.alone.rate;
   const checks = [
-    [`broker RSS under 100 MB through the flood (${((results.floodPeak * 2 ** 20) / 1e6).toFixed(1)} MB)`, results.floodPeak * 2 ** 20 < 100e6],
+    [`broker RSS under 100 MB through the flood (${((results.floodHwm * 2 ** 20) / 1e6).toFixed(1)} MB, VmHWM)`, results.floodHwm * 2 ** 20 < 100e6],
     [`broker RSS under 100 MB after (${((results.afterRss * 2 ** 20) / 1e6).toFixed(1)} MB)`, results.afterRss * 2 ** 20 < 100e6],
     [`the pair keeps ≥ 50% of its throughput (${(share * 100).toFixed(0)}%)`, share >= 0.5],
     ['nothing of the pair lost, reordered or corrupt', [results.alone, results.flood, results.after].every((r) => r.lost === 0 && r.bad === 0)],
   ];
   for (const [what, ok] of checks) console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  // The broker process, as the harness measures it; `nanomq broker` puts its launcher in front
+  // (broker/launcher.ts: 7.6 MiB of memory of its own, the rest shared with the broker).
+  console.log(`(the broker process alone; under \`nanomq broker\` its launcher adds ~7.6 MiB of its own)`);
   return checks.every(([, ok]) => ok) ? 0 : 1;
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BrokerClient, BrokerClientError } from '../broker/client.js';
 import { ErrorCode, FRAME_HEADER_BYTES, FrameType, textFrame, writeFrameHeader } from '../broker/frames.js';
+import { LAUNCHED_ENV } from '../broker/launcher.js';
 import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
 import { Broker, BrokerError } from '../broker/server.js';
 import { EnvelopeCodec, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
@@ -256,11 +257,17 @@ describe('nanomq broker (the command)', () => {
     launcher.stdout.on('data', (d) => (out += d));
     launcher.stderr.on('data', (d) => (err += d));
     const exited = new Promise<number | null>((resolve) => launcher.once('exit', (code) => resolve(code)));
-    await until(() => /listening on tcp:\/\//.test(out), 10_000, 'the broker to listen');
-    // The process serving is the launcher's one child (Linux: /proc/PID/task/PID/children).
-    const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').split(/\s+/).filter(Boolean);
-    expect(children).toHaveLength(1);
-    const brokerPid = Number(children[0]);
+    let brokerPid: number;
+    try {
+      await until(() => /listening on tcp:\/\//.test(out), 10_000, 'the broker to listen');
+      // The process serving is the launcher's one child (Linux: /proc/PID/task/PID/children).
+      const children = readFileSync(`/proc/${launcher.pid}/task/${launcher.pid}/children`, 'utf8').split(/\s+/).filter(Boolean);
+      expect(children).toHaveLength(1);
+      brokerPid = Number(children[0]);
+    } catch (error) {
+      launcher.kill('SIGTERM'); // forwarded: nothing is left behind by a test that failed here
+      throw error;
+    }
     const gone = () => {
       try {
         return /^State:\s+Z/m.test(readFileSync(`/proc/${brokerPid}/status`, 'utf8'));
@@ -313,6 +320,29 @@ describe('nanomq broker (the command)', () => {
       peer.destroy();
       b.cleanUp();
     }
+  });
+
+  it("returns its broker's exit code, 128 + n when signal n ended it", async () => {
+    const b = await launchedBroker();
+    try {
+      process.kill(b.brokerPid, 'SIGKILL');
+      expect(await b.exited).toBe(128 + 9);
+    } finally {
+      b.cleanUp();
+    }
+  });
+
+  it('a broker whose launcher was gone before it began stops as soon as it listens', async () => {
+    const broker = spawn(process.execPath, [join(__dirname, '..', 'dist', 'broker', 'main.js'), '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, [LAUNCHED_ENV]: '1' },
+    });
+    broker.disconnect(); // before its first line of code: the launcher SIGKILLed at once
+    let err = '';
+    broker.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((resolve) => broker.once('exit', (c) => resolve(c)));
+    expect(err).toMatch(/its launcher \(nanomq broker\) went away, stopping/);
+    expect(code).toBe(0);
   });
 
   it('exits 2 naming the flag for a non-loopback address without a token and a bad port', async () => {

@@ -3,8 +3,9 @@
  * (broker/client.ts), on the asynchronous contract (network-contract.ts).
  *
  * Each queue the harness makes is a fresh topic on one broker that the harness starts for the
- * suite (a child process, started as `nanomq broker` starts its own: `node --max-semi-space-size=1
- * dist/broker/main.js --port 0`, broker/node-flags.ts; with `--log` for durability batch and always)
+ * suite (a child process, `node --max-semi-space-size=1 dist/broker/main.js --port 0`: the process
+ * `nanomq broker` runs, with the same V8 flags, broker/node-flags.ts, without its launcher in
+ * front; with `--log` for durability batch and always)
  * or that the scenario names (`servers:`).
  * Producers publish batches of up to 256 envelopes; consumers subscribe (fan-out: each its own
  * subscription; consumer groups: one group per queue). Copies: each side copies once between its
@@ -147,7 +148,7 @@ export const broker: NetworkBackend = {
       const storage = directory === undefined ? 'in memory' : `topics in a write-ahead log, durability ${durability}`;
       return runningServer({
         url: process_.ready,
-        description: `nanomq broker (${storage}), started for the suite as \`nanomq broker\` starts it: node ${BROKER_NODE_FLAGS.join(' ')}`,
+        description: `nanomq broker (${storage}), started for the suite with the V8 flags \`nanomq broker\` gives its broker: node ${BROKER_NODE_FLAGS.join(' ')}`,
         processes: [process_],
         directory,
       });

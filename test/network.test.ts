@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Broker } from '../broker/server.js';
 import { MemoryStorage, type Storage, type TopicLog } from '../broker/storage.js';
+import { summaryTable } from '../harness/cli/summary-table.js';
+import { caseRow } from '../harness/report/case-rows.js';
 import { readResultFile } from '../harness/results/read-result.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
 import type { RunningServer } from '../implementations/network-contract.js';
 import { backendIds, networkBackends } from '../implementations/registry.js';
 import { EnvelopeCodec, HEADER_BYTES } from '../wire/envelope.js';
+import { formatCount } from '../wire/units.js';
 import { tempDir } from './support/cli.js';
 import { runScenarioText } from './support/scenarios.js';
 
@@ -61,6 +64,24 @@ matrix:
   wait: [block]
 ${workloads}`);
     }, 180_000);
+
+    it.runIf(backend.id === 'nats')("carries nats-server's raw ceiling, and prints the throughput as a fraction of it", () => {
+      const [ceiling] = result.environment.serverCeilings!;
+      expect(ceiling).toMatchObject({ payload: 64, server: expect.stringMatching(/nats-server/) });
+      expect(ceiling.runs).toHaveLength(3);
+      expect(ceiling.msgsPerSec).toBeGreaterThan(0);
+      const throughput = result.cases.find((c) => c.workload === 'throughput')!;
+      const ratio = (throughput.summary!.msgsPerSec! / ceiling.msgsPerSec).toFixed(2);
+      expect(caseRow(throughput, undefined, undefined, result.environment.serverCeilings).cells.at(-1)).toContain(
+        `msg/s ${ratio}× nats-server's raw ceiling at 64 B (${formatCount(ceiling.msgsPerSec)} msg/s: raw protocol, nothing verified)`,
+      );
+      const table = summaryTable(result);
+      expect(table).toMatch(/reference: the raw ceiling of nats-server/);
+      expect(table).toContain(`${ratio}×`);
+      // Not a fan-out or a group: their msg/s counts more deliveries than one publisher sends.
+      const fanOut = result.cases.find((c) => c.workload === 'fan-out')!;
+      expect(caseRow(fanOut, undefined, undefined, result.environment.serverCeilings).cells.at(-1)).not.toMatch(/raw ceiling/);
+    });
 
     it('writes a result file that the reader, reports and compare accept', () => {
       const path = join(tempDir('net'), 'net.json');
@@ -115,12 +136,15 @@ ${workloads}`);
       expect(c.reason).toMatch(/at most once/);
     });
 
-    it("records the server's CPU, peak RSS and run delay, and stops it after the suite", () => {
+    it("records the server's CPU (per million messages too), peak RSS and run delay, and stops it after the suite", () => {
       for (const c of result.cases.filter((k) => k.status !== 'skipped')) {
         const s = c.trials[0].server!;
         expect(s.cpuPct).toBeGreaterThan(0);
         expect(s.peakRssBytes).toBeGreaterThan(1024 * 1024);
         expect(s.runDelayPct).toBeGreaterThanOrEqual(0);
+        // CPU per million messages is the CPU over the messages of the same window.
+        expect(s.cpuSecondsPerMillionMessages).toBeCloseTo((s.cpuPct! / 100) * (1e6 / c.trials[0].msgsPerSec!), 9);
+        expect(c.summary!.server!.cpuSecondsPerMillionMessages).toBeGreaterThan(0);
         // The busy threads count the server's: a flag on a 2-core machine says so.
         expect(c.busyThreads).toBeGreaterThanOrEqual(3);
       }

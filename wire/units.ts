@@ -62,3 +62,8 @@ export function formatBytes(n: number): string {
   if (n >= 1024) return `${(n / 1024).toPrecision(3)}KiB`;
   return `${n}B`;
 }
+
+/** A server's CPU time per million messages, in seconds: `3.07 CPU-s/M` (three digits, as counts). */
+export function formatCpuPerMillion(seconds: number): string {
+  return `${seconds >= 100 ? Math.round(seconds) : seconds.toPrecision(3)} CPU-s/M`;
+}

@@ -5,9 +5,10 @@
  * is still too long is cut with "…". The result file and the report have everything.
  */
 
-import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
+import { formatBytes, formatCount, formatCpuPerMillion, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
+import { ceilingFor } from '../results/server-ceiling.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { compactCaseId } from './comparison-table.js';
 import { renderTable, TABLE_WIDTH } from './table.js';
@@ -93,14 +94,14 @@ export function summaryTable(result: ResultFile, wide = false): string {
   const headers = ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'];
   // Network backends: the server's own CPU, peak RSS and run delay, beside the clients' figures.
   if (wide && result.cases.some((c) => c.summary?.server)) {
-    headers.splice(9, 0, 'server cpu, rss, delay');
+    headers.splice(9, 0, 'server cpu (per M msgs), rss, delay');
     result.cases.forEach((c, i) => {
       const x = c.summary?.server;
       rows[i].splice(
         9,
         0,
         x?.cpuPct !== undefined
-          ? `${x.cpuPct.toFixed(0)}%, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%`
+          ? `${x.cpuPct.toFixed(0)}%${x.cpuSecondsPerMillionMessages !== undefined ? ` ${formatCpuPerMillion(x.cpuSecondsPerMillionMessages)}` : ''}, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%`
           : '',
       );
     });
@@ -142,6 +143,19 @@ export function summaryTable(result: ResultFile, wide = false): string {
       `by placement of the cores (near < ${NEAR_BELOW_NS} ns core round trip ≤ far; docs/method.md):`,
       ...(wide ? modes : modes.flatMap((l) => wrapAt(l, TABLE_WIDTH))),
     );
+  // The brokers' reference, and each one-publisher throughput as a fraction of it: printed, so
+  // nobody works the ratio out by hand.
+  const ceilings = result.environment.serverCeilings ?? [];
+  if (ceilings.length > 0) {
+    const held = result.cases.flatMap((c) => {
+      const ceiling = ceilingFor(c, ceilings);
+      return ceiling && c.summary?.msgsPerSec !== undefined
+        ? [`  ${compactCaseId(c.id)}: ${formatCount(c.summary.msgsPerSec)} msg/s, ${(c.summary.msgsPerSec / ceiling.msgsPerSec).toFixed(2)}×`]
+        : [];
+    });
+    const line = `reference: the raw ceiling of ${ceilings[0]!.server}, one publisher to one subscriber, nothing verified: ${ceilings.map((c) => `${formatCount(c.msgsPerSec)} msg/s at ${c.payload} B`).join(', ')}`;
+    notes.unshift(...(wide ? [line] : wrapAt(line, TABLE_WIDTH)), ...held);
+  }
   const net = result.environment.networkFloor;
   if (net)
     notes.unshift(

@@ -3,10 +3,11 @@
  * SLO verdicts and flags; failed, skipped and oversubscribed cases shown as such, never dropped.
  */
 
-import { formatBytes, formatCount, formatDuration } from '../../wire/units.js';
+import { formatBytes, formatCount, formatCpuPerMillion, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText, SLO_FLAGS } from '../results/case-verdicts.js';
 import { MIN_TAIL_SAMPLES, RATE_SHORTFALL_LIMIT_PCT, SCHEDULER_BOUND_PCT, SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
-import type { CaseResult, LatencyFloor, NetworkFloor, ResultFile } from '../results/types.js';
+import { ceilingFor, ceilingNote } from '../results/server-ceiling.js';
+import type { CaseResult, LatencyFloor, NetworkFloor, ResultFile, ServerCeiling } from '../results/types.js';
 
 export const CASE_COLUMNS = [
   'case',
@@ -41,7 +42,7 @@ export function allCaseRows(results: readonly ResultFile[]): { columns: string[]
   const labels = runLabels(results);
   const rows = results.flatMap((r, k) =>
     r.cases.map((c) => {
-      const row = caseRow(c, r.environment.latencyFloor, r.environment.networkFloor);
+      const row = caseRow(c, r.environment.latencyFloor, r.environment.networkFloor, r.environment.serverCeilings);
       return { ...row, cells: labels ? [labels[k], ...row.cells] : row.cells, case: c };
     }),
   );
@@ -66,7 +67,7 @@ function sloCell(c: CaseResult): string {
  * One row. A rate case's notes set its tail beside the latency floor measured in the same run
  * (`floor`: environment.latencyFloor), so a reader sees how much of it the machine explains.
  */
-export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: NetworkFloor): CaseRow {
+export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: NetworkFloor, ceilings?: readonly ServerCeiling[]): CaseRow {
   const s = c.summary;
   const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
   const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
@@ -80,7 +81,10 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: Netw
     : '–';
   // A network backend's server is beside its clients: its CPU and peak RSS are the broker's own cost.
   const server = s?.server;
-  if (server?.cpuPct !== undefined) cpu += `; server ${server.cpuPct.toFixed(0)}% (run delay ${(server.runDelayPct ?? 0).toFixed(1)}%)`;
+  if (server?.cpuPct !== undefined) {
+    const perMessage = server.cpuSecondsPerMillionMessages !== undefined ? `, ${formatCpuPerMillion(server.cpuSecondsPerMillionMessages)}` : '';
+    cpu += `; server ${server.cpuPct.toFixed(0)}%${perMessage} (run delay ${(server.runDelayPct ?? 0).toFixed(1)}%)`;
+  }
   if (server?.peakRssBytes !== undefined) rss += `; server ${formatBytes(server.peakRssBytes)}`;
   const notes = [
     ...caseFlags(c)
@@ -92,6 +96,8 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: Netw
   if (networkFloor && c.workload === 'ping-pong' && s?.latencyNs?.p50 !== undefined && s.server !== undefined) {
     notes.push(`round trip p50 ${(s.latencyNs.p50 / networkFloor.p50).toFixed(2)}× bare TCP's in the same topology (${formatDuration(networkFloor.p50)})`);
   }
+  const ceiling = ceilingFor(c, ceilings);
+  if (ceiling && s?.msgsPerSec !== undefined) notes.push(ceilingNote(s.msgsPerSec, ceiling));
   if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
     notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
   }
@@ -145,6 +151,9 @@ export function environmentLines(r: ResultFile): [string, string][] {
       'network floor',
       `round trip p50 ${formatDuration(f.p50)}, p90 ${formatDuration(f.p90)}, p99 ${formatDuration(f.p99)} over ${f.roundTrips} round trips (${f.method})`,
     ]);
+  }
+  for (const c of e.serverCeilings ?? []) {
+    lines.push([`server ceiling (reference), ${c.payload} B`, `${c.server}: ${formatCount(c.msgsPerSec)} msg/s (${c.method})`]);
   }
   if (e.diskSync) {
     const d = e.diskSync;

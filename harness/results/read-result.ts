@@ -93,7 +93,14 @@ const figures = {
     .optional(),
   gc: z.looseObject({ count: count, pauseNs: count }).optional(),
   server: z
-    .looseObject({ cpuPct: num.optional(), peakRssBytes: count.optional(), runDelayPct: num.optional(), nodes: count.optional(), unavailable: text.optional() })
+    .looseObject({
+      cpuPct: num.optional(),
+      cpuSecondsPerMillionMessages: num.optional(),
+      peakRssBytes: count.optional(),
+      runDelayPct: num.optional(),
+      nodes: count.optional(),
+      unavailable: text.optional(),
+    })
     .optional(),
 };
 
@@ -157,6 +164,7 @@ export const resultFileSchema = z.looseObject({
       .looseObject({ ratePerSec: count, durationMs: count, samples: count, p50: count, p99: count, p999: count, max: count, method: text })
       .optional(),
     networkFloor: z.looseObject({ roundTrips: count, p50: num, p90: num, p99: num, method: text }).optional(),
+    serverCeilings: z.array(z.looseObject({ server: text, payload: count, msgsPerSec: num, runs: z.array(num), method: text })).optional(),
     diskSync: z
       .looseObject({
         dir: text,

@@ -114,6 +114,19 @@ export interface NetworkFloor {
   method: string;
 }
 
+/** A server's throughput with clients that do no work per message: the most it carries here. */
+export interface ServerCeiling {
+  /** The server, as its RunningServer describes itself (name and version). */
+  server: string;
+  /** Payload bytes per message. */
+  payload: number;
+  /** The median of the runs: messages one subscriber received per second from one publisher. */
+  msgsPerSec: number;
+  runs: number[];
+  /** How it was measured, in one line. */
+  method: string;
+}
+
 /**
  * A server a run used, under its key in `environment.servers`: the backend id, or
  * `<id>/durability=<policy>` for a server the harness configured for one durability. Read which
@@ -159,6 +172,12 @@ export interface Environment {
   /** The bare-ring latency floor at the suite's highest rate (calibration/latency-floor.ts); rate suites only. */
   latencyFloor?: LatencyFloor;
   networkFloor?: NetworkFloor;
+  /**
+   * Suites with `nats` throughput cases: nats-server's raw ceiling at each of their payloads
+   * (calibration/nats-raw-ceiling.ts), the reference every broker's one-producer throughput is
+   * shown against. Nothing in it is verified: a reference, never a case.
+   */
+  serverCeilings?: ServerCeiling[];
   /** Suites with durable backends: the disk's fdatasync latency and sequential write rate. */
   diskSync?: DiskSync;
   /** Servers of network backends, by backend id. */
@@ -245,6 +264,12 @@ export interface SchedulingFigures {
 export interface ServerFigures {
   /** CPU of all the server's threads, in % of one core. */
   cpuPct?: number;
+  /**
+   * The server's CPU time per million of the messages the case counts in msg/s (received: a
+   * fan-out's every subscriber's copy, a group's every member's), in seconds: cpuPct / 100 ×
+   * 10^6 / msgsPerSec. What a message costs the server, comparable across servers and rates.
+   */
+  cpuSecondsPerMillionMessages?: number;
   /** Peak resident set of the server process in the window (VmHWM, reset as the window opened). */
   peakRssBytes?: number;
   /** The busiest server thread's time runnable but waiting for a CPU, in % of the window. */

@@ -185,7 +185,13 @@ export function computeFigures(
   const gcs = reports.filter((r) => r.gc !== undefined);
   if (gcs.length > 0) figures.gc = { count: gcs.reduce((s, r) => s + r.gc!.count, 0), pauseNs: gcs.reduce((s, r) => s + r.gc!.pauseNs, 0) };
   figures.backendCounters = sumCounters(reports);
-  if (extras.server) figures.server = extras.server;
+  if (extras.server) {
+    const { cpuPct } = extras.server;
+    figures.server =
+      cpuPct !== undefined && figures.msgsPerSec !== undefined
+        ? { ...extras.server, cpuSecondsPerMillionMessages: ((cpuPct / 100) * 1e6) / figures.msgsPerSec }
+        : extras.server;
+  }
 
   const { lost, duplicated: dup, reordered, corrupt } = correctness;
   if (deliveryFailures(correctness, planned.params) > 0) {

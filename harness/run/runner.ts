@@ -8,6 +8,7 @@ import { placementSpread } from '../calibration/core-round-trip.js';
 import { measureDiskSync } from '../calibration/disk-sync.js';
 import { captureEnvironment } from '../calibration/environment.js';
 import { measureLatencyFloor } from '../calibration/latency-floor.js';
+import { measureNatsRawCeiling } from '../calibration/nats-raw-ceiling.js';
 import { measureNetworkFloor } from '../calibration/network-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';
@@ -56,7 +57,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   };
   const planned = planCases(effective, findBackend).filter((p) => !options.caseIds || options.caseIds.includes(p.id));
   options.events?.planned?.(planned, effective);
-  const floors = await machineFloors(planned, options.signal);
+  const floors = await machineFloors(planned, options.signal, scenario.duration);
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.
   const started = new Map<string, RunningServer>();
@@ -206,20 +207,32 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
 /**
  * The machine's own figures the planned cases are read against, measured before they run: the
  * latency floor at the highest rate (rate cases), the sockets' round trip (network ping-pong),
- * the disk's fdatasync latency and write rates (durable backends). None once stopped.
+ * nats-server's raw ceiling (`nats` throughput), the disk's fdatasync latency and write rates
+ * (durable backends). None once stopped.
  */
 export async function machineFloors(
   planned: readonly PlannedCase[],
   signal: AbortSignal | undefined,
-): Promise<Pick<Environment, 'latencyFloor' | 'networkFloor' | 'diskSync'>> {
+  windowNs = 2e9,
+): Promise<Pick<Environment, 'latencyFloor' | 'networkFloor' | 'serverCeilings' | 'diskSync'>> {
   const runs = planned.filter((p) => !p.skip);
   const rates = runs.filter((p) => p.params.rate !== undefined).map((p) => p.params.rate!);
   const latencyFloor = rates.length > 0 && !signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
   const networkPingPong = runs.some((p) => p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
   const networkFloor = networkPingPong && !signal?.aborted ? await measureNetworkFloor() : undefined;
+  // The brokers' reference: nats-server's own ceiling, where its client's throughput is measured.
+  const ceilingPayloads = [...new Set(runs.filter((p) => p.backend === 'nats' && p.workload === 'throughput').map((p) => p.params.payload))];
+  // Each run as long as a trial's window (at most 2 s, at least 0.25 s): a quick suite pays little for it.
+  const ceilingSeconds = Math.min(2, Math.max(0.25, windowNs / 1e9));
+  const serverCeilings = ceilingPayloads.length > 0 && !signal?.aborted ? await measureNatsRawCeiling(ceilingPayloads, ceilingSeconds) : undefined;
   const durable = runs.some((p) => findBackend(p.backend)?.traits.durable === true);
   const diskSync = durable && !signal?.aborted ? measureDiskSync() : undefined;
-  return { ...(latencyFloor ? { latencyFloor } : {}), ...(networkFloor ? { networkFloor } : {}), ...(diskSync ? { diskSync } : {}) };
+  return {
+    ...(latencyFloor ? { latencyFloor } : {}),
+    ...(networkFloor ? { networkFloor } : {}),
+    ...(serverCeilings ? { serverCeilings } : {}),
+    ...(diskSync ? { diskSync } : {}),
+  };
 }
 
 /** A case's result from the trials it ran: failed if any trial failed, summarised over all. */

@@ -114,6 +114,7 @@ export function summarizeTrials(trials: TrialResult[], slo: Slo | undefined): Ca
       {},
       {
         cpuPct: medianOf(servers, (x) => x!.cpuPct),
+        cpuSecondsPerMillionMessages: medianOf(servers, (x) => x!.cpuSecondsPerMillionMessages),
         // The largest: memory is judged by its worst moment.
         peakRssBytes: servers.some((x) => x!.peakRssBytes !== undefined) ? Math.max(...servers.map((x) => x!.peakRssBytes ?? 0)) : undefined,
         runDelayPct: medianOf(servers, (x) => x!.runDelayPct),

@@ -12,13 +12,15 @@ import { measureNatsRawCeiling } from '../dist/harness/calibration/nats-raw-ceil
 const payload = Number(process.argv[2] ?? 64);
 const seconds = Number(process.argv[3] ?? 3);
 const runs = Number(process.argv[4] ?? 3);
-const ceilings = await measureNatsRawCeiling([payload], seconds, runs);
-if (ceilings === undefined) {
-  console.error('nats-server could not be started or measured (is it installed?)');
+const measured = await measureNatsRawCeiling([payload], seconds, runs);
+if ('problem' in measured) {
+  console.error(measured.problem);
   process.exit(1);
 }
-const [c] = ceilings;
+const [c] = measured.ceilings;
 for (const [i, rate] of c.runs.entries()) {
-  console.log(`run ${i + 1}: ${Math.round(rate).toLocaleString('en')} msg/s delivered (payload ${payload} B, one publisher, one subscriber, raw protocol)`);
+  console.log(
+    `run ${i + 1}: ${Math.round(rate).toLocaleString('en')} msg/s delivered (payload ${payload} B, message ${64 + payload} B (a case's envelope), one publisher, one subscriber, raw protocol)`,
+  );
 }
 console.log(`median of ${runs}: ${Math.round(c.msgsPerSec).toLocaleString('en')} msg/s (${c.server})`);

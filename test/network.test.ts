@@ -12,6 +12,7 @@ import { MemoryStorage, type Storage, type TopicLog } from '../broker/storage.js
 import { summaryTable } from '../harness/cli/summary-table.js';
 import { caseRow } from '../harness/report/case-rows.js';
 import { readResultFile } from '../harness/results/read-result.js';
+import { ceilingNote } from '../harness/results/server-ceiling.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { parseScenario, type ScenarioError } from '../harness/scenario/load.js';
 import type { RunningServer } from '../implementations/network-contract.js';
@@ -73,11 +74,11 @@ ${workloads}`);
       const throughput = result.cases.find((c) => c.workload === 'throughput')!;
       const ratio = (throughput.summary!.msgsPerSec! / ceiling.msgsPerSec).toFixed(2);
       expect(caseRow(throughput, undefined, undefined, result.environment.serverCeilings).cells.at(-1)).toContain(
-        `msg/s ${ratio}× nats-server's raw ceiling at 64 B (${formatCount(ceiling.msgsPerSec)} msg/s: raw protocol, nothing verified)`,
+        ceilingNote(throughput.summary!.msgsPerSec!, ceiling),
       );
       const table = summaryTable(result);
       expect(table).toMatch(/reference: the raw ceiling of nats-server/);
-      expect(table).toContain(`${ratio}×`);
+      expect(table).toContain(`${formatCount(throughput.summary!.msgsPerSec!)} msg/s, ${ratio}×`);
       // Not a fan-out or a group: their msg/s counts more deliveries than one publisher sends.
       const fanOut = result.cases.find((c) => c.workload === 'fan-out')!;
       expect(caseRow(fanOut, undefined, undefined, result.environment.serverCeilings).cells.at(-1)).not.toMatch(/raw ceiling/);

@@ -63,7 +63,7 @@ export function formatBytes(n: number): string {
   return `${n}B`;
 }
 
-/** A server's CPU time per million messages, in seconds: `3.07 CPU-s/M` (three digits, as counts). */
+/** A server's CPU time per million deliveries, in seconds: `3.07 CPU-s/M` (three digits, as counts). */
 export function formatCpuPerMillion(seconds: number): string {
   return `${seconds >= 100 ? Math.round(seconds) : seconds.toPrecision(3)} CPU-s/M`;
 }

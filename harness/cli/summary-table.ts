@@ -8,7 +8,7 @@
 import { formatBytes, formatCount, formatCpuPerMillion, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
 import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
-import { ceilingFor } from '../results/server-ceiling.js';
+import { ceilingFor, ceilingRatio } from '../results/server-ceiling.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 import { compactCaseId } from './comparison-table.js';
 import { renderTable, TABLE_WIDTH } from './table.js';
@@ -94,14 +94,14 @@ export function summaryTable(result: ResultFile, wide = false): string {
   const headers = ['backend', 'workload', 'params', 'status', 'msg/s [95% CI]', 'p50', 'p99', 'p999', 'run delay p/c, GC', 'delivery', 'flags'];
   // Network backends: the server's own CPU, peak RSS and run delay, beside the clients' figures.
   if (wide && result.cases.some((c) => c.summary?.server)) {
-    headers.splice(9, 0, 'server cpu (per M msgs), rss, delay');
+    headers.splice(9, 0, 'server cpu (per M deliveries), rss, delay');
     result.cases.forEach((c, i) => {
       const x = c.summary?.server;
       rows[i].splice(
         9,
         0,
         x?.cpuPct !== undefined
-          ? `${x.cpuPct.toFixed(0)}%${x.cpuSecondsPerMillionMessages !== undefined ? ` ${formatCpuPerMillion(x.cpuSecondsPerMillionMessages)}` : ''}, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%`
+          ? `${x.cpuPct.toFixed(0)}%${x.cpuSecondsPerMillionMessages !== undefined ? ` (${formatCpuPerMillion(x.cpuSecondsPerMillionMessages)})` : ''}, ${x.peakRssBytes !== undefined ? formatBytes(x.peakRssBytes) : '?'}, ${(x.runDelayPct ?? 0).toFixed(1)}%`
           : '',
       );
     });
@@ -150,10 +150,10 @@ export function summaryTable(result: ResultFile, wide = false): string {
     const held = result.cases.flatMap((c) => {
       const ceiling = ceilingFor(c, ceilings);
       return ceiling && c.summary?.msgsPerSec !== undefined
-        ? [`  ${compactCaseId(c.id)}: ${formatCount(c.summary.msgsPerSec)} msg/s, ${(c.summary.msgsPerSec / ceiling.msgsPerSec).toFixed(2)}×`]
+        ? [`  ${wide ? c.id : compactCaseId(c.id)}: ${formatCount(c.summary.msgsPerSec)} msg/s, ${ceilingRatio(c.summary.msgsPerSec, ceiling).toFixed(2)}×`]
         : [];
     });
-    const line = `reference: the raw ceiling of ${ceilings[0]!.server}, one publisher to one subscriber, nothing verified: ${ceilings.map((c) => `${formatCount(c.msgsPerSec)} msg/s at ${c.payload} B`).join(', ')}`;
+    const line = `reference: the raw ceiling of ${ceilings[0]!.server}, one publisher to one subscriber, 256 a write, nothing verified: ${ceilings.map((c) => `${formatCount(c.msgsPerSec)} msg/s at payload ${c.payload} B`).join(', ')}`;
     notes.unshift(...(wide ? [line] : wrapAt(line, TABLE_WIDTH)), ...held);
   }
   const net = result.environment.networkFloor;

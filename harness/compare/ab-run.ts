@@ -89,7 +89,7 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
   options.events?.planned?.(planned, effective);
   const runnable = planned.map((p) => p.skip ?? (isNetworkBackend(findBackend(p.backend)!) ? AB_NETWORK_SKIP : undefined));
   // The floors a run records beside rate and durable cases, once, for both files (ab runs no network case).
-  const floors = await machineFloors(
+  const { floors, warnings: floorWarnings } = await machineFloors(
     planned.filter((_, index) => runnable[index] === undefined),
     options.signal,
   );
@@ -137,7 +137,7 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
       environment: {
         ...options.environment,
         gitCommit: gitCommit(build.dir),
-        warnings: [...options.environment.warnings, ...runWarnings(cases, options.environment.cores)],
+        warnings: [...options.environment.warnings, ...floorWarnings, ...runWarnings(cases, options.environment.cores)],
         finishedAt: new Date().toISOString(),
         ...floors,
       },

@@ -82,7 +82,8 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: Netw
   // A network backend's server is beside its clients: its CPU and peak RSS are the broker's own cost.
   const server = s?.server;
   if (server?.cpuPct !== undefined) {
-    const perMessage = server.cpuSecondsPerMillionMessages !== undefined ? `, ${formatCpuPerMillion(server.cpuSecondsPerMillionMessages)}` : '';
+    const perMessage =
+      server.cpuSecondsPerMillionMessages !== undefined ? `, ${formatCpuPerMillion(server.cpuSecondsPerMillionMessages)} per million deliveries` : '';
     cpu += `; server ${server.cpuPct.toFixed(0)}%${perMessage} (run delay ${(server.runDelayPct ?? 0).toFixed(1)}%)`;
   }
   if (server?.peakRssBytes !== undefined) rss += `; server ${formatBytes(server.peakRssBytes)}`;

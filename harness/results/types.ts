@@ -265,9 +265,12 @@ export interface ServerFigures {
   /** CPU of all the server's threads, in % of one core. */
   cpuPct?: number;
   /**
-   * The server's CPU time per million of the messages the case counts in msg/s (received: a
-   * fan-out's every subscriber's copy, a group's every member's), in seconds: cpuPct / 100 ×
-   * 10^6 / msgsPerSec. What a message costs the server, comparable across servers and rates.
+   * The server's CPU time per million of what the case counts in msg/s, in seconds: cpuPct / 100
+   * × 10^6 / msgsPerSec. That is per delivery (a fan-out's every subscriber's copy, a group's
+   * every member's) and, for ping-pong, per round trip (two messages through the server). What a
+   * delivery costs the server: comparable across servers within one workload (a rate case's
+   * server is woken more often per message than a closed loop's). In summaries, the median of
+   * the trials' ratios.
    */
   cpuSecondsPerMillionMessages?: number;
   /** Peak resident set of the server process in the window (VmHWM, reset as the window opened). */

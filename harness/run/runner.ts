@@ -57,7 +57,10 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   };
   const planned = planCases(effective, findBackend).filter((p) => !options.caseIds || options.caseIds.includes(p.id));
   options.events?.planned?.(planned, effective);
-  const floors = await machineFloors(planned, options.signal, scenario.duration);
+  const { floors, warnings: floorWarnings } = await machineFloors(planned, options.signal, {
+    windowNs: scenario.duration,
+    natsServerNamed: scenario.servers?.nats !== undefined,
+  });
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.
   const started = new Map<string, RunningServer>();
@@ -77,7 +80,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   } finally {
     await Promise.all([...started.values()].map((s) => s.stop()));
   }
-  const warnings = [...environment.warnings, ...runWarnings(cases, environment.cores)];
+  const warnings = [...environment.warnings, ...floorWarnings, ...runWarnings(cases, environment.cores)];
   return {
     schema: RESULT_SCHEMA,
     scenario: withoutSecrets(file ? { ...effective, file } : effective),
@@ -207,31 +210,43 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
 /**
  * The machine's own figures the planned cases are read against, measured before they run: the
  * latency floor at the highest rate (rate cases), the sockets' round trip (network ping-pong),
- * nats-server's raw ceiling (`nats` throughput), the disk's fdatasync latency and write rates
- * (durable backends). None once stopped.
+ * nats-server's raw ceiling (`nats` throughput on a server the harness starts; each run as long
+ * as a trial's window, 0.25–2 s, so a quick suite pays little for it), the disk's fdatasync
+ * latency and write rates (durable backends). None once stopped; a reference that could not be
+ * measured is a warning.
  */
 export async function machineFloors(
   planned: readonly PlannedCase[],
   signal: AbortSignal | undefined,
-  windowNs = 2e9,
-): Promise<Pick<Environment, 'latencyFloor' | 'networkFloor' | 'serverCeilings' | 'diskSync'>> {
+  { windowNs = 2e9, natsServerNamed = false }: { windowNs?: number; natsServerNamed?: boolean } = {},
+): Promise<{ floors: Pick<Environment, 'latencyFloor' | 'networkFloor' | 'serverCeilings' | 'diskSync'>; warnings: string[] }> {
   const runs = planned.filter((p) => !p.skip);
+  const warnings: string[] = [];
   const rates = runs.filter((p) => p.params.rate !== undefined).map((p) => p.params.rate!);
   const latencyFloor = rates.length > 0 && !signal?.aborted ? await measureLatencyFloor(Math.max(...rates)) : undefined;
   const networkPingPong = runs.some((p) => p.workload === 'ping-pong' && isNetworkBackend(findBackend(p.backend)!));
   const networkFloor = networkPingPong && !signal?.aborted ? await measureNetworkFloor() : undefined;
-  // The brokers' reference: nats-server's own ceiling, where its client's throughput is measured.
-  const ceilingPayloads = [...new Set(runs.filter((p) => p.backend === 'nats' && p.workload === 'throughput').map((p) => p.params.payload))];
-  // Each run as long as a trial's window (at most 2 s, at least 0.25 s): a quick suite pays little for it.
-  const ceilingSeconds = Math.min(2, Math.max(0.25, windowNs / 1e9));
-  const serverCeilings = ceilingPayloads.length > 0 && !signal?.aborted ? await measureNatsRawCeiling(ceilingPayloads, ceilingSeconds) : undefined;
+  // The brokers' reference: nats-server's own ceiling, where its client's throughput is measured
+  // on a server of the harness's (one named by `servers:` runs elsewhere: nothing here is its ceiling).
+  const ceilingPayloads = natsServerNamed
+    ? []
+    : [...new Set(runs.filter((p) => p.backend === 'nats' && p.workload === 'throughput').map((p) => p.params.payload))];
+  let serverCeilings: Environment['serverCeilings'];
+  if (ceilingPayloads.length > 0 && !signal?.aborted) {
+    const ceiling = await measureNatsRawCeiling(ceilingPayloads, Math.min(2, Math.max(0.25, windowNs / 1e9)), 3, signal);
+    if ('ceilings' in ceiling) serverCeilings = ceiling.ceilings;
+    else if (!signal?.aborted) warnings.push(ceiling.problem);
+  }
   const durable = runs.some((p) => findBackend(p.backend)?.traits.durable === true);
   const diskSync = durable && !signal?.aborted ? measureDiskSync() : undefined;
   return {
-    ...(latencyFloor ? { latencyFloor } : {}),
-    ...(networkFloor ? { networkFloor } : {}),
-    ...(serverCeilings ? { serverCeilings } : {}),
-    ...(diskSync ? { diskSync } : {}),
+    floors: {
+      ...(latencyFloor ? { latencyFloor } : {}),
+      ...(networkFloor ? { networkFloor } : {}),
+      ...(serverCeilings ? { serverCeilings } : {}),
+      ...(diskSync ? { diskSync } : {}),
+    },
+    warnings,
   };
 }
 

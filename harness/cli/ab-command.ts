@@ -24,6 +24,7 @@ import { comparisonTable } from './comparison-table.js';
 import { BadInput, ExitCode } from './exit.js';
 import { prepareOutputFolder } from './output-folder.js';
 import { writeResultSomewhere } from './run-suite.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { TABLE_WIDTH } from './table.js';
 
 interface AbFlags {
@@ -33,9 +34,6 @@ interface AbFlags {
   threshold: string;
   wide?: boolean;
 }
-
-const STOP_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
-type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
  * A side named on the command line: a checkout of this project whose build answers
@@ -105,26 +103,13 @@ async function abCommand(a: string, b: string, file: string, flags: AbFlags): Pr
   const paths = [freeResultPath(flags.out, `${scenario.name}-a`, taken), freeResultPath(flags.out, `${scenario.name}-b`, taken)];
   for (const path of paths) prepareOutputFolder(flags.out, '--out', basename(path));
 
-  // A signal stops the running trial; the pairs that ran are written, each side's file whole.
-  // A second signal exits at once, saying what it leaves unwritten.
-  const abort = new AbortController();
-  let stoppedBy: StopSignal | undefined;
+  // A signal stops the running trial; the pairs that ran are written, each side's file whole
+  // (stop-on-signals.ts).
   let written: string[] = [];
-  const onSignal = (signal: StopSignal) => {
-    if (stoppedBy) {
-      process.stderr.write(
-        `\nsecond signal (${signal}): exiting now${written.length < 2 ? ', without both result files' : ''}; written: ${written.length === 0 ? 'none' : written.join(', ')}\n`,
-      );
-      process.exit(STOP_SIGNALS[signal]);
-    }
-    stoppedBy = signal;
-    process.stderr.write(`\n${signal}: stopping the running trial, then writing the pairs that ran\n`);
-    abort.abort();
-  };
-  const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
-    const handler = () => onSignal(signal);
-    process.on(signal, handler);
-    return [signal, handler] as const;
+  const stop = stopOnSignals({
+    first: (signal) => `${signal}: stopping the running trial, then writing the pairs that ran`,
+    second: (signal) =>
+      `second signal (${signal}): exiting now${written.length < 2 ? ', without both result files' : ''}; written: ${written.length === 0 ? 'none' : written.join(', ')}`,
   });
   const say = (line: string) => process.stderr.write(`${line}\n`);
   let results: Awaited<ReturnType<typeof runAb>>;
@@ -140,7 +125,7 @@ async function abCommand(a: string, b: string, file: string, flags: AbFlags): Pr
     say(`ab: ${cases.length} case(s) × ${trials} trials on each of A (${named(0)}) and B (${named(1)}), alternating; about ${formatEta(seconds)}`);
     results = await runAb(scenario, file, builds, {
       trials,
-      signal: abort.signal,
+      signal: stop.signal,
       environment,
       ...(backends ? { backends } : {}),
       events: {
@@ -150,12 +135,13 @@ async function abCommand(a: string, b: string, file: string, flags: AbFlags): Pr
     });
     written = results.map((r, i) => writeResultSomewhere(paths[i], `${JSON.stringify(r, null, 2)}\n`));
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    stop.release();
   }
   const comparison = compareResults(results[0], results[1], threshold);
   for (const warning of comparison.warnings) say(`nanomq ab: WARNING: ${warning}`);
   process.stdout.write(`A: ${written[0]}\nB: ${written[1]}\nB against A, trials alternating:\n${comparisonTable(comparison, flags.wide === true)}\n`);
-  if (stoppedBy) return STOP_SIGNALS[stoppedBy];
+  const stoppedCode = stop.exitCode();
+  if (stoppedCode !== undefined) return stoppedCode;
   if (comparison.regressions > 0) return ExitCode.Regression;
   if (results.flatMap((r) => r.cases).some((c) => c.status === 'failed')) return ExitCode.Failed;
   // Never a quiet pass: nothing judged, or a figure that looks worse and could not be judged.

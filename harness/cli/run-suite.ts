@@ -24,6 +24,7 @@ import { dryRun } from './dry-run.js';
 import { BadInput, ExitCode } from './exit.js';
 import { prepareOutputFolder } from './output-folder.js';
 import { progressReporter } from './progress.js';
+import { stopOnSignals } from './stop-on-signals.js';
 import { summaryTable } from './summary-table.js';
 
 export interface RunFlags {
@@ -49,8 +50,6 @@ export interface RunFlags {
 }
 
 /** The signals that end a run early; each writes what ran and exits 128 + its number. */
-const STOP_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
-type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
  * Writes a finished result; if its folder failed after the up-front check (disk full, removed,
@@ -158,28 +157,12 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
     }
   }
 
-  // SIGINT (Ctrl-C), SIGTERM (timeout, docker stop, a cancelled CI job) and SIGHUP alike:
-  // stop the case that is running, write every result with what ran, exit 128 + signal.
-  // A second signal is the user insisting (a stop that hangs): exit at once. The exit hooks
-  // still kill the servers and trial processes the run started.
-  const abort = new AbortController();
+  // A signal stops the running case; every result is written with what ran (stop-on-signals.ts).
   const written: string[] = [];
-  let stoppedBy: StopSignal | undefined;
-  const onSignal = (signal: StopSignal) => {
-    if (stoppedBy) {
-      process.stderr.write(
-        `\nsecond signal (${signal}): exiting now, without the results of a scenario still running; result files written: ${written.length === 0 ? 'none' : written.join(', ')}\n`,
-      );
-      process.exit(STOP_SIGNALS[signal]);
-    }
-    stoppedBy = signal;
-    process.stderr.write(`\n${signal}: stopping the running case, then writing what ran\n`);
-    abort.abort();
-  };
-  const handlers = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
-    const handler = () => onSignal(signal);
-    process.on(signal, handler);
-    return [signal, handler] as const;
+  const stop = stopOnSignals({
+    first: (signal) => `${signal}: stopping the running case, then writing what ran`,
+    second: (signal) =>
+      `second signal (${signal}): exiting now, without the results of a scenario still running; result files written: ${written.length === 0 ? 'none' : written.join(', ')}`,
   });
   // The second before the suite: is anything else using the machine?
   const machineBefore = await measureMachineLoad();
@@ -194,7 +177,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       const progress = progressReporter(scenario.name);
       let result: ResultFile;
       try {
-        result = await runScenario(scenario, file, { backends, trials, events: progress, signal: abort.signal, environment });
+        result = await runScenario(scenario, file, { backends, trials, events: progress, signal: stop.signal, environment });
       } finally {
         progress.stop();
       }
@@ -203,7 +186,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       written.push(path);
       if (confirm) {
         const say = (line: string) => process.stderr.write(`${line}\n`);
-        const confirmed = await confirmAgainst(result, scenario, file, confirm, { signal: abort.signal, environment }, say);
+        const confirmed = await confirmAgainst(result, scenario, file, confirm, { signal: stop.signal, environment }, say);
         ({ result, comparison } = confirmed);
         unjudged = confirmed.unjudged;
         if (confirmed.notFollowedUp.length > 0)
@@ -234,7 +217,7 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
       }
     }
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
+    stop.release();
   }
   if (comparison && !flags.json) process.stdout.write(`\nagainst ${confirm!.baselinePath}:\n${comparisonTable(comparison, flags.wide === true)}\n`);
   if (flags.json) {
@@ -256,7 +239,8 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
     }));
     process.stdout.write(`${JSON.stringify({ results: out, ...(comparison ? { comparison } : {}) }, null, 2)}\n`);
   }
-  if (stoppedBy) return { results, written, exitCode: STOP_SIGNALS[stoppedBy] };
+  const stoppedCode = stop.exitCode();
+  if (stoppedCode !== undefined) return { results, written, exitCode: stoppedCode };
   // The gate's answer first: a case ok in the baseline that failed now is a regression too.
   if (comparison && comparison.regressions > 0) return { results, written, exitCode: ExitCode.Regression };
   // A case that failed (delivery, timeout) is said by its own code first, whatever was judged.

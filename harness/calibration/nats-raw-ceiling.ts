@@ -31,41 +31,42 @@ const GRACE_MS = 5000;
 /** A run that cannot go on: the server cut a socket, a reply never came, or the run was stopped. */
 class RunAbandoned extends Error {}
 
-/** Resolves when `ready` does; rejects when a socket closes or errs, the deadline passes, or `signal` aborts. */
-function guarded<T>(ready: Promise<T>, sockets: readonly Socket[], deadline: number, signal: AbortSignal | undefined): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const fail = (why: string) => () => {
-      done();
-      reject(new RunAbandoned(why));
-    };
-    const onClose = fail('nats-server closed a socket');
-    const onAbort = fail('stopped');
-    const timer = setTimeout(fail('no reply in time'), Math.max(0, deadline - performance.now()));
-    const done = () => {
+/**
+ * What ends a run early, watched once for the whole run (not per wait: the measured loop waits
+ * thousands of times a second, on the event loop it measures): a socket closing or failing, the
+ * deadline, the suite stopping. `until(p)` is `p`, unless one of those comes first.
+ */
+function runGuard(deadline: number, signal: AbortSignal | undefined) {
+  let fail: (why: string) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = (why) => reject(new RunAbandoned(why));
+  });
+  failed.catch(() => {}); // observed through `until`; never an unhandled rejection
+  const onClose = () => fail('nats-server closed a socket');
+  const onAbort = () => fail('stopped');
+  const timer = setTimeout(() => fail('no reply in time'), Math.max(0, deadline - performance.now()));
+  signal?.addEventListener('abort', onAbort);
+  if (signal?.aborted) onAbort();
+  const watched: Socket[] = [];
+  return {
+    watch(socket: Socket) {
+      watched.push(socket);
+      socket.on('close', onClose);
+      socket.on('error', onClose);
+    },
+    until<T>(p: Promise<T>): Promise<T> {
+      return Promise.race([p, failed]);
+    },
+    release() {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      for (const s of sockets) {
+      for (const s of watched) {
         s.off('close', onClose);
         s.off('error', onClose);
+        s.on('error', () => {}); // destroyed next: a late error is nobody's
       }
-    };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort);
-    for (const s of sockets) {
-      s.once('close', onClose);
-      s.once('error', onClose);
-    }
-    ready.then(
-      (value) => {
-        done();
-        resolve(value);
-      },
-      (error: unknown) => {
-        done();
-        reject(error);
-      },
-    );
-  });
+    },
+  };
 }
 
 /** Sends `text` with a PING; the promise resolves once its PONG is back (everything before it was read). */
@@ -91,18 +92,19 @@ async function oneRun(port: number, payload: number, seconds: number, signal: Ab
   const batch = Buffer.concat(Array.from({ length: BATCH }, () => pub));
   const msgFrameBytes = Buffer.byteLength(`MSG ${SUBJECT} 1 ${messageBytes}\r\n`) + messageBytes + 2;
   const window = Math.max(BATCH, Math.floor(WINDOW_BYTES / msgFrameBytes));
+  const guard = runGuard(performance.now() + seconds * 1000 + GRACE_MS, signal);
   const sockets: Socket[] = [];
-  const deadline = performance.now() + seconds * 1000 + GRACE_MS;
   try {
     const open = () => {
       const socket = connect({ host: '127.0.0.1', port, noDelay: true });
       sockets.push(socket);
-      return guarded(new Promise<Socket>((resolve) => socket.once('connect', () => resolve(socket))), [socket], deadline, signal);
+      guard.watch(socket);
+      return guard.until(new Promise<Socket>((resolve) => socket.once('connect', () => resolve(socket))));
     };
     const sub = await open();
     const publisher = await open();
-    await guarded(handshake(sub, `CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${SUBJECT} 1\r\n`), sockets, deadline, signal);
-    await guarded(handshake(publisher, 'CONNECT {"verbose":false,"pedantic":false}\r\n'), sockets, deadline, signal);
+    await guard.until(handshake(sub, `CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${SUBJECT} 1\r\n`));
+    await guard.until(handshake(publisher, 'CONNECT {"verbose":false,"pedantic":false}\r\n'));
     let receivedBytes = 0;
     let sent = 0;
     let wake: (() => void) | null = null;
@@ -119,17 +121,18 @@ async function oneRun(port: number, payload: number, seconds: number, signal: Ab
     const end = measureFrom + seconds * 1000;
     while (performance.now() < end) {
       if (inFlight() >= window) {
-        await guarded(new Promise<void>((resolve) => (wake = resolve)), sockets, deadline, signal);
+        await guard.until(new Promise<void>((resolve) => (wake = resolve)));
         continue;
       }
       const drained = publisher.write(batch);
       sent += BATCH;
-      if (!drained) await guarded(new Promise((resolve) => publisher.once('drain', resolve)), sockets, deadline, signal);
+      if (!drained) await guard.until(new Promise((resolve) => publisher.once('drain', resolve)));
     }
     const received = Math.floor(receivedBytes / msgFrameBytes);
     if (received === 0) throw new RunAbandoned('nothing was delivered');
     return received / ((performance.now() - measureFrom) / 1000);
   } finally {
+    guard.release();
     for (const s of sockets) s.destroy();
   }
 }

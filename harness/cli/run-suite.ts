@@ -49,8 +49,6 @@ export interface RunFlags {
   threshold?: string;
 }
 
-/** The signals that end a run early; each writes what ran and exits 128 + its number. */
-
 /**
  * Writes a finished result; if its folder failed after the up-front check (disk full, removed,
  * made read-only meanwhile), the run is not thrown away: it goes to the temporary folder, and
@@ -164,15 +162,15 @@ export async function runSuite(files: string[], flags: RunFlags): Promise<SuiteR
     second: (signal) =>
       `second signal (${signal}): exiting now, without the results of a scenario still running; result files written: ${written.length === 0 ? 'none' : written.join(', ')}`,
   });
-  // The second before the suite: is anything else using the machine?
-  const machineBefore = await measureMachineLoad();
-  const captured = captureEnvironment();
-  const busy = busyWarning(machineBefore, captured.cores);
-  const environment = { ...captured, machineBefore, warnings: busy ? [...captured.warnings, busy] : captured.warnings };
   const results: ResultFile[] = [];
   let comparison: Comparison | undefined;
   let unjudged: string[] = [];
   try {
+    // The second before the suite: is anything else using the machine?
+    const machineBefore = await measureMachineLoad();
+    const captured = captureEnvironment();
+    const busy = busyWarning(machineBefore, captured.cores);
+    const environment = { ...captured, machineBefore, warnings: busy ? [...captured.warnings, busy] : captured.warnings };
     for (const [k, { file, scenario }] of loaded.entries()) {
       const progress = progressReporter(scenario.name);
       let result: ResultFile;

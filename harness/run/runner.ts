@@ -59,7 +59,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   options.events?.planned?.(planned, effective);
   const { floors, warnings: floorWarnings } = await machineFloors(planned, options.signal, {
     windowNs: scenario.duration,
-    natsServerNamed: scenario.servers?.nats !== undefined,
+    natsServerNamed: scenario.servers?.nats?.url !== undefined,
   });
   const cases: CaseResult[] = [];
   // Servers for network backends: started when their first case runs, always stopped at the end.

@@ -395,6 +395,22 @@ export const mutants = [
     test: vitest('test/wal-power-cut.test.ts'),
   },
   {
+    id: 'sync-thread-failure-ignored',
+    what: "a failed fdatasync on the log's sync thread does not end the log, so what that sync should have made durable is acknowledged (fsyncgate)",
+    file: 'wal/log.ts',
+    find: '    if (outcome !== null) this.fail(outcome);\n',
+    replace: "    if (outcome !== null && outcome.message === 'never') this.fail(outcome);\n",
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
+  {
+    id: 'sync-ignores-sync-thread',
+    what: "a sync on the appending thread does not wait for the sync thread's running fdatasync, so its success acknowledges what a failing one did not write, and a roll closes the fd under it",
+    file: 'wal/log.ts',
+    find: '    this.awaitBackground();\n    if (this.failure !== null) throw this.failure;\n    const covered',
+    replace: '    if (this.failure !== null) throw this.failure;\n    const covered',
+    test: vitest('test/wal-power-cut.test.ts'),
+  },
+  {
     id: 'retention-ignores-groups',
     what: "retention deletes segments a consumer group's committed offset on disk still needs, so a group restarted after a power cut skips acknowledged messages",
     file: 'wal/log.ts',

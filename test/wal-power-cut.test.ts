@@ -34,9 +34,19 @@ function bodyFor(offset: number, length: number): Uint8Array {
   return body;
 }
 
-function openLog(files: PowerCutFiles, durability: DurabilityPolicy): WriteAheadLog {
+/**
+ * How the log is driven: `batch` syncs on the appending thread or libuv's pool (the broker's way),
+ * `batch, sync thread` also starts groups on a sync thread of their own (the wal backend's way:
+ * the simulated thread syncs at the second poll, so appends and cuts come between).
+ */
+type Mode = 'batch' | 'batch, sync thread' | 'always';
+const MODES: readonly Mode[] = ['batch', 'batch, sync thread', 'always'];
+
+function openLog(files: PowerCutFiles, mode: Mode): WriteAheadLog {
+  const durability: DurabilityPolicy = mode === 'always' ? 'always' : 'batch';
   return WriteAheadLog.open(DIR, {
     durability,
+    syncThread: mode === 'batch, sync thread',
     files,
     segmentBytes: SEGMENT_BYTES,
     retentionBytes: RETENTION_BYTES,
@@ -81,7 +91,7 @@ function checkLog(log: WriteAheadLog, files: PowerCutFiles, appended: Map<number
   for (const offset of [...appended.keys()]) if (offset >= log.endOffset) appended.delete(offset);
 }
 
-async function appendSome(log: WriteAheadLog, appended: Map<number, Appended>, random: () => number, policy: DurabilityPolicy): Promise<{ rolled: boolean }> {
+async function appendSome(log: WriteAheadLog, appended: Map<number, Appended>, random: () => number, policy: Mode): Promise<{ rolled: boolean }> {
   const appends = 1 + Math.floor(random() * 40);
   let rolled = false;
   for (let i = 0; i < appends; i++) {
@@ -94,11 +104,12 @@ async function appendSome(log: WriteAheadLog, appended: Map<number, Appended>, r
     appended.set(offset, { count, length });
     log.append(bodyFor(offset, length), count);
     rolled = log.segmentCount !== segments;
-    if (policy === 'batch') {
+    if (policy !== 'always') {
       // The broker's way (an fdatasync on the pool while appends go on, some rolling the
-      // segment under it), the wal backend's (syncIfDue on this thread), and waits between.
+      // segment under it), syncIfDue (on this thread, or started on the sync thread: the wal
+      // backend's way, which never uses the pool), and waits between.
       const dice = random();
-      if (dice < 0.3) log.syncAsync(() => {});
+      if (dice < 0.3 && policy === 'batch') log.syncAsync(() => {});
       else if (dice < 0.4) await new Promise<void>((resolve) => setImmediate(resolve));
       else log.syncIfDue(nowNs());
     }
@@ -106,9 +117,9 @@ async function appendSome(log: WriteAheadLog, appended: Map<number, Appended>, r
   return { rolled };
 }
 
-describe.each(['batch', 'always'] as const)('the log under %s, through power cuts', (policy) => {
+describe.each(MODES)('the log under %s, through power cuts', (policy) => {
   it(`keeps every acknowledged message through ${CUTS} power cuts, intact and in order`, async () => {
-    const random = seededRandom(policy === 'batch' ? 27 : 72);
+    const random = seededRandom(policy === 'batch' ? 27 : policy === 'always' ? 72 : 45);
     let files = new PowerCutFiles();
     const appended = new Map<number, Appended>();
     let acknowledged = 0;
@@ -179,7 +190,7 @@ const SITES: { operation: FileOperation; code: string }[] = [
   { operation: 'unlink', code: 'EIO' },
 ];
 
-describe.each(['batch', 'always'] as const)('the log under %s, when the disk fails', (policy) => {
+describe.each(MODES)('the log under %s, when the disk fails', (policy) => {
   it.each(SITES)(
     '$code at $operation: stops acknowledging at once, and loses nothing acknowledged before',
     async ({ operation, code }) => {
@@ -266,5 +277,96 @@ describe('file descriptors and an fdatasync still running on the pool', () => {
     expect(files.exists(`${DIR}/LOCK`)).toBe(true);
     expect(await synced).toBeNull();
     expect(files.exists(`${DIR}/LOCK`)).toBe(false);
+  });
+});
+
+/**
+ * A sync thread the test ends by hand: `end(outcome)` makes the running fdatasync end with it
+ * (null: it succeeded), as the thread would at a moment the log does not choose.
+ */
+function handDrivenSyncThread(files: PowerCutFiles): { end: (outcome: Error | null) => void; started: () => number } {
+  let running = false;
+  let ended: Error | null | undefined;
+  let starts = 0;
+  files.backgroundSync = () => ({
+    get running() {
+      return running;
+    },
+    start: () => {
+      running = true;
+      ended = undefined;
+      starts++;
+    },
+    poll: () => {
+      if (!running || ended === undefined) return running ? undefined : null;
+      running = false;
+      return ended;
+    },
+    wait: () => {
+      running = false;
+      // Waited for before the test ended it: it ends now, as the test last said (default: well).
+      return ended ?? null;
+    },
+    close: () => {},
+  });
+  return { end: (outcome) => (ended = outcome), started: () => starts };
+}
+
+describe('the sync thread (option syncThread: the wal backend, whose producer never yields to its event loop)', () => {
+  const eio = () => Object.assign(new Error('EIO: fdatasync'), { code: 'EIO' });
+
+  it('appends go on while its fdatasync runs; what it covered becomes durable when it is seen to end, not what came after', () => {
+    const files = new PowerCutFiles();
+    const thread = handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    log.append(bodyFor(0, 100), 1);
+    expect(log.syncIfDue(nowNs())).toBe(true);
+    log.append(bodyFor(1, 100), 1);
+    expect(log.syncIfDue(nowNs())).toBe(false);
+    expect(log.durableOffset).toBe(0);
+    thread.end(null);
+    log.syncIfDue(nowNs());
+    expect(log.durableOffset).toBe(1);
+    // The next group started as soon as the first was seen to end.
+    expect(thread.started()).toBe(2);
+    log.close();
+  });
+
+  it("a sync on this thread waits for it, and its failure is the log's: a later success proves nothing (fsyncgate)", () => {
+    const files = new PowerCutFiles();
+    const thread = handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    log.append(bodyFor(0, 100), 1);
+    log.syncIfDue(nowNs());
+    log.append(bodyFor(1, 100), 1);
+    thread.end(eio());
+    expect(() => log.sync()).toThrow(LogFailedError);
+    expect(log.durableOffset).toBe(0);
+    expect(() => log.append(bodyFor(2, 100), 1)).toThrow(LogFailedError);
+  });
+
+  it('a roll waits for it before the old segment is closed or the new one begun', () => {
+    const files = new PowerCutFiles();
+    const thread = handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, segmentBytes: 4096, groupCommit: { maxDelayUs: 0 } });
+    log.append(bodyFor(0, 1000), 1);
+    log.syncIfDue(nowNs());
+    thread.end(eio());
+    // This one does not fit: the roll must hear of the failure before it begins the next segment.
+    expect(() => log.append(bodyFor(1, 4000), 1)).toThrow(LogFailedError);
+    expect(log.segmentCount).toBe(1);
+    expect(log.durableOffset).toBe(0);
+  });
+
+  it("the pool's fdatasync is refused while the thread's runs (Linux tells one of two of an error)", () => {
+    const files = new PowerCutFiles();
+    handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    log.append(bodyFor(0, 100), 1);
+    log.syncIfDue(nowNs());
+    expect(log.syncInFlight).toBe(true);
+    expect(log.syncAsync(() => {})).toBe(false);
+    log.close();
+    expect(log.durableOffset).toBe(1);
   });
 });

@@ -28,6 +28,7 @@ import {
   writevSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { type BackgroundSync, SyncThread } from './sync-thread.js';
 
 /** How a file is opened: read, read and write, create or empty it, or create it only if absent (EEXIST). */
 export type OpenMode = 'r' | 'r+' | 'w' | 'w+' | 'wx';
@@ -48,6 +49,8 @@ export interface LogFiles {
   syncFile(fd: number): void;
   /** fdatasync on libuv's thread pool. */
   syncFileAsync(fd: number, done: (error: Error | null) => void): void;
+  /** A thread of its own for fdatasyncs, polled by a caller that never yields to its event loop. */
+  backgroundSync(): BackgroundSync;
   /** fsync of a directory: the entries created, renamed or removed in it are durable. */
   syncDirectory(dir: string): void;
   /** Makes `to` a second name of `from`; EEXIST when `to` exists (an atomic create-if-absent). */
@@ -75,6 +78,7 @@ export const nodeFiles: LogFiles = {
   truncate: (fd, length) => ftruncateSync(fd, length),
   syncFile: (fd) => fdatasyncSync(fd),
   syncFileAsync: (fd, done) => fdatasync(fd, (error) => done(error)),
+  backgroundSync: () => new SyncThread(),
   syncDirectory: (dir) => {
     const fd = openSync(dir, 'r');
     try {

@@ -6,7 +6,8 @@
  *   none    an append is acknowledged once written to the page cache (survives the process,
  *           not the machine);
  *   batch   group commit: one fdatasync for everything appended within `maxDelayUs` of the first
- *           unsynced append or once `maxMessages` are unsynced, whichever comes first;
+ *           unsynced append or once `maxMessages` or `maxBytes` are unsynced, whichever comes
+ *           first;
  *   always  every append is fdatasynced before `append` returns.
  * `durableOffset` is the moment of acknowledgement made explicit: every message below it is as
  * durable as the policy says. Readers that must see only acknowledged messages read below it.
@@ -40,6 +41,7 @@ import { createLogKey, readLogKey } from './log-key.js';
 import { MAX_BODY_BYTES, padTo8, RecordHeaderWriter, recordBytes } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
+import type { BackgroundSync } from './sync-thread.js';
 
 export const DURABILITY_POLICIES = ['none', 'batch', 'always'] as const;
 export type DurabilityPolicy = (typeof DURABILITY_POLICIES)[number];
@@ -49,6 +51,13 @@ export interface GroupCommit {
   readonly maxDelayUs: number;
   /** Unsynced messages that trigger an fdatasync at once (policy `batch`). */
   readonly maxMessages: number;
+  /**
+   * Unsynced bytes that trigger an fdatasync at once (policy `batch`), as PostgreSQL's
+   * wal_writer_flush_after: when appends come faster than the disk takes them, a group waits for
+   * nothing but the sync before it (with `syncThread`, the disk then never sits idle between
+   * groups: at 64 KiB messages, 0.83 → 0.94 GB/s against a disk that syncs 1.19–1.29 GB/s).
+   */
+  readonly maxBytes: number;
 }
 
 export interface LogOptions {
@@ -62,10 +71,17 @@ export interface LogOptions {
   readonly retentionMs?: number;
   /** The file system under the log (tests: one that fails or loses power). */
   readonly files?: LogFiles;
+  /**
+   * Policy `batch` from a caller that never yields to its event loop: `syncIfDue` starts each
+   * group's fdatasync on a thread of its own (sync-thread.ts) and returns, and a later call sees
+   * it end, so appends go on while the disk writes. Default false: `syncIfDue` syncs on the
+   * calling thread (a server on an event loop uses `syncAsync` instead).
+   */
+  readonly syncThread?: boolean;
 }
 
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_GROUP_COMMIT: GroupCommit = { maxDelayUs: 1000, maxMessages: 4096 };
+export const DEFAULT_GROUP_COMMIT: GroupCommit = { maxDelayUs: 1000, maxMessages: 4096, maxBytes: 1024 * 1024 };
 
 /** What opening the log found and did. */
 export interface RecoveryReport {
@@ -126,6 +142,7 @@ export class WriteAheadLog {
   durableOffset: number;
   /** Messages appended since the last fdatasync began, and when the first of them was (ns). */
   private unsyncedMessages = 0;
+  private unsyncedBytes = 0;
   private firstUnsyncedNs = 0;
   private syncing = false;
   /** Segment files closed while an fdatasync on the pool may still use them: closed when it ends. */
@@ -133,6 +150,10 @@ export class WriteAheadLog {
   /** What a sync() on this thread covered while the pool's fdatasync ran: made durable by its end. */
   private coveredWhileSyncing = 0;
   private unlockAfterSync = false;
+  /** The sync thread (option `syncThread`), what its running fdatasync covers, and when it began (ns). */
+  private background: BackgroundSync | null = null;
+  private backgroundCovers = 0;
+  private backgroundStartedNs = 0;
   private readonly files: LogFiles;
   /** The first failure: from then on nothing is acknowledged. */
   failure: LogFailedError | null = null;
@@ -203,6 +224,7 @@ export class WriteAheadLog {
         truncatedBytes: bytes.length - scan.validBytes,
         ...(truncated ? { truncated } : {}),
       };
+      if (options.syncThread === true && this.durability === 'batch') this.background = files.backgroundSync();
     } catch (error) {
       if (this.fd >= 0) files.close(this.fd);
       this.unlock();
@@ -260,6 +282,7 @@ export class WriteAheadLog {
     } else {
       if (this.unsyncedMessages === 0) this.firstUnsyncedNs = nowNs();
       this.unsyncedMessages += count;
+      this.unsyncedBytes += size;
     }
     return offset;
   }
@@ -267,24 +290,92 @@ export class WriteAheadLog {
   /** True when policy `batch` says the unsynced messages must be synced now. */
   syncDue(nowNs: number): boolean {
     if (this.unsyncedMessages === 0) return false;
-    return this.unsyncedMessages >= this.groupCommit.maxMessages || nowNs - this.firstUnsyncedNs >= this.groupCommit.maxDelayUs * 1000;
+    return this.groupIsFull() || nowNs - this.firstUnsyncedNs >= this.groupCommit.maxDelayUs * 1000;
+  }
+
+  private groupIsFull(): boolean {
+    return this.unsyncedMessages >= this.groupCommit.maxMessages || this.unsyncedBytes >= this.groupCommit.maxBytes;
   }
 
   /** Nanoseconds until the oldest unsynced append reaches `maxDelayUs` (0: due now; -1: nothing unsynced). */
   syncDelayNs(nowNs: number): number {
     if (this.unsyncedMessages === 0) return -1;
+    if (this.groupIsFull()) return 0;
     return Math.max(0, this.firstUnsyncedNs + this.groupCommit.maxDelayUs * 1000 - nowNs);
   }
 
-  /** Group commit from a synchronous caller: syncs when due; returns true when it did. */
+  /**
+   * Group commit from a synchronous caller: syncs when due; returns true when it did (with
+   * `syncThread`: when it started one, and `durableOffset` moves at a later call, once it ended).
+   */
   syncIfDue(nowNs: number): boolean {
+    if (this.background !== null) {
+      if (this.syncing || !this.backgroundIdle()) return false;
+      if (!this.syncDue(nowNs)) return false;
+      this.startBackground(nowNs);
+      return true;
+    }
     if (!this.syncDue(nowNs)) return false;
     this.sync();
     return true;
   }
 
+  /**
+   * With `syncThread`: everything unsynced goes to the sync thread now, due or not, unless its
+   * last fdatasync still runs; never waits. For an appender that cannot go on (its consumer
+   * reads only what is durable): the disk keeps writing while it waits for room.
+   */
+  syncSoon(): void {
+    if (this.background === null) throw new Error('syncSoon needs the option syncThread');
+    if (this.syncing || !this.backgroundIdle() || this.unsyncedMessages === 0) return;
+    this.startBackground(nowNs());
+  }
+
+  /** With `syncThread`: waits for the sync thread's running fdatasync, if any, and takes its outcome. */
+  awaitSyncThread(): void {
+    this.awaitBackground();
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Whether the sync thread is free, taking the outcome of a running fdatasync that has ended. */
+  private backgroundIdle(): boolean {
+    const background = this.background!;
+    if (!background.running) return true;
+    const outcome = background.poll();
+    if (outcome === undefined) return false;
+    this.backgroundEnded(outcome);
+    return true;
+  }
+
+  private startBackground(nowNs: number): void {
+    if (this.failure !== null) throw this.failure;
+    // What is appended from here on is not covered: it waits for the next group.
+    this.backgroundCovers = this.endOffset;
+    this.backgroundStartedNs = nowNs;
+    this.unsyncedMessages = 0;
+    this.unsyncedBytes = 0;
+    this.background!.start(this.fd);
+  }
+
+  /** The sync thread's fdatasync ended: what it covered is durable, unless it or the log failed. */
+  private backgroundEnded(outcome: Error | null): void {
+    this.syncNs += nowNs() - this.backgroundStartedNs;
+    this.syncs++;
+    if (outcome !== null) this.fail(outcome);
+    // Nothing counts as durable once the log has failed, even a sync that succeeded after.
+    else if (this.failure === null) this.durableOffset = Math.max(this.durableOffset, this.backgroundCovers);
+  }
+
+  /** Waits for the sync thread's running fdatasync, if any (its fd must stay open until then). */
+  private awaitBackground(): void {
+    if (this.background?.running === true) this.backgroundEnded(this.background.wait());
+  }
+
   /** fdatasync now, on this thread: everything appended so far becomes durable. */
   sync(): void {
+    // The sync thread's fdatasync first: a success here would prove nothing while one that
+    // covers earlier appends might still fail (Linux reports a writeback error to one of them).
+    this.awaitBackground();
     if (this.failure !== null) throw this.failure;
     const covered = this.endOffset;
     const started = nowNs();
@@ -296,6 +387,7 @@ export class WriteAheadLog {
     this.syncNs += nowNs() - started;
     this.syncs++;
     this.unsyncedMessages = 0;
+    this.unsyncedBytes = 0;
     // With an fdatasync running on the pool for this file, Linux reports a writeback error to
     // one of the two only: this one's success proves nothing until that one has ended well, and
     // its callback moves durableOffset for both.
@@ -309,7 +401,9 @@ export class WriteAheadLog {
    * does nothing, while one is running.
    */
   syncAsync(done: (error: Error | null, durableOffset: number) => void): boolean {
-    if (this.syncing) return false;
+    // One at a time, the sync thread's included: Linux tells only one of two concurrent syncs of
+    // a writeback error, so the other's success would prove nothing.
+    if (this.syncInFlight) return false;
     if (this.failure !== null) {
       const failure = this.failure;
       setImmediate(() => done(failure, this.durableOffset));
@@ -319,6 +413,7 @@ export class WriteAheadLog {
     const covered = this.endOffset;
     const fd = this.fd;
     this.unsyncedMessages = 0;
+    this.unsyncedBytes = 0;
     const started = nowNs();
     this.files.syncFileAsync(fd, (error) => {
       this.syncing = false;
@@ -336,8 +431,9 @@ export class WriteAheadLog {
     return true;
   }
 
+  /** Whether an fdatasync is running on the pool or the sync thread (asking sees the latter end). */
   get syncInFlight(): boolean {
-    return this.syncing;
+    return this.syncing || (this.background !== null && !this.backgroundIdle());
   }
 
   /**
@@ -375,8 +471,10 @@ export class WriteAheadLog {
    */
   close(): void {
     if (this.closed) return;
+    this.awaitBackground();
     if (this.failure === null && this.durability !== 'none' && this.durableOffset < this.endOffset) this.sync();
     this.closed = true;
+    this.background?.close();
     if (this.syncing) {
       this.closeAfterSync.push(this.fd);
       this.unlockAfterSync = true;

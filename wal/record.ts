@@ -19,7 +19,7 @@
  * which a client can send, never pass for a record.
  * `appended-at` is wall-clock milliseconds, for retention by age and for people reading a dump.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc.js';
 
 export const RECORD_HEADER_BYTES = 64;
 /** 'NMQL' in file order (bytes 4E 4D 51 4C). */

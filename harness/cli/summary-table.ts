@@ -7,6 +7,7 @@
 
 import { formatBytes, formatCount, formatCpuPerMillion, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText } from '../results/case-verdicts.js';
+import { diskShareFor, diskShareNote } from '../results/disk-share.js';
 import { NEAR_BELOW_NS, placementNotes } from '../results/placement.js';
 import { ceilingFor, ceilingRatio } from '../results/server-ceiling.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
@@ -156,6 +157,13 @@ export function summaryTable(result: ResultFile, wide = false): string {
     const line = `reference: the raw ceiling of ${ceilings[0]!.server}, one publisher to one subscriber, 256 a write, nothing verified: ${ceilings.map((c) => `${formatCount(c.msgsPerSec)} msg/s at payload ${c.payload} B`).join(', ')}`;
     notes.unshift(...(wide ? [line] : wrapAt(line, TABLE_WIDTH)), ...held);
   }
+  // A log's bandwidth as a fraction of the disk under it, for the same reason.
+  const disk = result.cases.flatMap((c) => {
+    const share = diskShareFor(c, result.environment.diskSync);
+    return share ? [`  ${wide ? c.id : compactCaseId(c.id)}: ${diskShareNote(share)}`] : [];
+  });
+  if (disk.length > 0)
+    notes.unshift('disk: each wal throughput case beside the disk under its log', ...(wide ? disk : disk.flatMap((l) => wrapAt(l, TABLE_WIDTH))));
   const net = result.environment.networkFloor;
   if (net)
     notes.unshift(

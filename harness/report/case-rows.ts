@@ -5,9 +5,10 @@
 
 import { formatBytes, formatCount, formatCpuPerMillion, formatDuration } from '../../wire/units.js';
 import { attributionCell, caseFlags, deliveryVerdict, flagText, SLO_FLAGS } from '../results/case-verdicts.js';
+import { diskShareFor, diskShareNote } from '../results/disk-share.js';
 import { MIN_TAIL_SAMPLES, RATE_SHORTFALL_LIMIT_PCT, SCHEDULER_BOUND_PCT, SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import { ceilingFor, ceilingNote } from '../results/server-ceiling.js';
-import type { CaseResult, LatencyFloor, NetworkFloor, ResultFile, ServerCeiling } from '../results/types.js';
+import type { CaseResult, DiskSync, LatencyFloor, NetworkFloor, ResultFile, ServerCeiling } from '../results/types.js';
 
 export const CASE_COLUMNS = [
   'case',
@@ -42,7 +43,7 @@ export function allCaseRows(results: readonly ResultFile[]): { columns: string[]
   const labels = runLabels(results);
   const rows = results.flatMap((r, k) =>
     r.cases.map((c) => {
-      const row = caseRow(c, r.environment.latencyFloor, r.environment.networkFloor, r.environment.serverCeilings);
+      const row = caseRow(c, r.environment.latencyFloor, r.environment.networkFloor, r.environment.serverCeilings, r.environment.diskSync);
       return { ...row, cells: labels ? [labels[k], ...row.cells] : row.cells, case: c };
     }),
   );
@@ -67,7 +68,7 @@ function sloCell(c: CaseResult): string {
  * One row. A rate case's notes set its tail beside the latency floor measured in the same run
  * (`floor`: environment.latencyFloor), so a reader sees how much of it the machine explains.
  */
-export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: NetworkFloor, ceilings?: readonly ServerCeiling[]): CaseRow {
+export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: NetworkFloor, ceilings?: readonly ServerCeiling[], disk?: DiskSync): CaseRow {
   const s = c.summary;
   const lat = (v: number | undefined) => (v === undefined ? '–' : formatDuration(v));
   const ci = s?.msgsPerSecCi95 ? ` [${formatCount(s.msgsPerSecCi95[0])}–${formatCount(s.msgsPerSecCi95[1])}]` : '';
@@ -99,6 +100,8 @@ export function caseRow(c: CaseResult, floor?: LatencyFloor, networkFloor?: Netw
   }
   const ceiling = ceilingFor(c, ceilings);
   if (ceiling && s?.msgsPerSec !== undefined) notes.push(ceilingNote(s.msgsPerSec, ceiling));
+  const share = diskShareFor(c, disk);
+  if (share) notes.push(diskShareNote(share));
   if (floor && c.workload === 'rate' && s?.latencyNs?.p99 !== undefined) {
     notes.push(`p99 ${(s.latencyNs.p99 / floor.p99).toFixed(1)}× the machine's floor (${formatDuration(floor.p99)} at ${formatCount(floor.ratePerSec)}/s)`);
   }

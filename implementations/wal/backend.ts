@@ -10,8 +10,10 @@
  *     length, type, bytes, padding to 8); commit appends the batch as one log record (one 64-byte
  *     header and CRC32, one `writev`): one copy into the page cache;
  *   - the producer then publishes the log's durable offset in shared memory (policy `batch`:
- *     after the group commit that covers it, which it runs when enough is unsynced, when the
- *     oldest unsynced append is old enough, or when it goes idle: an open-loop gap, a full log);
+ *     after the group commit that covers it, which it starts when enough is unsynced or the
+ *     oldest unsynced append is old enough, on the log's sync thread, and sees end at a later
+ *     commit while it goes on appending; when it goes idle (an open-loop gap, a full log) it
+ *     waits for that sync and syncs the rest itself);
  *   - the consumer `pread`s records below the published offset into its own buffer (the second
  *     copy), checks each record's CRC, and visits the messages there.
  * Flow control: the producer may be at most `capacity` bytes of log records ahead of the
@@ -50,7 +52,7 @@ const PUBLISHED = lineWord(0);
 const DATA_EVENTS = PUBLISHED + 1;
 const CONSUMED = lineWord(1);
 const SPACE_EVENTS = CONSUMED + 1;
-const SEGMENT_BYTES = 16 * 1024 * 1024;
+const SEGMENT_BYTES = 64 * 1024 * 1024;
 const DIR_PREFIX = 'nanomq-wal-';
 
 class WalProducer implements Producer {
@@ -68,7 +70,14 @@ class WalProducer implements Producer {
   private readonly hasSpace = () => this.freeBytes() >= this.lastNeed;
 
   constructor(d: WalDescriptor) {
-    this.log = WriteAheadLog.open(d.dir, { durability: d.durability, segmentBytes: d.segmentBytes, retentionBytes: d.capacityBytes + 2 * d.segmentBytes });
+    // syncThread: this thread spins in claim/commit and never reaches its event loop, so a
+    // group's fdatasync runs on a thread of its own while the next group is appended.
+    this.log = WriteAheadLog.open(d.dir, {
+      durability: d.durability,
+      segmentBytes: d.segmentBytes,
+      retentionBytes: d.capacityBytes + 2 * d.segmentBytes,
+      syncThread: true,
+    });
     this.words = new Int32Array(d.memory);
     this.capacity = d.capacityBytes;
     this.spaceEvents = new EventCount(this.words, SPACE_EVENTS);
@@ -84,8 +93,8 @@ class WalProducer implements Producer {
     const n = Math.min(max, ((this.freeBytes() - LOG_HEADER_BYTES) / size) | 0);
     if (n <= 0) {
       this.lastNeed = size + LOG_HEADER_BYTES;
-      // The consumer waits on what is not yet durable: finish the group commit before waiting.
-      this.idle();
+      // The consumer reads only what is durable: what is not yet goes to the disk now.
+      this.makeProgress();
       return 0;
     }
     this.staging.layOut(n, size, length);
@@ -124,8 +133,24 @@ class WalProducer implements Producer {
   }
 
   awaitSpace(timeoutMs: number): WaitOutcome {
-    this.idle();
+    // Room comes back as the consumer reads, and it reads only what is durable: while a group's
+    // fdatasync runs, wait for it (the consumer reads what the last one covered meanwhile),
+    // publish it, and hand what followed to the sync thread, so the disk never waits on this
+    // thread. Sleep on the consumer only once everything appended is durable and published.
+    this.makeProgress();
+    while (this.log.durability === 'batch' && !this.hasSpace() && this.log.syncInFlight) {
+      this.log.awaitSyncThread();
+      this.publish();
+      this.makeProgress();
+    }
     return this.spaceEvents.await(this.hasSpace, timeoutMs);
+  }
+
+  /** Policy batch, with no room to append: everything unsynced on its way to the disk, nothing waited for. */
+  private makeProgress(): void {
+    if (this.log.durability !== 'batch') return;
+    this.log.syncSoon();
+    this.publish();
   }
 
   counters(): BackendCounters {

@@ -17,6 +17,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { LogFiles, OpenMode } from '../../wal/files.js';
+import type { BackgroundSync } from '../../wal/sync-thread.js';
 
 export type FileOperation = 'open' | 'write' | 'syncFile' | 'syncDirectory' | 'rename' | 'link' | 'unlink' | 'mkdir' | 'rmdir' | 'truncate';
 
@@ -207,7 +208,8 @@ export class PowerCutFiles implements LogFiles {
     f.inode.size = length;
   }
 
-  syncFile(fd: number): void {
+  /** `upTo`: make durable only the file's first `upTo` bytes (what a sync thread's call covers). */
+  syncFile(fd: number, upTo = Number.POSITIVE_INFINITY): void {
     const f = this.fds.get(fd);
     if (f === undefined) throw errno('EBADF', 'fdatasync', String(fd));
     const code = this.fault('syncFile', `fd ${fd}`);
@@ -217,7 +219,8 @@ export class PowerCutFiles implements LogFiles {
       if (inode.size > inode.durable.length) inode.dropped.push({ from: inode.durable.length, to: inode.size });
       throw errno(code, 'fdatasync', `fd ${fd}`);
     }
-    inode.durable = this.persistable(inode).slice(0, inode.size);
+    const size = Math.max(Math.min(upTo, inode.size), Math.min(inode.durable.length, inode.size));
+    inode.durable = this.persistable(inode).slice(0, size);
   }
 
   /**
@@ -234,6 +237,42 @@ export class PowerCutFiles implements LogFiles {
       }
       setImmediate(() => done(outcome));
     });
+  }
+
+  /**
+   * As a sync thread would: the fdatasync runs at the second `poll` after `start` (appends come
+   * between the two), or at `wait`, and makes durable only what the file held at `start` (all a
+   * real one is sure to cover); a cut before then finds it not done.
+   */
+  backgroundSync(): BackgroundSync {
+    let fd = -1;
+    let sizeAtStart = 0;
+    let polls = 0;
+    let running = false;
+    const run = (): Error | null => {
+      running = false;
+      try {
+        this.syncFile(fd, sizeAtStart);
+        return null;
+      } catch (error) {
+        return error as Error;
+      }
+    };
+    return {
+      get running() {
+        return running;
+      },
+      start: (f) => {
+        if (running) throw new Error('a background fdatasync is still running');
+        fd = f;
+        sizeAtStart = this.fds.get(f)?.inode.size ?? 0;
+        polls = 0;
+        running = true;
+      },
+      poll: () => (!running ? null : ++polls < 2 ? undefined : run()),
+      wait: () => (running ? run() : null),
+      close: () => {},
+    };
   }
 
   syncDirectory(dir: string): void {

@@ -1,0 +1,121 @@
+/**
+ * fdatasync on a thread of its own, for a log appended to by a thread that never yields to its
+ * event loop (the `wal` backend's producer spins in claim/commit, so libuv's pool, whose callback
+ * needs the loop, is no use to it). The appending thread starts a sync and goes on appending; it
+ * asks later whether the sync ended (`poll`), or waits for it (`wait`). Under group commit the
+ * appending thread had waited in fdatasync for 63% of a 64 KiB run; this lets the disk write one
+ * group while the next is being appended.
+ *
+ *   control (Int32Array on a SharedArrayBuffer, one 128-byte line):
+ *   word 0  requested: sequence number of the last sync asked for   (appending thread writes)
+ *   word 1  fd: the file to sync                                    (appending thread writes)
+ *   word 2  done: sequence number of the last sync that ended       (sync thread writes)
+ *   word 3  outcome of that sync: 0, or the negative errno it failed with (sync thread writes)
+ *   word 4  stop: 1 asks the sync thread to end                     (appending thread writes)
+ *
+ * One sync at a time: `start` is refused while one runs. What the caller must hold to (wal/log.ts
+ * does): the fd stays open until the sync that uses it has ended, or the number could name a
+ * file opened since, and the sync would report that file's success for this one.
+ *
+ * The thread is made from source text (`eval`), not a file: the same code then runs from dist/
+ * and under vitest, which runs this project's TypeScript sources and would hand a worker a .ts
+ * path it cannot load.
+ */
+import { getSystemErrorName } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+const REQUESTED = 0;
+const FD = 1;
+const DONE = 2;
+const OUTCOME = 3;
+const STOP = 4;
+
+/** A sync started on another thread: what `LogFiles.backgroundSync` hands the log. */
+export interface BackgroundSync {
+  /** Starts an fdatasync of `fd`; throws when one is still running. */
+  start(fd: number): void;
+  /** Whether one was started and has not been seen to end by `poll` or `wait`. */
+  readonly running: boolean;
+  /** undefined while it runs; null once it succeeded; the error it failed with. */
+  poll(): Error | null | undefined;
+  /** Waits for the running sync to end: null, or the error it failed with. */
+  wait(): Error | null;
+  /** Ends the thread (after the running sync, if any). */
+  close(): void;
+}
+
+const THREAD_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { fdatasyncSync } = require('node:fs');
+const control = new Int32Array(workerData);
+let seen = 0;
+for (;;) {
+  Atomics.wait(control, ${REQUESTED}, seen);
+  if (Atomics.load(control, ${STOP}) === 1) break;
+  const asked = Atomics.load(control, ${REQUESTED});
+  if (asked === seen) continue;
+  seen = asked;
+  let outcome = 0;
+  try {
+    fdatasyncSync(Atomics.load(control, ${FD}));
+  } catch (error) {
+    outcome = typeof error.errno === 'number' && error.errno < 0 ? error.errno : -5;
+  }
+  Atomics.store(control, ${OUTCOME}, outcome);
+  Atomics.store(control, ${DONE}, seen);
+  Atomics.notify(control, ${DONE});
+}
+`;
+
+/** fdatasync on a worker thread of its own (node:fs underneath). */
+export class SyncThread implements BackgroundSync {
+  private readonly control = new Int32Array(new SharedArrayBuffer(128));
+  private readonly worker: Worker;
+  private requested = 0;
+  running = false;
+
+  constructor() {
+    this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: this.control.buffer });
+    // Never what keeps a process alive: the log closes it, and an exiting process takes it along.
+    this.worker.unref();
+  }
+
+  start(fd: number): void {
+    if (this.running) throw new Error('a background fdatasync is still running');
+    this.running = true;
+    this.requested = (this.requested + 1) | 0;
+    Atomics.store(this.control, FD, fd);
+    Atomics.store(this.control, REQUESTED, this.requested);
+    Atomics.notify(this.control, REQUESTED);
+  }
+
+  poll(): Error | null | undefined {
+    if (!this.running) return null;
+    if (Atomics.load(this.control, DONE) !== this.requested) return undefined;
+    return this.ended();
+  }
+
+  wait(): Error | null {
+    if (!this.running) return null;
+    for (;;) {
+      const done = Atomics.load(this.control, DONE);
+      if (done === this.requested) return this.ended();
+      Atomics.wait(this.control, DONE, done);
+    }
+  }
+
+  close(): void {
+    this.wait();
+    Atomics.store(this.control, STOP, 1);
+    Atomics.notify(this.control, REQUESTED);
+    void this.worker.terminate();
+  }
+
+  private ended(): Error | null {
+    this.running = false;
+    const errno = Atomics.load(this.control, OUTCOME);
+    if (errno === 0) return null;
+    const code = getSystemErrorName(errno);
+    return Object.assign(new Error(`${code}: fdatasync failed (on the log's sync thread)`), { code, errno });
+  }
+}

@@ -12,13 +12,21 @@
  * and after the stop it drains until it has the producer's last sequence.
  *
  * Each ring backend runs through its queue contract (claim/commit, drain), exactly as the harness
- * drives it. `ringbuf.js raw` is ringbuf.js used the way its README shows, at its best for this
- * job: fixed-size messages with no framing, the producer fills a batch in its own array and
- * pushes it (one copy, the fast `set` path), the consumer pops into its own array (one copy) and
- * reads the messages there. It is the figure the project's rings are held against.
+ * drives it. ringbuf.js is run two ways, and every other ring is set beside both, round by round:
+ *   - equal work (`ringbuf.js-raw`): ringbuf.js the way its README shows, at its best for this
+ *     job, a plain pipe of fixed-size messages: the producer fills a batch in its own array and
+ *     pushes it (one copy, the fast `set` path), the consumer pops into its own array (one copy)
+ *     and reads the messages there. Both sides do what the rings' do: write all 16 (or 32) words
+ *     of every message, read the first. The question it answers: is the ring faster than the
+ *     best a user of ringbuf.js would write for fixed-size messages?
+ *   - framed (`ringbuf-js`): the backend the harness runs, messages framed into ringbuf.js's byte
+ *     stream so they can differ in size, as every queue of the project's contract must carry.
+ *     The question: what does a queue for any message cost on ringbuf.js, against ours?
+ * After each batch size, `X ÷ anchor (mode)` lines give the ratio within each round and its
+ * median over the rounds (docs/rings.md says which to quote for what).
  *
  * usage: node scripts/bench-rings-bare.mjs [--backends a,b] [--bytes 64,128] [--batches 1,256]
- *                                          [--ms 1000] [--trials 3] [--json]
+ *                                          [--ms 1000] [--trials 3] [--json: { rows, ratios }]
  * (build first: npm run build). Figures are medians over trials, in messages per second.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -26,6 +34,11 @@ import { RingBuffer } from 'ringbuf.js';
 import { findQueueBackend } from '../dist/implementations/registry.js';
 
 const RAW = 'ringbuf.js-raw';
+/** The anchors every other ring is held against, and what each comparison measures (docs/rings.md). */
+const ANCHORS = new Map([
+  [RAW, 'equal work'],
+  ['ringbuf-js', 'framed'],
+]);
 const CAPACITY = 1 << 20;
 const DRAIN_MAX = 1024;
 // Control words: [0] phase (0 warm-up, 1 measuring, 2 stop), [1] producer done, [2..3] sent (lo, hi).
@@ -244,6 +257,7 @@ async function main() {
   const trials = Number(option('trials', '3'));
   const json = process.argv.includes('--json');
   const rows = [];
+  const ratios = [];
   for (const bytes of sizes)
     for (const batch of batches) {
       // Rounds: every backend once, then again. On a VM whose two vCPUs move between physical
@@ -257,14 +271,33 @@ async function main() {
       }
       if (!json) console.log(`core-to-core round trip before each round: ${trips.map((x) => `${Math.round(x)} ns`).join(', ')}`);
       for (const backend of backends) {
-        const sorted = [...rates.get(backend)].sort((a, b) => a - b);
-        const row = { backend, bytes, batch, median: sorted[sorted.length >> 1], trials: rates.get(backend), roundTripNs: trips };
+        const row = { backend, bytes, batch, median: median(rates.get(backend)), trials: rates.get(backend), roundTripNs: trips };
         rows.push(row);
         if (!json)
           console.log(
             `${backend.padEnd(16)} ${String(bytes).padStart(4)} B  batch ${String(batch).padStart(3)}  ${(row.median / 1e6).toFixed(1).padStart(6)}M msg/s  [${row.trials.map((r) => (r / 1e6).toFixed(1)).join(', ')}]`,
           );
       }
+      // Each ring against each anchor, round by round: two figures of one round share the cores'
+      // placement, two of different rounds may not (a 2-3x swing on these VMs), so the ratio is
+      // taken within each round and its median over the rounds is the figure to quote.
+      for (const [anchor, mode] of ANCHORS) {
+        if (!rates.has(anchor)) continue;
+        for (const backend of backends) {
+          if (ANCHORS.has(backend)) continue;
+          const perRound = rates.get(backend).map((r, i) => r / rates.get(anchor)[i]);
+          const ratio = { backend, anchor, mode, bytes, batch, perRound, median: median(perRound) };
+          ratios.push(ratio);
+          if (!json)
+            console.log(`  ${backend} ÷ ${anchor} (${mode}): ${perRound.map((r) => r.toFixed(2)).join(', ')} by round, median ${ratio.median.toFixed(2)}×`);
+        }
+      }
     }
-  if (json) console.log(JSON.stringify(rows, null, 2));
+  if (json) console.log(JSON.stringify({ rows, ratios }, null, 2));
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

@@ -292,6 +292,7 @@ function handDrivenSyncThread(files: PowerCutFiles): { end: (outcome: Error | nu
     get running() {
       return running;
     },
+    lastSyncNs: 0,
     start: () => {
       running = true;
       ended = undefined;
@@ -356,6 +357,53 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
     expect(() => log.append(bodyFor(1, 4000), 1)).toThrow(LogFailedError);
     expect(log.segmentCount).toBe(1);
     expect(log.durableOffset).toBe(0);
+  });
+
+  it('close waits for it, then syncs the rest itself: everything appended survives a power cut after', () => {
+    const files = new PowerCutFiles();
+    const thread = handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    log.append(bodyFor(0, 100), 1);
+    log.syncIfDue(nowNs());
+    log.append(bodyFor(1, 100), 1);
+    thread.end(null);
+    log.close();
+    expect(log.durableOffset).toBe(2);
+    const after = files.powerCut();
+    const reopened = openLog(after, 'batch');
+    expect(reopened.endOffset).toBe(2);
+    reopened.close();
+  });
+
+  it('a group is due once it holds maxBytes, whatever its age and count', () => {
+    const files = new PowerCutFiles();
+    handDrivenSyncThread(files);
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9, maxBytes: 4096 } });
+    log.append(bodyFor(0, 1000), 1);
+    expect(log.syncIfDue(nowNs())).toBe(false);
+    expect(log.syncDelayNs(nowNs())).toBeGreaterThan(0);
+    log.append(bodyFor(1, 3000), 1);
+    expect(log.syncDelayNs(nowNs())).toBe(0);
+    expect(log.syncIfDue(nowNs())).toBe(true);
+  });
+
+  it('a full log hands what is unsynced to the thread (syncSoon) and says so when the thread failed', () => {
+    const files = new PowerCutFiles();
+    const thread = handDrivenSyncThread(files);
+    // maxDelayUs and maxMessages far off: only syncSoon starts a group here.
+    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9 } });
+    log.append(bodyFor(0, 100), 1);
+    expect(log.syncIfDue(nowNs())).toBe(false);
+    log.syncSoon();
+    expect(thread.started()).toBe(1);
+    thread.end(null);
+    log.awaitSyncThread();
+    expect(log.durableOffset).toBe(1);
+    log.append(bodyFor(1, 100), 1);
+    log.syncSoon();
+    thread.end(eio());
+    expect(() => log.syncSoon()).toThrow(LogFailedError);
+    expect(log.durableOffset).toBe(1);
   });
 
   it("the pool's fdatasync is refused while the thread's runs (Linux tells one of two of an error)", () => {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { wal } from '../implementations/wal/backend.js';
 import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { LogCorruptError, nowNs, WriteAheadLog } from '../wal/log.js';
@@ -122,6 +123,27 @@ describe('appending and reading', () => {
     expect(bytesRead).toBe(fileBytes);
   });
 
+  it('a tailer that kept part of a torn record reads what a new writer appended over it', () => {
+    const dir = freshDir();
+    let log = WriteAheadLog.open(dir);
+    log.append(body(0, 100), 1);
+    log.append(body(1, 5000), 1);
+    log.close();
+    // The writer died inside its last append: half of that record reached the file.
+    const segment = listSegments(dir)[0].path;
+    truncateSync(segment, statSync(segment).size - 2500);
+    const reader = new LogReader(dir, 0);
+    expect(reader.next()?.offset).toBe(0);
+    expect(reader.next()).toBeNull();
+    // A new writer cuts the torn record and appends another, shorter one, at the same offset.
+    log = open(dir);
+    log.append(body(7, 3000), 1);
+    const r = reader.next();
+    reader.close();
+    expect(r?.offset).toBe(1);
+    expect(Buffer.compare(r!.bytes.subarray(r!.bodyStart, r!.bodyStart + r!.bodyLength), body(7, 3000))).toBe(0);
+  });
+
   it('refuses an empty record', () => {
     const log = open(freshDir());
     expect(() => log.append(body(0), 0)).toThrow(RangeError);
@@ -166,25 +188,28 @@ describe('durability policies: when an append is acknowledged', () => {
 });
 
 describe('the sync thread (wal/sync-thread.ts), on real files', () => {
-  it('fdatasyncs off this thread, one at a time, says how a failed one failed, and ends', () => {
+  it('fdatasyncs off this thread, one at a time, waits for it, says how a failed one failed, and ends', () => {
     const dir = freshDir();
     const thread = new SyncThread();
     try {
       const fd = nodeFiles.open(join(dir, 'f'), 'w+');
-      nodeFiles.writev(fd, [body(1, 4096)], 0);
+      nodeFiles.writev(fd, [body(1, 256 * 1024)], 0);
       thread.start(fd);
       expect(() => thread.start(fd)).toThrow(/still running/);
       expect(thread.wait()).toBeNull();
       expect(thread.running).toBe(false);
-      // A number no open file has: the failure comes back with its errno's name.
+      // Measured on the thread, once its fdatasync returned: a wait that did not wait reads -1 (0 ns).
+      expect(thread.lastSyncNs).toBeGreaterThan(0);
       nodeFiles.close(fd);
-      thread.start(fd);
+      // A number no open file has (one the process could not have reached): EBADF, by name.
+      thread.start(2 ** 30);
       let outcome = thread.poll();
       while (outcome === undefined) outcome = thread.poll();
       expect(outcome).toMatchObject({ code: 'EBADF' });
     } finally {
       thread.close();
     }
+    expect(thread.exited).toBe(true);
   });
 
   it('under batch, a log with syncThread acknowledges only once a group is synced, and close makes the rest durable', () => {
@@ -200,6 +225,40 @@ describe('the sync thread (wal/sync-thread.ts), on real files', () => {
     const reopened = WriteAheadLog.open(dir);
     expect(reopened.endOffset).toBe(2);
     reopened.close();
+  });
+});
+
+describe('the wal backend under batch, its log full', () => {
+  it('awaitSpace leaves everything appended durable and published (the sync thread busy meanwhile): the consumer can read it all', () => {
+    const d = wal.create({ capacityBytes: 64 * 1024, producers: 1, consumers: 1, maxMessageBytes: 1024, durability: 'batch' });
+    const producer = wal.producer(d, 0);
+    const consumer = wal.consumer(d, 0);
+    try {
+      let sent = 0;
+      let received = 0;
+      for (let round = 0; round < 5; round++) {
+        // Appends until the log is full: its consumer has read nothing yet.
+        for (let n = producer.claim(16, 1024); n > 0; n = producer.claim(16, 1024)) {
+          const view = new DataView(producer.buffer.buffer, producer.buffer.byteOffset);
+          for (let i = 0; i < n; i++) view.setInt32(producer.offsetOf(i), sent + i, true);
+          producer.commit();
+          sent += n;
+        }
+        // No consumer runs while it waits: it returns once its wait times out.
+        producer.awaitSpace(0);
+        const visit = (buffer: Uint8Array, offset: number) => {
+          expect(new DataView(buffer.buffer, buffer.byteOffset).getInt32(offset, true)).toBe(received);
+          received++;
+        };
+        while (consumer.drain(1024, visit) > 0);
+        expect(received, `round ${round}`).toBe(sent);
+      }
+      expect(sent).toBeGreaterThan(200);
+    } finally {
+      producer.close();
+      consumer.close();
+      wal.destroy?.(d);
+    }
   });
 });
 

@@ -20,8 +20,10 @@ async function loadNative(): Promise<Crc32 | null> {
   if (process.env.NANOMQ_ZLIB_CRC === '1') return null;
   try {
     const { crc32: nativeCrc32 } = await import('@node-rs/crc32');
-    // The binding takes a Buffer or any Uint8Array; check once that it agrees with zlib.
-    const probe = new Uint8Array([0x4e, 0x4d, 0x51, 0x4c, 1, 2, 3]);
+    // The binding takes a Buffer or any Uint8Array; check once that it agrees with zlib, on a
+    // view long enough to take the path long records take (carry-less multiply) and not 8-aligned.
+    const probe = new Uint8Array(3 * NATIVE_CRC_FROM_BYTES + 3).subarray(3);
+    for (let i = 0; i < probe.length; i++) probe[i] = (i * 131 + 7) & 0xff;
     if (nativeCrc32(probe as Buffer, 0x9e3779b1) !== zlibCrc32(probe, 0x9e3779b1)) return null;
     return (bytes, seed) => nativeCrc32(bytes as Buffer, seed);
   } catch {

@@ -47,7 +47,10 @@ export const DURABILITY_POLICIES = ['none', 'batch', 'always'] as const;
 export type DurabilityPolicy = (typeof DURABILITY_POLICIES)[number];
 
 export interface GroupCommit {
-  /** Longest an append waits for the fdatasync that covers it (policy `batch`). */
+  /**
+   * Longest an append waits before the fdatasync that covers it begins (policy `batch`); with
+   * `syncThread`, a due group also waits for the running one to end, one sync at a time.
+   */
   readonly maxDelayUs: number;
   /** Unsynced messages that trigger an fdatasync at once (policy `batch`). */
   readonly maxMessages: number;
@@ -150,10 +153,9 @@ export class WriteAheadLog {
   /** What a sync() on this thread covered while the pool's fdatasync ran: made durable by its end. */
   private coveredWhileSyncing = 0;
   private unlockAfterSync = false;
-  /** The sync thread (option `syncThread`), what its running fdatasync covers, and when it began (ns). */
+  /** The sync thread (option `syncThread`), and what its running fdatasync covers. */
   private background: BackgroundSync | null = null;
   private backgroundCovers = 0;
-  private backgroundStartedNs = 0;
   private readonly files: LogFiles;
   /** The first failure: from then on nothing is acknowledged. */
   failure: LogFailedError | null = null;
@@ -312,7 +314,7 @@ export class WriteAheadLog {
     if (this.background !== null) {
       if (this.syncing || !this.backgroundIdle()) return false;
       if (!this.syncDue(nowNs)) return false;
-      this.startBackground(nowNs);
+      this.startBackground();
       return true;
     }
     if (!this.syncDue(nowNs)) return false;
@@ -327,8 +329,11 @@ export class WriteAheadLog {
    */
   syncSoon(): void {
     if (this.background === null) throw new Error('syncSoon needs the option syncThread');
-    if (this.syncing || !this.backgroundIdle() || this.unsyncedMessages === 0) return;
-    this.startBackground(nowNs());
+    if (this.syncing || !this.backgroundIdle()) return;
+    // A failure the thread just reported is said here, not left for a claim that finds no room.
+    if (this.failure !== null) throw this.failure;
+    if (this.unsyncedMessages === 0) return;
+    this.startBackground();
   }
 
   /** With `syncThread`: waits for the sync thread's running fdatasync, if any, and takes its outcome. */
@@ -347,11 +352,10 @@ export class WriteAheadLog {
     return true;
   }
 
-  private startBackground(nowNs: number): void {
+  private startBackground(): void {
     if (this.failure !== null) throw this.failure;
     // What is appended from here on is not covered: it waits for the next group.
     this.backgroundCovers = this.endOffset;
-    this.backgroundStartedNs = nowNs;
     this.unsyncedMessages = 0;
     this.unsyncedBytes = 0;
     this.background!.start(this.fd);
@@ -359,7 +363,8 @@ export class WriteAheadLog {
 
   /** The sync thread's fdatasync ended: what it covered is durable, unless it or the log failed. */
   private backgroundEnded(outcome: Error | null): void {
-    this.syncNs += nowNs() - this.backgroundStartedNs;
+    // The thread's own measure: noticing the end comes later, at the appender's next poll.
+    this.syncNs += this.background!.lastSyncNs;
     this.syncs++;
     if (outcome !== null) this.fail(outcome);
     // Nothing counts as durable once the log has failed, even a sync that succeeded after.
@@ -472,9 +477,13 @@ export class WriteAheadLog {
   close(): void {
     if (this.closed) return;
     this.awaitBackground();
-    if (this.failure === null && this.durability !== 'none' && this.durableOffset < this.endOffset) this.sync();
+    try {
+      if (this.failure === null && this.durability !== 'none' && this.durableOffset < this.endOffset) this.sync();
+    } finally {
+      // Nothing runs on the sync thread now (awaited above): it ends even when that sync failed.
+      this.background?.close();
+    }
     this.closed = true;
-    this.background?.close();
     if (this.syncing) {
       this.closeAfterSync.push(this.fd);
       this.unlockAfterSync = true;

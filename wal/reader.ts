@@ -75,6 +75,7 @@ export class LogReader {
 
   next(limit?: number): LogRecord | null {
     if (limit !== undefined && this.nextOffset >= limit) return null;
+    let readAfresh = false;
     for (;;) {
       let problem: string | null = null;
       if (this.fill(RECORD_HEADER_BYTES)) {
@@ -92,6 +93,14 @@ export class LogReader {
         }
       } else if (this.bufferLength > this.position - this.bufferAt) {
         problem = 'short';
+      }
+      // Bytes kept from an earlier read may be stale: a writer that reopened the log cut a torn
+      // tail and appended over it. Before calling anything short or damaged, read it afresh once.
+      if (problem !== null && !readAfresh) {
+        readAfresh = true;
+        this.bufferAt = this.position;
+        this.bufferLength = 0;
+        continue;
       }
       if (problem === null && this.moveToNextSegment()) continue;
       // A clean end, or a partial or bad record: below `limit` neither may happen.
@@ -125,7 +134,7 @@ export class LogReader {
     let at = this.position - this.bufferAt;
     if (at >= 0 && at + need <= this.bufferLength) return true;
     if (at < 0 || at > this.bufferLength) {
-      // Not in the buffer (a reader stepped back to a record's start): read afresh from it.
+      // Not in the buffer (defensive: every path keeps the position inside it): read afresh.
       this.bufferAt = this.position;
       this.bufferLength = 0;
       at = 0;
@@ -135,8 +144,9 @@ export class LogReader {
     // records, a 2 MiB buffer) each read took one record and most of the next, then read that
     // one again. The log is append-only, so bytes read below the file's end stay what it holds.
     if (need > this.buffer.length) {
-      // Room for a few records of this size, so that a read seldom ends inside one.
-      const grown = new Uint8Array(Math.max(4 * need, 2 * this.buffer.length));
+      // Room for a few records of this size, so that a read seldom ends inside one (at most
+      // 16 MiB more than the record: a 64 MiB body must not cost a reader 256 MiB).
+      const grown = new Uint8Array(Math.max(Math.min(4 * need, need + 16 * 1024 * 1024), 2 * this.buffer.length));
       grown.set(this.buffer.subarray(at, this.bufferLength));
       this.buffer = grown;
       this.records = new RecordReader(this.buffer, this.key);

@@ -12,6 +12,14 @@
  *   word 2  done: sequence number of the last sync that ended       (sync thread writes)
  *   word 3  outcome of that sync: 0, or the negative errno it failed with (sync thread writes)
  *   word 4  stop: 1 asks the sync thread to end                     (appending thread writes)
+ *   word 5  state: 0 not started, 1 running, 2 ended                (sync thread writes)
+ *   word 6  the last fdatasync's duration in µs, -1 until it ends   (both: reset at start)
+ *
+ * A thread that never starts, or ends while a sync is asked of it (a failed isolate, an uncaught
+ * error), must not leave the appender waiting forever with nothing acknowledged and nothing
+ * said: `wait` looks at the state between slices of STALL_CHECK_MS, and `poll` at every call,
+ * and either reports the thread's end as the sync's failure (which ends the log). Its 'error'
+ * and 'exit' events cannot serve: they need the event loop the appender never reaches.
  *
  * One sync at a time: `start` is refused while one runs. What the caller must hold to (wal/log.ts
  * does): the fd stays open until the sync that uses it has ended, or the number could name a
@@ -29,6 +37,15 @@ const FD = 1;
 const DONE = 2;
 const OUTCOME = 3;
 const STOP = 4;
+const STATE = 5;
+const DURATION_US = 6;
+const STARTING = 0;
+const RUNNING = 1;
+const ENDED = 2;
+/** How long `wait` sleeps between looks at the thread's state. */
+const STALL_CHECK_MS = 1000;
+/** A thread that has not begun by then never will (Node starts one in tens of ms). */
+const START_TIMEOUT_MS = 30_000;
 
 /** A sync started on another thread: what `LogFiles.backgroundSync` hands the log. */
 export interface BackgroundSync {
@@ -36,6 +53,8 @@ export interface BackgroundSync {
   start(fd: number): void;
   /** Whether one was started and has not been seen to end by `poll` or `wait`. */
   readonly running: boolean;
+  /** How long the last fdatasync that ended took, measured on the thread that made it (ns). */
+  readonly lastSyncNs: number;
   /** undefined while it runs; null once it succeeded; the error it failed with. */
   poll(): Error | null | undefined;
   /** Waits for the running sync to end: null, or the error it failed with. */
@@ -49,21 +68,30 @@ const { workerData } = require('node:worker_threads');
 const { fdatasyncSync } = require('node:fs');
 const control = new Int32Array(workerData);
 let seen = 0;
-for (;;) {
-  Atomics.wait(control, ${REQUESTED}, seen);
-  if (Atomics.load(control, ${STOP}) === 1) break;
-  const asked = Atomics.load(control, ${REQUESTED});
-  if (asked === seen) continue;
-  seen = asked;
-  let outcome = 0;
-  try {
-    fdatasyncSync(Atomics.load(control, ${FD}));
-  } catch (error) {
-    outcome = typeof error.errno === 'number' && error.errno < 0 ? error.errno : -5;
+Atomics.store(control, ${STATE}, ${RUNNING});
+try {
+  for (;;) {
+    Atomics.wait(control, ${REQUESTED}, seen);
+    if (Atomics.load(control, ${STOP}) === 1) break;
+    const asked = Atomics.load(control, ${REQUESTED});
+    if (asked === seen) continue;
+    seen = asked;
+    let outcome = 0;
+    const started = performance.now();
+    try {
+      fdatasyncSync(Atomics.load(control, ${FD}));
+    } catch (error) {
+      outcome = typeof error.errno === 'number' && error.errno < 0 ? error.errno : -5;
+    }
+    Atomics.store(control, ${DURATION_US}, Math.min(2 ** 31 - 1, Math.round((performance.now() - started) * 1000)));
+    Atomics.store(control, ${OUTCOME}, outcome);
+    Atomics.store(control, ${DONE}, seen);
+    Atomics.notify(control, ${DONE});
   }
-  Atomics.store(control, ${OUTCOME}, outcome);
-  Atomics.store(control, ${DONE}, seen);
+} finally {
+  Atomics.store(control, ${STATE}, ${ENDED});
   Atomics.notify(control, ${DONE});
+  Atomics.notify(control, ${STATE});
 }
 `;
 
@@ -71,8 +99,10 @@ for (;;) {
 export class SyncThread implements BackgroundSync {
   private readonly control = new Int32Array(new SharedArrayBuffer(128));
   private readonly worker: Worker;
+  private readonly createdMs = Date.now();
   private requested = 0;
   running = false;
+  lastSyncNs = 0;
 
   constructor() {
     this.worker = new Worker(THREAD_SOURCE, { eval: true, workerData: this.control.buffer });
@@ -84,6 +114,7 @@ export class SyncThread implements BackgroundSync {
     if (this.running) throw new Error('a background fdatasync is still running');
     this.running = true;
     this.requested = (this.requested + 1) | 0;
+    Atomics.store(this.control, DURATION_US, -1);
     Atomics.store(this.control, FD, fd);
     Atomics.store(this.control, REQUESTED, this.requested);
     Atomics.notify(this.control, REQUESTED);
@@ -91,8 +122,8 @@ export class SyncThread implements BackgroundSync {
 
   poll(): Error | null | undefined {
     if (!this.running) return null;
-    if (Atomics.load(this.control, DONE) !== this.requested) return undefined;
-    return this.ended();
+    if (Atomics.load(this.control, DONE) === this.requested) return this.ended();
+    return this.stalled() ?? undefined;
   }
 
   wait(): Error | null {
@@ -100,19 +131,39 @@ export class SyncThread implements BackgroundSync {
     for (;;) {
       const done = Atomics.load(this.control, DONE);
       if (done === this.requested) return this.ended();
-      Atomics.wait(this.control, DONE, done);
+      const stalled = this.stalled();
+      if (stalled !== null) return stalled;
+      Atomics.wait(this.control, DONE, done, STALL_CHECK_MS);
     }
+  }
+
+  /** Whether the thread has ended (after `close`, or on its own). */
+  get exited(): boolean {
+    return Atomics.load(this.control, STATE) === ENDED;
   }
 
   close(): void {
     this.wait();
     Atomics.store(this.control, STOP, 1);
     Atomics.notify(this.control, REQUESTED);
+    // Its loop ends at once; wait (briefly) to see it end, then make sure of it.
+    if (Atomics.load(this.control, STATE) === RUNNING) Atomics.wait(this.control, STATE, RUNNING, STALL_CHECK_MS);
     void this.worker.terminate();
+  }
+
+  /** The running sync's failure when the thread cannot make it: ended, or never started. */
+  private stalled(): Error | null {
+    const state = Atomics.load(this.control, STATE);
+    if (state === ENDED || (state === STARTING && Date.now() - this.createdMs > START_TIMEOUT_MS)) {
+      this.running = false;
+      return Object.assign(new Error(`the log's sync thread ${state === ENDED ? 'ended' : 'never started'} with an fdatasync asked of it`), { code: 'EIO' });
+    }
+    return null;
   }
 
   private ended(): Error | null {
     this.running = false;
+    this.lastSyncNs = Math.max(0, Atomics.load(this.control, DURATION_US)) * 1000;
     const errno = Atomics.load(this.control, OUTCOME);
     if (errno === 0) return null;
     const code = getSystemErrorName(errno);

@@ -135,12 +135,15 @@ class WalProducer implements Producer {
   awaitSpace(timeoutMs: number): WaitOutcome {
     // Room comes back as the consumer reads, and it reads only what is durable: while a group's
     // fdatasync runs, wait for it (the consumer reads what the last one covered meanwhile),
-    // publish it, and hand what followed to the sync thread, so the disk never waits on this
+    // publish it, and hand what followed to the sync thread, so the disk does not wait on this
     // thread. Sleep on the consumer only once everything appended is durable and published.
-    this.makeProgress();
-    while (this.log.durability === 'batch' && !this.hasSpace() && this.log.syncInFlight) {
-      this.log.awaitSyncThread();
-      this.publish();
+    if (this.log.durability === 'batch') {
+      this.makeProgress();
+      while (!this.hasSpace() && this.log.syncInFlight) {
+        this.log.awaitSyncThread();
+        this.makeProgress();
+      }
+      // Asking syncInFlight takes the outcome of a sync that has just ended: publish what it made durable.
       this.makeProgress();
     }
     return this.spaceEvents.await(this.hasSpace, timeoutMs);

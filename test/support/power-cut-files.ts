@@ -262,6 +262,7 @@ export class PowerCutFiles implements LogFiles {
       get running() {
         return running;
       },
+      lastSyncNs: 0,
       start: (f) => {
         if (running) throw new Error('a background fdatasync is still running');
         fd = f;

@@ -212,6 +212,19 @@ describe('the sync thread (wal/sync-thread.ts), on real files', () => {
     expect(thread.exited).toBe(true);
   });
 
+  it('a thread that left its loop with a sync asked of it is reported as a failed sync, not waited for forever', () => {
+    const thread = new SyncThread();
+    try {
+      // As if its loop had ended on its own (word 4 is its stop word): the sync asked next is never made.
+      Atomics.store(Reflect.get(thread, 'control') as Int32Array, 4, 1);
+      thread.start(2 ** 30);
+      expect(thread.wait()).toMatchObject({ code: 'EIO', message: expect.stringContaining("the log's sync thread ended") });
+      expect(thread.running).toBe(false);
+    } finally {
+      thread.close();
+    }
+  });
+
   it('under batch, a log with syncThread acknowledges only once a group is synced, and close makes the rest durable', () => {
     const dir = freshDir();
     const log = open(dir, { durability: 'batch', syncThread: true, groupCommit: { maxDelayUs: 0 } });

@@ -146,7 +146,7 @@ export class LogReader {
     if (need > this.buffer.length) {
       // Room for a few records of this size, so that a read seldom ends inside one (at most
       // 16 MiB more than the record: a 64 MiB body must not cost a reader 256 MiB).
-      const grown = new Uint8Array(Math.max(Math.min(4 * need, need + 16 * 1024 * 1024), 2 * this.buffer.length));
+      const grown = new Uint8Array(Math.min(Math.max(4 * need, 2 * this.buffer.length), need + 16 * 1024 * 1024));
       grown.set(this.buffer.subarray(at, this.bufferLength));
       this.buffer = grown;
       this.records = new RecordReader(this.buffer, this.key);

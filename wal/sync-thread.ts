@@ -15,11 +15,13 @@
  *   word 5  state: 0 not started, 1 running, 2 ended                (sync thread writes)
  *   word 6  the last fdatasync's duration in µs, -1 until it ends   (both: reset at start)
  *
- * A thread that never starts, or ends while a sync is asked of it (a failed isolate, an uncaught
- * error), must not leave the appender waiting forever with nothing acknowledged and nothing
+ * A thread that never starts, or leaves its loop while a sync is asked of it (an error thrown
+ * there), must not leave the appender waiting forever with nothing acknowledged and nothing
  * said: `wait` looks at the state between slices of STALL_CHECK_MS, and `poll` at every call,
  * and either reports the thread's end as the sync's failure (which ends the log). Its 'error'
- * and 'exit' events cannot serve: they need the event loop the appender never reaches.
+ * and 'exit' events cannot serve: they need the event loop the appender never reaches. Not
+ * covered: an isolate killed outright (out of memory) runs no `finally`, so its state stays
+ * "running" and a wait for it does not end.
  *
  * One sync at a time: `start` is refused while one runs. What the caller must hold to (wal/log.ts
  * does): the fd stays open until the sync that uses it has ended, or the number could name a
@@ -71,6 +73,7 @@ let seen = 0;
 Atomics.store(control, ${STATE}, ${RUNNING});
 try {
   for (;;) {
+    if (Atomics.load(control, ${STOP}) === 1) break;
     Atomics.wait(control, ${REQUESTED}, seen);
     if (Atomics.load(control, ${STOP}) === 1) break;
     const asked = Atomics.load(control, ${REQUESTED});
@@ -83,7 +86,8 @@ try {
     } catch (error) {
       outcome = typeof error.errno === 'number' && error.errno < 0 ? error.errno : -5;
     }
-    Atomics.store(control, ${DURATION_US}, Math.min(2 ** 31 - 1, Math.round((performance.now() - started) * 1000)));
+    // At least 1 µs: -1 means "not ended", and a sync on tmpfs can round to 0.
+    Atomics.store(control, ${DURATION_US}, Math.max(1, Math.min(2 ** 31 - 1, Math.ceil((performance.now() - started) * 1000))));
     Atomics.store(control, ${OUTCOME}, outcome);
     Atomics.store(control, ${DONE}, seen);
     Atomics.notify(control, ${DONE});
@@ -99,7 +103,7 @@ try {
 export class SyncThread implements BackgroundSync {
   private readonly control = new Int32Array(new SharedArrayBuffer(128));
   private readonly worker: Worker;
-  private readonly createdMs = Date.now();
+  private readonly createdMs = performance.now();
   private requested = 0;
   running = false;
   lastSyncNs = 0;
@@ -145,6 +149,10 @@ export class SyncThread implements BackgroundSync {
   close(): void {
     this.wait();
     Atomics.store(this.control, STOP, 1);
+    // REQUESTED changes too, so a thread between its last sync and its next wait does not sleep
+    // through the notify: its wait finds the value it expected gone and returns at once.
+    this.requested = (this.requested + 1) | 0;
+    Atomics.store(this.control, REQUESTED, this.requested);
     Atomics.notify(this.control, REQUESTED);
     // Its loop ends at once; wait (briefly) to see it end, then make sure of it.
     if (Atomics.load(this.control, STATE) === RUNNING) Atomics.wait(this.control, STATE, RUNNING, STALL_CHECK_MS);
@@ -154,7 +162,9 @@ export class SyncThread implements BackgroundSync {
   /** The running sync's failure when the thread cannot make it: ended, or never started. */
   private stalled(): Error | null {
     const state = Atomics.load(this.control, STATE);
-    if (state === ENDED || (state === STARTING && Date.now() - this.createdMs > START_TIMEOUT_MS)) {
+    // A sync that ended just before the thread did is that sync's outcome, not a stall.
+    if (state === ENDED && Atomics.load(this.control, DONE) === this.requested) return null;
+    if (state === ENDED || (state === STARTING && performance.now() - this.createdMs > START_TIMEOUT_MS)) {
       this.running = false;
       return Object.assign(new Error(`the log's sync thread ${state === ENDED ? 'ended' : 'never started'} with an fdatasync asked of it`), { code: 'EIO' });
     }

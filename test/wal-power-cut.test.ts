@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../harness/metrics/stats.js';
-import { type DurabilityPolicy, LogFailedError, nowNs, WriteAheadLog } from '../wal/log.js';
+import { type DurabilityPolicy, LogFailedError, type LogOptions, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader } from '../wal/reader.js';
 import { type FileOperation, PowerCutFiles } from './support/power-cut-files.js';
 
@@ -313,13 +313,19 @@ function handDrivenSyncThread(files: PowerCutFiles): { end: (outcome: Error | nu
   return { end: (outcome) => (ended = outcome), started: () => starts };
 }
 
+/** A `batch` log with `syncThread` on a fresh simulated disk, its thread driven by the test. */
+function logOnHandDrivenThread(options: Pick<LogOptions, 'segmentBytes' | 'groupCommit'>) {
+  const files = new PowerCutFiles();
+  const thread = handDrivenSyncThread(files);
+  const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, ...options });
+  return { files, thread, log };
+}
+
 describe('the sync thread (option syncThread: the wal backend, whose producer never yields to its event loop)', () => {
   const eio = () => Object.assign(new Error('EIO: fdatasync'), { code: 'EIO' });
 
   it('appends go on while its fdatasync runs; what it covered becomes durable when it is seen to end, not what came after', () => {
-    const files = new PowerCutFiles();
-    const thread = handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    const { thread, log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 0 } });
     log.append(bodyFor(0, 100), 1);
     expect(log.syncIfDue(nowNs())).toBe(true);
     log.append(bodyFor(1, 100), 1);
@@ -334,9 +340,7 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it("a sync on this thread waits for it, and its failure is the log's: a later success proves nothing (fsyncgate)", () => {
-    const files = new PowerCutFiles();
-    const thread = handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    const { thread, log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 0 } });
     log.append(bodyFor(0, 100), 1);
     log.syncIfDue(nowNs());
     log.append(bodyFor(1, 100), 1);
@@ -347,9 +351,7 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it('a roll waits for it before the old segment is closed or the new one begun', () => {
-    const files = new PowerCutFiles();
-    const thread = handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, segmentBytes: 4096, groupCommit: { maxDelayUs: 0 } });
+    const { thread, log } = logOnHandDrivenThread({ segmentBytes: 4096, groupCommit: { maxDelayUs: 0 } });
     log.append(bodyFor(0, 1000), 1);
     log.syncIfDue(nowNs());
     thread.end(eio());
@@ -360,9 +362,7 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it('close waits for it, then syncs the rest itself: everything appended survives a power cut after', () => {
-    const files = new PowerCutFiles();
-    const thread = handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    const { files, thread, log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 0 } });
     log.append(bodyFor(0, 100), 1);
     log.syncIfDue(nowNs());
     log.append(bodyFor(1, 100), 1);
@@ -376,9 +376,7 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it('a group is due once it holds maxBytes, whatever its age and count', () => {
-    const files = new PowerCutFiles();
-    handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9, maxBytes: 4096 } });
+    const { log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9, maxBytes: 4096 } });
     log.append(bodyFor(0, 1000), 1);
     expect(log.syncIfDue(nowNs())).toBe(false);
     expect(log.syncDelayNs(nowNs())).toBeGreaterThan(0);
@@ -388,10 +386,8 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it('a full log hands what is unsynced to the thread (syncSoon) and says so when the thread failed', () => {
-    const files = new PowerCutFiles();
-    const thread = handDrivenSyncThread(files);
     // maxDelayUs and maxMessages far off: only syncSoon starts a group here.
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9 } });
+    const { thread, log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 1e9, maxMessages: 1e9 } });
     log.append(bodyFor(0, 100), 1);
     expect(log.syncIfDue(nowNs())).toBe(false);
     log.syncSoon();
@@ -407,9 +403,7 @@ describe('the sync thread (option syncThread: the wal backend, whose producer ne
   });
 
   it("the pool's fdatasync is refused while the thread's runs (Linux tells one of two of an error)", () => {
-    const files = new PowerCutFiles();
-    handDrivenSyncThread(files);
-    const log = WriteAheadLog.open(DIR, { durability: 'batch', files, syncThread: true, groupCommit: { maxDelayUs: 0 } });
+    const { log } = logOnHandDrivenThread({ groupCommit: { maxDelayUs: 0 } });
     log.append(bodyFor(0, 100), 1);
     log.syncIfDue(nowNs());
     expect(log.syncInFlight).toBe(true);

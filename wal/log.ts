@@ -295,6 +295,12 @@ export class WriteAheadLog {
     return this.groupIsFull() || nowNs - this.firstUnsyncedNs >= this.groupCommit.maxDelayUs * 1000;
   }
 
+  /** An fdatasync has begun that covers everything appended so far: the next group starts empty. */
+  private beginGroup(): void {
+    this.unsyncedMessages = 0;
+    this.unsyncedBytes = 0;
+  }
+
   private groupIsFull(): boolean {
     return this.unsyncedMessages >= this.groupCommit.maxMessages || this.unsyncedBytes >= this.groupCommit.maxBytes;
   }
@@ -356,8 +362,7 @@ export class WriteAheadLog {
     if (this.failure !== null) throw this.failure;
     // What is appended from here on is not covered: it waits for the next group.
     this.backgroundCovers = this.endOffset;
-    this.unsyncedMessages = 0;
-    this.unsyncedBytes = 0;
+    this.beginGroup();
     this.background!.start(this.fd);
   }
 
@@ -391,8 +396,7 @@ export class WriteAheadLog {
     }
     this.syncNs += nowNs() - started;
     this.syncs++;
-    this.unsyncedMessages = 0;
-    this.unsyncedBytes = 0;
+    this.beginGroup();
     // With an fdatasync running on the pool for this file, Linux reports a writeback error to
     // one of the two only: this one's success proves nothing until that one has ended well, and
     // its callback moves durableOffset for both.
@@ -417,8 +421,7 @@ export class WriteAheadLog {
     this.syncing = true;
     const covered = this.endOffset;
     const fd = this.fd;
-    this.unsyncedMessages = 0;
-    this.unsyncedBytes = 0;
+    this.beginGroup();
     const started = nowNs();
     this.files.syncFileAsync(fd, (error) => {
       this.syncing = false;

@@ -98,8 +98,7 @@ export class LogReader {
       // tail and appended over it. Before calling anything short or damaged, read it afresh once.
       if (problem !== null && !readAfresh) {
         readAfresh = true;
-        this.bufferAt = this.position;
-        this.bufferLength = 0;
+        this.dropBuffer();
         continue;
       }
       if (problem === null && this.moveToNextSegment()) continue;
@@ -135,8 +134,7 @@ export class LogReader {
     if (at >= 0 && at + need <= this.bufferLength) return true;
     if (at < 0 || at > this.bufferLength) {
       // Not in the buffer (defensive: every path keeps the position inside it): read afresh.
-      this.bufferAt = this.position;
-      this.bufferLength = 0;
+      this.dropBuffer();
       at = 0;
     }
     // What was read of the record stays and only the rest is read after it. Reading again from
@@ -160,6 +158,12 @@ export class LogReader {
     const end = this.bufferLength;
     this.bufferLength += this.files.read(this.fd, this.buffer, end, this.buffer.length - end, this.bufferAt + end);
     return this.bufferLength - (this.position - this.bufferAt) >= need;
+  }
+
+  /** Forgets what the buffer holds: the next fill reads from the position. */
+  private dropBuffer(): void {
+    this.bufferAt = this.position;
+    this.bufferLength = 0;
   }
 
   /** The buffer now begins with the bytes that were at `at` (the record at the position). */

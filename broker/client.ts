@@ -27,6 +27,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
 import { FrameReader } from './frame-reader.js';
 import {
+  BATCH_CREDIT_OVERHEAD,
+  batchCredit,
   bodyText,
   envelopeBytesAt,
   FRAME_HEADER_BYTES,
@@ -409,7 +411,7 @@ export class Publisher {
   private claimStart = -1;
   private claimCount = 0;
   private recordSize = 0;
-  /** Bytes of one record of the last claim refused for credit: what waiting waits for. */
+  /** The credit one record of the last claim refused would take (its bytes and the batch's overhead): what waiting waits for. */
   private needBytes = 0;
   private ackWaiters: { batch: number; resolve: () => void; reject: (e: Error) => void }[] = [];
   private codec: EnvelopeCodec | null = null;
@@ -443,9 +445,9 @@ export class Publisher {
     if (this.claimStart >= 0) throw new BrokerClientError('claim while the previous claim is still open');
     if (this.client.closed) throw this.client.closedError();
     const size = padTo8(length);
-    const n = Math.min(max, MAX_BATCH, Math.floor(this.credit / size));
+    const n = Math.min(max, MAX_BATCH, Math.floor((this.credit - BATCH_CREDIT_OVERHEAD) / size));
     if (n <= 0) {
-      this.needBytes = size;
+      this.needBytes = batchCredit(size);
       return 0;
     }
     this.needBytes = 0;
@@ -511,13 +513,13 @@ export class Publisher {
     const list = Array.isArray(payloads) ? payloads : [payloads];
     let batch = -1;
     for (let from = 0; from < list.length; ) {
-      await this.client.waitForCredit(padTo8(HEADER_BYTES + list[from].length));
+      await this.client.waitForCredit(batchCredit(padTo8(HEADER_BYTES + list[from].length)));
       if (this.client.closed) throw this.client.closedError();
       let n = 0;
       let body = 0;
       while (n < MAX_BATCH && from + n < list.length) {
         const size = padTo8(HEADER_BYTES + list[from + n].length);
-        if (body + size > this.credit) break;
+        if (batchCredit(body + size) > this.credit) break;
         body += size;
         n++;
       }
@@ -547,7 +549,7 @@ export class Publisher {
     const batch = this.batches;
     this.batches = (this.batches + 1) >>> 0;
     writeFrameHeader(this.client.buffer, start, { type: FrameType.PUBLISH, id: this.handle, arg: batch, count, length: FRAME_HEADER_BYTES + body });
-    this.client.publishCredit -= body;
+    this.client.publishCredit -= batchCredit(body);
     this.client.committed(FRAME_HEADER_BYTES + body);
     return batch;
   }

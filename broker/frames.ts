@@ -30,8 +30,21 @@ export const NAME_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /**
  * 2: a connection's publishers share one window, and a batch must fit in the credit left; ACKs
  * return only credit delivered; ACKs for a subscription the client left are ignored.
+ * 3: a batch costs its window its bytes plus BATCH_CREDIT_OVERHEAD.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+/**
+ * What a batch costs its publisher's window beyond its bytes: about what the broker keeps per
+ * batch besides them (the batch's object and view, its place in the topic's, the owner's and the
+ * members' queues, the delivery's write). Without it a window of 4 MiB held 43 000 batches of one
+ * 64-byte message, and their objects were most of the broker's heap at batch 1; with it, 11 900.
+ */
+export const BATCH_CREDIT_OVERHEAD = 256;
+
+/** The window a batch of `bodyBytes` (its records) takes: client and broker count it the same. */
+export function batchCredit(bodyBytes: number): number {
+  return bodyBytes + BATCH_CREDIT_OVERHEAD;
+}
 
 /** Field offsets in the frame header. */
 export const F_LENGTH = 0;

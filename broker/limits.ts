@@ -15,7 +15,7 @@
  *   topics, groups    maxTopics, maxGroupsPerTopic × topics, maxGroups
  */
 import { HEADER_BYTES, MAX_PAYLOAD_BYTES } from '../wire/envelope.js';
-import { padTo8 } from './frames.js';
+import { batchCredit, padTo8 } from './frames.js';
 
 export interface BrokerLimits {
   /** Bytes of publishes a connection may have in the broker, all its publishers together, before it waits for CREDIT. */
@@ -46,8 +46,8 @@ export interface BrokerLimits {
   readonly topicIdleMs: number;
 }
 
-/** The largest message, as a batch record: a window must hold two, so a publisher holding back credit never starves. */
-const LARGEST_RECORD = padTo8(HEADER_BYTES + MAX_PAYLOAD_BYTES);
+/** The largest message, as a batch of one: a window must hold two, so a publisher holding back credit never starves. */
+const LARGEST_RECORD = batchCredit(padTo8(HEADER_BYTES + MAX_PAYLOAD_BYTES));
 export const MIN_WINDOW_BYTES = 2 * LARGEST_RECORD;
 
 export const DEFAULT_LIMITS: BrokerLimits = {

@@ -16,9 +16,11 @@ import { parseArgs } from 'node:util';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
 import { type Parsed, parseCount, parseDuration, parseSize } from '../wire/units.js';
 import { dropOutputToClosedPipes } from './closed-pipes.js';
+import { startHeapGoal } from './heap-goal.js';
 import { launcherGone } from './launcher.js';
 import { type BrokerLimits, DEFAULT_LIMITS } from './limits.js';
 import { LogStorage } from './log-storage.js';
+import { BROKER_NODE_FLAGS } from './node-flags.js';
 import { Broker, BrokerError, isLoopback } from './server.js';
 import type { Storage } from './storage.js';
 
@@ -76,6 +78,8 @@ Options:
                          always (an fdatasync per batch) (default: batch)
   --retention <size>     with --log, delete a topic's oldest log segments beyond this size
                          (default: keep everything)
+  --heap-headroom <size> garbage the broker's heap may hold before a full collection: what the
+                         last one left alive plus this (0: V8's own policy) (default: 16MiB)
 
 Limits (docs/broker.md, "Limits"; sizes take 64KiB, 4MiB; times 500ms, 30s):
 ${LIMIT_FLAGS.map(({ flag, kind, key, help }) => `  --${`${flag} <${kind}>`.padEnd(36)} ${help} (default: ${shown(kind, DEFAULT_LIMITS[key])})`).join('\n')}
@@ -173,6 +177,7 @@ function brokerOptions() {
     log: { type: 'string' },
     durability: { type: 'string' },
     retention: { type: 'string' },
+    'heap-headroom': { type: 'string', default: '16MiB' },
     help: { type: 'boolean', short: 'h' },
     ...limitOptions,
   } as const;
@@ -209,6 +214,7 @@ export async function runBrokerCli(args: string[]): Promise<number> {
     host = values.listen as string;
     token = (values.token as string | undefined) ?? (process.env.NANOMQ_TOKEN || undefined);
     const tls = readTls(values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined);
+    const headroom = limitValue('heap-headroom', 'size', values['heap-headroom'] as string);
     const storage = openStorage(values.log as string | undefined, values.durability as string | undefined, values.retention as string | undefined);
     // From here a signal stops the broker gracefully, as soon as it listens (before, while flags
     // are read and a log replays, it ends the process as Node's default does: nothing is served
@@ -233,6 +239,11 @@ export async function runBrokerCli(args: string[]): Promise<number> {
       throw error;
     }
     warnIfFewDescriptors(broker, values.log !== undefined);
+    if (headroom > 0 && startHeapGoal(headroom) === null) {
+      process.stderr.write(
+        `nanomq broker: warning: started without ${BROKER_NODE_FLAGS.join(' ')} (nanomq broker and the harness give them): garbage is collected as V8 decides, and --heap-headroom does nothing\n`,
+      );
+    }
     if (!isLoopback(host) && tls === undefined) {
       process.stderr.write(
         `nanomq broker: warning: listening on ${host} without TLS: the token and every message cross the network in clear (--tls-cert, --tls-key)\n`,

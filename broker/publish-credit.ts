@@ -6,12 +6,15 @@
  *           ├─ owed: given back, not yet sent as CREDIT (sent in eighths of the window)
  *           └─ the client's credit: what it may still publish
  *
+ * A batch counts its bytes plus BATCH_CREDIT_OVERHEAD (broker/frames.ts: what the broker keeps
+ * per batch besides its bytes), so a window bounds its batches' objects as well as their bytes.
  * A batch is admitted only if it fits (outstanding + batch ≤ window): the client never has more
  * credit than that, so one that sends past it is lying and is cut off. The window is reserved
  * from the broker's buffered-bytes pool when the connection opens its first publisher, and given
  * back to the pool once the connection is gone and every batch it published has been dropped.
  * (The client side of the window is `Publisher` in broker/client.ts.)
  */
+import { batchCredit } from './frames.js';
 import type { StoredBatch } from './storage.js';
 import type { CreditOwner } from './topic.js';
 
@@ -51,7 +54,7 @@ export class PublishCredit implements CreditOwner {
 
   giveBack(batch: StoredBatch): void {
     this.dropped(batch);
-    const bytes = batch.records.length;
+    const bytes = batchCredit(batch.records.length);
     this.outstanding -= bytes;
     if (!this.open) {
       if (this.outstanding === 0) this.release();

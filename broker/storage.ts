@@ -9,6 +9,8 @@
  * message's.
  */
 
+import { OffsetQueue } from './offset-queue.js';
+
 export interface StoredBatch {
   /** Offset of the batch's first message in its topic. */
   readonly offset: number;
@@ -77,11 +79,11 @@ export interface Storage {
   close(): void;
 }
 
-/** Batches in a map by offset: each batch leads to the next by offset + count. */
+/** Batches in order of offset: each batch leads to the next by offset + count. */
 export class MemoryTopicLog implements TopicLog {
   retainedBytes = 0;
   onDurable: (() => void) | null = null;
-  private readonly batches = new Map<number, StoredBatch>();
+  private readonly batches = new OffsetQueue<StoredBatch>();
 
   /** A log that starts at `offset` (a restored topic's window starts where its groups resume). */
   constructor(
@@ -99,7 +101,7 @@ export class MemoryTopicLog implements TopicLog {
 
   append(records: Uint8Array, count: number, stored: () => void): StoredBatch {
     const batch: StoredBatch = { offset: this.endOffset, count, records };
-    this.batches.set(batch.offset, batch);
+    this.batches.push(batch.offset, batch);
     this.endOffset += count;
     this.retainedBytes += records.length;
     stored();
@@ -117,9 +119,9 @@ export class MemoryTopicLog implements TopicLog {
   trimBefore(offset: number): StoredBatch[] {
     const dropped: StoredBatch[] = [];
     while (this.startOffset < offset) {
-      const batch = this.batches.get(this.startOffset);
-      if (batch === undefined) throw new Error(`trim to ${offset}: no batch at ${this.startOffset}`);
-      this.batches.delete(batch.offset);
+      const batch = this.batches.first();
+      if (batch === undefined || batch.offset !== this.startOffset) throw new Error(`trim to ${offset}: no batch at ${this.startOffset}`);
+      this.batches.shift();
       this.retainedBytes -= batch.records.length;
       this.startOffset += batch.count;
       dropped.push(batch);

@@ -14,6 +14,7 @@
  *
  *   deliveries ─▶ [ (count, sentAt) (count, sentAt) … ] ─▶ ACK count takes from the front
  */
+import { OffsetQueue } from './offset-queue.js';
 import type { StoredBatch, TopicLog } from './storage.js';
 
 /** What a member needs of its group (consumer-group.ts), named here so the two files do not import each other. */
@@ -30,19 +31,21 @@ export interface DeliverySink {
   readonly ready: boolean;
 }
 
-/** A group batch delivered and not yet acknowledged, and when it was sent. */
-interface PendingBatch {
-  readonly batch: StoredBatch;
-  readonly sentAt: number;
-}
+/** Delivery tags run 1..TAG_CYCLE and start again at 1 (0 means "no tag": a plain subscription). */
+const TAG_CYCLE = 0xffffffff;
 
 export class Subscription {
   credit: number;
   /** Plain subscriptions: the next offset to send. */
   cursor: number;
-  /** Group members: delivered batches not yet acknowledged, by delivery tag, oldest first. */
-  private readonly pending = new Map<number, PendingBatch>();
-  private nextTag = 1;
+  /**
+   * Group members: delivered batches by delivery number (the tag is that number, cycled through
+   * 1..TAG_CYCLE), oldest first, null once acknowledged, with when each was sent. The front is
+   * always one not yet acknowledged: acknowledged ones are taken off the front as it reaches them.
+   */
+  private readonly pending = new OffsetQueue<StoredBatch | null>();
+  private readonly pendingSentAt = new OffsetQueue<number>();
+  private nextDelivery = 0;
   /** Messages delivered whose credit has not come back: what an ACK may return at most. */
   unacknowledged = 0;
   /** Deliveries whose credit has not come back, oldest first: message counts and send times (a ring). */
@@ -71,8 +74,7 @@ export class Subscription {
   /** When (Date.now()) the oldest delivery not yet acknowledged was sent; 0 when there is none. */
   get oldestUnacknowledgedAt(): number {
     const credited = this.size > 0 ? this.sentAts[this.head] : 0;
-    // The map keeps insertion order: its first entry is its oldest.
-    const tagged = this.pending.values().next().value?.sentAt ?? 0;
+    const tagged = this.pendingSentAt.first() ?? 0;
     return credited === 0 || (tagged !== 0 && tagged < credited) ? tagged : credited;
   }
 
@@ -93,9 +95,10 @@ export class Subscription {
     this.remember(batch.count, now);
     let tag = 0;
     if (this.group !== null) {
-      tag = this.nextTag;
-      this.nextTag = this.nextTag === 0xffffffff ? 1 : this.nextTag + 1;
-      this.pending.set(tag, { batch, sentAt: now });
+      const delivery = this.nextDelivery++;
+      tag = (delivery % TAG_CYCLE) + 1;
+      this.pending.push(delivery, batch);
+      this.pendingSentAt.push(delivery, now);
     }
     this.sink.deliver(this.id, tag, batch, redelivered);
   }
@@ -113,19 +116,34 @@ export class Subscription {
     this.forget(count);
     if (this.group === null) return null;
     for (const tag of tags) {
-      const p = this.pending.get(tag);
+      const delivery = this.deliveryOf(tag);
+      const batch = delivery === undefined ? undefined : this.pending.get(delivery);
       // An unknown tag (repeated, or never sent) changes nothing: acknowledgements are idempotent.
-      if (p === undefined) continue;
-      this.pending.delete(tag);
-      this.group.acknowledged(p.batch);
+      if (batch === undefined || batch === null) continue;
+      this.pending.set(delivery as number, null);
+      this.group.acknowledged(batch);
+    }
+    while (this.pending.size > 0 && this.pending.first() === null) {
+      this.pending.shift();
+      this.pendingSentAt.shift();
     }
     return null;
   }
 
+  /** The delivery number a tag names, if it is one of those still kept. */
+  private deliveryOf(tag: number): number | undefined {
+    const front = this.pending.firstKey();
+    if (front === undefined || !Number.isInteger(tag) || tag < 1 || tag > TAG_CYCLE) return undefined;
+    const ahead = (tag - 1 - (front % TAG_CYCLE) + TAG_CYCLE) % TAG_CYCLE;
+    return ahead < this.pending.size ? front + ahead : undefined;
+  }
+
   /** Leaving: the unacknowledged batches, for the group to hand to others. */
   takePending(): StoredBatch[] {
-    const batches = [...this.pending.values()].map((p) => p.batch);
+    const batches: StoredBatch[] = [];
+    for (const batch of this.pending) if (batch !== null) batches.push(batch);
     this.pending.clear();
+    this.pendingSentAt.clear();
     return batches;
   }
 

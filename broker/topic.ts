@@ -11,6 +11,7 @@
  * CREDIT. A slow subscriber therefore slows its topic's publishers; it never grows the broker.
  */
 import { ConsumerGroup } from './consumer-group.js';
+import { OffsetQueue } from './offset-queue.js';
 import type { StoredBatch, TopicLog } from './storage.js';
 import type { Subscription } from './subscription.js';
 
@@ -31,7 +32,8 @@ export class GroupNotStoredError extends Error {
 export class Topic {
   readonly subscriptions = new Set<Subscription>();
   readonly groups = new Map<string, ConsumerGroup>();
-  private readonly owners = new Map<number, CreditOwner>();
+  /** Whom each batch published since the start gives its bytes back to, by offset. */
+  private readonly owners = new OffsetQueue<CreditOwner>();
   /** Publisher handles that name this topic (on every connection). */
   publishers = 0;
   /** Since when (Date.now()) nothing has needed the topic; 0 while something does. */
@@ -52,7 +54,7 @@ export class Topic {
    */
   publish(records: Uint8Array, count: number, owner: CreditOwner, stored: () => void): StoredBatch {
     const batch = this.log.append(records, count, stored);
-    this.owners.set(batch.offset, owner);
+    this.owners.push(batch.offset, owner);
     this.pump();
     return batch;
   }
@@ -125,8 +127,9 @@ export class Topic {
     for (const g of this.groups.values()) floor = Math.min(floor, g.committed);
     if (floor > this.log.startOffset) {
       for (const batch of this.log.trimBefore(floor)) {
-        this.owners.get(batch.offset)?.giveBack(batch);
-        this.owners.delete(batch.offset);
+        // Batches drop in offset order; those without an owner (a restart's backlog) are not here.
+        while ((this.owners.firstKey() ?? Number.POSITIVE_INFINITY) < batch.offset) this.owners.shift();
+        if (this.owners.firstKey() === batch.offset) this.owners.shift()?.giveBack(batch);
       }
     }
   }

@@ -6,10 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BrokerClient, BrokerClientError } from '../broker/client.js';
+import { BrokerClient, BrokerClientError, readMessage } from '../broker/client.js';
 import { ErrorCode, FRAME_HEADER_BYTES, FrameType, textFrame, writeFrameHeader } from '../broker/frames.js';
 import { LAUNCHED_ENV } from '../broker/launcher.js';
 import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
@@ -142,6 +142,39 @@ describe('broker: flow control', () => {
     // Memory stayed within the window: a batch must fit in the credit left.
     expect(peak).toBeLessThanOrEqual(windowBytes);
     expect(peak).toBeGreaterThan(0);
+  });
+
+  it('a subscriber that pauses reading gets every message intact: batches dropped while its socket still writes them are not written over', async () => {
+    // A plain subscription's batch is dropped once it is sent to every subscriber, which may be
+    // before a paused reader's socket has written it out. The publisher's arena must not put new
+    // batches into that memory meanwhile (broker/record-arena.ts): this reader would get them.
+    const broker = await startBroker({ windowBytes: 256 * 1024 });
+    const paused = await client(broker);
+    const got: number[] = [];
+    let damaged = 0;
+    await paused.subscribe('paused', { credit: 100_000 }, (bytes, offset, length) => {
+      const m = readMessage(bytes, offset, length);
+      if (!m.intact) damaged++;
+      got.push(m.sequence);
+    });
+    const socket = (paused as unknown as { socket: Socket }).socket;
+    socket.pause();
+    const fast = await client(broker);
+    let fastGot = 0;
+    await fast.subscribe('paused', {}, () => void fastGot++);
+    const publisher = await (await client(broker)).openPublisher('paused');
+    // Batches of 256 small messages (24 KiB): each goes into a slab, not memory of its own.
+    const n = 100_000;
+    const sent = publisher.send(Array.from({ length: n }, (_, i) => payload(i, 64)));
+    await until(() => fastGot > 30_000, 10_000, 'the fast subscriber to get a few MB');
+    // Past what the kernel takes: the broker has writes waiting in the paused reader's socket.
+    await until(() => broker.statsNow().outboundBytes > 0, 10_000, 'output waiting in the paused socket');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.resume();
+    await sent;
+    await until(() => got.length === n, 20_000, 'the paused subscriber to get everything');
+    expect(damaged).toBe(0);
+    expect(got).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 });
 
@@ -345,7 +378,7 @@ describe('nanomq broker (the command)', () => {
     expect(code).toBe(0);
   });
 
-  it('exits 2 naming the flag for a non-loopback address without a token and a bad port', async () => {
+  it('exits 2 naming the flag for a non-loopback address without a token, a bad port and a bad heap headroom', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; err: string }>((resolve) => {
         const c = spawn(process.execPath, [cli, 'broker', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NANOMQ_TOKEN: '' } });
@@ -359,5 +392,8 @@ describe('nanomq broker (the command)', () => {
     const port = await run(['--port', '70000']);
     expect(port.code).toBe(2);
     expect(port.err).toMatch(/--port/);
+    const headroom = await run(['--port', '0', '--heap-headroom', 'lots']);
+    expect(headroom.code).toBe(2);
+    expect(headroom.err).toMatch(/--heap-headroom/);
   });
 });

@@ -1,0 +1,47 @@
+/**
+ * The broker's garbage, bounded: a full collection once the heap has grown `headroomBytes` past
+ * what the last one left alive, as Go's collector (GOGC, GOMEMLIMIT) bounds nats-server's.
+ *
+ * Why: a batch stays in the broker until every reader is done with it, tens of milliseconds at
+ * batch 1, long enough to outlive two young-generation collections and be moved to the old
+ * generation. V8 lets garbage collect there until the old generation reaches a limit it sets
+ * from its own speed, up to four times what was alive after its last full collection (first
+ * ~128 MiB on a machine with this much memory): a broker with ~15 MiB alive peaked at 150-170
+ * MiB at batch 1 (docs/broker.md, "Memory"). A hard cap (`--max-old-space-size`) bounds that too,
+ * but kills the process when what is alive reaches it; this never does: what is alive is
+ * bounded by the broker's limits, and the garbage by the headroom.
+ *
+ * Cost: one `v8.getHeapStatistics()` per check (every `everyMs`), and a full collection each
+ * time the headroom fills (a pause of a few milliseconds at this heap size).
+ */
+import { getHeapStatistics } from 'node:v8';
+
+export interface HeapGoal {
+  /** Full collections this policy started. */
+  readonly collections: number;
+  stop(): void;
+}
+
+/** Starts the policy when the process exposes `gc` (the broker's V8 flags do); null otherwise. */
+export function startHeapGoal(headroomBytes: number, everyMs = 50): HeapGoal | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function' || headroomBytes <= 0) return null;
+  let alive = getHeapStatistics().used_heap_size;
+  let collections = 0;
+  const timer = setInterval(() => {
+    const used = getHeapStatistics().used_heap_size;
+    // What is alive is never more than what is used: V8's own collections lower the mark too.
+    alive = Math.min(alive, used);
+    if (used < alive + headroomBytes) return;
+    gc();
+    collections++;
+    alive = getHeapStatistics().used_heap_size;
+  }, everyMs);
+  timer.unref();
+  return {
+    get collections() {
+      return collections;
+    },
+    stop: () => clearInterval(timer),
+  };
+}

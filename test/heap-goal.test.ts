@@ -1,0 +1,41 @@
+/**
+ * What guards the broker's heap goal (broker/heap-goal.ts): it starts a full collection once the
+ * heap has grown its headroom past what was alive, not before, and it is off (null) in a process
+ * without `gc` (one started without the broker's V8 flags).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHeapGoal } from '../broker/heap-goal.js';
+
+const g = globalThis as { gc?: () => void };
+const original = g.gc;
+afterEach(() => {
+  g.gc = original;
+});
+
+describe('startHeapGoal', () => {
+  it('is off without gc, and with a headroom of 0', () => {
+    g.gc = undefined;
+    expect(startHeapGoal(1024 * 1024)).toBeNull();
+    g.gc = () => {};
+    expect(startHeapGoal(0)).toBeNull();
+  });
+
+  it('collects once the heap grows past its headroom, and not while it stays within it', async () => {
+    let calls = 0;
+    g.gc = () => void calls++;
+    const small = startHeapGoal(512 * 1024 * 1024, 5);
+    const goal = startHeapGoal(4 * 1024 * 1024, 5);
+    try {
+      // 16 MiB of objects kept alive for a while: past 4 MiB of headroom, within 512 MiB.
+      const held = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `x${i}` }));
+      await new Promise((r) => setTimeout(r, 60));
+      expect(held.length).toBe(200_000);
+      expect(goal?.collections).toBeGreaterThan(0);
+      expect(small?.collections).toBe(0);
+      expect(calls).toBe(goal?.collections);
+    } finally {
+      small?.stop();
+      goal?.stop();
+    }
+  });
+});

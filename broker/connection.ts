@@ -4,7 +4,7 @@
  *
  *   socket ─▶ FrameReader (≤ preAuthBytes before HELLO, ≤ window after; partial frames count
  *             against the broker's input budget) ─▶ onFrame ─▶ publish / ack / open / subscribe
- *   socket ◀─ send (corked per turn) ◀─ deliver, only while `ready` (socket output < maxPendingBytes)
+ *   socket ◀─ Outbox (gathered per turn) ◀─ send / deliver, only while `ready` (unsent output < maxPendingBytes)
  *
  * Two kinds of "no": a frame that breaks the protocol (bad length, unknown type, a malformed
  * batch, a lie about credit) closes this connection after an ERROR saying why (`fail`); a request
@@ -31,14 +31,12 @@ import {
   readSubscribeBody,
 } from './frames.js';
 import type { BrokerLimits } from './limits.js';
+import { Outbox } from './outbox.js';
 import { PublishCredit } from './publish-credit.js';
-import { RecordArena, type Slab, slabHolding, writing, written } from './record-arena.js';
+import { RecordArena } from './record-arena.js';
 import type { StoredBatch } from './storage.js';
 import { type DeliverySink, Subscription } from './subscription.js';
 import { GroupNotStoredError, type Topic } from './topic.js';
-
-/** An empty write queued after a turn's deliveries: its callback says they are all written. */
-const NOTHING = new Uint8Array(0);
 
 /** What a connection needs of its broker (broker/server.ts), named here so the two files do not import each other. */
 export interface ConnectionHost {
@@ -84,7 +82,6 @@ export class Connection implements DeliverySink {
   private readonly limits: BrokerLimits;
   private hello = false;
   private closed = false;
-  private corked = false;
   private readonly openedAt = Date.now();
   /** Handles are numbered 1, 2, 3, … for publishers and subscriptions alike; below `nextHandle` a missing one was closed. */
   private nextHandle = 1;
@@ -97,8 +94,8 @@ export class Connection implements DeliverySink {
   private creditHandle = 0;
   /** Where its published batches are kept (record-arena.ts); made with the window. */
   private arena: RecordArena | null = null;
-  /** Slabs whose bytes this turn's deliveries wrote: not reused until the socket has written them out. */
-  private turnSlabs: Slab[] = [];
+  /** Its output, gathered per turn of the event loop (outbox.ts). */
+  private readonly outbox: Outbox;
   /** Bytes of the input budget this connection's incomplete frame has: its length while it is read, 0 while it waits (paused). */
   reservedInput = 0;
   /** Not read until the broker's input budget has room for its incomplete frame. */
@@ -115,6 +112,7 @@ export class Connection implements DeliverySink {
     private readonly socket: Socket,
   ) {
     this.limits = host.limits;
+    this.outbox = new Outbox(socket);
     this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), false, host.limits.preAuthBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
@@ -138,7 +136,7 @@ export class Connection implements DeliverySink {
     if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);
     // Replies it does not read (OKs, errors) must not pile up either: stop reading it until its
     // socket drains; the sweep cuts it if that takes longer than --slow-consumer.
-    if (this.socket.writableLength > this.limits.maxPendingBytes) {
+    if (this.outbox.pendingBytes > this.limits.maxPendingBytes) {
       this.pausedForOutput = true;
       this.markBlocked();
       this.socket.pause();
@@ -448,7 +446,7 @@ export class Connection implements DeliverySink {
   /** Can take another delivery: the socket holds less unsent output than the limit. */
   get ready(): boolean {
     if (this.closed) return false;
-    if (this.socket.writableLength < this.limits.maxPendingBytes) return true;
+    if (this.outbox.pendingBytes < this.limits.maxPendingBytes) return true;
     this.markBlocked();
     return false;
   }
@@ -458,9 +456,9 @@ export class Connection implements DeliverySink {
     if (this.blockedSince === 0) this.blockedSince = Date.now();
   }
 
-  /** Bytes written to the socket and not yet sent. */
+  /** Bytes of output not yet sent (gathered this turn, or in the socket). */
   get pendingOutput(): number {
-    return this.socket.writableLength;
+    return this.outbox.pendingBytes;
   }
 
   private onDrain(): void {
@@ -478,45 +476,13 @@ export class Connection implements DeliverySink {
   deliver(subscription: number, tag: number, batch: StoredBatch, redelivered: boolean): void {
     if (this.closed) return;
     this.host.stats.delivered += batch.count;
-    this.send(Frames.deliverHeader(subscription, tag, batch.count, batch.records.length, redelivered));
-    this.socket.write(batch.records);
-    const slab = slabHolding(batch.records);
-    if (slab !== undefined) {
-      writing(slab);
-      this.turnSlabs.push(slab);
-    }
+    this.outbox.deliver(subscription, tag, batch.count, batch.records, redelivered);
   }
 
-  /** Queues a frame; everything queued in one turn of the event loop goes out in one write. */
+  /** Queues a frame; everything queued in one turn of the event loop goes out together. */
   send(frame: Uint8Array): void {
     if (this.closed) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.releaseWhenWritten();
-        this.socket.uncork();
-      });
-    }
-    this.socket.write(frame);
-  }
-
-  /**
-   * This turn's deliveries' slabs are reused once the socket has written them: writes complete
-   * in order, so an empty write queued after them completes last. A socket that can no longer
-   * write may still be flushing what it had (an ERROR, then end): its slabs wait for its close.
-   */
-  private releaseWhenWritten(): void {
-    const slabs = this.turnSlabs;
-    if (slabs.length === 0) return;
-    this.turnSlabs = [];
-    const release = (): void => {
-      for (const slab of slabs) written(slab);
-    };
-    if (this.socket.writable) this.socket.write(NOTHING, release);
-    else if (this.socket.closed) release();
-    else this.socket.once('close', release);
+    this.outbox.frame(frame);
   }
 
   /** A request over a quota: an ERROR for that request; the connection goes on. */
@@ -529,6 +495,8 @@ export class Connection implements DeliverySink {
   fail(id: number, code: ErrorCodeValue, message: string): void {
     if (this.closed) return;
     this.host.stats.protocolErrors++;
+    // After what this turn gathered, so the peer reads its frames in order.
+    this.outbox.flush();
     this.socket.write(Frames.error(id, code, message));
     this.closed = true;
     this.socket.end();
@@ -555,6 +523,7 @@ export class Connection implements DeliverySink {
 
   sweep(now: number): void {
     if (this.closed) return;
+    this.arena?.trimIfIdle();
     const { frameTimeoutMs, slowConsumerMs } = this.limits;
     if (!this.hello && now - this.openedAt > frameTimeoutMs) {
       this.fail(0, ErrorCode.STALLED, `no HELLO within ${frameTimeoutMs} ms`);
@@ -562,7 +531,7 @@ export class Connection implements DeliverySink {
     }
     // Node says 'drain' only after a write found its buffer past the high-water mark; below
     // that, room is found here.
-    if (this.blocked && this.socket.writableLength < this.limits.maxPendingBytes) this.onDrain();
+    if (this.blocked && this.outbox.pendingBytes < this.limits.maxPendingBytes) this.onDrain();
     // Not read (the broker held it back): not its fault if its frame is incomplete.
     if (this.reader.midFrame && !this.pausedForInput && !this.pausedForOutput && now - this.reader.partialSince > frameTimeoutMs) {
       this.fail(0, ErrorCode.STALLED, `a frame left incomplete for ${frameTimeoutMs} ms`);
@@ -588,6 +557,7 @@ export class Connection implements DeliverySink {
       this.socket.once('close', () => resolve());
       this.closed = true;
       this.detach();
+      this.outbox.flush();
       this.socket.end();
       setTimeout(() => this.socket.destroy(), graceMs).unref();
     });

@@ -126,7 +126,7 @@ export function writeFrameHeader(into: Uint8Array, at: number, header: FrameHead
   view.setUint32(at + F_ARG, header.arg >>> 0, true);
 }
 
-/** A frame of only a header (OK, CREDIT, PUBACK, UNSUBSCRIBE), or the header of a body written after it (DELIVER). */
+/** A frame of only a header (OK, CREDIT, PUBACK, UNSUBSCRIBE). DELIVER's header is written in place by broker/outbox.ts. */
 function headerFrame(type: FrameTypeValue, id: number, arg: number, count = 0, bodyBytes = 0, flags = 0): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   writeFrameHeader(frame, 0, { type, id, arg, count, length: FRAME_HEADER_BYTES + bodyBytes, flags });
@@ -168,9 +168,6 @@ export const Frames = {
   credit: (handle: number, bytes: number): Buffer => headerFrame(FrameType.CREDIT, handle, bytes),
   puback: (handle: number, lastBatch: number): Buffer => headerFrame(FrameType.PUBACK, handle, lastBatch),
   error: (id: number, code: ErrorCodeValue, message: string): Buffer => textFrame(FrameType.ERROR, id, code, message),
-  /** The header of a DELIVER whose records (`bodyBytes`) are written right after it. */
-  deliverHeader: (subscription: number, tag: number, count: number, bodyBytes: number, redelivered: boolean): Buffer =>
-    headerFrame(FrameType.DELIVER, subscription, tag, count, bodyBytes, redelivered ? FrameFlags.REDELIVERED : 0),
 } as const;
 
 /** The text of the body of the frame at `at` (`length` bytes), without the zero padding. */

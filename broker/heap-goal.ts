@@ -1,6 +1,7 @@
 /**
  * The broker's garbage, bounded: a full collection once the heap has grown `headroomBytes` past
- * what the last one left alive, as Go's collector (GOGC, GOMEMLIMIT) bounds nats-server's.
+ * what the last one left alive, as Go's collector (GOGC, GOMEMLIMIT) bounds nats-server's, and
+ * never more than a tenth of the time spent in them.
  *
  * Why: a batch stays in the broker until every reader is done with it, tens of milliseconds at
  * batch 1, long enough to outlive two young-generation collections and be moved to the old
@@ -12,7 +13,8 @@
  * bounded by the broker's limits, and the garbage by the headroom.
  *
  * Cost: one `v8.getHeapStatistics()` per check (every `everyMs`), and a full collection each
- * time the headroom fills (a pause of a few milliseconds at this heap size).
+ * time the headroom fills (a pause of a few milliseconds at this heap size), at most one per
+ * check, and after one that took t, none for 10 t.
  */
 import { getHeapStatistics } from 'node:v8';
 
@@ -28,12 +30,19 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50): HeapGoal | n
   if (typeof gc !== 'function' || headroomBytes <= 0) return null;
   let alive = getHeapStatistics().used_heap_size;
   let collections = 0;
+  let notBefore = 0;
   const timer = setInterval(() => {
     const used = getHeapStatistics().used_heap_size;
     // What is alive is never more than what is used: V8's own collections lower the mark too.
     alive = Math.min(alive, used);
     if (used < alive + headroomBytes) return;
+    // At most a tenth of the time in these collections: a large live heap (a long backlog of
+    // small batches) takes longer to mark, and is then marked less often.
+    const now = performance.now();
+    if (now < notBefore) return;
     gc();
+    const took = performance.now() - now;
+    notBefore = now + took * 10;
     collections++;
     alive = getHeapStatistics().used_heap_size;
   }, everyMs);

@@ -215,6 +215,9 @@ export async function runBrokerCli(args: string[]): Promise<number> {
     token = (values.token as string | undefined) ?? (process.env.NANOMQ_TOKEN || undefined);
     const tls = readTls(values['tls-cert'] as string | undefined, values['tls-key'] as string | undefined);
     const headroom = limitValue('heap-headroom', 'size', values['heap-headroom'] as string);
+    // A full collection per check (every 50 ms) at most; a headroom this small would ask for one at each.
+    if (headroom > 0 && headroom < 1024 * 1024)
+      throw new FlagError(`--heap-headroom: 0 (off) or at least 1MiB, got ${JSON.stringify(values['heap-headroom'])}`);
     const storage = openStorage(values.log as string | undefined, values.durability as string | undefined, values.retention as string | undefined);
     // From here a signal stops the broker gracefully, as soon as it listens (before, while flags
     // are read and a log replays, it ends the process as Node's default does: nothing is served

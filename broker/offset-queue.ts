@@ -9,8 +9,12 @@
  * batch at batch 1) rehashes into a new table every few thousand deletions, and a table that
  * large is allocated straight into the old generation, where it stays until a full collection.
  * At 200k batches/s that was most of the broker's garbage (docs/broker.md, "Memory"). These two
- * arrays grow by doubling and are reused; taking and adding allocate nothing.
+ * arrays grow by doubling and are reused; taking and adding allocate nothing, but for halving
+ * a queue past SHRINK_ABOVE entries once it is a quarter full.
  */
+/** Queues at most this long never shrink (what churns at batch 1 stays put). */
+const SHRINK_ABOVE = 4096;
+
 export class OffsetQueue<T> {
   private keys: Float64Array;
   private values: (T | undefined)[];
@@ -49,6 +53,8 @@ export class OffsetQueue<T> {
     this.values[this.head] = undefined;
     this.head = (this.head + 1) & (this.keys.length - 1);
     this.size--;
+    // A queue that once held a long backlog gives the memory back as it drains.
+    if (this.keys.length > SHRINK_ABOVE && this.size < this.keys.length / 4) this.resize(this.keys.length / 2);
     return value;
   }
 
@@ -95,9 +101,13 @@ export class OffsetQueue<T> {
   }
 
   private grow(): void {
+    this.resize(this.keys.length * 2);
+  }
+
+  private resize(capacity: number): void {
     const n = this.keys.length;
-    const keys = new Float64Array(n * 2);
-    const values = new Array<T | undefined>(n * 2).fill(undefined);
+    const keys = new Float64Array(capacity);
+    const values = new Array<T | undefined>(capacity).fill(undefined);
     for (let i = 0; i < this.size; i++) {
       keys[i] = this.keys[(this.head + i) & (n - 1)];
       values[i] = this.values[(this.head + i) & (n - 1)];

@@ -12,9 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { BrokerClient, BrokerClientError, readMessage } from '../broker/client.js';
 import { ErrorCode, FRAME_HEADER_BYTES, FrameType, textFrame, writeFrameHeader } from '../broker/frames.js';
 import { LAUNCHED_ENV } from '../broker/launcher.js';
+import { MIN_WINDOW_BYTES } from '../broker/limits.js';
 import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
 import { Broker, BrokerError } from '../broker/server.js';
-import { EnvelopeCodec, HEADER_BYTES, payloadCrc } from '../wire/envelope.js';
+import { EnvelopeCodec, HEADER_BYTES, MAX_PAYLOAD_BYTES, payloadCrc } from '../wire/envelope.js';
 import { brokerFixture, errorsIn, numberOf, payload, rawPeer, stillServes, until } from './support/broker-peers.js';
 
 const { startBroker, client } = brokerFixture();
@@ -142,6 +143,18 @@ describe('broker: flow control', () => {
     // Memory stayed within the window: a batch must fit in the credit left.
     expect(peak).toBeLessThanOrEqual(windowBytes);
     expect(peak).toBeGreaterThan(0);
+  });
+
+  it('a publisher with the smallest window the broker takes goes on sending the largest messages, one a batch', async () => {
+    // Two of the largest messages, each with its batch's overhead: the credit the broker holds
+    // back never leaves the client short of one.
+    const broker = await startBroker({ windowBytes: MIN_WINDOW_BYTES });
+    const sub = await client(broker);
+    let got = 0;
+    await sub.subscribe('largest', {}, () => void got++);
+    const publisher = await (await client(broker)).openPublisher('largest');
+    for (let i = 0; i < 12; i++) await publisher.send([payload(i, MAX_PAYLOAD_BYTES)]);
+    await until(() => got === 12, 5000, 'every largest message');
   });
 
   it('a subscriber that pauses reading gets every message intact: batches dropped while its socket still writes them are not written over', async () => {

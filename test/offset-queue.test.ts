@@ -54,6 +54,21 @@ describe('OffsetQueue', () => {
   });
 });
 
+describe('OffsetQueue after a long backlog', () => {
+  it('gives its memory back as it drains, and still answers by key', () => {
+    const queue = new OffsetQueue<number>();
+    for (let k = 0; k < 100_000; k++) queue.push(k * 3, k);
+    const grown = (queue as unknown as { keys: Float64Array }).keys.length;
+    for (let k = 0; k < 99_000; k++) expect(queue.shift()).toBe(k);
+    expect((queue as unknown as { keys: Float64Array }).keys.length).toBeLessThan(grown / 16);
+    expect(queue.size).toBe(1000);
+    expect(queue.firstKey()).toBe(99_000 * 3);
+    expect(queue.get(99_500 * 3)).toBe(99_500);
+    expect(queue.get(99_500 * 3 + 1)).toBeUndefined();
+    expect([...queue].length).toBe(1000);
+  });
+});
+
 describe('a group member’s delivery tags', () => {
   it('name the right batch when they cycle past 2^32 - 1 back to 1, acknowledged in any order', () => {
     const tags: number[] = [];
@@ -69,9 +84,12 @@ describe('a group member’s delivery tags', () => {
     expect(member.acknowledge(2, [1, 0xfffffffe])).toBeNull();
     // Repeated and never-sent tags change nothing.
     expect(member.acknowledge(0, [1, 4, 0, 0xfffffffc])).toBeNull();
+    // The oldest still unacknowledged is the first delivery's.
+    expect(member.oldestUnacknowledgedAt).toBeGreaterThan(0);
     expect(member.acknowledge(4, [0xfffffffd, 3, 0xffffffff, 2])).toBeNull();
     expect(acked).toEqual([3, 1, 0, 5, 2, 4]);
-    expect(member.takePending()).toEqual([]);
+    // Every delivery acknowledged: nothing is old, before anything is taken.
     expect(member.oldestUnacknowledgedAt).toBe(0);
+    expect(member.takePending()).toEqual([]);
   });
 });

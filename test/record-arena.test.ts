@@ -35,6 +35,26 @@ describe('RecordArena', () => {
     expect(slabHolding(c)).toBe(slab);
   });
 
+  it('reuses a full slab once its batches are released, and lets go of free slabs once nothing was kept for a sweep', () => {
+    const arena = new RecordArena(1024, 8192);
+    // Four full slabs of two batches each, then a fifth slab current.
+    const kept = Array.from({ length: 9 }, (_, k) => arena.keep(filled(500, k)));
+    const slabs = [...new Set(kept.map((k) => slabHolding(k)))];
+    expect(slabs.length).toBe(5);
+    for (const k of kept.slice(0, 8)) arena.release(k);
+    expect(arena.heldBytes).toBe(5 * 1024);
+    // The fifth still has room for one; the next goes into a freed slab, not a new one.
+    arena.keep(filled(500, 20));
+    const next = arena.keep(filled(500, 21));
+    expect(slabs.slice(0, 4)).toContain(slabHolding(next));
+    expect(arena.heldBytes).toBe(5 * 1024);
+    // A sweep after batches were kept changes nothing; the next, with none kept since, lets the free ones go.
+    arena.trimIfIdle();
+    expect(arena.heldBytes).toBe(5 * 1024);
+    arena.trimIfIdle();
+    expect(arena.heldBytes).toBe(2 * 1024);
+  });
+
   it('copies a batch larger than half a slab, or one past the slabs it may make, into memory of its own, counted', () => {
     const arena = new RecordArena(1024, 2048);
     const big = arena.keep(filled(600, 1));

@@ -524,6 +524,7 @@ export class Connection implements DeliverySink {
   sweep(now: number): void {
     if (this.closed) return;
     this.arena?.trimIfIdle();
+    this.outbox.trimIfIdle();
     const { frameTimeoutMs, slowConsumerMs } = this.limits;
     if (!this.hello && now - this.openedAt > frameTimeoutMs) {
       this.fail(0, ErrorCode.STALLED, `no HELLO within ${frameTimeoutMs} ms`);

@@ -10,7 +10,8 @@
  * ~128 MiB on a machine with this much memory): a broker with ~15 MiB alive peaked at 150-170
  * MiB at batch 1 (docs/broker.md, "Memory"). A hard cap (`--max-old-space-size`) bounds that too,
  * but kills the process when what is alive reaches it; this never does: what is alive is
- * bounded by the broker's limits, and the garbage by the headroom.
+ * bounded by the broker's limits, and the garbage by the headroom plus what is made while the
+ * time budget holds a collection back (after one of 30 ms, none for 300 ms).
  *
  * Cost: one `v8.getHeapStatistics()` per check (every `everyMs`), and a full collection each
  * time the headroom fills (a pause of a few milliseconds at this heap size), at most one per

@@ -41,6 +41,8 @@ export class Outbox {
   /** Slabs this turn's large deliveries wrote views of. */
   private slabs: Slab[] = [];
   private corked = false;
+  /** Turns with output since the last `trimIfIdle`. */
+  private turns = 0;
 
   constructor(private readonly socket: Socket) {}
 
@@ -123,8 +125,25 @@ export class Outbox {
     this.socket.uncork();
   }
 
+  /**
+   * Called now and then (the broker's sweep): when nothing was sent since the last call and all
+   * of it is handed to the socket, the buffers are let go (an idle connection holds none; the
+   * socket keeps what it still writes alive by itself).
+   */
+  trimIfIdle(): void {
+    if (this.turns === 0 && this.used === this.flushedTo) {
+      this.buffer = null;
+      this.view = null;
+      this.used = 0;
+      this.flushedTo = 0;
+      this.spare.length = 0;
+    }
+    this.turns = 0;
+  }
+
   private startTurn(): void {
     if (this.corked) return;
+    this.turns++;
     this.corked = true;
     this.socket.cork();
     process.nextTick(() => this.endTurn());

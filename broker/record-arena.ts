@@ -128,7 +128,10 @@ export class RecordArena {
    */
   trimIfIdle(): void {
     if (this.keeps === 0 && this.free.length > 0) {
-      for (const slab of this.free) this.slabs.splice(this.slabs.indexOf(slab), 1);
+      for (const slab of this.free) {
+        const at = this.slabs.indexOf(slab);
+        if (at >= 0) this.slabs.splice(at, 1);
+      }
       this.free.length = 0;
     }
     this.keeps = 0;

@@ -425,10 +425,13 @@ describe('7. window accounting', () => {
     expect(framesIn(p.received()).filter((f) => f.type === FrameType.PUBACK && f.arg === 1)).toEqual([]);
     expect(errorsIn(p.received()).map(([c]) => c)).toContain(ErrorCode.LIMIT);
     const big = await peer(broker);
-    big.socket.write(textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'w'));
-    big.socket.write(publishFrame(1, 0, 256, 1024));
+    // In one write, so the broker answers the open and refuses the frame in one turn: the answers
+    // it gathered go out before the ERROR, not dropped with the connection.
+    big.socket.write(Buffer.concat([textFrame(FrameType.OPEN_PUBLISHER, 1, 0, 'w'), publishFrame(1, 0, 256, 1024)]));
     await within(big.closed, 2000);
     expect(errorsIn(big.received()).map(([c]) => c)).toContain(ErrorCode.TOO_LARGE);
+    const types = framesIn(big.received()).map((f) => f.type);
+    expect(types.slice(-3)).toEqual([FrameType.OK, FrameType.CREDIT, FrameType.ERROR]);
   });
 
   it('is one window for all the publishers of a connection', async () => {

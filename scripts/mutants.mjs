@@ -437,6 +437,14 @@ export const mutants = [
 ];
 
 const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist', '.jupyter']);
+/**
+ * Every copy is built incrementally from the control's build (its dist and tsc's build info,
+ * which records each source's hash): tsc then checks and emits only the mutated file and what
+ * depends on it, ~3.5 s instead of ~7 s for the whole project, 46 times in CI's list.
+ */
+const BUILD = ['npx', 'tsc', '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/.tsbuildinfo'];
+/** The control's dist, kept for the mutants' incremental builds. */
+let controlDist;
 const TIMEOUT_MS = 240_000;
 
 function has(command) {
@@ -450,7 +458,13 @@ function freshCopy() {
   return dir;
 }
 
+/**
+ * Runs `argv` in `dir`. `npx <tool>` runs the project's own bin directly: npx's start-up alone
+ * took ~1 s here, paid twice per mutant (tsc and vitest) and once per control command.
+ */
 function run(dir, argv, timeoutMs = TIMEOUT_MS) {
+  const npx = argv.indexOf('npx');
+  if (npx >= 0 && npx + 1 < argv.length) argv = [...argv.slice(0, npx), join(dir, 'node_modules', '.bin', argv[npx + 1]), ...argv.slice(npx + 2)];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: 'true' } });
   // Colour codes out, so the output can be searched.
   const esc = String.fromCharCode(27);
@@ -476,8 +490,11 @@ let bad = 0;
   const dir = freshCopy();
   try {
     if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
-    const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
+    const build = run(dir, BUILD);
     if (build.status !== 0) throw new Error(`control build failed:\n${build.output.slice(-2000)}`);
+    controlDist = mkdtempSync(join(tmpdir(), 'nanomq-mutant-dist-'));
+    process.on('exit', () => rmSync(controlDist, { recursive: true, force: true }));
+    cpSync(join(dir, 'dist'), controlDist, { recursive: true });
     const commands = [...new Map(selected.filter((m) => !m.needs || has(m.needs)).map((m) => [m.test.join(' '), m])).values()];
     // CI runs the SIGKILL crash tests only here (.ci/run): the default list must keep them.
     if (only.length === 0)
@@ -533,7 +550,8 @@ for (const m of selected) {
     }
     writeFileSync(path, text.replace(m.find, m.replace));
     if (existsSync(join(root, 'build'))) cpSync(join(root, 'build'), join(dir, 'build'), { recursive: true });
-    const build = run(dir, ['npx', 'tsc', '-p', 'tsconfig.json']);
+    cpSync(controlDist, join(dir, 'dist'), { recursive: true });
+    const build = run(dir, BUILD);
     const tested = build.status === 0 ? run(dir, m.test, m.timeoutMs) : build;
     const seconds = ((Date.now() - started) / 1000).toFixed(0);
     if (build.status !== 0) {

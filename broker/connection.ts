@@ -63,6 +63,8 @@ export interface ConnectionHost {
   reserveInput(connection: Connection, wanted: number): void;
   /** The connection gives back its whole reservation (it closed). */
   releaseInput(connection: Connection): void;
+  /** `bytes` were read from a socket (broker/heap-goal.ts collects their buffers sooner). */
+  noteRead(bytes: number): void;
 }
 
 interface PublisherHandle {
@@ -123,6 +125,7 @@ export class Connection implements DeliverySink {
   // ── input ───────────────────────────────────────────────────────────────────────────────────
 
   private onData(chunk: Buffer): void {
+    this.host.noteRead(chunk.byteLength);
     if (this.closed) return;
     try {
       this.reader.push(chunk);

@@ -16,22 +16,37 @@
  * Cost: one `v8.getHeapStatistics()` per check (every `everyMs`), and a full collection each
  * time the headroom fills (a pause of a few milliseconds at this heap size), at most one per
  * check, and after one that took t, none for 10 t.
+ *
+ * Socket reads are garbage too, outside the heap: each read is a buffer of up to 64 KiB that
+ * the broker copies what it keeps out of and drops at once, but whose memory is given back only
+ * when V8 next collects its young generation. V8 does that when the young generation's 2 × 1 MiB
+ * fill with objects; a read of large frames makes few objects, so at payload 1 KiB, batch 256,
+ * read buffers waiting for it reached 20–30 MiB (`process.memoryUsage().arrayBuffers`). So
+ * `countRead` starts a young-generation collection (a scavenge: well under a millisecond at this
+ * size) once the broker has read `headroomBytes` since the last one, under the same time budget.
  */
 import { getHeapStatistics } from 'node:v8';
 
 export interface HeapGoal {
   /** Full collections this policy started. */
   readonly collections: number;
+  /** Young-generation collections it started for socket reads. */
+  readonly scavenges: number;
+  /** The broker read `bytes` from a socket (a buffer that is garbage once handled). */
+  countRead(bytes: number): void;
   stop(): void;
 }
 
 /** Starts the policy when the process exposes `gc` (the broker's V8 flags do); null otherwise. */
 export function startHeapGoal(headroomBytes: number, everyMs = 50): HeapGoal | null {
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
   if (typeof gc !== 'function' || headroomBytes <= 0) return null;
   let alive = getHeapStatistics().used_heap_size;
   let collections = 0;
   let notBefore = 0;
+  let scavenges = 0;
+  let readSince = 0;
+  let scavengeNotBefore = 0;
   const timer = setInterval(() => {
     const used = getHeapStatistics().used_heap_size;
     // What is alive is never more than what is used: V8's own collections lower the mark too.
@@ -51,6 +66,19 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50): HeapGoal | n
   return {
     get collections() {
       return collections;
+    },
+    get scavenges() {
+      return scavenges;
+    },
+    countRead(bytes: number): void {
+      readSince += bytes;
+      if (readSince < headroomBytes) return;
+      const now = performance.now();
+      if (now < scavengeNotBefore) return;
+      readSince = 0;
+      gc({ type: 'minor' });
+      scavengeNotBefore = now + (performance.now() - now) * 10;
+      scavenges++;
     },
     stop: () => clearInterval(timer),
   };

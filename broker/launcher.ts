@@ -23,7 +23,7 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { BROKER_NODE_FLAGS } from './node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnvironment } from './node-flags.js';
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -54,7 +54,7 @@ export function launchBroker(args: readonly string[]): Promise<number> {
       const child = spawn(process.execPath, [...BROKER_NODE_FLAGS, ...userFlags, entry, ...args], {
         stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
         detached: true,
-        env: { ...process.env, [LAUNCHED_ENV]: '1' },
+        env: { ...brokerEnvironment(), [LAUNCHED_ENV]: '1' },
       });
       for (const signal of FORWARDED_SIGNALS) {
         const forward = () => child.kill(signal);

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
 import { type Parsed, parseCount, parseDuration, parseSize } from '../wire/units.js';
 import { dropOutputToClosedPipes } from './closed-pipes.js';
-import { startHeapGoal } from './heap-goal.js';
+import { type HeapGoal, startHeapGoal } from './heap-goal.js';
 import { launcherGone } from './launcher.js';
 import { type BrokerLimits, DEFAULT_LIMITS } from './limits.js';
 import { LogStorage } from './log-storage.js';
@@ -79,7 +79,7 @@ Options:
   --retention <size>     with --log, delete a topic's oldest log segments beyond this size
                          (default: keep everything)
   --heap-headroom <size> garbage the broker's heap may hold before a full collection: what the
-                         last one left alive plus this (0: V8's own policy) (default: 16MiB)
+                         last one left alive plus this (0: V8's own policy) (default: 8MiB)
 
 Limits (docs/broker.md, "Limits"; sizes take 64KiB, 4MiB; times 500ms, 30s):
 ${LIMIT_FLAGS.map(({ flag, kind, key, help }) => `  --${`${flag} <${kind}>`.padEnd(36)} ${help} (default: ${shown(kind, DEFAULT_LIMITS[key])})`).join('\n')}
@@ -177,7 +177,7 @@ function brokerOptions() {
     log: { type: 'string' },
     durability: { type: 'string' },
     retention: { type: 'string' },
-    'heap-headroom': { type: 'string', default: '16MiB' },
+    'heap-headroom': { type: 'string', default: '8MiB' },
     help: { type: 'boolean', short: 'h' },
     ...limitOptions,
   } as const;
@@ -197,6 +197,7 @@ export async function runBrokerCli(args: string[]): Promise<number> {
   const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
   void launcherGone().then(() => requestStop('its launcher (nanomq broker) went away'));
   let broker: Broker;
+  let heapGoal: HeapGoal | null = null;
   let host: string;
   let token: string | undefined;
   try {
@@ -242,7 +243,10 @@ export async function runBrokerCli(args: string[]): Promise<number> {
       throw error;
     }
     warnIfFewDescriptors(broker, values.log !== undefined);
-    if (headroom > 0 && startHeapGoal(headroom) === null) {
+    heapGoal = headroom > 0 ? startHeapGoal(headroom) : null;
+    const goal = heapGoal;
+    if (goal !== null) broker.readObserver = (bytes) => goal.countRead(bytes);
+    else if (headroom > 0) {
       process.stderr.write(
         `nanomq broker: warning: started without ${BROKER_NODE_FLAGS.join(' ')} (nanomq broker and the harness give them): garbage is collected as V8 decides, and --heap-headroom does nothing\n`,
       );
@@ -265,7 +269,9 @@ export async function runBrokerCli(args: string[]): Promise<number> {
   await broker.close();
   const s = broker.statsNow();
   process.stderr.write(
-    `nanomq broker: stopped (${s.published} published, ${s.delivered} delivered, ${s.redelivered} redelivered, ${s.protocolErrors} connections closed for bad input, ${s.refused} requests refused for a limit)\n`,
+    `nanomq broker: stopped (${s.published} published, ${s.delivered} delivered, ${s.redelivered} redelivered, ${s.protocolErrors} connections closed for bad input, ${s.refused} requests refused for a limit${
+      heapGoal === null ? '' : `; started ${heapGoal.collections} full and ${heapGoal.scavenges} young-generation collections to bound its memory`
+    })\n`,
   );
   return 0;
 }

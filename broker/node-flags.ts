@@ -23,6 +23,31 @@
  */
 export const BROKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
 
+/**
+ * glibc's allocator settings for the broker process (GLIBC_TUNABLES; ignored by other C
+ * libraries). Measured in the broker at batch 1 (smaps): of a 112 MiB RSS, V8's heap was 20 MiB
+ * and buffers outside it 10 MiB, while malloc held 24 MiB in the main heap and more in arenas
+ * of other threads, most of it freed but not given back:
+ * - `arena_max=1`: one arena for every thread, so memory one thread frees serves another's
+ *   next allocation (glibc gives each thread its own, up to 8 per core);
+ * - `mmap_threshold=131072`: a block of 128 KiB or more (the arena's 1 MiB slabs, large
+ *   frames) gets memory of its own from the kernel, given back when freed. Setting it turns off
+ *   glibc's dynamic threshold, which rises to the size of each such block freed, after which
+ *   slabs are carved out of the heap and stay there.
+ * Measured (docs/broker.md, "What the broker's memory is"): see the table there.
+ */
+export const BROKER_MALLOC_TUNABLES = 'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072';
+
+/**
+ * The environment the broker process runs in: `env` with the broker's allocator settings ahead
+ * of any GLIBC_TUNABLES the user set (theirs come after, and a tunable named twice takes the
+ * later value).
+ */
+export function brokerEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const own = env.GLIBC_TUNABLES;
+  return { ...env, GLIBC_TUNABLES: own === undefined || own === '' ? BROKER_MALLOC_TUNABLES : `${BROKER_MALLOC_TUNABLES}:${own}` };
+}
+
 /** Whether this process was started with every one of the broker's V8 flags. */
 export function hasBrokerNodeFlags(execArgv: readonly string[] = process.execArgv): boolean {
   return BROKER_NODE_FLAGS.every((flag) => execArgv.includes(flag));

@@ -94,6 +94,8 @@ export class Broker implements ConnectionHost {
   readonly limits: BrokerLimits;
   readonly options: { host: string; port: number; token: string | undefined; tls: boolean };
   readonly stats = { frames: 0, published: 0, delivered: 0, protocolErrors: 0, refused: 0 };
+  /** Told the size of every socket read (main.ts gives it to the heap goal); none by default. */
+  readObserver: ((bytes: number) => void) | null = null;
   private closing = false;
   private inputHeld = 0;
   /** Connections paused until the input budget has room, oldest first. */
@@ -269,6 +271,10 @@ export class Broker implements ConnectionHost {
 
   releaseWindow(): void {
     this.reserved -= this.limits.windowBytes;
+  }
+
+  noteRead(bytes: number): void {
+    this.readObserver?.(bytes);
   }
 
   /**

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BrokerClient, readMessage } from '../dist/broker/client.js';
 import { Frames, FrameType, PROTOCOL_VERSION, writeFrameHeader } from '../dist/broker/frames.js';
-import { BROKER_NODE_FLAGS } from '../dist/broker/node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnvironment } from '../dist/broker/node-flags.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values, positionals } = parseArgs({
@@ -130,7 +130,10 @@ async function exchange(url, topic, ms, sampler) {
 async function measure() {
   // As `nanomq broker` and the harness start it: the broker's V8 flags (broker/node-flags.ts).
   const nodeFlags = [...(values.plain ? [] : BROKER_NODE_FLAGS), ...values['node-flag']];
-  const broker = spawn(process.execPath, [...nodeFlags, join(root, 'dist/broker/main.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const broker = spawn(process.execPath, [...nodeFlags, join(root, 'dist/broker/main.js'), '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: values.plain ? process.env : brokerEnvironment(),
+  });
   console.log(`broker: node ${[...nodeFlags, 'dist/broker/main.js', '--port', '0'].join(' ')} (default limits)`);
   let out = '';
   broker.stdout.on('data', (d) => (out += d));

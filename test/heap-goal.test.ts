@@ -1,12 +1,13 @@
 /**
  * What guards the broker's heap goal (broker/heap-goal.ts): it starts a full collection once the
- * heap has grown its headroom past what was alive, not before, and it is off (null) in a process
- * without `gc` (one started without the broker's V8 flags).
+ * heap has grown its headroom past what was alive, not before; a young-generation one once the
+ * broker has read its headroom from sockets; and it is off (null) in a process without `gc` (one
+ * started without the broker's V8 flags).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHeapGoal } from '../broker/heap-goal.js';
 
-const g = globalThis as { gc?: () => void };
+const g = globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void };
 const original = g.gc;
 afterEach(() => {
   g.gc = original;
@@ -35,6 +36,24 @@ describe('startHeapGoal', () => {
       expect(calls).toBe(goal?.collections);
     } finally {
       small?.stop();
+      goal?.stop();
+    }
+  });
+
+  it('collects the young generation once the broker has read its headroom from sockets, not before', () => {
+    const types: (string | undefined)[] = [];
+    g.gc = (options) => void types.push(options?.type);
+    const goal = startHeapGoal(1024 * 1024, 60_000);
+    try {
+      for (let i = 0; i < 15; i++) goal!.countRead(64 * 1024);
+      expect(goal!.scavenges).toBe(0);
+      goal!.countRead(64 * 1024);
+      expect(goal!.scavenges).toBe(1);
+      expect(types).toEqual(['minor']);
+      // The count starts again from there.
+      goal!.countRead(1024 * 1024 - 1);
+      expect(goal!.scavenges).toBe(1);
+    } finally {
       goal?.stop();
     }
   });

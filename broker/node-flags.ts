@@ -25,27 +25,32 @@ export const BROKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
 
 /**
  * glibc's allocator settings for the broker process (GLIBC_TUNABLES; ignored by other C
- * libraries). Measured in the broker at batch 1 (smaps): of a 112 MiB RSS, V8's heap was 20 MiB
- * and buffers outside it 10 MiB, while malloc held 24 MiB in the main heap and more in arenas
- * of other threads, most of it freed but not given back:
- * - `arena_max=1`: one arena for every thread, so memory one thread frees serves another's
- *   next allocation (glibc gives each thread its own, up to 8 per core);
- * - `mmap_threshold=131072`: a block of 128 KiB or more (the arena's 1 MiB slabs, large
- *   frames) gets memory of its own from the kernel, given back when freed. Setting it turns off
- *   glibc's dynamic threshold, which rises to the size of each such block freed, after which
- *   slabs are carved out of the heap and stay there.
- * Measured (docs/broker.md, "What the broker's memory is"): see the table there.
+ * libraries): one malloc arena for every thread (`arena_max=1`), so memory one thread frees
+ * serves another's next allocation; glibc gives each thread an arena of its own, up to 8 per
+ * core, and keeps what is freed in each. Measured in the broker (smaps): of a 112 MiB RSS at
+ * batch 1, V8's heap was 20 MiB and buffers outside it 10 MiB, while malloc held 24 MiB in the
+ * main heap and more in other threads' arenas. With one arena the worst case of
+ * `scenarios/broker.yaml` fell from 108–110 to 98–101 MiB (docs/broker.md, "What the broker's
+ * memory is"). `mmap_threshold=131072` was measured beside it and changed nothing measurable,
+ * so it is not set.
  */
-export const BROKER_MALLOC_TUNABLES = 'glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072';
+export const BROKER_MALLOC_TUNABLES = 'glibc.malloc.arena_max=1';
 
 /**
  * The environment the broker process runs in: `env` with the broker's allocator settings ahead
  * of any GLIBC_TUNABLES the user set (theirs come after, and a tunable named twice takes the
- * later value).
+ * later value). A user's MALLOC_ARENA_MAX is theirs too: GLIBC_TUNABLES would override it, so
+ * the broker's setting is then left out.
  */
 export function brokerEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.MALLOC_ARENA_MAX !== undefined) return { ...env };
   const own = env.GLIBC_TUNABLES;
   return { ...env, GLIBC_TUNABLES: own === undefined || own === '' ? BROKER_MALLOC_TUNABLES : `${BROKER_MALLOC_TUNABLES}:${own}` };
+}
+
+/** Whether this process runs in the broker's environment (brokerEnvironment) already. */
+export function hasBrokerEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.MALLOC_ARENA_MAX !== undefined || (env.GLIBC_TUNABLES ?? '').split(':').includes(BROKER_MALLOC_TUNABLES);
 }
 
 /** Whether this process was started with every one of the broker's V8 flags. */

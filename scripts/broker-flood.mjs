@@ -14,7 +14,8 @@
 //
 //   npm run build && node scripts/broker-flood.mjs [--seconds 10] [--plain] [--node-flag=--V8-FLAG]…
 //
-// `--plain` starts the broker without the broker's V8 flags (Node's own heap sizing);
+// `--plain` starts the broker without the broker's V8 flags and allocator settings (Node's and
+// glibc's own);
 // `--node-flag=--max-semi-space-size=4` (with `=`: the value starts with a dash) adds a flag after
 // them, to measure another setting against the default.
 import { spawn } from 'node:child_process';
@@ -134,7 +135,10 @@ async function measure() {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: values.plain ? process.env : brokerEnvironment(),
   });
-  console.log(`broker: node ${[...nodeFlags, 'dist/broker/main.js', '--port', '0'].join(' ')} (default limits)`);
+  const tunables = values.plain ? undefined : brokerEnvironment().GLIBC_TUNABLES;
+  console.log(
+    `broker: ${tunables ? `GLIBC_TUNABLES=${tunables} ` : ''}node ${[...nodeFlags, 'dist/broker/main.js', '--port', '0'].join(' ')} (default limits)`,
+  );
   let out = '';
   broker.stdout.on('data', (d) => (out += d));
   while (!/tcp:\/\/\S+/.test(out)) await sleep(10);

@@ -228,6 +228,22 @@ export const mutants = [
     test: vitest('test/broker.test.ts', '-t', 'pauses reading'),
   },
   {
+    id: 'harness-broker-without-environment',
+    what: "the harness starts its broker without the allocator settings nanomq broker gives its own, so the memory it measures is not a user's broker's",
+    file: 'implementations/broker/backend.ts',
+    find: '        env: environment,\n',
+    replace: '        env: process.env,\n',
+    test: vitest('test/broker.test.ts', '-t', 'same allocator settings'),
+  },
+  {
+    id: 'reads-not-collected',
+    what: "the broker's heap goal is never told of socket reads, so read buffers wait for V8 to fill its young generation",
+    file: 'broker/main.ts',
+    find: '    if (goal !== null) broker.readObserver = (bytes) => goal.countRead(bytes);\n',
+    replace: '    if (goal !== null) void broker;\n',
+    test: vitest('test/broker.test.ts', '-t', 'young generation each time'),
+  },
+  {
     id: 'paused-keeps-reservation',
     what: 'a connection paused for the input budget keeps the reservation of its last frame, so paused connections can hold all of it and none is ever resumed',
     file: 'broker/server.ts',
@@ -463,13 +479,16 @@ function freshCopy() {
  * took ~1 s here, paid twice per mutant (tsc and vitest) and once per control command.
  */
 function run(dir, argv, timeoutMs = TIMEOUT_MS) {
-  const npx = argv.indexOf('npx');
-  if (npx >= 0 && npx + 1 < argv.length) argv = [...argv.slice(0, npx), join(dir, 'node_modules', '.bin', argv[npx + 1]), ...argv.slice(npx + 2)];
+  // `npx` as the command, or as `env`'s command after its assignments; nowhere else (an argument).
+  let npx = argv[0] === 'env' ? 1 : 0;
+  if (argv[0] === 'env') while (npx < argv.length && argv[npx].includes('=')) npx++;
+  if (argv[npx] === 'npx' && npx + 1 < argv.length) argv = [...argv.slice(0, npx), join(dir, 'node_modules', '.bin', argv[npx + 1]), ...argv.slice(npx + 2)];
   const r = spawnSync(argv[0], argv.slice(1), { cwd: dir, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, CI: 'true' } });
   // Colour codes out, so the output can be searched.
   const esc = String.fromCharCode(27);
   const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.replaceAll(new RegExp(`${esc}\\[[0-9;]*m`, 'g'), '');
-  return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output };
+  const failed = r.error !== undefined && r.error.code !== 'ETIMEDOUT' ? `\n${argv[0]}: ${r.error.message}` : '';
+  return { status: r.status, timedOut: r.error?.code === 'ETIMEDOUT', output: output + failed };
 }
 
 // The gate's real check (test/gate-real.test.ts) makes its baselines with the unmutated code:

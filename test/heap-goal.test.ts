@@ -40,19 +40,48 @@ describe('startHeapGoal', () => {
     }
   });
 
-  it('collects the young generation once the broker has read its headroom from sockets, not before', () => {
+  it('collects the young generation once the broker has read its headroom from sockets, and counts again from there', () => {
     const types: (string | undefined)[] = [];
-    g.gc = (options) => void types.push(options?.type);
-    const goal = startHeapGoal(1024 * 1024, 60_000);
+    let clock = 0;
+    // Each collection "takes" 1 ms of the clock: the budget then holds the next back for 10 ms.
+    g.gc = (options) => {
+      types.push(options?.type);
+      clock += 1;
+    };
+    const goal = startHeapGoal(1024 * 1024, 60_000, () => clock);
     try {
       for (let i = 0; i < 15; i++) goal!.countRead(64 * 1024);
       expect(goal!.scavenges).toBe(0);
       goal!.countRead(64 * 1024);
       expect(goal!.scavenges).toBe(1);
       expect(types).toEqual(['minor']);
-      // The count starts again from there.
+      // Past the budget: the count starts again from the last collection, not from the first read.
+      clock += 100;
       goal!.countRead(1024 * 1024 - 1);
       expect(goal!.scavenges).toBe(1);
+      goal!.countRead(1);
+      expect(goal!.scavenges).toBe(2);
+    } finally {
+      goal?.stop();
+    }
+  });
+
+  it('starts no young-generation collection within ten times the last one took, however much is read', () => {
+    let clock = 0;
+    g.gc = () => {
+      clock += 2;
+    };
+    const goal = startHeapGoal(1024 * 1024, 60_000, () => clock);
+    try {
+      goal!.countRead(1024 * 1024);
+      expect(goal!.scavenges).toBe(1);
+      // It began at 0 and took 2 ms: none before 20 ms.
+      clock = 19;
+      goal!.countRead(64 * 1024 * 1024);
+      expect(goal!.scavenges).toBe(1);
+      clock = 21;
+      goal!.countRead(1);
+      expect(goal!.scavenges).toBe(2);
     } finally {
       goal?.stop();
     }

@@ -12,12 +12,13 @@ dropOutputToClosedPipes();
 if (process.argv[2] === 'broker' || (process.argv[2] === 'help' && process.argv[3] === 'broker')) {
   // `nanomq help broker` is `nanomq broker --help`, as for every other command.
   const args = process.argv[2] === 'help' ? ['--help'] : process.argv.slice(3);
-  const { hasBrokerNodeFlags } = await import('../../broker/node-flags.js');
-  if (hasBrokerNodeFlags()) {
+  const { hasBrokerEnvironment, hasBrokerNodeFlags } = await import('../../broker/node-flags.js');
+  if (hasBrokerNodeFlags() && hasBrokerEnvironment()) {
     const { runBrokerCli } = await import('../../broker/main.js');
     process.exit(await runBrokerCli(args));
   } else {
-    // V8's heap is sized before any script runs: the broker's flags need a process of their own.
+    // V8's heap is sized before any script runs, and glibc reads its tunables when the process
+    // starts: the broker's flags and environment need a process of their own.
     const { launchBroker } = await import('../../broker/launcher.js');
     process.exit(await launchBroker(args));
   }

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { BrokerClient, type ClientSubscription, type Publisher } from '../../broker/client.js';
 import { MAX_BATCH } from '../../broker/frames.js';
-import { BROKER_MALLOC_TUNABLES, BROKER_NODE_FLAGS, brokerEnvironment } from '../../broker/node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnvironment } from '../../broker/node-flags.js';
 import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { AsyncConsumer, AsyncProducer, ConsumerErrorHandler, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
 import { GuardedVisitor } from '../shared/guarded-visitor.js';
@@ -139,17 +139,18 @@ export const broker: NetworkBackend = {
     // logs to ~64 MiB a topic instead of every byte of every trial (readers are served from
     // memory, and are never that far behind: the publisher's window is far smaller).
     const log = directory === undefined ? [] : ['--log', directory, '--durability', durability, '--retention', String(LOG_RETENTION_BYTES)];
+    const environment = brokerEnvironment();
     try {
       const process_ = await startServerProcess({
         command: process.execPath,
         args: [...BROKER_NODE_FLAGS, entry, '--port', '0', ...log],
-        env: brokerEnvironment(),
+        env: environment,
         ready: (line) => /^nanomq broker listening on (tcp:\/\/\S+)/.exec(line)?.[1],
       });
       const storage = directory === undefined ? 'in memory' : `topics in a write-ahead log, durability ${durability}`;
       return runningServer({
         url: process_.ready,
-        description: `nanomq broker (${storage}), started for the suite as \`nanomq broker\` starts its broker: GLIBC_TUNABLES=${BROKER_MALLOC_TUNABLES} node ${BROKER_NODE_FLAGS.join(' ')}`,
+        description: `nanomq broker (${storage}), started for the suite as \`nanomq broker\` starts its broker: ${environment.GLIBC_TUNABLES === undefined ? '' : `GLIBC_TUNABLES=${environment.GLIBC_TUNABLES} `}node ${BROKER_NODE_FLAGS.join(' ')}`,
         processes: [process_],
         directory,
       });

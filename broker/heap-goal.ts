@@ -59,11 +59,10 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50, now: () => nu
     if (used < alive + headroomBytes) return;
     // At most a tenth of the time in these collections: a large live heap (a long backlog of
     // small batches) takes longer to mark, and is then marked less often.
-    const now = performance.now();
-    if (now < notBefore) return;
+    const started = now();
+    if (started < notBefore) return;
     gc();
-    const took = performance.now() - now;
-    notBefore = now + took * 10;
+    notBefore = started + (now() - started) * 10;
     collections++;
     alive = getHeapStatistics().used_heap_size;
   }, everyMs);

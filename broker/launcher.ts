@@ -1,10 +1,11 @@
 /**
- * `nanomq broker` started without the broker's V8 flags (broker/node-flags.ts) — which is how a
- * user starts it, through the `nanomq` program — runs the broker as a child process that has
- * them, and stands in for it:
+ * `nanomq broker` started without the broker's V8 flags and environment (broker/node-flags.ts) —
+ * which is how a user starts it, through the `nanomq` program — runs the broker as a child
+ * process that has them, and stands in for it:
  *
  *   nanomq broker --port 7480          this process: forwards signals, exits with the child's code
- *    └─ node --max-semi-space-size=1 dist/broker/main.js --port 7480      the broker
+ *    └─ GLIBC_TUNABLES=glibc.malloc.arena_max=1 node --max-semi-space-size=1 --expose-gc
+ *         dist/broker/main.js --port 7480                                   the broker
  *
  * - The child is the leader of a session of its own, so a terminal's Ctrl-C reaches it from here
  *   only; the broker also ignores a signal that repeats while it stops (broker/main.ts), so a

@@ -31,8 +31,8 @@ export const BROKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', 
  * batch 1, V8's heap was 20 MiB and buffers outside it 10 MiB, while malloc held 24 MiB in the
  * main heap and more in other threads' arenas. With one arena the worst case of
  * `scenarios/broker.yaml` fell from 108–110 to 98–101 MiB (docs/broker.md, "What the broker's
- * memory is"). `mmap_threshold=131072` was measured beside it and changed nothing measurable,
- * so it is not set.
+ * memory is"). `mmap_threshold=131072` beside it made no difference in two runs of that step
+ * (not measured again with the later changes), so it is not set.
  */
 export const BROKER_MALLOC_TUNABLES = 'glibc.malloc.arena_max=1';
 
@@ -43,14 +43,15 @@ export const BROKER_MALLOC_TUNABLES = 'glibc.malloc.arena_max=1';
  * the broker's setting is then left out.
  */
 export function brokerEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  if (env.MALLOC_ARENA_MAX !== undefined) return { ...env };
+  if (hasBrokerEnvironment(env)) return { ...env };
   const own = env.GLIBC_TUNABLES;
   return { ...env, GLIBC_TUNABLES: own === undefined || own === '' ? BROKER_MALLOC_TUNABLES : `${BROKER_MALLOC_TUNABLES}:${own}` };
 }
 
 /** Whether this process runs in the broker's environment (brokerEnvironment) already. */
 export function hasBrokerEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.MALLOC_ARENA_MAX !== undefined || (env.GLIBC_TUNABLES ?? '').split(':').includes(BROKER_MALLOC_TUNABLES);
+  // glibc ignores an empty or zero MALLOC_ARENA_MAX: that is no setting of the user's.
+  return Number(env.MALLOC_ARENA_MAX ?? 0) > 0 || (env.GLIBC_TUNABLES ?? '').split(':').includes(BROKER_MALLOC_TUNABLES);
 }
 
 /** Whether this process was started with every one of the broker's V8 flags. */

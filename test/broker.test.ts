@@ -272,9 +272,16 @@ describe('broker: safe by default', () => {
 
 describe('nanomq broker (the command)', () => {
   const cli = join(__dirname, '..', 'dist', 'harness', 'cli', 'main.js');
+  /** This process's environment without a developer's own allocator settings, which the broker's would defer to. */
+  const cleanEnv = (): NodeJS.ProcessEnv => {
+    const env = { ...process.env };
+    delete env.GLIBC_TUNABLES;
+    delete env.MALLOC_ARENA_MAX;
+    return env;
+  };
 
   it('stops on SIGTERM within 2 s, exit 0, with every message published before it delivered', async () => {
-    const child = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -294,14 +301,15 @@ describe('nanomq broker (the command)', () => {
     expect(Date.now() - stopAt).toBeLessThan(2000);
     await until(() => got.length === 20_000 || sub.closed, 2000, 'delivery or close');
     expect(got).toHaveLength(20_000);
-    // Its heap goal ran: the broker's V8 flags reached it.
+    // Its heap goal ran: the broker's V8 flags reached it. (Its stderr may close after 'exit'.)
+    await until(() => /stopped \(/.test(err), 2000, "the broker's stopped line");
     expect(err).toMatch(/started \d+ full and \d+ young-generation collections/);
     sub.destroy();
     pub.destroy();
   });
 
   it('collects the young generation each time it has read its heap headroom from sockets', async () => {
-    const child = spawn(process.execPath, [cli, 'broker', '--port', '0', '--heap-headroom', '1MiB'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, 'broker', '--port', '0', '--heap-headroom', '1MiB'], { stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -315,6 +323,7 @@ describe('nanomq broker (the command)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    await until(() => /stopped \(/.test(err), 2000, "the broker's stopped line");
     const young = /started (\d+) full and (\d+) young-generation collections/.exec(err);
     expect(young, err).not.toBeNull();
     // At least one: the time budget may hold the next back (none for 10 t after one that took t).
@@ -331,12 +340,18 @@ describe('nanomq broker (the command)', () => {
     const at = entries.findIndex((v) => v.startsWith('GLIBC_TUNABLES='));
     if (at < 0) return undefined;
     const parts = [entries[at].slice('GLIBC_TUNABLES='.length)];
-    for (let i = at + 1; i < entries.length && /^glibc\.[a-z_]+\.[a-z_]+=/.test(entries[i]); i++) parts.push(entries[i]);
+    for (let i = at + 1; i < entries.length && /^glibc\.[a-z0-9_]+\.[a-z0-9_]+=/.test(entries[i]); i++) parts.push(entries[i]);
     return parts.join(':');
   }
 
   it("the harness's broker runs with the same allocator settings and V8 flags as nanomq broker's", async () => {
-    const server = await brokerBackend.startServer!({ durability: 'none', nodes: 1 });
+    // The harness passes on this process's environment: without a developer's own settings here.
+    const saved = { GLIBC_TUNABLES: process.env.GLIBC_TUNABLES, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX };
+    delete process.env.GLIBC_TUNABLES;
+    delete process.env.MALLOC_ARENA_MAX;
+    const server = await brokerBackend.startServer!({ durability: 'none', nodes: 1 }).finally(() => {
+      for (const [name, value] of Object.entries(saved)) if (value !== undefined) process.env[name] = value;
+    });
     try {
       expect(tunablesOf(server.pids[0])).toBe(BROKER_MALLOC_TUNABLES);
       const argv = readFileSync(`/proc/${server.pids[0]}/cmdline`, 'utf8').split('\0').filter(Boolean);
@@ -348,8 +363,12 @@ describe('nanomq broker (the command)', () => {
   });
 
   /** `nanomq broker` started as a terminal starts it: a process group of its own, as Ctrl-C sees it. */
-  async function launchedBroker() {
-    const launcher = spawn(process.execPath, [cli, 'broker', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  async function launchedBroker(nodeFlags: readonly string[] = []) {
+    const launcher = spawn(process.execPath, [...nodeFlags, cli, 'broker', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: cleanEnv(),
+    });
     let out = '';
     let err = '';
     launcher.stdout.on('data', (d) => (out += d));
@@ -401,12 +420,28 @@ describe('nanomq broker (the command)', () => {
     }
   });
 
+  it('started with the V8 flags but not the allocator setting, still runs its broker in a child that has both', async () => {
+    // launchedBroker requires exactly one child: run in this process, there would be none.
+    const b = await launchedBroker(BROKER_NODE_FLAGS);
+    try {
+      expect(tunablesOf(b.brokerPid)).toBe(BROKER_MALLOC_TUNABLES);
+    } finally {
+      b.cleanUp();
+    }
+  });
+
   it("keeps a user's own GLIBC_TUNABLES, after the broker's (the later of a tunable named twice wins), and a user's MALLOC_ARENA_MAX", () => {
     expect(brokerEnvironment({ PATH: '/bin' })).toEqual({ PATH: '/bin', GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' });
     expect(brokerEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=1:glibc.malloc.arena_max=4');
     expect(brokerEnvironment({ MALLOC_ARENA_MAX: '4' })).toEqual({ MALLOC_ARENA_MAX: '4' });
     expect(hasBrokerEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' })).toBe(true);
+    expect(hasBrokerEnvironment({ MALLOC_ARENA_MAX: '2' })).toBe(true);
+    // glibc ignores an empty or zero MALLOC_ARENA_MAX: the broker's setting then applies.
+    expect(hasBrokerEnvironment({ MALLOC_ARENA_MAX: '' })).toBe(false);
+    expect(brokerEnvironment({ MALLOC_ARENA_MAX: '0' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=1');
     expect(hasBrokerEnvironment({})).toBe(false);
+    // Already there: not added twice.
+    expect(brokerEnvironment({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=1' }).GLIBC_TUNABLES).toBe('glibc.malloc.arena_max=1');
   });
 
   it('stops once, gracefully, on a Ctrl-C that reaches the launcher, and ignores the signal repeated while it stops', async () => {

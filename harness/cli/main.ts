@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `nanomq`. `nanomq broker …` goes straight to the broker's own lean entry (broker/main.ts), in
- * a process with the broker's V8 flags (broker/launcher.ts), so a broker process loads nothing of
- * the harness; every other command is in program.ts.
+ * a process with the broker's V8 flags and environment (broker/launcher.ts), so a broker process
+ * loads nothing of the harness; every other command is in program.ts.
  * Exit codes (docs/cli.md): 0 ok; 1 a case failed; 2 bad input; 3 an SLO missed with
  * --enforce-slo; 4 a significant regression (compare).
  */

@@ -3,9 +3,10 @@
  * (broker/client.ts), on the asynchronous contract (network-contract.ts).
  *
  * Each queue the harness makes is a fresh topic on one broker that the harness starts for the
- * suite (a child process, `node --max-semi-space-size=1 dist/broker/main.js --port 0`: the process
- * `nanomq broker` runs, with the same V8 flags, broker/node-flags.ts, without its launcher in
- * front; with `--log` for durability batch and always)
+ * suite (a child process, `node --max-semi-space-size=1 --expose-gc dist/broker/main.js --port 0`
+ * with GLIBC_TUNABLES=glibc.malloc.arena_max=1: the process `nanomq broker` runs, with the same V8
+ * flags and environment, broker/node-flags.ts, without its launcher in front; with `--log` for
+ * durability batch and always)
  * or that the scenario names (`servers:`).
  * Producers publish batches of up to 256 envelopes; consumers subscribe (fan-out: each its own
  * subscription; consumer groups: one group per queue). Copies: each side copies once between its

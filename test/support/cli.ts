@@ -27,7 +27,8 @@ export function nanomqAsync(args: string[], options: { cwd?: string; env?: NodeJ
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+    // 'close', not 'exit': the process may have exited before its output was all read.
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 

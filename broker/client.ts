@@ -88,6 +88,8 @@ export function parseBrokerUrl(url: string): { tls: boolean; host: string; port:
 }
 
 const SEND_BUFFER_BYTES = 256 * 1024;
+/** What one socket read may bring (as Node reads by default): the client's one read buffer. */
+const READ_BUFFER_BYTES = 64 * 1024;
 const FLUSH_FROM_BYTES = 64 * 1024;
 
 export class BrokerClient {
@@ -109,9 +111,16 @@ export class BrokerClient {
   /** Called when the connection fails or the broker closes it (after pending calls are rejected). */
   onClose: ((error: Error | null) => void) | null = null;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    /** True when the socket reads into a buffer of the client's (`onread`, see connect); else 'data'. */
+    readsIntoOwnBuffer: boolean,
+  ) {
     this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), true);
-    socket.on('data', (chunk) => this.onData(chunk));
+    // An `onread` socket pushes nothing to its stream, but 'end' (and so 'close' on a broker's
+    // FIN) comes only in flowing mode.
+    if (readsIntoOwnBuffer) socket.resume();
+    else socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (error) => this.fail(new BrokerClientError(`connection: ${error.message}`)));
     socket.on('close', () => this.fail(null));
   }
@@ -119,16 +128,31 @@ export class BrokerClient {
   /** Connects (over TLS for tls:// addresses) and says HELLO, with the token if the broker wants one. */
   static async connect(url: string, options: ConnectOptions = {}): Promise<BrokerClient> {
     const { tls, host, port } = parseBrokerUrl(url);
-    const socket = tls
-      ? // A certificate names hosts, not addresses: SNI only for a name.
-        tlsConnect({ host, port, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true, servername: isIP(host) ? undefined : host })
-      : netConnect({ host, port });
+    // Plain TCP reads into one buffer of this client's, reused (Node's `onread`), rather than a
+    // new 64 KiB buffer per read left for the garbage collector; the reader copies every frame
+    // out of it (aligned). What arrives before the client exists (nothing, unless the broker
+    // refuses the connection at once) waits in `early`.
+    const readBuffer = tls ? null : Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const reading: { client: BrokerClient | null; early: Buffer[] } = { client: null, early: [] };
+    const onRead = (nread: number, buffer: Uint8Array): boolean => {
+      const chunk = buffer.subarray(0, nread);
+      if (reading.client !== null) reading.client.onData(chunk);
+      else reading.early.push(Buffer.from(chunk));
+      return true;
+    };
+    const socket =
+      readBuffer === null
+        ? // A certificate names hosts, not addresses: SNI only for a name.
+          tlsConnect({ host, port, ca: options.ca, rejectUnauthorized: options.rejectUnauthorized ?? true, servername: isIP(host) ? undefined : host })
+        : netConnect({ host, port, onread: { buffer: readBuffer, callback: onRead } });
     socket.setNoDelay(true);
     await new Promise<void>((resolve, reject) => {
       socket.once(tls ? 'secureConnect' : 'connect', resolve);
       socket.once('error', (e) => reject(new BrokerClientError(`cannot reach the broker at ${url}: ${e.message}`)));
     });
-    const client = new BrokerClient(socket);
+    const client = new BrokerClient(socket, readBuffer !== null);
+    reading.client = client;
+    for (const chunk of reading.early.splice(0)) client.onData(chunk);
     await client.request(0, () => socket.write(Frames.hello(options.token ?? '')));
     return client;
   }
@@ -244,7 +268,8 @@ export class BrokerClient {
     });
   }
 
-  private onData(chunk: Buffer): void {
+  /** `chunk` may be the client's read buffer, overwritten by the next read: the reader copies frames out. */
+  private onData(chunk: Uint8Array): void {
     try {
       this.reader.push(chunk);
     } catch (error) {

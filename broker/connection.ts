@@ -34,6 +34,7 @@ import type { BrokerLimits } from './limits.js';
 import { Outbox } from './outbox.js';
 import { PublishCredit } from './publish-credit.js';
 import { RecordArena } from './record-arena.js';
+import type { SharedReads } from './shared-reads.js';
 import type { StoredBatch } from './storage.js';
 import { type DeliverySink, Subscription } from './subscription.js';
 import { GroupNotStoredError, type Topic } from './topic.js';
@@ -63,8 +64,10 @@ export interface ConnectionHost {
   reserveInput(connection: Connection, wanted: number): void;
   /** The connection gives back its whole reservation (it closed). */
   releaseInput(connection: Connection): void;
-  /** `bytes` were read from a socket (broker/heap-goal.ts collects their buffers sooner). */
-  noteRead(bytes: number): void;
+  /** Where plain-TCP sockets are read into (shared-reads.ts). */
+  readonly sharedReads: SharedReads;
+  /** `bytes` of memory outside V8's heap were made for one read or one frame, garbage once handled (broker/heap-goal.ts collects them sooner). */
+  noteTransient(bytes: number): void;
 }
 
 interface PublisherHandle {
@@ -116,7 +119,13 @@ export class Connection implements DeliverySink {
     this.limits = host.limits;
     this.outbox = new Outbox(socket);
     this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), false, host.limits.preAuthBytes);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // Reads into the broker's one read buffer where Node allows it (shared-reads.ts); else a new
+    // buffer per read, counted so the heap goal collects them sooner.
+    if (!host.sharedReads.attach(socket, (chunk) => this.onData(chunk)))
+      socket.on('data', (chunk: Buffer) => {
+        this.host.noteTransient(chunk.byteLength);
+        this.onData(chunk);
+      });
     socket.on('drain', () => this.onDrain());
     // A reset or a write to a closed peer ends this connection only.
     socket.on('error', () => socket.destroy());
@@ -124,9 +133,10 @@ export class Connection implements DeliverySink {
 
   // ── input ───────────────────────────────────────────────────────────────────────────────────
 
-  private onData(chunk: Buffer): void {
-    this.host.noteRead(chunk.byteLength);
+  /** `chunk` may be the broker's shared read buffer: whatever is kept of it is copied before this returns. */
+  private onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    const copiedBefore = this.reader.copiedBytes;
     try {
       this.reader.push(chunk);
     } catch (error) {
@@ -134,6 +144,8 @@ export class Connection implements DeliverySink {
       else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
       return;
     }
+    // Frames that spanned reads were copied into memory of their own, garbage once handled.
+    if (this.reader.copiedBytes !== copiedBefore) this.host.noteTransient(this.reader.copiedBytes - copiedBefore);
     if (this.closed) return;
     const wanted = this.wantedInput;
     if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);

@@ -27,10 +27,10 @@ import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
 const SMALL_FRAME_BYTES = 64 * 1024;
 
 /**
- * One whole frame: `length` bytes of `bytes` from `at`, the header first. A plain reader's
- * frames are never written again, so a receiver may keep a view instead of a copy
- * (`bytes.buffer` is what that view keeps alive); an `aligned` reader's are overwritten after
- * the call.
+ * One whole frame: `length` bytes of `bytes` from `at`, the header first. Valid only during the
+ * call: a frame inside one chunk is a view of that chunk, and the broker's chunks are its one
+ * shared read buffer (shared-reads.ts), overwritten by the next read; an `aligned` reader's are
+ * overwritten after the call too. A receiver copies what it keeps.
  */
 export type FrameHandler = (bytes: Uint8Array, at: number, length: number) => void;
 
@@ -52,6 +52,8 @@ export class FrameReader {
   private expected = 0;
   /** When (Date.now()) the incomplete frame's first bytes arrived; 0 between frames. */
   partialSince = 0;
+  /** Bytes of memory made for incomplete frames so far (plain readers; for the owner's garbage accounting). */
+  copiedBytes = 0;
   /** The reused, 8-aligned buffer for `aligned` readers, for whole frames and incomplete ones alike (made on first use, grows to the largest frame seen). */
   private scratch = new Uint8Array(0);
 
@@ -145,7 +147,12 @@ export class FrameReader {
     if (total > this.partial.length) {
       let size = Math.max(16, total);
       if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || this.filled > 0 ? this.expected : total;
-      const next = this.aligned ? this.scratchFor(size) : new Uint8Array(new ArrayBuffer(size));
+      let next: Uint8Array;
+      if (this.aligned) next = this.scratchFor(size);
+      else {
+        next = new Uint8Array(new ArrayBuffer(size));
+        this.copiedBytes += size;
+      }
       next.set(this.partial.subarray(0, this.filled));
       this.partial = next;
     }

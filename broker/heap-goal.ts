@@ -18,14 +18,17 @@
  * time the headroom fills (a pause of a few milliseconds at this heap size), at most one per
  * check, and after one that took t, none for 10 t.
  *
- * Socket reads are garbage too, outside the heap: each read is a buffer of up to 64 KiB that
- * the broker copies what it keeps out of and drops at once, but whose memory is given back only
- * when V8 next collects its young generation. V8 does that when the young generation's 2 × 1 MiB
- * fill with objects; a read of large frames makes few objects, so at payload 1 KiB, batch 256,
- * read buffers waiting for it reached 20–30 MiB (`process.memoryUsage().arrayBuffers`). So
- * `countRead` starts a young-generation collection (a scavenge: well under a millisecond at this
- * size) once the broker has read `headroomBytes` since the last one it started, and none for
- * 10 t after one that took t. What is read while the budget holds one back waits for the next.
+ * Memory made for one read or one frame is garbage too, outside the heap: a socket read into a
+ * buffer of its own (TLS connections, and every connection on a Node where
+ * broker/shared-reads.ts cannot give the broker's one read buffer), and the copy of a frame that
+ * spans reads (at payload 1 KiB, batch 256, every batch: ~270 KiB each). The broker copies what
+ * it keeps out of them and drops them at once, but their memory is given back only when V8 next
+ * collects its young generation. V8 does that when the young generation's 2 × 1 MiB fill with
+ * objects; large frames make few objects, so at payload 1 KiB, batch 256, such buffers waiting
+ * for it reached 20–30 MiB (`process.memoryUsage().arrayBuffers`). So `countTransient` starts a
+ * young-generation collection (a scavenge: well under a millisecond at this size) once the
+ * broker has made `headroomBytes` of them since the last one it started, and none for 10 t after
+ * one that took t. What is made while the budget holds one back waits for the next.
  * Not bounded here: V8's helper threads' share of a collection (off the main thread's clock),
  * and a forced scavenge right after one V8 ran by itself (not observable cheaply), which moves
  * batches still in flight to the old generation sooner.
@@ -37,8 +40,8 @@ export interface HeapGoal {
   readonly collections: number;
   /** Young-generation collections it started for socket reads. */
   readonly scavenges: number;
-  /** The broker read `bytes` from a socket (a buffer that is garbage once handled). */
-  countRead(bytes: number): void;
+  /** The broker made `bytes` outside the heap for one read or one frame (garbage once handled). */
+  countTransient(bytes: number): void;
   stop(): void;
 }
 
@@ -74,7 +77,7 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50, now: () => nu
     get scavenges() {
       return scavenges;
     },
-    countRead(bytes: number): void {
+    countTransient(bytes: number): void {
       readSince += bytes;
       if (readSince < headroomBytes) return;
       const started = now();

@@ -246,7 +246,7 @@ export async function runBrokerCli(args: string[]): Promise<number> {
     warnIfFewDescriptors(broker, values.log !== undefined);
     heapGoal = headroom > 0 ? startHeapGoal(headroom) : null;
     const goal = heapGoal;
-    if (goal !== null) broker.readObserver = (bytes) => goal.countRead(bytes);
+    if (goal !== null) broker.transientObserver = (bytes) => goal.countTransient(bytes);
     else if (headroom > 0) {
       process.stderr.write(
         `nanomq broker: warning: started without ${BROKER_NODE_FLAGS.join(' ')} (nanomq broker and the harness give them): garbage is collected as V8 decides, and --heap-headroom does nothing\n`,

@@ -24,6 +24,7 @@ import { createServer as tlsServer } from 'node:tls';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ErrorCode } from './frames.js';
 import { type BrokerLimits, DEFAULT_LIMITS, limitsProblem } from './limits.js';
+import { SharedReads } from './shared-reads.js';
 import { MemoryStorage, type Storage } from './storage.js';
 import { Topic } from './topic.js';
 
@@ -94,8 +95,14 @@ export class Broker implements ConnectionHost {
   readonly limits: BrokerLimits;
   readonly options: { host: string; port: number; token: string | undefined; tls: boolean };
   readonly stats = { frames: 0, published: 0, delivered: 0, protocolErrors: 0, refused: 0 };
-  /** Told the size of every socket read (main.ts gives it to the heap goal); none by default. */
-  readObserver: ((bytes: number) => void) | null = null;
+  /** The one buffer every plain-TCP connection is read into (shared-reads.ts). */
+  readonly sharedReads = new SharedReads();
+  /**
+   * Told the size of every buffer outside V8's heap made for one read or one frame and dropped
+   * once handled: socket reads into buffers of their own (TLS, or a Node without shared reads)
+   * and the copies of frames that span reads (main.ts gives it to the heap goal); none by default.
+   */
+  transientObserver: ((bytes: number) => void) | null = null;
   private closing = false;
   private inputHeld = 0;
   /** Connections paused until the input budget has room, oldest first. */
@@ -273,16 +280,17 @@ export class Broker implements ConnectionHost {
     this.reserved -= this.limits.windowBytes;
   }
 
-  noteRead(bytes: number): void {
-    this.readObserver?.(bytes);
+  noteTransient(bytes: number): void {
+    this.transientObserver?.(bytes);
   }
 
   /**
    * The input budget: every incomplete frame that is being read has its whole length reserved
    * as its header arrives, so what is read never takes the broker past the budget. A frame that
    * does not fit, or that arrives while others wait, is not read: its connection gives back its
-   * whole reservation and waits, holding only the read that carried the frame's start (not
-   * counted: at most one socket read per waiting connection), until the frames being read
+   * whole reservation and waits, holding only the part of the frame already copied out of
+   * the read that carried its start (not counted: at most one socket read per waiting
+   * connection), until the frames being read
    * complete or time out; then the oldest waiter goes first. Only frames being read hold budget,
    * and they always have their room, so they finish: the budget cannot deadlock or starve a
    * waiter.

@@ -247,9 +247,27 @@ export const mutants = [
     id: 'reads-not-collected',
     what: "the broker's heap goal is never told of socket reads, so read buffers wait for V8 to fill its young generation",
     file: 'broker/main.ts',
-    find: '    if (goal !== null) broker.readObserver = (bytes) => goal.countRead(bytes);\n',
+    find: '    if (goal !== null) broker.transientObserver = (bytes) => goal.countTransient(bytes);\n',
     replace: '    if (goal !== null) void broker;\n',
     test: vitest('test/broker.test.ts', '-t', 'young generation each time'),
+  },
+  {
+    id: 'reads-not-shared',
+    what: 'the broker reads every plain-TCP socket into a new buffer per read, not its one shared buffer',
+    file: 'broker/shared-reads.ts',
+    find: 'const fields = findOnreadFields();\n',
+    replace: 'const fields = (findOnreadFields(), null) as OnreadFields | null;\n',
+    test: vitest('test/broker.test.ts', '-t', 'reads plain TCP into its one shared read buffer'),
+  },
+  {
+    id: 'batch-kept-in-read-buffer',
+    what: 'a published batch is kept as a view of the shared read buffer, which the next read overwrites',
+    file: 'broker/connection.ts',
+    find: '    return (this.arena as RecordArena).keep(body);\n',
+    replace: '    (this.arena as RecordArena).keep(body);\n    return body;\n',
+    // Delivered at once, a batch is copied into the subscriber's output before the next read;
+    // one given again to another member, later, is not.
+    test: vitest('test/broker.test.ts', '-t', 'a member that dies mid-batch loses nothing'),
   },
   {
     id: 'paused-keeps-reservation',

@@ -50,16 +50,16 @@ describe('startHeapGoal', () => {
     };
     const goal = startHeapGoal(1024 * 1024, 60_000, () => clock);
     try {
-      for (let i = 0; i < 15; i++) goal!.countRead(64 * 1024);
+      for (let i = 0; i < 15; i++) goal!.countTransient(64 * 1024);
       expect(goal!.scavenges).toBe(0);
-      goal!.countRead(64 * 1024);
+      goal!.countTransient(64 * 1024);
       expect(goal!.scavenges).toBe(1);
       expect(types).toEqual(['minor']);
       // Past the budget: the count starts again from the last collection, not from the first read.
       clock += 100;
-      goal!.countRead(1024 * 1024 - 1);
+      goal!.countTransient(1024 * 1024 - 1);
       expect(goal!.scavenges).toBe(1);
-      goal!.countRead(1);
+      goal!.countTransient(1);
       expect(goal!.scavenges).toBe(2);
     } finally {
       goal?.stop();
@@ -73,14 +73,14 @@ describe('startHeapGoal', () => {
     };
     const goal = startHeapGoal(1024 * 1024, 60_000, () => clock);
     try {
-      goal!.countRead(1024 * 1024);
+      goal!.countTransient(1024 * 1024);
       expect(goal!.scavenges).toBe(1);
       // It began at 0 and took 2 ms: none before 20 ms.
       clock = 19;
-      goal!.countRead(64 * 1024 * 1024);
+      goal!.countTransient(64 * 1024 * 1024);
       expect(goal!.scavenges).toBe(1);
       clock = 21;
-      goal!.countRead(1);
+      goal!.countTransient(1);
       expect(goal!.scavenges).toBe(2);
     } finally {
       goal?.stop();

@@ -117,10 +117,7 @@ export class BrokerClient {
     readsIntoOwnBuffer: boolean,
   ) {
     this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), true);
-    // An `onread` socket pushes nothing to its stream, but 'end' (and so 'close' on a broker's
-    // FIN) comes only in flowing mode.
-    if (readsIntoOwnBuffer) socket.resume();
-    else socket.on('data', (chunk) => this.onData(chunk));
+    if (!readsIntoOwnBuffer) socket.on('data', (chunk) => this.onData(chunk));
     socket.on('error', (error) => this.fail(new BrokerClientError(`connection: ${error.message}`)));
     socket.on('close', () => this.fail(null));
   }
@@ -130,8 +127,8 @@ export class BrokerClient {
     const { tls, host, port } = parseBrokerUrl(url);
     // Plain TCP reads into one buffer of this client's, reused (Node's `onread`), rather than a
     // new 64 KiB buffer per read left for the garbage collector; the reader copies every frame
-    // out of it (aligned). What arrives before the client exists (nothing, unless the broker
-    // refuses the connection at once) waits in `early`.
+    // out of it (aligned). The client is made in the same turn as 'connect', before any read
+    // can be handled; were a read to come first, it would wait in `early`, not be lost.
     const readBuffer = tls ? null : Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const reading: { client: BrokerClient | null; early: Buffer[] } = { client: null, early: [] };
     const onRead = (nread: number, buffer: Uint8Array): boolean => {

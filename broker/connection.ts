@@ -144,7 +144,9 @@ export class Connection implements DeliverySink {
       else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
       return;
     }
-    // Frames that spanned reads were copied into memory of their own, garbage once handled.
+    // Frames that spanned reads were copied into memory of their own, garbage once handled (and
+    // not kept alive by the header reader's view of the last one).
+    this.header.forget();
     if (this.reader.copiedBytes !== copiedBefore) this.host.noteTransient(this.reader.copiedBytes - copiedBefore);
     if (this.closed) return;
     const wanted = this.wantedInput;
@@ -276,7 +278,8 @@ export class Connection implements DeliverySink {
 
   /**
    * The memory a published batch is kept in until every reader is done with it: a copy in the
-   * connection's arena (record-arena.ts), so the socket chunk it came in dies young. Keeping
+   * connection's arena (record-arena.ts). Required: the bytes it came in are the broker's shared
+   * read buffer (shared-reads.ts), which the next read of any connection overwrites. Keeping
    * views of chunks instead let promoted chunks pile up outside V8's heap until a full
    * collection (70 MiB at 1.6M msg/s); copying into a fresh buffer per batch cost ~15% of a core
    * in garbage collection at 500k msg/s. A copy into reused slabs costs neither.

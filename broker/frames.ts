@@ -228,15 +228,26 @@ export function envelopeBytesAt(view: DataView, at: number): number {
  * Reads the header of a frame into fields, keeping one DataView per buffer (made again only
  * when frames start arriving in another buffer), for the server and the client alike.
  */
+const NO_BYTES = new DataView(new ArrayBuffer(0));
+
 export class FrameHeaderReader {
   private of: Uint8Array | null = null;
   /** A view of the last buffer read, for the frame's body. */
-  view = new DataView(new ArrayBuffer(0));
+  view = NO_BYTES;
   type = 0;
   flags = 0;
   count = 0;
   id = 0;
   arg = 0;
+
+  /**
+   * Lets go of the last buffer read: a frame that spanned reads is memory of its own, up to a
+   * window long, which an idle connection would otherwise keep alive until its next frame.
+   */
+  forget(): void {
+    this.of = null;
+    this.view = NO_BYTES;
+  }
 
   read(bytes: Uint8Array, at: number): void {
     if (bytes !== this.of) {

@@ -2,7 +2,7 @@
  * The broker's garbage, bounded: a full collection once the heap has grown `headroomBytes` past
  * what the last one left alive, as Go's collector (GOGC, GOMEMLIMIT) bounds nats-server's, and
  * never more than a tenth of the main thread's time spent in them; and a young-generation one
- * for socket reads (below), under a budget of its own, also a tenth.
+ * for one-use buffers outside the heap (below), under a budget of its own, also a tenth.
  *
  * Why: a batch stays in the broker until every reader is done with it, tens of milliseconds at
  * batch 1, long enough to outlive two young-generation collections and be moved to the old
@@ -38,7 +38,7 @@ import { getHeapStatistics } from 'node:v8';
 export interface HeapGoal {
   /** Full collections this policy started. */
   readonly collections: number;
-  /** Young-generation collections it started for socket reads. */
+  /** Young-generation collections it started for one-use buffers (countTransient). */
   readonly scavenges: number;
   /** The broker made `bytes` outside the heap for one read or one frame (garbage once handled). */
   countTransient(bytes: number): void;

@@ -8,7 +8,8 @@
  *
  *   before HELLO      connections × preAuthBytes
  *   partial frames    inputBudgetBytes, whole broker (a frame being read has its length
- *                     reserved; one that does not fit waits, holding one socket read)
+ *                     reserved; one that does not fit waits, holding what it had copied of
+ *                     the read that carried its start: at most 64 KiB)
  *   published batches bufferedBytes, whole broker: each publishing connection reserves its
  *                     windowBytes from it; what its batches keep alive ≤ 3 × windowBytes
  *   socket output     connections × (maxPendingBytes + one batch or one read's replies)

@@ -79,8 +79,9 @@ Options:
   --retention <size>     with --log, delete a topic's oldest log segments beyond this size
                          (default: keep everything)
   --heap-headroom <size> garbage the broker's heap may hold before a full collection: what the
-                         last one left alive plus this; also the bytes read from sockets between
-                         young-generation collections (0: V8's own policy) (default: 8MiB)
+                         last one left alive plus this; also the bytes of one-use buffers (TLS
+                         reads, frames that span reads) between young-generation collections
+                         (0: V8's own policy) (default: 8MiB)
 
 Limits (docs/broker.md, "Limits"; sizes take 64KiB, 4MiB; times 500ms, 30s):
 ${LIMIT_FLAGS.map(({ flag, kind, key, help }) => `  --${`${flag} <${kind}>`.padEnd(36)} ${help} (default: ${shown(kind, DEFAULT_LIMITS[key])})`).join('\n')}

@@ -4,7 +4,7 @@
  * the memory a user's broker takes.
  *
  * `--max-semi-space-size=1` keeps V8's young generation at 2 × 1 MiB (Node's default lets it grow
- * to 2 × 16 MiB). The broker's garbage is mostly socket chunks and batches that die young; a
+ * to 2 × 16 MiB). The broker's garbage is mostly frames copied out of reads and batches that die young; a
  * small young generation returns them sooner, at the cost of more, shorter scavenges. Measured
  * (docs/broker.md, "Limits", the flood's figures), three rounds of each, alternating:
  * - `node scripts/broker-flood.mjs --seconds 8 --node-flag=…`: peak RSS under the hostile-client

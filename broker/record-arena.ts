@@ -1,6 +1,9 @@
 /**
  * Where a publishing connection's batches are kept until every reader is done with them: copied
- * out of the socket's chunk into slabs of memory the connection reuses.
+ * out of the socket read into slabs of memory the connection reuses. The copy is required: plain
+ * TCP is read into the broker's one shared buffer (shared-reads.ts), which the next read of any
+ * connection overwrites; a batch kept as a view of it would be corrupted (mutant
+ * batch-kept-in-read-buffer).
  *
  *   slab 0  [ b0 | b1 | b2 | ......... free ]   current: batches go in one after another
  *   slab 1  [ b7 |  (dropped)  | b9 |  ...  ]   full: freed when its last batch is dropped

@@ -1,12 +1,44 @@
 import { defineConfig } from 'vitest/config';
 
-// Test files run one after another: the stress tests start worker threads that would otherwise
-// fight each other for the two cores of a CI machine and make timing-dependent code flaky.
+/**
+ * Files that measure nothing and time nothing: they parse, compare, render and refuse input, and
+ * run the CLI on tiny scenarios only for the shape of what it writes. Two of them run at once,
+ * first (CI's budget is 30 minutes on 2 cores; this group takes half the time it would one by one).
+ * A file that starts worker threads for their timing, checks how long something took, sends
+ * signals, or runs a server's or a queue's measurement does not belong here.
+ */
+const UNTIMED = [
+  'test/cli.test.ts',
+  'test/client-import.test.ts',
+  'test/compare.test.ts',
+  'test/container-files.test.ts',
+  'test/delivery-check.test.ts',
+  'test/examples.test.ts',
+  'test/fuzz-input.test.ts',
+  'test/lazy-packages.test.ts',
+  'test/mirrors.test.ts',
+  'test/notebooks.test.ts',
+  'test/report.test.ts',
+  'test/result-file.test.ts',
+  'test/scenario.test.ts',
+];
+
+// Every other file runs alone, one after another: the stress tests start worker threads that
+// would otherwise fight each other for the two cores of a CI machine and make timing-dependent
+// code flaky, and the measurements must not share the machine with a test.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'untimed', include: UNTIMED, maxWorkers: 2, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: 'alone', include: ['test/**/*.test.ts'], exclude: UNTIMED, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Files that measure nothing and time nothing: they parse, compare, render and refuse input, and
- * run the CLI on tiny scenarios only for the shape of what it writes. Two of them run at once,
- * first (CI's budget is 30 minutes on 2 cores; this group takes half the time it would one by one).
- * A file that starts worker threads for their timing, checks how long something took, sends
- * signals, or runs a server's or a queue's measurement does not belong here.
+ * Files that assert no figure and no time: they parse, compare, render and refuse input, and run
+ * the CLI, the examples and tiny scenarios (cli, result-file, examples: worker threads and a
+ * broker on port 0) only for the shape of what they write, with floors a loaded machine still
+ * clears (1k msg/s). Two of them run at once, first (CI's budget is 30 minutes on 2 cores).
+ * A file that asserts how fast or how soon something happened, sends signals on a clock, or
+ * runs a gate or a measurement whose verdict is the test does not belong here.
  */
 const UNTIMED = [
   'test/cli.test.ts',

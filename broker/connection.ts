@@ -35,6 +35,7 @@ import { Outbox } from './outbox.js';
 import { PublishCredit } from './publish-credit.js';
 import { RecordArena } from './record-arena.js';
 import type { SharedReads } from './shared-reads.js';
+import type { SpanMemory } from './span-pool.js';
 import type { StoredBatch } from './storage.js';
 import { type DeliverySink, Subscription } from './subscription.js';
 import { GroupNotStoredError, type Topic } from './topic.js';
@@ -66,6 +67,8 @@ export interface ConnectionHost {
   releaseInput(connection: Connection): void;
   /** Where plain-TCP sockets are read into (shared-reads.ts). */
   readonly sharedReads: SharedReads;
+  /** Where frames that span reads are copied (span-pool.ts). */
+  readonly spans: SpanMemory;
   /** `bytes` of memory outside V8's heap were made for one read or one frame, garbage once handled (broker/heap-goal.ts collects them sooner). */
   noteTransient(bytes: number): void;
 }
@@ -118,7 +121,7 @@ export class Connection implements DeliverySink {
   ) {
     this.limits = host.limits;
     this.outbox = new Outbox(socket);
-    this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), false, host.limits.preAuthBytes);
+    this.reader = new FrameReader((bytes, at, length) => this.onFrame(bytes, at, length), false, host.limits.preAuthBytes, host.spans);
     // Reads into the broker's one read buffer where Node allows it (shared-reads.ts); else a new
     // buffer per read, counted so the heap goal collects them sooner.
     if (!host.sharedReads.attach(socket, (chunk) => this.onData(chunk)))
@@ -136,7 +139,6 @@ export class Connection implements DeliverySink {
   /** `chunk` may be the broker's shared read buffer: whatever is kept of it is copied before this returns. */
   private onData(chunk: Uint8Array): void {
     if (this.closed) return;
-    const copiedBefore = this.reader.copiedBytes;
     try {
       this.reader.push(chunk);
     } catch (error) {
@@ -144,10 +146,9 @@ export class Connection implements DeliverySink {
       else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
       return;
     }
-    // Frames that spanned reads were copied into memory of their own, garbage once handled (and
-    // not kept alive by the header reader's view of the last one).
+    // A frame that spanned reads is memory of the span pool's: not kept alive by the header
+    // reader's view of the last one.
     this.header.forget();
-    if (this.reader.copiedBytes !== copiedBefore) this.host.noteTransient(this.reader.copiedBytes - copiedBefore);
     if (this.closed) return;
     const wanted = this.wantedInput;
     if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);

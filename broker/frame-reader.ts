@@ -22,6 +22,7 @@
  *    views  views  copied ──▶ copied ────────────▶ copied ─▶ f3 (its own memory), f4 a view
  */
 import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
+import { FRESH_SPANS, type SpanMemory } from './span-pool.js';
 
 /** Frames up to this long get their whole length at their first bytes: no more than one socket read. */
 const SMALL_FRAME_BYTES = 64 * 1024;
@@ -47,13 +48,13 @@ export class FrameError extends Error {
 export class FrameReader {
   /** The incomplete frame's bytes so far, in memory of its own (empty between frames). */
   private partial = new Uint8Array(0);
+  /** True when `partial` is the span pool's, to be given back. */
+  private partialPooled = false;
   private filled = 0;
   /** The incomplete frame's length, once its first 4 bytes are in (0 before). */
   private expected = 0;
   /** When (Date.now()) the incomplete frame's first bytes arrived; 0 between frames. */
   partialSince = 0;
-  /** Bytes of memory made for incomplete frames so far (plain readers; for the owner's garbage accounting). */
-  copiedBytes = 0;
   /** The reused, 8-aligned buffer for `aligned` readers, for whole frames and incomplete ones alike (made on first use, grows to the largest frame seen). */
   private scratch = new Uint8Array(0);
 
@@ -62,6 +63,8 @@ export class FrameReader {
     private readonly aligned: boolean,
     /** The longest frame accepted now; the owner may change it between chunks. */
     public limit = MAX_FRAME_BYTES,
+    /** Where a plain reader's frames that span reads are copied (the broker's pool, span-pool.ts). */
+    private readonly spans: SpanMemory = FRESH_SPANS,
   ) {}
 
   /** True while part of a frame is waiting for the rest. */
@@ -147,14 +150,14 @@ export class FrameReader {
     if (total > this.partial.length) {
       let size = Math.max(16, total);
       if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || this.filled > 0 ? this.expected : total;
-      let next: Uint8Array;
-      if (this.aligned) next = this.scratchFor(size);
-      else {
-        next = new Uint8Array(new ArrayBuffer(size));
-        this.copiedBytes += size;
-      }
+      // A frame longer than a read takes the span pool's memory (reused; its first part, at most
+      // one read, a 64 KiB buffer); a short one, memory of exactly its length, as before HELLO.
+      const large = !this.aligned && this.expected > SMALL_FRAME_BYTES;
+      const next = this.aligned ? this.scratchFor(size) : large ? this.spans.take(size) : new Uint8Array(new ArrayBuffer(size));
       next.set(this.partial.subarray(0, this.filled));
+      if (this.partialPooled) this.spans.give(this.partial);
       this.partial = next;
+      this.partialPooled = large;
     }
     this.partial.set(bytes, this.filled);
     this.filled = total;
@@ -175,15 +178,18 @@ export class FrameReader {
     this.append(chunk.subarray(taken, taken + need));
     taken += need;
     if (this.filled < this.expected) return -1;
-    // Complete: its memory is exactly its length, and nobody writes it again (the aligned
-    // reader's is its scratch buffer).
+    // Complete: a view exactly its length (the aligned reader's is its scratch buffer).
     const frame = this.partial;
     const length = this.expected;
+    const pooled = this.partialPooled;
+    this.partialPooled = false;
     this.partial = new Uint8Array(0);
     this.filled = 0;
     this.expected = 0;
     this.partialSince = 0;
     this.onFrame(frame, 0, length);
+    // Handled: whoever kept part of it made a copy (FrameHandler), so its memory is free again.
+    if (pooled) this.spans.give(frame);
     return taken;
   }
 }

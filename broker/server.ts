@@ -25,6 +25,7 @@ import { Connection, type ConnectionHost } from './connection.js';
 import { ErrorCode } from './frames.js';
 import { type BrokerLimits, DEFAULT_LIMITS, limitsProblem } from './limits.js';
 import { SharedReads } from './shared-reads.js';
+import { SpanPool } from './span-pool.js';
 import { MemoryStorage, type Storage } from './storage.js';
 import { Topic } from './topic.js';
 
@@ -97,6 +98,8 @@ export class Broker implements ConnectionHost {
   readonly stats = { frames: 0, published: 0, delivered: 0, protocolErrors: 0, refused: 0 };
   /** The one buffer every plain-TCP connection is read into (shared-reads.ts). */
   readonly sharedReads = new SharedReads();
+  /** Memory for frames that span reads, reused (span-pool.ts): at most two windows spare. */
+  readonly spans: SpanPool;
   /**
    * Told the size of every buffer outside V8's heap made for one read or one frame and dropped
    * once handled: socket reads into buffers of their own (TLS, or a Node without shared reads)
@@ -111,6 +114,7 @@ export class Broker implements ConnectionHost {
 
   private constructor(options: BrokerOptions, limits: BrokerLimits) {
     this.limits = limits;
+    this.spans = new SpanPool(2 * limits.windowBytes, (bytes) => this.noteTransient(bytes));
     this.options = { host: options.host ?? '127.0.0.1', port: options.port ?? 0, token: options.token, tls: options.tls !== undefined };
     this.storage = options.storage ?? new MemoryStorage();
     // A durable storage's topics and groups, as the last run left them.
@@ -369,6 +373,7 @@ export class Broker implements ConnectionHost {
   private sweep(): void {
     const now = Date.now();
     for (const c of this.connections) c.sweep(now);
+    this.spans.sweep();
     for (const topic of [...this.topics.values()]) {
       for (const group of [...topic.groups.values()]) {
         if (group.emptySince > 0 && now - group.emptySince > this.limits.groupIdleMs) topic.dropGroup(group.name);

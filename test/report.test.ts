@@ -188,7 +188,13 @@ describe.runIf(existsSync(chromium) || process.env.CI)('the HTML report in headl
         // A legend entry filters: the other series fade.
         const legend = await page.$('#spectrum-throughput .role-legend-symbol path');
         await legend!.click({ force: true });
-        await page.waitForTimeout(200);
+        // Waited for, not slept on: this file may share the cores with another (vitest.config.ts).
+        // (A string: the page's code, typed by no DOM library here.)
+        await page.waitForFunction(
+          "[...document.querySelectorAll('#spectrum-throughput .mark-line path')].some((p) => (p.getAttribute('opacity') ?? p.style.opacity) === '0.15')",
+          undefined,
+          { timeout: 5_000 },
+        );
         const opacities = await page.$$eval('#spectrum-throughput .mark-line path', (paths) => paths.map((p) => p.getAttribute('opacity') ?? p.style.opacity));
         expect(opacities).toContain('0.15');
         const sizes = await page.$$eval('figure svg', (svgs) => svgs.map((s) => s.getBoundingClientRect()).map((b) => [b.width, b.height]));

@@ -139,6 +139,7 @@ export class Connection implements DeliverySink {
   /** `chunk` may be the broker's shared read buffer: whatever is kept of it is copied before this returns. */
   private onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    const copiedBefore = this.reader.copiedBytes;
     try {
       this.reader.push(chunk);
     } catch (error) {
@@ -146,9 +147,10 @@ export class Connection implements DeliverySink {
       else this.fail(0, ErrorCode.BAD_FRAME, `internal error: ${(error as Error).message}`);
       return;
     }
-    // A frame that spanned reads is memory of the span pool's: not kept alive by the header
-    // reader's view of the last one.
+    // A frame that spanned reads is not kept alive by the header reader's view of the last one;
+    // memory made for one frame (not the span pool's) is garbage once handled.
     this.header.forget();
+    if (this.reader.copiedBytes !== copiedBefore) this.host.noteTransient(this.reader.copiedBytes - copiedBefore);
     if (this.closed) return;
     const wanted = this.wantedInput;
     if (wanted !== this.reservedInput) this.host.reserveInput(this, wanted);
@@ -526,6 +528,8 @@ export class Connection implements DeliverySink {
 
   /** Leaves every topic (group members hand their unacknowledged batches back) and gives back what it held. */
   detach(): void {
+    // An incomplete frame's pooled memory goes back to the pool.
+    this.reader.release();
     for (const { subscription, topic } of this.subscriptions.values()) {
       topic.unsubscribe(subscription);
       this.releaseTopic(topic);

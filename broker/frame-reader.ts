@@ -6,12 +6,14 @@
  *   range and against `limit`, which the owner sets (the broker: 4 KiB before HELLO, its window
  *   after). No buffer is ever sized from an unchecked number.
  * - A frame that lies inside one socket chunk is handed out where it lies (no copy).
- * - A frame that spans chunks is copied into memory of its own, exactly its length, and handed
- *   out from there when complete (see `append` for when that memory is taken: a peer that
- *   announces 4 MiB and sends 2 KiB costs 2 KiB; one that sends a byte a read costs one buffer,
- *   not an object per byte).
- *   `heldBytes` is that memory; `declaredBytes` what the frame will take when complete (for the
- *   owner's budget); nothing stays allocated between frames.
+ * - A frame that spans chunks is copied out of them and handed out from there when complete
+ *   (see `append` for when its memory is taken: a peer that announces 4 MiB and sends 2 KiB
+ *   costs 2 KiB; one that sends a byte a read costs one buffer, not an object per byte): first
+ *   what arrived, in memory of exactly that; then, once the owner could reserve it, its whole
+ *   length, from `spans` (the broker's pool reuses it, in multiples of 64 KiB) for a frame longer
+ *   than a read, else memory of exactly its length. `heldBytes` is that memory, as allocated;
+ *   `declaredBytes` what the frame will hold when complete (for the owner's budget); between
+ *   frames the reader holds nothing (pooled memory is given back).
  * - `aligned` readers (the client) get every frame in one reused 8-aligned scratch buffer they
  *   may alias with a Uint32Array, so they must not keep it.
  *
@@ -19,7 +21,7 @@
  *   ┌──────┬──────┬─────┐   ┌───────────────┐    ┌────────┬──────┐
  *   │ f1   │ f2   │ f3… │   │ …f3…          │    │ …f3    │ f4   │
  *   └──────┴──────┴─────┘   └───────────────┘    └────────┴──────┘
- *    views  views  copied ──▶ copied ────────────▶ copied ─▶ f3 (its own memory), f4 a view
+ *    views  views  copied ──▶ copied ────────────▶ copied ─▶ f3 (copied out), f4 a view
  */
 import { F_LENGTH, FRAME_HEADER_BYTES, MAX_FRAME_BYTES } from './frames.js';
 import { FRESH_SPANS, type SpanMemory } from './span-pool.js';
@@ -48,6 +50,8 @@ export class FrameError extends Error {
 export class FrameReader {
   /** The incomplete frame's bytes so far, in memory of its own (empty between frames). */
   private partial = new Uint8Array(0);
+  /** Bytes of one-use memory made for incomplete frames so far (not from `spans`; for the owner's garbage accounting). */
+  copiedBytes = 0;
   /** True when `partial` is the span pool's, to be given back. */
   private partialPooled = false;
   private filled = 0;
@@ -72,14 +76,26 @@ export class FrameReader {
     return this.filled > 0;
   }
 
-  /** Memory held for the incomplete frame. */
+  /** Memory held for the incomplete frame, as allocated (a pooled buffer's whole size). */
   get heldBytes(): number {
-    return this.partial.byteLength;
+    return this.partialPooled ? this.partial.buffer.byteLength : this.partial.byteLength;
   }
 
-  /** What the incomplete frame will hold when complete (its length, or what is held while the length is not in yet). */
+  /** What the incomplete frame will hold when complete (its length as its memory will be allocated, or what is held while the length is not in yet). */
   get declaredBytes(): number {
-    return this.filled === 0 ? 0 : Math.max(this.expected, this.partial.byteLength);
+    if (this.filled === 0) return 0;
+    const whole = !this.aligned && this.expected > SMALL_FRAME_BYTES ? this.spans.allocated(this.expected) : this.expected;
+    return Math.max(whole, this.heldBytes);
+  }
+
+  /** Gives back the incomplete frame's memory (its connection closed). */
+  release(): void {
+    if (this.partialPooled) this.spans.give(this.partial);
+    this.partialPooled = false;
+    this.partial = new Uint8Array(0);
+    this.filled = 0;
+    this.expected = 0;
+    this.partialSince = 0;
   }
 
   /** The incomplete frame's clock starts again (its sender was held back by the reader's owner). */
@@ -145,15 +161,24 @@ export class FrameReader {
    * input budget) or paused it, so no read is taken on memory nobody counted. An `aligned` reader
    * (the client, which keeps no frame) uses its scratch buffer.
    */
-  private append(bytes: Uint8Array): void {
+  private append(bytes: Uint8Array, lengthJustLearned = false): void {
     const total = this.filled + bytes.length;
     if (total > this.partial.length) {
       let size = Math.max(16, total);
-      if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || this.filled > 0 ? this.expected : total;
-      // A frame longer than a read takes the span pool's memory (reused; its first part, at most
-      // one read, a 64 KiB buffer); a short one, memory of exactly its length, as before HELLO.
-      const large = !this.aligned && this.expected > SMALL_FRAME_BYTES;
-      const next = this.aligned ? this.scratchFor(size) : large ? this.spans.take(size) : new Uint8Array(new ArrayBuffer(size));
+      // The whole length only once the owner has seen it (after the read that brought its
+      // first bytes, or its length): not in the read that brought the length.
+      const reserved = this.filled > 0 && !lengthJustLearned;
+      if (this.expected > 0) size = this.expected <= SMALL_FRAME_BYTES || reserved ? this.expected : total;
+      // A frame longer than a read takes its whole length from `spans` (reused); its first part
+      // (at most one read) and a short frame, memory of exactly their length.
+      const large = !this.aligned && this.expected > SMALL_FRAME_BYTES && size === this.expected;
+      let next: Uint8Array;
+      if (this.aligned) next = this.scratchFor(size);
+      else if (large) next = this.spans.take(size);
+      else {
+        next = new Uint8Array(new ArrayBuffer(size));
+        this.copiedBytes += size;
+      }
       next.set(this.partial.subarray(0, this.filled));
       if (this.partialPooled) this.spans.give(this.partial);
       this.partial = next;
@@ -175,7 +200,7 @@ export class FrameReader {
       this.expected = length;
     }
     const need = Math.min(this.expected - this.filled, chunk.length - taken);
-    this.append(chunk.subarray(taken, taken + need));
+    this.append(chunk.subarray(taken, taken + need), taken > 0);
     taken += need;
     if (this.filled < this.expected) return -1;
     // Complete: a view exactly its length (the aligned reader's is its scratch buffer).

@@ -241,8 +241,9 @@ export class FrameHeaderReader {
   arg = 0;
 
   /**
-   * Lets go of the last buffer read: a frame that spanned reads is memory of its own, up to a
-   * window long, which an idle connection would otherwise keep alive until its next frame.
+   * Lets go of the last buffer read: a frame that spanned reads is memory copied out of its
+   * reads, up to a window long, which an idle connection would otherwise keep alive until its
+   * next frame.
    */
   forget(): void {
     this.of = null;

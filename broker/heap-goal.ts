@@ -20,8 +20,9 @@
  *
  * Memory made for one read or one frame is garbage too, outside the heap: a socket read into a
  * buffer of its own (TLS connections, and every connection on a Node where
- * broker/shared-reads.ts cannot give the broker's one read buffer), and the copy of a frame that
- * spans reads (at payload 1 KiB, batch 256, every batch: ~270 KiB each). The broker copies what
+ * broker/shared-reads.ts cannot give the broker's one read buffer), the first part of a frame
+ * that spans reads and the whole of one up to 64 KiB (longer ones take the span pool's memory,
+ * broker/span-pool.ts, which is told here only of what the pool drops). The broker copies what
  * it keeps out of them and drops them at once, but their memory is given back only when V8 next
  * collects its young generation. V8 does that when the young generation's 2 × 1 MiB fill with
  * objects; large frames make few objects, so at payload 1 KiB, batch 256, such buffers waiting

@@ -98,12 +98,13 @@ export class Broker implements ConnectionHost {
   readonly stats = { frames: 0, published: 0, delivered: 0, protocolErrors: 0, refused: 0 };
   /** The one buffer every plain-TCP connection is read into (shared-reads.ts). */
   readonly sharedReads = new SharedReads();
-  /** Memory for frames that span reads, reused (span-pool.ts): at most two windows spare. */
+  /** Memory for frames that span reads, reused (span-pool.ts): at most two windows (and the input budget) spare. */
   readonly spans: SpanPool;
   /**
    * Told the size of every buffer outside V8's heap made for one read or one frame and dropped
-   * once handled: socket reads into buffers of their own (TLS, or a Node without shared reads)
-   * and the copies of frames that span reads (main.ts gives it to the heap goal); none by default.
+   * once handled: socket reads into buffers of their own (TLS, or a Node without shared reads),
+   * the copies of frames that span reads not taken from the span pool, and what the pool drops
+   * (main.ts gives it to the heap goal); none by default.
    */
   transientObserver: ((bytes: number) => void) | null = null;
   private closing = false;
@@ -114,7 +115,7 @@ export class Broker implements ConnectionHost {
 
   private constructor(options: BrokerOptions, limits: BrokerLimits) {
     this.limits = limits;
-    this.spans = new SpanPool(2 * limits.windowBytes, (bytes) => this.noteTransient(bytes));
+    this.spans = new SpanPool(Math.min(2 * limits.windowBytes, limits.inputBudgetBytes), (bytes) => this.noteTransient(bytes));
     this.options = { host: options.host ?? '127.0.0.1', port: options.port ?? 0, token: options.token, tls: options.tls !== undefined };
     this.storage = options.storage ?? new MemoryStorage();
     // A durable storage's topics and groups, as the last run left them.

@@ -12,10 +12,11 @@
  *              `maxSpareBytes`: then it is dropped (garbage, told to `dropped`)
  *   sweep() ─▶ a pool nothing was taken from since the last sweep lets its free list go
  *
- * Only frames longer than one read (64 KiB) take it; shorter ones (every frame before HELLO) get
- * memory of exactly their length. Memory: what frames being read hold (their lengths, which the
- * input budget reserves, each rounded up by less than SPAN_ROUND_BYTES; a frame that waits for
- * the budget, one 64 KiB buffer), plus at most `maxSpareBytes` on the free list.
+ * Only frames longer than one read (64 KiB) take it, for their whole length, once their owner
+ * could reserve it; their first part (at most one read) and shorter frames (every frame before
+ * HELLO) get memory of exactly their length. Memory: what frames being read hold (their lengths
+ * rounded up to SPAN_ROUND_BYTES, which is what the input budget reserves for them), plus at
+ * most `maxSpareBytes` on the free list.
  */
 
 /** Buffers are made in multiples of this, so frames of nearly the same length share them. */
@@ -27,12 +28,15 @@ export interface SpanMemory {
   take(bytes: number): Uint8Array;
   /** The memory of a view `take` returned; nobody uses it after this. */
   give(view: Uint8Array): void;
+  /** What `take(bytes)` allocates at most (for the input budget's reservation). */
+  allocated(bytes: number): number;
 }
 
 /** No reuse: a new buffer for each, dropped when given back (a reader without a pool). */
 export const FRESH_SPANS: SpanMemory = {
   take: (bytes) => new Uint8Array(new ArrayBuffer(bytes)),
   give: () => undefined,
+  allocated: (bytes) => bytes,
 };
 
 export class SpanPool implements SpanMemory {
@@ -61,9 +65,13 @@ export class SpanPool implements SpanMemory {
         return buffer.subarray(0, bytes);
       }
     }
-    const size = Math.ceil(bytes / SPAN_ROUND_BYTES) * SPAN_ROUND_BYTES;
+    const size = this.allocated(bytes);
     this.made++;
     return new Uint8Array(new ArrayBuffer(size), 0, bytes);
+  }
+
+  allocated(bytes: number): number {
+    return Math.ceil(bytes / SPAN_ROUND_BYTES) * SPAN_ROUND_BYTES;
   }
 
   give(view: Uint8Array): void {

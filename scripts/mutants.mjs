@@ -268,6 +268,22 @@ export const mutants = [
     test: vitest('test/span-pool.test.ts', 'test/broker.test.ts', '-t', 'span pool|reads plain TCP into its one shared read buffer'),
   },
   {
+    id: 'span-length-taken-unreserved',
+    what: 'a frame whose length arrives split across reads takes its whole length (up to the window) in the read that completes the length, before the broker could reserve it',
+    file: 'broker/frame-reader.ts',
+    find: '    this.append(chunk.subarray(taken, taken + need), taken > 0);\n',
+    replace: '    this.append(chunk.subarray(taken, taken + need), false);\n',
+    test: vitest('test/span-pool.test.ts'),
+  },
+  {
+    id: 'span-given-before-handled',
+    what: "a frame's pooled memory goes back to the pool before the frame is handled",
+    file: 'broker/frame-reader.ts',
+    find: '    this.onFrame(frame, 0, length);\n    // Handled: whoever kept part of it made a copy (FrameHandler), so its memory is free again.\n    if (pooled) this.spans.give(frame);\n',
+    replace: '    if (pooled) this.spans.give(frame);\n    this.onFrame(frame, 0, length);\n',
+    test: vitest('test/span-pool.test.ts'),
+  },
+  {
     id: 'span-drops-not-counted',
     what: 'the span pool drops a buffer without telling the young-generation collections of the garbage',
     file: 'broker/span-pool.ts',

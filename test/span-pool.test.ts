@@ -4,7 +4,8 @@
  * goal's young-generation collections), and an idle pool lets its free list go.
  */
 import { describe, expect, it } from 'vitest';
-import { SPAN_ROUND_BYTES, SpanPool } from '../broker/span-pool.js';
+import { FrameReader } from '../broker/frame-reader.js';
+import { SPAN_ROUND_BYTES, type SpanMemory, SpanPool } from '../broker/span-pool.js';
 
 describe('span pool', () => {
   it('gives views exactly as long as asked, and reuses a buffer given back for a frame of about its size', () => {
@@ -43,5 +44,81 @@ describe('span pool', () => {
     pool.sweep();
     expect(pool.spareBytes).toBe(0);
     expect(dropped).toEqual([SPAN_ROUND_BYTES]);
+  });
+});
+
+describe('span pool: a frame reader using it', () => {
+  /** A SpanMemory that checks its caller: every give matches one outstanding take, once. */
+  function checkedSpans() {
+    const pool = new SpanPool(1 << 30);
+    const out = new Set<ArrayBufferLike>();
+    let gives = 0;
+    const memory: SpanMemory = {
+      take(bytes) {
+        const v = pool.take(bytes);
+        expect(out.has(v.buffer), 'a buffer handed out twice at once').toBe(false);
+        out.add(v.buffer);
+        return v;
+      },
+      give(view) {
+        expect(out.has(view.buffer), 'a buffer given back that was not out (twice?)').toBe(true);
+        out.delete(view.buffer);
+        gives++;
+        pool.give(view);
+      },
+      allocated: (bytes) => pool.allocated(bytes),
+    };
+    return { memory, out, gives: () => gives };
+  }
+
+  function frame(length: number, fill: number): Uint8Array {
+    const f = new Uint8Array(length).fill(fill);
+    new DataView(f.buffer).setUint32(0, length, true);
+    return f;
+  }
+
+  it('gives every buffer back once, after the frame was handled, across frames cut at any point', () => {
+    const { memory, out, gives } = checkedSpans();
+    const seen: number[] = [];
+    const reader = new FrameReader(
+      (bytes, at, length) => {
+        // Handled while still out: the reader gives it back only after this returns.
+        if (length > 64 * 1024) expect(out.has(bytes.buffer)).toBe(true);
+        expect(bytes.subarray(at + 16, at + length).every((b) => b === bytes[at + 16])).toBe(true);
+        seen.push(length);
+      },
+      false,
+      1 << 24,
+      memory,
+    );
+    const frames = [frame(200_000, 1), frame(70_000, 2), frame(1_000, 3), frame(300_008, 4), frame(65_544, 5)];
+    const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+    let at = 0;
+    for (const f of frames) {
+      stream.set(f, at);
+      at += f.length;
+    }
+    for (const cut of [1, 3, 5, 4096, 65_536, 100_003]) {
+      for (let p = 0; p < stream.length; p += cut) reader.push(stream.subarray(p, Math.min(stream.length, p + cut)));
+    }
+    expect(seen).toEqual([...frames, ...frames, ...frames, ...frames, ...frames, ...frames].map((f) => f.length));
+    expect(out.size).toBe(0);
+    expect(gives()).toBeGreaterThan(0);
+  });
+
+  it('takes a frame whose length arrives split across reads no bigger than what arrived, until the next read', () => {
+    const { memory } = checkedSpans();
+    const reader = new FrameReader(() => undefined, false, 1 << 24, memory);
+    const header = frame(4 * 1024 * 1024, 0).subarray(0, 300);
+    reader.push(header.subarray(0, 1));
+    // The read that completes the length: the owner has not seen 4 MiB yet, so nothing near it is held.
+    reader.push(header.subarray(1, 200));
+    expect(reader.heldBytes).toBeLessThanOrEqual(64 * 1024);
+    expect(reader.declaredBytes).toBe(4 * 1024 * 1024);
+    // The next read: now the whole length (the owner reserved it, or paused the reader before it).
+    reader.push(header.subarray(200, 300));
+    expect(reader.heldBytes).toBe(4 * 1024 * 1024);
+    reader.release();
+    expect(reader.heldBytes).toBe(0);
   });
 });

@@ -236,7 +236,9 @@ workloads:
     expect(gate.status, gate.stderr).toBe(4);
     expect(gate.stderr).toMatch(/follow-up: 1 case\(s\) look worse than .*baseline\.json beyond 5%; 2 more trials each, in rounds/);
     expect(gate.stderr).toMatch(/ {2}sab-spsc\/throughput\/payload=0\/producers=1\/batch=256\/wait=spin: msg\/s 0\.0\d\d×, p=/);
-    expect(gate.stdout).toMatch(/^verdict: REGRESSION: 1 figure\(s\) slower beyond 5%/m);
+    // The case's p99 may read slower too (its own noise, not the baseline's doing): the verdict
+    // names the msg/s figure as the worst either way (seen in CI: p99 1.36×, "2 figure(s)").
+    expect(gate.stdout).toMatch(/^verdict: REGRESSION: [12] figure\(s\) slower beyond 5%, worst sab-spsc\/throughput\/\S+ msg\/s/m);
     const written = /^result: (.*)$/m.exec(gate.stdout)![1];
     const result: ResultFile = JSON.parse(readFileSync(written, 'utf8'));
     expect(result.cases[0].trials.map((t) => t.followUp === true)).toEqual([false, false, false, true, true]);

@@ -91,6 +91,11 @@ export class FrameReader {
   /** Gives back the incomplete frame's memory (its connection closed). */
   release(): void {
     if (this.partialPooled) this.spans.give(this.partial);
+    this.clearPartial();
+  }
+
+  /** Between frames: no incomplete frame, nothing held. */
+  private clearPartial(): void {
     this.partialPooled = false;
     this.partial = new Uint8Array(0);
     this.filled = 0;
@@ -207,11 +212,7 @@ export class FrameReader {
     const frame = this.partial;
     const length = this.expected;
     const pooled = this.partialPooled;
-    this.partialPooled = false;
-    this.partial = new Uint8Array(0);
-    this.filled = 0;
-    this.expected = 0;
-    this.partialSince = 0;
+    this.clearPartial();
     this.onFrame(frame, 0, length);
     // Handled: whoever kept part of it made a copy (FrameHandler), so its memory is free again.
     if (pooled) this.spans.give(frame);

@@ -49,7 +49,7 @@ export class FrameError extends Error {
 
 export class FrameReader {
   /** The incomplete frame's bytes so far, in memory of its own (empty between frames). */
-  private partial = new Uint8Array(0);
+  private partial: Uint8Array = new Uint8Array(0);
   /** Bytes of one-use memory made for incomplete frames so far (not from `spans`; for the owner's garbage accounting). */
   copiedBytes = 0;
   /** True when `partial` is the span pool's, to be given back. */
@@ -60,7 +60,7 @@ export class FrameReader {
   /** When (Date.now()) the incomplete frame's first bytes arrived; 0 between frames. */
   partialSince = 0;
   /** The reused, 8-aligned buffer for `aligned` readers, for whole frames and incomplete ones alike (made on first use, grows to the largest frame seen). */
-  private scratch = new Uint8Array(0);
+  private scratch: Uint8Array = new Uint8Array(0);
 
   constructor(
     private readonly onFrame: FrameHandler,

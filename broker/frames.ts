@@ -228,7 +228,7 @@ export function envelopeBytesAt(view: DataView, at: number): number {
  * Reads the header of a frame into fields, keeping one DataView per buffer (made again only
  * when frames start arriving in another buffer), for the server and the client alike.
  */
-const NO_BYTES = new DataView(new ArrayBuffer(0));
+const NO_BYTES: DataView = new DataView(new ArrayBuffer(0));
 
 export class FrameHeaderReader {
   private of: Uint8Array | null = null;

@@ -516,7 +516,8 @@ const COPY_SKIP = new Set(['node_modules', '.git', 'results', 'reports', 'dist',
  * which records each source's hash): tsc then checks and emits only the mutated file and what
  * depends on it, ~3.5 s instead of ~7 s for the whole project, 46 times in CI's list.
  */
-const BUILD = ['npx', 'tsc', '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/.tsbuildinfo'];
+// The project's TypeScript by path: node_modules/.bin/tsc may be tslab's older copy (package.json's build).
+const BUILD = ['node', 'node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/.tsbuildinfo'];
 /** The control's dist, kept for the mutants' incremental builds. */
 let controlDist;
 const TIMEOUT_MS = 240_000;

@@ -54,8 +54,8 @@ export function ringMicroTasks(backend: QueueBackend): RingMicroTask[] {
   let seq = 0;
   let read = 0;
   let mismatches = 0;
-  let view = new Int32Array(0);
-  let words = new Int32Array(0);
+  let view: Int32Array = new Int32Array(0);
+  let words: Int32Array = new Int32Array(0);
   const visit: MessageVisitor = (buffer, offset) => {
     if (view.buffer !== buffer.buffer) view = new Int32Array(buffer.buffer);
     if (view[(buffer.byteOffset + offset) >> 2] !== (read | 0)) mismatches++;

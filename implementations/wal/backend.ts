@@ -185,8 +185,8 @@ class WalConsumer implements Consumer {
   private readonly spaceEvents: EventCount;
   private readonly dataEvents: EventCount;
   private record: LogRecord | null = null;
-  private bytes = new Uint8Array(0);
-  private recordWords = new Int32Array(0);
+  private bytes: Uint8Array = new Uint8Array(0);
+  private recordWords: Int32Array = new Int32Array(0);
   private at = 0;
   private left = 0;
   private consumed = 0;

@@ -48,6 +48,21 @@ module.exports = {
       to: { path: '^harness/' },
     },
     {
+      name: 'toolkits-know-no-backend',
+      severity: 'error',
+      comment:
+        'implementations/shared/ holds the toolkits backends are built from (ring/, network/, server/); a toolkit stands on the contracts only, never on one backend.',
+      from: { path: '^implementations/shared/' },
+      to: { path: '^implementations/', pathNot: '^implementations/(shared/|contract\\.ts$|network-contract\\.ts$)' },
+    },
+    {
+      name: 'rings-and-servers-need-no-network',
+      severity: 'error',
+      comment: 'The ring toolkit and the server toolkit do not depend on the network clients\' toolkit (the window in shared memory may use the ring\'s event count, not the other way).',
+      from: { path: '^implementations/shared/(ring|server)/' },
+      to: { path: '^implementations/shared/network/' },
+    },
+    {
       name: 'result-types-are-the-floor',
       severity: 'error',
       comment: 'results/types.ts describes the result file; it may import types from the scenario schema and nothing that runs or measures.',

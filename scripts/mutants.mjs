@@ -24,7 +24,7 @@ export const mutants = [
   {
     id: 'event-count-no-recheck',
     what: 'EventCount sleeps without re-checking the queue after announcing itself',
-    file: 'implementations/shared/event-count.ts',
+    file: 'implementations/shared/ring/event-count.ts',
     // The blocking wait (awaitAsync shares the protocol; the line after tells the two apart).
     find: "      if (ready()) return 'not-needed';\n      const r = Atomics.wait(",
     // `ready` stays referenced, or the copy would not compile (noUnusedParameters).
@@ -59,7 +59,7 @@ export const mutants = [
   {
     id: 'run-forgets-padding',
     what: 'a claim that wraps goes on from the start of the buffer without the padding record the consumer steps over',
-    file: 'implementations/shared/record-run.ts',
+    file: 'implementations/shared/ring/record-run.ts',
     find: '        words[at + 1] = RecordType.PADDING;\n',
     replace: '        void at;\n',
     test: vitest('test/record-run.test.ts', 'test/model.test.ts', '-t', 'RecordRun|model: sab-spsc'),
@@ -374,7 +374,7 @@ export const mutants = [
   {
     id: 'window-follows-fastest-reader',
     what: 'the delivery window lets the fastest fan-out reader, not the slowest, decide what is in flight',
-    file: 'implementations/shared/delivery-window.ts',
+    file: 'implementations/shared/network/delivery-window.ts',
     find: '      if (behind > most) most = behind;\n',
     replace: '      if (most === 0 || behind < most) most = behind;\n',
     test: vitest('test/delivery-window.test.ts'),
@@ -382,7 +382,7 @@ export const mutants = [
   {
     id: 'window-grant-not-counted',
     what: 'the delivery window grants room without counting it, so producers racing for it each take all of it',
-    file: 'implementations/shared/delivery-window.ts',
+    file: 'implementations/shared/network/delivery-window.ts',
     find: '      if (Atomics.compareExchange(w, PUBLISHED, published, (published + n) | 0) === published) return n;\n',
     replace: '      return n;\n',
     test: vitest('test/delivery-window.test.ts'),
@@ -407,7 +407,7 @@ export const mutants = [
   {
     id: 'throwing-visit-not-final',
     what: 'a consumer whose visitor threw goes on handing it messages',
-    file: 'implementations/shared/guarded-visitor.ts',
+    file: 'implementations/shared/network/guarded-visitor.ts',
     find: '    if (this.stopped) return false;\n',
     replace: '',
     test: vitest('test/guarded-visitor.test.ts'),

@@ -1,6 +1,6 @@
 /**
  * The delivery window that bounds messages in flight for brokers without flow control
- * (implementations/shared/delivery-window.ts): the slowest reader holds it when every reader
+ * (implementations/shared/network/delivery-window.ts): the slowest reader holds it when every reader
  * gets every message, the sum of readers when they share, its counters wrap at 2^32, and a
  * producer waiting on the event loop is woken by a reader on another thread.
  */
@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDeliveryWindow, DeliveryWindow, type DeliveryWindowMemory } from '../implementations/shared/delivery-window.js';
+import { createDeliveryWindow, DeliveryWindow, type DeliveryWindowMemory } from '../implementations/shared/network/delivery-window.js';
 
 /** Counts `n` messages as published (word 0), as producers that took the room would have. */
 const publish = (memory: DeliveryWindowMemory, n: number) => Atomics.add(memory.words, 0, n);
@@ -98,11 +98,22 @@ describe('DeliveryWindow', () => {
            });`,
           {
             eval: true,
-            workerData: { memory, start, module: pathToFileURL(join(__dirname, '..', 'dist', 'implementations', 'shared', 'delivery-window.js')).href },
+            workerData: {
+              memory,
+              start,
+              module: pathToFileURL(join(__dirname, '..', 'dist', 'implementations', 'shared', 'network', 'delivery-window.js')).href,
+            },
           },
         ),
     );
-    const taken = producers.map((p) => new Promise<number>((resolve) => p.once('message', resolve)));
+    // A worker that cannot load (a moved module) fails the test at once, not at its time-out.
+    const taken = producers.map(
+      (p) =>
+        new Promise<number>((resolve, reject) => {
+          p.once('message', resolve);
+          p.once('error', reject);
+        }),
+    );
     await new Promise((r) => setTimeout(r, 200));
     Atomics.store(start, 0, 1);
     Atomics.notify(start, 0);

@@ -1,10 +1,10 @@
 /**
  * The shared half of the network consumers' contract for a visitor that throws
- * (implementations/shared/guarded-visitor.ts); test/network.test.ts checks each backend's half
+ * (implementations/shared/network/guarded-visitor.ts); test/network.test.ts checks each backend's half
  * (stop receiving, leave the message unacknowledged) against its real server.
  */
 import { describe, expect, it } from 'vitest';
-import { GuardedVisitor } from '../implementations/shared/guarded-visitor.js';
+import { GuardedVisitor } from '../implementations/shared/network/guarded-visitor.js';
 
 describe('a guarded visitor', () => {
   it('hands nothing after the first throw, and reports that throw once, on a later turn of the event loop', async () => {

@@ -1,5 +1,5 @@
 /**
- * Network clients stay out of workers that do not use them (implementations/shared/lazy-package.ts):
+ * Network clients stay out of workers that do not use them (implementations/shared/network/lazy-package.ts):
  * every worker imports the registry, and with `nats` and `redis` loaded there post-message lost a
  * quarter of its throughput at payload 1024, batch 256. A fresh Node process imports the compiled
  * registry and reports which packages the CommonJS loader holds; it then imports both clients,

@@ -13,8 +13,8 @@ import { Phase } from '../harness/worker/control.js';
 import { DRAIN_GRACE_NS } from '../harness/worker/roles.js';
 import { DATA_OFFSET, HEAD, NOT_EMPTY, NOT_FULL, PeerMode, TAIL } from '../implementations/sab-spsc/layout.js';
 import { ZERO_FROM_BYTES, ZERO_MAX_RECORD_BYTES } from '../implementations/sab-spsc/ring.js';
-import { RECORD_HEADER_BYTES, RecordType } from '../implementations/shared/records.js';
-import { META_CAPACITY, META_PEER_MODE } from '../implementations/shared/ring-memory.js';
+import { RECORD_HEADER_BYTES, RecordType } from '../implementations/shared/ring/records.js';
+import { META_CAPACITY, META_PEER_MODE } from '../implementations/shared/ring/ring-memory.js';
 import { Flags, HEADER_BYTES, MAGIC } from '../wire/envelope.js';
 
 function cppConstants(file: string): Map<string, number> {

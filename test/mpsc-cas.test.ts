@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { mpscCas } from '../implementations/mpsc-cas/backend.js';
 import { HEAD, HEAD_CACHE, META_CAPACITY, TAIL } from '../implementations/mpsc-cas/ring.js';
-import { recordBytes } from '../implementations/shared/records.js';
+import { recordBytes } from '../implementations/shared/ring/records.js';
 import { decode, encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 const CAPACITY = 64 * 1024;

@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecordRun } from '../implementations/shared/record-run.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../implementations/shared/records.js';
+import { RecordRun } from '../implementations/shared/ring/record-run.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../implementations/shared/ring/records.js';
 
 const DATA = 64;
 

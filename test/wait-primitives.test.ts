@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Condition } from '../implementations/mutex/condition.js';
 import { SharedMutex } from '../implementations/mutex/lock.js';
 import { findQueueBackend } from '../implementations/registry.js';
-import { EventCount } from '../implementations/shared/event-count.js';
+import { EventCount } from '../implementations/shared/ring/event-count.js';
 import { encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 describe('Condition', () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { QueueBackend } from '../implementations/contract.js';
 import { findBackend } from '../implementations/registry.js';
 import { DATA_OFFSET } from '../implementations/sab-spsc/layout.js';
-import type { RingDescriptor } from '../implementations/shared/ring-backend.js';
+import type { RingDescriptor } from '../implementations/shared/ring/ring-backend.js';
 
 const rings = ['sab-spsc', 'native'].map((id) => findBackend(id) as QueueBackend);
 

@@ -18,7 +18,7 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 
 export const TURN = 0;
 export const READY = 1;

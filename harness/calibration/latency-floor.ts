@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 import { BUCKETS, bucketValue, percentileOf } from '../metrics/log-buckets.js';
 import type { LatencyFloor } from '../results/types.js';
 

@@ -10,7 +10,7 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 import type { NetworkFloor } from '../results/types.js';
 
 const MESSAGE_BYTES = 72;

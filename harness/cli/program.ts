@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 import { registerAb } from './ab-command.js';
 import { registerBaseline } from './baseline-command.js';
 import { registerCompare } from './compare-command.js';

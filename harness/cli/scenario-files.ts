@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 
 /** Scenario files shipped in scenarios/, as paths relative to the working directory. */
 export function shippedScenarios(): string[] {

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 import { refuseLinks } from './write-report.js';
 
 export const JUPYTER = '/usr/bin/jupyter';

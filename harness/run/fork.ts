@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { packageRoot } from '../../implementations/shared/package-root.js';
+import { packageRoot } from '../../implementations/package-root.js';
 import type { TrialResult } from '../results/types.js';
 import type { TrialSetup } from './trial.js';
 

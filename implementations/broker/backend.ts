@@ -20,9 +20,9 @@ import { MAX_BATCH } from '../../broker/frames.js';
 import { BROKER_NODE_FLAGS, brokerEnvironment } from '../../broker/node-flags.js';
 import type { BackendCounters, MessageVisitor, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { AsyncConsumer, AsyncProducer, ConsumerErrorHandler, ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
-import { GuardedVisitor } from '../shared/guarded-visitor.js';
-import { packageRoot } from '../shared/package-root.js';
-import { removeServerDirectory, runningServer, ServerStartError, serverDirectory, startServerProcess } from '../shared/server-process.js';
+import { packageRoot } from '../package-root.js';
+import { GuardedVisitor } from '../shared/network/guarded-visitor.js';
+import { removeServerDirectory, runningServer, ServerStartError, serverDirectory, startServerProcess } from '../shared/server/server-process.js';
 
 interface BrokerDescriptor extends QueueDescriptor {
   readonly url: string;

@@ -1,5 +1,5 @@
 import type { QueueBackend } from '../contract.js';
-import { ringBackend } from '../shared/ring-backend.js';
+import { ringBackend } from '../shared/ring/ring-backend.js';
 import { MPSC_SHAPE, MpscRingConsumer, MpscRingProducer } from './ring.js';
 
 export const mpscCas: QueueBackend = ringBackend({

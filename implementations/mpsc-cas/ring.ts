@@ -38,11 +38,11 @@
  * them). One publish per batch.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes, zeroRange } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, type RingShape } from '../shared/ring-memory.js';
-import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
+import { RECORD_HEADER_BYTES, RecordType, recordBytes, zeroRange } from '../shared/ring/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, type RingShape } from '../shared/ring/ring-memory.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
 
-export { META_CAPACITY } from '../shared/ring-memory.js';
+export { META_CAPACITY } from '../shared/ring/ring-memory.js';
 export const LAYOUT_VERSION = 1;
 export const TAIL = lineWord(1);
 export const HEAD_CACHE = lineWord(2);

@@ -1,5 +1,5 @@
 import type { QueueBackend } from '../contract.js';
-import { ringBackend } from '../shared/ring-backend.js';
+import { ringBackend } from '../shared/ring/ring-backend.js';
 import { MUTEX_SHAPE, MutexQueueConsumer, MutexQueueProducer } from './queue.js';
 
 export const mutex: QueueBackend = ringBackend({

@@ -1,5 +1,5 @@
 /**
- * A condition variable for SharedMutex: an event count (../shared/event-count.ts, the same two
+ * A condition variable for SharedMutex: an event count (../shared/ring/event-count.ts, the same two
  * words: its epoch serves as the sequence) whose wait lets go of the mutex.
  *
  *   wait(m):  seq = load(SEQ); waiters++; m.unlock(); Atomics.wait(SEQ, seq, timeout); waiters--; m.lock()
@@ -9,7 +9,7 @@
  * state under the same mutex, so its SEQ++ comes after that read and the wait cannot miss it.
  */
 import type { WaitOutcome } from '../contract.js';
-import { EventCount, EPOCH as SEQ, WAITERS } from '../shared/event-count.js';
+import { EventCount, EPOCH as SEQ, WAITERS } from '../shared/ring/event-count.js';
 import type { SharedMutex } from './lock.js';
 
 export class Condition extends EventCount {

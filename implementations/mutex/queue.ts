@@ -15,13 +15,13 @@
  *   byte 256   | HEAD (i32), TAIL (i32): changed only under LOCK     |  read without it to peek
  *   byte 384   | NOT_EMPTY condition (seq, waiters)                  |  readers sleep here
  *   byte 512   | NOT_FULL condition (seq, waiters)                   |  writers sleep here
- *   byte 640   | DATA: `capacity` bytes of records (../shared/records.ts) |
+ *   byte 640   | DATA: `capacity` bytes of records (../shared/ring/records.ts) |
  */
 import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { RecordRun } from '../shared/record-run.js';
-import { type DrainCursor, readRecords, spaceNeeded } from '../shared/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, type RingShape } from '../shared/ring-memory.js';
+import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
+import { RecordRun } from '../shared/ring/record-run.js';
+import { type DrainCursor, readRecords, spaceNeeded } from '../shared/ring/records.js';
+import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, type RingShape } from '../shared/ring/ring-memory.js';
 import { Condition } from './condition.js';
 import { SharedMutex } from './lock.js';
 

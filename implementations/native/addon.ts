@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { packageRoot } from '../shared/package-root.js';
+import { packageRoot } from '../package-root.js';
 
 /** Opaque handle to native per-side state (an N-API External). */
 export type NativeHandle = { readonly __brand: 'NativeHandle' };

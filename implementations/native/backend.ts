@@ -14,10 +14,10 @@
 import { type BackendCounters, type MessageVisitor, type QueueBackend, SPSC_IN_SHARED_MEMORY } from '../contract.js';
 import { DATA_OFFSET, HEAD, SPSC_SHAPE, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
 import type { SelfDrivenBackend } from '../self-driven.js';
-import { RECORD_HEADER_BYTES } from '../shared/records.js';
-import { type RingDescriptor, ringBackend } from '../shared/ring-backend.js';
-import { checkClaim } from '../shared/ring-memory.js';
-import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
+import { RECORD_HEADER_BYTES } from '../shared/ring/records.js';
+import { type RingDescriptor, ringBackend } from '../shared/ring/ring-backend.js';
+import { checkClaim } from '../shared/ring/ring-memory.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
 import { loadNativeAddon, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** Largest batch one native call claims or peeks. */

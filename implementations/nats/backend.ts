@@ -11,9 +11,9 @@
  * a queue group (core NATS's counterpart), whose members the server picks among per message.
  * Core NATS keeps nothing: a message with no subscriber is dropped, a member that dies takes
  * what it was sent with it (at-most-once), and nothing slows a producer down, so a window in
- * shared memory (shared/delivery-window.ts) bounds the messages in flight instead.
+ * shared memory (shared/network/delivery-window.ts) bounds the messages in flight instead.
  *
- * Copies: a producer writes a batch into a fresh buffer (shared/windowed-producer.ts), which the
+ * Copies: a producer writes a batch into a fresh buffer (shared/network/windowed-producer.ts), which the
  * client holds until it writes its pending commands to the socket; the client then
  * copies the batch once into one chunk for the socket. A consumer is handed each message as a
  * view of the chunk the socket read, copied once more when that view is not 8-byte aligned
@@ -23,11 +23,11 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection, Subscription } from 'nats';
 import type { QueueDescriptor } from '../contract.js';
 import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
-import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
-import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server-binary.js';
-import { ServerStartError } from '../shared/server-process.js';
-import { WindowedConsumer } from '../shared/windowed-consumer.js';
-import { WindowedProducer } from '../shared/windowed-producer.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/network/delivery-window.js';
+import { WindowedConsumer } from '../shared/network/windowed-consumer.js';
+import { WindowedProducer } from '../shared/network/windowed-producer.js';
+import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server/server-binary.js';
+import { ServerStartError } from '../shared/server/server-process.js';
 import { awaitInterest, connectTo, type NatsAddress, nodeFor } from './connection.js';
 import { startNatsServer } from './server.js';
 

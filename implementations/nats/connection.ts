@@ -11,9 +11,9 @@
  * two subscriptions in order, so the probe's answer proves the data subscription is known.
  */
 import type { NatsConnection } from 'nats';
-import { lazyPackage } from '../shared/lazy-package.js';
+import { lazyPackage } from '../shared/network/lazy-package.js';
 
-/** The `nats` package, loaded by the first connection (shared/lazy-package.ts says why). */
+/** The `nats` package, loaded by the first connection (shared/network/lazy-package.ts says why). */
 export const natsPackage = lazyPackage('nats', () => import('nats'));
 
 export interface NatsAddress {

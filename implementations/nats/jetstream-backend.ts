@@ -24,8 +24,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsumerMessages, NatsConnection, Subscription } from 'nats';
 import type { ConsumerOptions, NetworkBackend } from '../network-contract.js';
-import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
-import { WindowedConsumer } from '../shared/windowed-consumer.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/network/delivery-window.js';
+import { WindowedConsumer } from '../shared/network/windowed-consumer.js';
 import { NATS_TRAITS, type NatsDescriptor, NatsProducer, natsAvailability, startNats } from './backend.js';
 import { connectTo, natsPackage, nodeFor, nodeUrls } from './connection.js';
 

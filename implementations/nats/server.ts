@@ -6,15 +6,15 @@
  *   node 1   client port -1                   route port R1 ──┤ every node lists every route
  *   node 2   client port -1                   route port R2 ──┘ (R0, R1, R2), itself included
  *
- * Route ports are picked before the nodes start (shared/free-port.ts), because every node must
+ * Route ports are picked before the nodes start (shared/server/free-port.ts), because every node must
  * name them all: JetStream's cluster refuses to start on a node without configured routes. A
  * cluster is ready when every node has a route to every other: before that, a message
  * published on one node may find no interest from subscribers on another and be dropped.
  */
 import { join } from 'node:path';
 import type { RunningServer } from '../network-contract.js';
-import { freePort } from '../shared/free-port.js';
-import { runningServer, type ServerProcess, ServerStartError, serverDirectory, startServerProcess, stopAll } from '../shared/server-process.js';
+import { freePort } from '../shared/server/free-port.js';
+import { runningServer, type ServerProcess, ServerStartError, serverDirectory, startServerProcess, stopAll } from '../shared/server/server-process.js';
 
 export interface NatsServerOptions {
   readonly binary: string;

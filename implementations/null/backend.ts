@@ -27,7 +27,7 @@ import {
   SPSC_IN_SHARED_MEMORY,
   type WaitOutcome,
 } from '../contract.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
+import { RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
 
 const PUBLISHED = 0;
 const CONSUMED = 128 / 4;

@@ -40,9 +40,9 @@ import {
   type QueueDescriptor,
   type WaitOutcome,
 } from '../contract.js';
-import { EventCount } from '../shared/event-count.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { minimumCapacity, RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/records.js';
+import { EventCount } from '../shared/ring/event-count.js';
+import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
+import { minimumCapacity, RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/ring/records.js';
 
 const IN_FLIGHT = 0;
 const POSTED = 1;

@@ -19,7 +19,7 @@
  * recovering from a crashed worker must.
  *
  * Flow control: Redis has none between a producer and a stream's readers, so a window in shared
- * memory (shared/delivery-window.ts) bounds the messages in flight; and a producer keeps at
+ * memory (shared/network/delivery-window.ts) bounds the messages in flight; and a producer keeps at
  * most MAX_PENDING_COMMANDS commands awaiting replies.
  *
  * A primary with replicas (`servers: { redis-streams: { nodes: 3 } }`): producers send
@@ -29,14 +29,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Durability, QueueDescriptor, WaitOutcome } from '../contract.js';
 import type { ConsumerOptions, NetworkBackend, RunningServer, ServerOptions } from '../network-contract.js';
-import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/delivery-window.js';
-import { lazyPackage } from '../shared/lazy-package.js';
-import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server-binary.js';
-import { WindowedConsumer } from '../shared/windowed-consumer.js';
-import { WindowedProducer } from '../shared/windowed-producer.js';
+import { type DeliveryWindowMemory, deliveryWindowFor } from '../shared/network/delivery-window.js';
+import { lazyPackage } from '../shared/network/lazy-package.js';
+import { WindowedConsumer } from '../shared/network/windowed-consumer.js';
+import { WindowedProducer } from '../shared/network/windowed-producer.js';
+import { requireServerBinary, type ServerSoftware, serverAvailability, serverVersion } from '../shared/server/server-binary.js';
 import { startRedisServer } from './server.js';
 
-/** The `redis` package, loaded by the first connection (shared/lazy-package.ts says why). */
+/** The `redis` package, loaded by the first connection (shared/network/lazy-package.ts says why). */
 const redisPackage = lazyPackage('redis', () => import('redis'));
 
 interface RedisDescriptor extends QueueDescriptor {

@@ -12,8 +12,8 @@
  */
 import type { Durability } from '../contract.js';
 import type { RunningServer } from '../network-contract.js';
-import { freePort } from '../shared/free-port.js';
-import { runningServer, type ServerProcess, ServerStartError, serverDirectory, startServerProcess, stopAll } from '../shared/server-process.js';
+import { freePort } from '../shared/server/free-port.js';
+import { runningServer, type ServerProcess, ServerStartError, serverDirectory, startServerProcess, stopAll } from '../shared/server/server-process.js';
 
 export interface RedisServerOptions {
   readonly binary: string;

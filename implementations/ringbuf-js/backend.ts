@@ -21,10 +21,10 @@
  */
 import { RingBuffer } from 'ringbuf.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { RecordStaging } from '../shared/record-staging.js';
-import { minimumCapacity, RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
-import { checkClaim } from '../shared/ring-memory.js';
+import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
+import { RecordStaging } from '../shared/ring/record-staging.js';
+import { minimumCapacity, RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
+import { checkClaim } from '../shared/ring/ring-memory.js';
 
 interface RingbufDescriptor extends QueueDescriptor {
   readonly memory: SharedArrayBuffer;

@@ -1,5 +1,5 @@
 import { type QueueBackend, SPSC_IN_SHARED_MEMORY } from '../contract.js';
-import { ringBackend } from '../shared/ring-backend.js';
+import { ringBackend } from '../shared/ring/ring-backend.js';
 import { SPSC_SHAPE } from './layout.js';
 import { SpscRingConsumer, SpscRingProducer } from './ring.js';
 

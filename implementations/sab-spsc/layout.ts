@@ -1,6 +1,6 @@
 /**
  * Shared-memory layout of the single-producer single-consumer ring (the META line and the
- * 128-byte line spacing are ../shared/ring-memory.ts's). The native backend
+ * 128-byte line spacing are ../shared/ring/ring-memory.ts's). The native backend
  * (implementations/native/src/spsc_ring.hpp) uses exactly this layout, so a JavaScript producer
  * and a native consumer can share one queue: change both together.
  *
@@ -24,8 +24,8 @@
  * at 2^32; the capacity is a power of two, so `position & (capacity - 1)` is the index and
  * `(tail - head) | 0` the bytes in use.
  */
-import { dataOffsetAfter, lineWord, META_PEER_MODE, type RingShape } from '../shared/ring-memory.js';
-import type { RingWords } from '../shared/ring-side.js';
+import { dataOffsetAfter, lineWord, META_PEER_MODE, type RingShape } from '../shared/ring/ring-memory.js';
+import type { RingWords } from '../shared/ring/ring-side.js';
 
 export const LAYOUT_VERSION = 1;
 export const TAIL = lineWord(1);
@@ -35,7 +35,7 @@ export const NOT_FULL = lineWord(4);
 export const DATA_OFFSET = dataOffsetAfter(4);
 
 export const SPSC_SHAPE: RingShape = { controlLines: 4, version: LAYOUT_VERSION, positions: [TAIL, HEAD] };
-/** The words each side waits on (shared/ring-side.ts); the native ring uses them too. */
+/** The words each side waits on (shared/ring/ring-side.ts); the native ring uses them too. */
 export const SPSC_WORDS: RingWords = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_FULL };
 
 /**

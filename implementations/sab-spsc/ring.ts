@@ -1,5 +1,5 @@
 /**
- * Lock-free SPSC ring on a SharedArrayBuffer (layout in layout.ts, framing in ../shared/records.ts).
+ * Lock-free SPSC ring on a SharedArrayBuffer (layout in layout.ts, framing in ../shared/ring/records.ts).
  *
  * Each side keeps a private cached copy of the other side's position (rigtorp/SPSCQueue): the
  * producer reads HEAD only when its cached head says the ring is full, the consumer reads TAIL
@@ -12,10 +12,10 @@
  * The consumer likewise returns a whole drain with one Atomics.store of HEAD.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import { RecordRun } from '../shared/record-run.js';
-import { type DrainCursor, readRecords, spaceNeeded, zeroRange } from '../shared/records.js';
-import { checkClaim } from '../shared/ring-memory.js';
-import { RingConsumerSide, RingProducerSide } from '../shared/ring-side.js';
+import { RecordRun } from '../shared/ring/record-run.js';
+import { type DrainCursor, readRecords, spaceNeeded, zeroRange } from '../shared/ring/records.js';
+import { checkClaim } from '../shared/ring/ring-memory.js';
+import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
 import { claimJavaScriptPeer, DATA_OFFSET, HEAD, SPSC_WORDS, TAIL } from './layout.js';
 
 export class SpscRingProducer extends RingProducerSide {

@@ -34,11 +34,11 @@ import { type DurabilityPolicy, nowNs, WriteAheadLog } from '../../wal/log.js';
 import { LogReader, type LogRecord } from '../../wal/reader.js';
 import { RECORD_HEADER_BYTES as LOG_HEADER_BYTES } from '../../wal/record.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
-import { EventCount } from '../shared/event-count.js';
-import { readOneInto, writeOneFrom } from '../shared/one-message.js';
-import { RecordStaging } from '../shared/record-staging.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/records.js';
-import { checkClaim, LINE_BYTES, lineWord } from '../shared/ring-memory.js';
+import { EventCount } from '../shared/ring/event-count.js';
+import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
+import { RecordStaging } from '../shared/ring/record-staging.js';
+import { RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
+import { checkClaim, LINE_BYTES, lineWord } from '../shared/ring/ring-memory.js';
 
 interface WalDescriptor extends QueueDescriptor {
   readonly dir: string;

@@ -1,5 +1,5 @@
 // The sab-spsc ring, in C++, on the very same memory layout as implementations/sab-spsc/layout.ts
-// and the same record framing as implementations/shared/records.ts, so a JavaScript producer and
+// and the same record framing as implementations/shared/ring/records.ts, so a JavaScript producer and
 // a native consumer (or the reverse) can share one SharedArrayBuffer. Change both together.
 //
 //   byte 0     | META: capacity (i32), layout version (i32),    |

@@ -4,8 +4,8 @@
  * (aligned-hand-over.ts) and then counted against the delivery window (delivery-window.ts),
  * which is what lets the producers send more.
  */
-import type { BackendCounters, MessageVisitor } from '../contract.js';
-import type { AsyncConsumer, ConsumerErrorHandler } from '../network-contract.js';
+import type { BackendCounters, MessageVisitor } from '../../contract.js';
+import type { AsyncConsumer, ConsumerErrorHandler } from '../../network-contract.js';
 import { AlignedHandOver } from './aligned-hand-over.js';
 import { DeliveryWindow, type DeliveryWindowMemory } from './delivery-window.js';
 import { GuardedVisitor } from './guarded-visitor.js';

@@ -5,7 +5,7 @@
  * sleeping until the other side makes room or data. Each ring's file keeps what differs: how it
  * claims, publishes and reads.
  */
-import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
+import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../../contract.js';
 import { EventCount } from './event-count.js';
 import { readOneInto, writeOneFrom } from './one-message.js';
 import { META_CAPACITY } from './ring-memory.js';

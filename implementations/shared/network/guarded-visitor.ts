@@ -4,8 +4,8 @@
  * the visitor, and the error is reported once, on a later turn of the event loop, never from
  * inside the client's receive path (where it would be taken for a fault of the connection).
  */
-import type { MessageVisitor } from '../contract.js';
-import type { ConsumerErrorHandler } from '../network-contract.js';
+import type { MessageVisitor } from '../../contract.js';
+import type { ConsumerErrorHandler } from '../../network-contract.js';
 
 export class GuardedVisitor {
   private visitor: MessageVisitor = () => {

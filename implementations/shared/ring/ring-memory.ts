@@ -18,7 +18,7 @@
  * Control words sit 128 bytes apart (two cache lines), so the adjacent-line prefetcher does not
  * make two threads fight over one pair of lines. Each ring's own file draws its lines.
  */
-import { ClaimOpenError, MessageTooLargeError, type QueueOptions } from '../contract.js';
+import { ClaimOpenError, MessageTooLargeError, type QueueOptions } from '../../contract.js';
 import { RECORD_HEADER_BYTES, recordBytes, ringCapacity } from './records.js';
 
 export const LINE_BYTES = 128;

@@ -9,8 +9,8 @@
  *   producer never runs further ahead of its server than that. A producer waiting on the
  *   second is woken by the reply, which arrives on its own event loop.
  */
-import type { BackendCounters, WaitOutcome } from '../contract.js';
-import type { AsyncProducer } from '../network-contract.js';
+import type { BackendCounters, WaitOutcome } from '../../contract.js';
+import type { AsyncProducer } from '../../network-contract.js';
 import { DeliveryWindow, type DeliveryWindowMemory } from './delivery-window.js';
 import { WakeUp } from './wake-up.js';
 

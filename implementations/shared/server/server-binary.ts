@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import type { Availability } from '../contract.js';
+import type { Availability } from '../../contract.js';
 import { ServerStartError } from './server-process.js';
 
 /** A server a backend starts, and the client package it talks to it through. */

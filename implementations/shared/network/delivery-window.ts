@@ -21,8 +21,8 @@
  *   epoch/waiters an event count (event-count.ts) that a producer waiting for room sleeps on
  *   consumed i   messages reader i has been handed
  */
-import type { QueueOptions, WaitOutcome } from '../contract.js';
-import { EventCount } from './event-count.js';
+import type { QueueOptions, WaitOutcome } from '../../contract.js';
+import { EventCount } from '../ring/event-count.js';
 
 const PUBLISHED = 0;
 const MODE = 1;

@@ -1,4 +1,4 @@
-import type { Consumer, Producer } from '../contract.js';
+import type { Consumer, Producer } from '../../contract.js';
 
 /**
  * `tryWrite` for any backend: claim one record, copy the message in, commit. False when full;

@@ -2,7 +2,7 @@
  * One waiter on the event loop, woken by whoever makes progress (a reply, an acknowledgement)
  * or by a timeout: how a network producer waits for room that replies on its own socket make.
  */
-import type { WaitOutcome } from '../contract.js';
+import type { WaitOutcome } from '../../contract.js';
 
 export class WakeUp {
   private waiter: (() => void) | null = null;

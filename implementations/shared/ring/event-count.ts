@@ -14,7 +14,7 @@
  * re-check sees the publish, or the waker's load of `waiters` sees the sleeper, and then the
  * epoch bump makes `Atomics.wait(epoch, e)` return at once or wakes it.
  */
-import type { WaitOutcome } from '../contract.js';
+import type { WaitOutcome } from '../../contract.js';
 
 type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
 /** Atomics.waitAsync (V8 has it; TypeScript's ES2022 lib does not yet). */

@@ -3,7 +3,7 @@
  * `create` lays the ring out (ring-memory.ts) and every worker attaches to the same memory. Each
  * ring's backend.ts says only what differs: its name, traits, shape and sides.
  */
-import type { Availability, Consumer, Producer, QueueBackend, QueueDescriptor, QueueTraits } from '../contract.js';
+import type { Availability, Consumer, Producer, QueueBackend, QueueDescriptor, QueueTraits } from '../../contract.js';
 import { createRingMemory, type RingShape, ringCapacityOf } from './ring-memory.js';
 
 /** A ring's descriptor: the one SharedArrayBuffer every side attaches to. */

@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunningServer } from '../network-contract.js';
+import type { RunningServer } from '../../network-contract.js';
 
 export interface ServerCommand {
   command: string;

@@ -13,7 +13,7 @@ import { Phase } from '../harness/worker/control.js';
 import { DRAIN_GRACE_NS } from '../harness/worker/roles.js';
 import { DATA_OFFSET, HEAD, NOT_EMPTY, NOT_FULL, PeerMode, TAIL } from '../implementations/sab-spsc/layout.js';
 import { ZERO_FROM_BYTES, ZERO_MAX_RECORD_BYTES } from '../implementations/sab-spsc/ring.js';
-import { RECORD_HEADER_BYTES, RecordType } from '../implementations/shared/ring/records.js';
+import { RecordType, RING_RECORD_HEADER_BYTES } from '../implementations/shared/ring/records.js';
 import { META_CAPACITY, META_PEER_MODE } from '../implementations/shared/ring/ring-memory.js';
 import { Flags, HEADER_BYTES, MAGIC } from '../wire/envelope.js';
 
@@ -41,7 +41,7 @@ describe('C++ mirrors of TypeScript constants', () => {
       kDataOffset: DATA_OFFSET,
       kZeroFromBytes: ZERO_FROM_BYTES,
       kZeroMaxRecordBytes: ZERO_MAX_RECORD_BYTES,
-      kRecordHeader: RECORD_HEADER_BYTES,
+      kRecordHeader: RING_RECORD_HEADER_BYTES,
       kMessage: RecordType.MESSAGE,
       kPadding: RecordType.PADDING,
       kPeerModeJavaScript: PeerMode.JAVASCRIPT,

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { mpscCas } from '../implementations/mpsc-cas/backend.js';
 import { HEAD, HEAD_CACHE, META_CAPACITY, TAIL } from '../implementations/mpsc-cas/ring.js';
-import { recordBytes } from '../implementations/shared/ring/records.js';
+import { ringRecordBytes } from '../implementations/shared/ring/records.js';
 import { decode, encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 
 const CAPACITY = 64 * 1024;
@@ -28,7 +28,7 @@ describe('mpsc-cas head cache', () => {
     const { words, producer, consumer } = ringAt(start, cache);
     const message = encode({ producerId: 0, sequence: 0 }, new Uint8Array(200));
     const capacity = words[META_CAPACITY];
-    const fits = Math.floor(capacity / recordBytes(message.length));
+    const fits = Math.floor(capacity / ringRecordBytes(message.length));
     let written = 0;
     // Bounded: a broken ring would accept messages forever, overwriting its own records.
     while (written < 4 * fits && producer.tryWrite(encode({ producerId: 0, sequence: written }, new Uint8Array(200)))) written++;

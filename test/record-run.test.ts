@@ -8,13 +8,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RecordRun } from '../implementations/shared/ring/record-run.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes } from '../implementations/shared/ring/records.js';
+import { RecordType, RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../implementations/shared/ring/records.js';
 
 const DATA = 64;
 
 /** One record at a time: does it fit before the end, is there room, write padding and header. */
 function referenceLayOut(words: Int32Array, capacity: number, position: number, free: number, max: number, length: number) {
-  const size = recordBytes(length);
+  const size = ringRecordBytes(length);
   const offsets: number[] = [];
   let t = position;
   let left = free;
@@ -32,7 +32,7 @@ function referenceLayOut(words: Int32Array, capacity: number, position: number, 
     }
     words[at >> 2] = length;
     words[(at >> 2) + 1] = RecordType.MESSAGE;
-    offsets.push(at + RECORD_HEADER_BYTES);
+    offsets.push(at + RING_RECORD_HEADER_BYTES);
     t = (t + size) | 0;
     left -= need;
   }
@@ -49,14 +49,14 @@ describe('RecordRun', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.double({ min: 0, max: 1, noNaN: true }),
         (capacity, start, length, max, fullness) => {
-          fc.pre(recordBytes(length) * 2 <= capacity);
+          fc.pre(ringRecordBytes(length) * 2 <= capacity);
           const position = start & ~7;
           const free = Math.floor(capacity * fullness) & ~7;
           const expected = new Int32Array((DATA + capacity) / 4).fill(-1);
           const got = new Int32Array((DATA + capacity) / 4).fill(-1);
           const reference = referenceLayOut(expected, capacity, position, free, max, length);
           const run = new RecordRun();
-          const end = run.layOut(got, DATA, capacity, position, free, max, recordBytes(length), length);
+          const end = run.layOut(got, DATA, capacity, position, free, max, ringRecordBytes(length), length);
           expect(run.count).toBe(reference.offsets.length);
           expect(end).toBe(reference.end);
           expect(Array.from({ length: run.count }, (_, i) => run.offsetOf(i))).toEqual(reference.offsets);

@@ -16,7 +16,7 @@ import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { LogCorruptError, nowNs, WriteAheadLog } from '../wal/log.js';
 import { LogReader, verifyLog } from '../wal/reader.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../wal/record.js';
+import { LOG_RECORD_HEADER_BYTES, logRecordBytes } from '../wal/record.js';
 import { listSegments } from '../wal/segments.js';
 import { SyncThread } from '../wal/sync-thread.js';
 import { tempDir } from './support/cli.js';
@@ -376,13 +376,13 @@ describe('recovery', () => {
     log.append(body(1, 100), 1);
     // A publisher's batch that carries, 8-aligned, a whole record with a correct plain CRC32
     // (what anyone who read record.ts could make), then more bytes.
-    const forged = new Uint8Array(recordBytes(40));
+    const forged = new Uint8Array(logRecordBytes(40));
     const view = new DataView(forged.buffer);
     view.setUint32(0, 0x4c514d4e, true);
     view.setUint32(8, 5, true);
     view.setUint32(16, 1, true);
     view.setUint32(20, 40, true);
-    view.setUint32(4, crc32(forged.subarray(8, RECORD_HEADER_BYTES + 40)), true);
+    view.setUint32(4, crc32(forged.subarray(8, LOG_RECORD_HEADER_BYTES + 40)), true);
     const batch = new Uint8Array(64 + forged.length + 4000);
     batch.set(forged, 64);
     log.append(batch, 3);
@@ -405,7 +405,7 @@ describe('recovery', () => {
     for (let k = 0; k < n; k++) {
       const b = body(k);
       log.append(b, 1);
-      at += recordBytes(b.length);
+      at += logRecordBytes(b.length);
       ends.push(at);
     }
     log.close();
@@ -445,7 +445,7 @@ describe('recovery', () => {
         writeFileSync(file, bytes);
         const k = ends.findIndex((e) => p < e);
         const start = k === 0 ? 0 : ends[k - 1];
-        const inPadding = p >= start + RECORD_HEADER_BYTES + body(k).length;
+        const inPadding = p >= start + LOG_RECORD_HEADER_BYTES + body(k).length;
         try {
           if (inPadding) {
             const log = WriteAheadLog.open(dir);
@@ -476,7 +476,7 @@ describe('recovery', () => {
     for (let k = 0; k < 40; k++) log.append(body(k, 100), 1);
     const sealed = listSegments(dir)[1];
     const bytes = readFileSync(sealed.path);
-    bytes[RECORD_HEADER_BYTES + 3] ^= 0x40;
+    bytes[LOG_RECORD_HEADER_BYTES + 3] ^= 0x40;
     writeFileSync(sealed.path, bytes);
     expect(() => readAll(dir, 0, log.durableOffset)).toThrow(LogCorruptError);
     expect(verifyLog(dir).damage).toEqual([expect.objectContaining({ file: sealed.path, position: 0, reason: 'crc' })]);

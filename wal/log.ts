@@ -38,7 +38,7 @@ import { performance } from 'node:perf_hooks';
 import { type LogFiles, makeDurableDirectory, nodeFiles } from './files.js';
 import { lockLog } from './lock.js';
 import { createLogKey, readLogKey } from './log-key.js';
-import { MAX_BODY_BYTES, padTo8, RecordHeaderWriter, recordBytes } from './record.js';
+import { logRecordBytes, MAX_BODY_BYTES, padTo8, RecordHeaderWriter } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
 import type { BackgroundSync } from './sync-thread.js';
@@ -258,7 +258,7 @@ export class WriteAheadLog {
     if (this.failure !== null) throw this.failure;
     if (count < 1 || !Number.isInteger(count)) throw new RangeError(`a record holds at least one message (count ${count})`);
     if (body.length > MAX_BODY_BYTES) throw new RangeError(`a record body of ${body.length} bytes is over the log's limit of ${MAX_BODY_BYTES}`);
-    const size = recordBytes(body.length);
+    const size = logRecordBytes(body.length);
     if (this.activeBytes > 0 && this.activeBytes + size > this.segmentBytes) this.roll();
     const offset = this.endOffset;
     this.header.write(offset, count, body, Date.now());

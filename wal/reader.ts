@@ -14,7 +14,7 @@
 import { type LogFiles, nodeFiles } from './files.js';
 import { LogCorruptError } from './log.js';
 import { readLogKey } from './log-key.js';
-import { RECORD_HEADER_BYTES, RecordReader, recordBytes } from './record.js';
+import { LOG_RECORD_HEADER_BYTES, logRecordBytes, RecordReader } from './record.js';
 import { scanSegment } from './scan.js';
 import { listSegments, type SegmentFile, segmentPath } from './segments.js';
 
@@ -61,7 +61,7 @@ export class LogReader {
       const r = this.next();
       if (r === null) break;
       if (r.offset + r.count > from) {
-        this.position -= recordBytes(r.bodyLength);
+        this.position -= logRecordBytes(r.bodyLength);
         this.nextOffset = r.offset;
         break;
       }
@@ -78,13 +78,13 @@ export class LogReader {
     let readAfresh = false;
     for (;;) {
       let problem: string | null = null;
-      if (this.fill(RECORD_HEADER_BYTES)) {
+      if (this.fill(LOG_RECORD_HEADER_BYTES)) {
         const at = this.position - this.bufferAt;
         const r = this.records;
         const found = r.check(at, this.bufferLength, this.nextOffset);
         if (found === 'short') {
           // The header is here but not all of the body: read again from the record's start.
-          if (this.fill(recordBytes(r.claimedBodyLength(at)))) continue;
+          if (this.fill(logRecordBytes(r.claimedBodyLength(at)))) continue;
           problem = 'short';
         } else if (found !== null) {
           problem = found;
@@ -111,12 +111,12 @@ export class LogReader {
   }
 
   private take(at: number, offset: number, count: number, bodyLength: number): LogRecord {
-    const size = recordBytes(bodyLength);
+    const size = logRecordBytes(bodyLength);
     const c = this.current;
     c.offset = offset;
     c.count = count;
     c.bytes = this.buffer;
-    c.bodyStart = at + RECORD_HEADER_BYTES;
+    c.bodyStart = at + LOG_RECORD_HEADER_BYTES;
     c.bodyLength = bodyLength;
     this.position += size;
     this.nextOffset += count;

@@ -21,7 +21,7 @@
  */
 import { crc32 } from './crc.js';
 
-export const RECORD_HEADER_BYTES = 64;
+export const LOG_RECORD_HEADER_BYTES = 64;
 /** 'NMQL' in file order (bytes 4E 4D 51 4C). */
 export const RECORD_MAGIC = 0x4c514d4e;
 /** The largest body the log accepts: a full broker batch of the largest messages, with room. */
@@ -40,13 +40,13 @@ export function padTo8(n: number): number {
 }
 
 /** Bytes a record with a body of `bodyLength` takes in its segment file. */
-export function recordBytes(bodyLength: number): number {
-  return RECORD_HEADER_BYTES + padTo8(bodyLength);
+export function logRecordBytes(bodyLength: number): number {
+  return LOG_RECORD_HEADER_BYTES + padTo8(bodyLength);
 }
 
 /** Writes record headers into one 64-byte buffer, with no allocation per record. */
 export class RecordHeaderWriter {
-  readonly header = new Uint8Array(RECORD_HEADER_BYTES);
+  readonly header = new Uint8Array(LOG_RECORD_HEADER_BYTES);
   private readonly view = new DataView(this.header.buffer);
   /** The header bytes the CRC covers (8..64), made once. */
   private readonly covered = this.header.subarray(H_OFFSET);
@@ -64,7 +64,7 @@ export class RecordHeaderWriter {
     v.setUint32(H_BODY, body.length, true);
     v.setUint32(H_APPENDED, appendedAtMs % TWO_32, true);
     v.setUint32(H_APPENDED + 4, Math.floor(appendedAtMs / TWO_32), true);
-    this.header.fill(0, 32, RECORD_HEADER_BYTES);
+    this.header.fill(0, 32, LOG_RECORD_HEADER_BYTES);
     v.setUint32(H_CRC, crc32(body, crc32(this.covered, this.key)), true);
   }
 }
@@ -100,15 +100,15 @@ export class RecordReader {
    * well-formed, CRC intact, at offset `expectedOffset` (-1: any). Null when it is a record.
    */
   check(at: number, available: number, expectedOffset: number): RecordProblem | null {
-    if (available - at < RECORD_HEADER_BYTES) return 'short';
+    if (available - at < LOG_RECORD_HEADER_BYTES) return 'short';
     const v = this.view;
     if (v.getUint32(at + H_MAGIC, true) !== RECORD_MAGIC) return 'magic';
     const count = v.getUint32(at + H_COUNT, true);
     const bodyLength = v.getUint32(at + H_BODY, true);
     if (count === 0 || bodyLength > MAX_BODY_BYTES) return 'length';
-    if (available - at < recordBytes(bodyLength)) return 'short';
+    if (available - at < logRecordBytes(bodyLength)) return 'short';
     // Header bytes 8..64 and the body lie end to end: one CRC over both.
-    const covered = this.bytes.subarray(at + H_OFFSET, at + RECORD_HEADER_BYTES + bodyLength);
+    const covered = this.bytes.subarray(at + H_OFFSET, at + LOG_RECORD_HEADER_BYTES + bodyLength);
     if (crc32(covered, this.key) !== v.getUint32(at + H_CRC, true)) return 'crc';
     const offset = v.getUint32(at + H_OFFSET, true) + v.getUint32(at + H_OFFSET + 4, true) * TWO_32;
     if (expectedOffset >= 0 && offset !== expectedOffset) return 'offset';

@@ -7,7 +7,7 @@
  * CRC-correct record at any later 8-aligned position) is damage in the *middle*: cutting there
  * would silently drop the valid records after it, so it is reported, never truncated.
  */
-import { RECORD_HEADER_BYTES, type RecordProblem, RecordReader, recordBytes } from './record.js';
+import { LOG_RECORD_HEADER_BYTES, logRecordBytes, type RecordProblem, RecordReader } from './record.js';
 
 export interface SegmentScan {
   /** Valid records before the end or the problem. */
@@ -32,7 +32,7 @@ export function scanSegment(bytes: Uint8Array, firstOffset: number, key: number)
       return { records, validBytes: at, endOffset: offset, problem: { position: at, kind: problem, validRecordAfter: findValidRecord(r, at + 8) } };
     }
     records++;
-    at += recordBytes(r.bodyLength);
+    at += logRecordBytes(r.bodyLength);
     offset += r.count;
   }
   return { records, validBytes: at, endOffset: offset };
@@ -40,7 +40,7 @@ export function scanSegment(bytes: Uint8Array, firstOffset: number, key: number)
 
 /** Position of the first whole, CRC-correct record at or after `from` (8-aligned), or null. */
 function findValidRecord(r: RecordReader, from: number): number | null {
-  for (let at = (from + 7) & ~7; at + RECORD_HEADER_BYTES <= r.bytes.length; at += 8) {
+  for (let at = (from + 7) & ~7; at + LOG_RECORD_HEADER_BYTES <= r.bytes.length; at += 8) {
     if (r.check(at, r.bytes.length, -1) === null) return at;
   }
   return null;

@@ -38,7 +38,7 @@
  * them). One publish per batch.
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
-import { RECORD_HEADER_BYTES, RecordType, recordBytes, zeroRange } from '../shared/ring/records.js';
+import { RecordType, RING_RECORD_HEADER_BYTES, ringRecordBytes, zeroRange } from '../shared/ring/records.js';
 import { checkClaim, dataOffsetAfter, lineWord, type RingShape } from '../shared/ring/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
 
@@ -136,12 +136,12 @@ export class MpscRingProducer extends RingProducerSide {
         at = DATA_OFFSET;
         padding = 0;
       }
-      this.first = at + RECORD_HEADER_BYTES;
+      this.first = at + RING_RECORD_HEADER_BYTES;
       this.size = size;
       const stride = size >> 2;
       for (let i = 0, w = (at >> 2) + 1; i < n; i++, w += stride) words[w] = RecordType.MESSAGE;
       this.claimed = n;
-      this.claimedLength = length + RECORD_HEADER_BYTES;
+      this.claimedLength = length + RING_RECORD_HEADER_BYTES;
       return n;
     }
   }
@@ -188,7 +188,7 @@ export class MpscRingProducer extends RingProducerSide {
     if (n === 0) return;
     const words = this.words;
     const recordLength = this.claimedLength;
-    const first = (this.first - RECORD_HEADER_BYTES) >> 2;
+    const first = (this.first - RING_RECORD_HEADER_BYTES) >> 2;
     const stride = this.size >> 2;
     for (let i = n - 1, w = first + i * stride; i > 0; i--, w -= stride) words[w] = recordLength;
     Atomics.store(words, first, recordLength);
@@ -203,9 +203,9 @@ export class MpscRingProducer extends RingProducerSide {
     if (n === 0) return;
     const words = this.words;
     // A padding record's length word is the whole space to skip (the aligned record size).
-    const size = recordBytes(this.claimedLength - RECORD_HEADER_BYTES);
+    const size = ringRecordBytes(this.claimedLength - RING_RECORD_HEADER_BYTES);
     for (let i = n - 1; i >= 0; i--) {
-      const at = (this.offsetOf(i) - RECORD_HEADER_BYTES) >> 2;
+      const at = (this.offsetOf(i) - RING_RECORD_HEADER_BYTES) >> 2;
       words[at + 1] = RecordType.PADDING;
       if (i > 0) words[at] = size;
       else Atomics.store(words, at, size);
@@ -259,9 +259,9 @@ export class MpscRingConsumer extends RingConsumerSide {
           h = (h + recordLength) | 0;
           continue;
         }
-        visit(this.bytes, at + RECORD_HEADER_BYTES, recordLength - RECORD_HEADER_BYTES);
+        visit(this.bytes, at + RING_RECORD_HEADER_BYTES, recordLength - RING_RECORD_HEADER_BYTES);
         n++;
-        h = (h + recordBytes(recordLength - RECORD_HEADER_BYTES)) | 0;
+        h = (h + ringRecordBytes(recordLength - RING_RECORD_HEADER_BYTES)) | 0;
       }
     } finally {
       if (h !== start) this.release(start, h);

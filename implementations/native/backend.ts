@@ -14,7 +14,7 @@
 import { type BackendCounters, type MessageVisitor, type QueueBackend, SPSC_IN_SHARED_MEMORY } from '../contract.js';
 import { DATA_OFFSET, HEAD, SPSC_SHAPE, SPSC_WORDS, TAIL } from '../sab-spsc/layout.js';
 import type { SelfDrivenBackend } from '../self-driven.js';
-import { RECORD_HEADER_BYTES } from '../shared/ring/records.js';
+import { RING_RECORD_HEADER_BYTES } from '../shared/ring/records.js';
 import { type RingDescriptor, ringBackend } from '../shared/ring/ring-backend.js';
 import { checkClaim } from '../shared/ring/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
@@ -104,7 +104,7 @@ class NativeConsumer extends RingConsumerSide {
   /** Ring position of the record whose message starts at byte `offset` (within a lap of HEAD). */
   private positionOf(offset: number): number {
     const head = Atomics.load(this.words, HEAD);
-    const index = offset - RECORD_HEADER_BYTES - DATA_OFFSET;
+    const index = offset - RING_RECORD_HEADER_BYTES - DATA_OFFSET;
     return (head + ((index - (head & this.mask)) & this.mask)) | 0;
   }
 

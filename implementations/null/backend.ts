@@ -27,7 +27,7 @@ import {
   SPSC_IN_SHARED_MEMORY,
   type WaitOutcome,
 } from '../contract.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
+import { RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
 
 const PUBLISHED = 0;
 const CONSUMED = 128 / 4;
@@ -55,7 +55,7 @@ class NullProducer implements Producer {
     const room = this.d.capacityMessages - ((this.published - Atomics.load(this.words, CONSUMED)) | 0);
     const n = Math.min(max, room);
     if (n <= 0) return 0;
-    this.size = recordBytes(length);
+    this.size = ringRecordBytes(length);
     if (this.buffer.length < n * this.size) this.buffer = new Uint8Array(n * this.size);
     this.words[LENGTH] = length;
     this.claimed = n;
@@ -63,7 +63,7 @@ class NullProducer implements Producer {
   }
 
   offsetOf(i: number): number {
-    return i * this.size + RECORD_HEADER_BYTES;
+    return i * this.size + RING_RECORD_HEADER_BYTES;
   }
 
   commit(): void {
@@ -153,7 +153,7 @@ export const nullBackend: QueueBackend = {
     return {
       backend: 'null',
       control,
-      capacityMessages: Math.max(1, Math.floor(options.capacityBytes / recordBytes(options.maxMessageBytes))),
+      capacityMessages: Math.max(1, Math.floor(options.capacityBytes / ringRecordBytes(options.maxMessageBytes))),
       sharedBytes: control.byteLength,
     };
   },

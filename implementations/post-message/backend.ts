@@ -42,7 +42,7 @@ import {
 } from '../contract.js';
 import { EventCount } from '../shared/ring/event-count.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
-import { minimumCapacity, RECORD_HEADER_BYTES, RecordType, recordBytes } from '../shared/ring/records.js';
+import { minimumCapacity, RecordType, RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
 
 const IN_FLIGHT = 0;
 const POSTED = 1;
@@ -86,8 +86,8 @@ class PostMessageProducer implements Producer {
 
   claim(max: number, length: number): number {
     if (this.claimedBytes !== 0) throw new ClaimOpenError();
-    const size = recordBytes(length);
-    if (size > this.capacityBytes) throw new MessageTooLargeError(length, this.capacityBytes - RECORD_HEADER_BYTES);
+    const size = ringRecordBytes(length);
+    if (size > this.capacityBytes) throw new MessageTooLargeError(length, this.capacityBytes - RING_RECORD_HEADER_BYTES);
     let n = 0;
     let total = 0;
     for (;;) {
@@ -117,7 +117,7 @@ class PostMessageProducer implements Producer {
   }
 
   offsetOf(i: number): number {
-    return i * this.recordSize + RECORD_HEADER_BYTES;
+    return i * this.recordSize + RING_RECORD_HEADER_BYTES;
   }
 
   commit(): void {
@@ -211,9 +211,9 @@ class PostMessageConsumer implements Consumer {
       const words = this.currentWords!;
       while (n < max && this.position < bytes.length) {
         const length = words[this.position >> 2];
-        visit(bytes, this.position + RECORD_HEADER_BYTES, length);
+        visit(bytes, this.position + RING_RECORD_HEADER_BYTES, length);
         n++;
-        this.position += recordBytes(length);
+        this.position += ringRecordBytes(length);
       }
       if (this.position >= bytes.length) {
         Atomics.sub(this.inFlight, IN_FLIGHT, bytes.length);

@@ -23,7 +23,7 @@ import { RingBuffer } from 'ringbuf.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
 import { RecordStaging } from '../shared/ring/record-staging.js';
-import { minimumCapacity, RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
+import { minimumCapacity, RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
 import { checkClaim } from '../shared/ring/ring-memory.js';
 
 interface RingbufDescriptor extends QueueDescriptor {
@@ -138,8 +138,8 @@ class RingbufConsumer implements Consumer {
       // it first in line (contract.ts).
       const at = this.start;
       const length = words[at >> 2];
-      visit(this.staging, at + RECORD_HEADER_BYTES, length);
-      this.start = at + recordBytes(length);
+      visit(this.staging, at + RING_RECORD_HEADER_BYTES, length);
+      this.start = at + ringRecordBytes(length);
       n++;
     }
     return n;

@@ -32,12 +32,12 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { type DurabilityPolicy, nowNs, WriteAheadLog } from '../../wal/log.js';
 import { LogReader, type LogRecord } from '../../wal/reader.js';
-import { RECORD_HEADER_BYTES as LOG_HEADER_BYTES } from '../../wal/record.js';
+import { LOG_RECORD_HEADER_BYTES } from '../../wal/record.js';
 import type { BackendCounters, Consumer, MessageVisitor, Producer, QueueBackend, QueueDescriptor, WaitOutcome } from '../contract.js';
 import { EventCount } from '../shared/ring/event-count.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
 import { RecordStaging } from '../shared/ring/record-staging.js';
-import { RECORD_HEADER_BYTES, recordBytes } from '../shared/ring/records.js';
+import { RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
 import { checkClaim, LINE_BYTES, lineWord } from '../shared/ring/ring-memory.js';
 
 interface WalDescriptor extends QueueDescriptor {
@@ -89,10 +89,10 @@ class WalProducer implements Producer {
   }
 
   claim(max: number, length: number): number {
-    const size = checkClaim(this.claimed !== 0, length, this.capacity - 2 * LOG_HEADER_BYTES);
-    const n = Math.min(max, ((this.freeBytes() - LOG_HEADER_BYTES) / size) | 0);
+    const size = checkClaim(this.claimed !== 0, length, this.capacity - 2 * LOG_RECORD_HEADER_BYTES);
+    const n = Math.min(max, ((this.freeBytes() - LOG_RECORD_HEADER_BYTES) / size) | 0);
     if (n <= 0) {
-      this.lastNeed = size + LOG_HEADER_BYTES;
+      this.lastNeed = size + LOG_RECORD_HEADER_BYTES;
       // The consumer reads only what is durable: what is not yet goes to the disk now.
       this.makeProgress();
       return 0;
@@ -110,7 +110,7 @@ class WalProducer implements Producer {
     if (this.claimed === 0) return;
     const bytes = this.claimed * this.staging.size;
     this.log.append(this.staging.bytes.subarray(0, bytes), this.claimed);
-    this.written = (this.written + LOG_HEADER_BYTES + bytes) | 0;
+    this.written = (this.written + LOG_RECORD_HEADER_BYTES + bytes) | 0;
     this.claimed = 0;
     if (this.log.durability === 'batch') this.log.syncIfDue(nowNs());
     this.publish();
@@ -207,8 +207,8 @@ class WalConsumer implements Consumer {
       const at = this.at;
       const length = this.recordWords[at >> 2];
       // `at` moves past a message only after its visit returns (contract.ts).
-      visit(this.bytes, at + RECORD_HEADER_BYTES, length);
-      this.at = at + recordBytes(length);
+      visit(this.bytes, at + RING_RECORD_HEADER_BYTES, length);
+      this.at = at + ringRecordBytes(length);
       n++;
       if (--this.left === 0) this.release();
     }
@@ -255,7 +255,7 @@ class WalConsumer implements Consumer {
   /** The whole record is read: give its bytes back to the producer. */
   private release(): void {
     if (this.record === null) return;
-    this.consumed = (this.consumed + LOG_HEADER_BYTES + this.record.bodyLength) | 0;
+    this.consumed = (this.consumed + LOG_RECORD_HEADER_BYTES + this.record.bodyLength) | 0;
     this.record = null;
     Atomics.store(this.words, CONSUMED, this.consumed);
     this.spaceEvents.signal();
@@ -272,7 +272,7 @@ export const wal: QueueBackend = {
     // The first segment exists before either side attaches, so the consumer can open it first.
     WriteAheadLog.open(dir).close();
     const memory = new SharedArrayBuffer(2 * LINE_BYTES);
-    const capacityBytes = Math.max(options.capacityBytes, 2 * (recordBytes(options.maxMessageBytes) + 2 * LOG_HEADER_BYTES));
+    const capacityBytes = Math.max(options.capacityBytes, 2 * (ringRecordBytes(options.maxMessageBytes) + 2 * LOG_RECORD_HEADER_BYTES));
     return {
       backend: 'wal',
       dir,

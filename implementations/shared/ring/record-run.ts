@@ -15,7 +15,7 @@
  * the producer then read back. Here, room is checked once per run, the headers are written in a
  * tight strided loop, and a record's offset is arithmetic (`offsetOf`), not a stored value.
  */
-import { RECORD_HEADER_BYTES, RecordType } from './records.js';
+import { RecordType, RING_RECORD_HEADER_BYTES } from './records.js';
 
 export class RecordRun {
   /** Records laid out by the last `layOut`. */
@@ -41,7 +41,7 @@ export class RecordRun {
     // not, which came inside a measured window (seen with mpsc-cas in CI). `| 0` truncates.
     const first = Math.min(max, (Math.min(free, toEnd) / size) | 0);
     writeHeaders(words, dataOffset + index, first, size, length);
-    this.first = dataOffset + index + RECORD_HEADER_BYTES;
+    this.first = dataOffset + index + RING_RECORD_HEADER_BYTES;
     this.split = first;
     this.size = size;
     let used = first * size;
@@ -58,7 +58,7 @@ export class RecordRun {
       used += tail;
       const second = Math.min(max - first, ((free - used) / size) | 0);
       writeHeaders(words, dataOffset, second, size, length);
-      this.second = dataOffset + RECORD_HEADER_BYTES;
+      this.second = dataOffset + RING_RECORD_HEADER_BYTES;
       used += second * size;
       n += second;
     }

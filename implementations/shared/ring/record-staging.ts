@@ -3,7 +3,7 @@
  * that copy a batch out at commit rather than writing in place: ringbuf-js pushes it into its
  * ring, wal appends it to the log. Grows (doubling) when a claim needs more.
  */
-import { RECORD_HEADER_BYTES, RecordType } from './records.js';
+import { RecordType, RING_RECORD_HEADER_BYTES } from './records.js';
 
 export class RecordStaging {
   bytes = new Uint8Array(4096);
@@ -27,6 +27,6 @@ export class RecordStaging {
 
   /** Byte offset of the i-th record's message. */
   offsetOf(i: number): number {
-    return i * this.size + RECORD_HEADER_BYTES;
+    return i * this.size + RING_RECORD_HEADER_BYTES;
   }
 }

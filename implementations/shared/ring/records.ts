@@ -18,13 +18,13 @@
  * committed one, as agrona's ManyToOneRingBuffer does), and so keeps its own claim and drain
  * loops.
  */
-export const RECORD_HEADER_BYTES = 8;
+export const RING_RECORD_HEADER_BYTES = 8;
 export const RECORD_ALIGNMENT = 8;
 export const RecordType = { MESSAGE: 1, PADDING: 2 } as const;
 
 /** Bytes a record of `length` message bytes takes in the buffer. */
-export function recordBytes(length: number): number {
-  return (length + RECORD_HEADER_BYTES + RECORD_ALIGNMENT - 1) & ~(RECORD_ALIGNMENT - 1);
+export function ringRecordBytes(length: number): number {
+  return (length + RING_RECORD_HEADER_BYTES + RECORD_ALIGNMENT - 1) & ~(RECORD_ALIGNMENT - 1);
 }
 
 export function nextPowerOfTwo(n: number): number {
@@ -39,7 +39,7 @@ export function nextPowerOfTwo(n: number): number {
  * cannot be mistaken for a queue).
  */
 export function minimumCapacity(capacityBytes: number, maxMessageBytes: number): number {
-  return Math.max(capacityBytes, 2 * recordBytes(maxMessageBytes));
+  return Math.max(capacityBytes, 2 * ringRecordBytes(maxMessageBytes));
 }
 
 /** Ring capacity for the options: a power of two (so positions wrap with a mask) of at least minimumCapacity. */
@@ -89,9 +89,9 @@ export function readRecords(
       const at = dataOffset + (h & mask);
       const length = words[at >> 2];
       if (words[(at >> 2) + 1] !== RecordType.PADDING) {
-        visit(bytes, at + RECORD_HEADER_BYTES, length);
+        visit(bytes, at + RING_RECORD_HEADER_BYTES, length);
         n++;
-        h = (h + recordBytes(length)) | 0;
+        h = (h + ringRecordBytes(length)) | 0;
       } else {
         h = (h + length) | 0;
       }

@@ -19,7 +19,7 @@
  * make two threads fight over one pair of lines. Each ring's own file draws its lines.
  */
 import { ClaimOpenError, MessageTooLargeError, type QueueOptions } from '../../contract.js';
-import { RECORD_HEADER_BYTES, recordBytes, ringCapacity } from './records.js';
+import { RING_RECORD_HEADER_BYTES, ringCapacity, ringRecordBytes } from './records.js';
 
 export const LINE_BYTES = 128;
 /** Int32 indexes of the META words. */
@@ -72,7 +72,7 @@ export function ringCapacityOf(memory: SharedArrayBuffer): number {
  */
 export function checkClaim(claimOpen: boolean, length: number, capacity: number): number {
   if (claimOpen) throw new ClaimOpenError();
-  const size = recordBytes(length);
-  if (size * 2 > capacity) throw new MessageTooLargeError(length, capacity / 2 - RECORD_HEADER_BYTES);
+  const size = ringRecordBytes(length);
+  if (size * 2 > capacity) throw new MessageTooLargeError(length, capacity / 2 - RING_RECORD_HEADER_BYTES);
   return size;
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { mpscCas } from '../implementations/mpsc-cas/backend.js';
-import { HEAD, HEAD_CACHE, META_CAPACITY, TAIL } from '../implementations/mpsc-cas/ring.js';
+import { HEAD, HEAD_CACHE, META_CAPACITY, TAIL } from '../implementations/mpsc-cas/layout.js';
 import { ringRecordBytes } from '../implementations/shared/ring/records.js';
 import { decode, encode, MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
 

@@ -1,6 +1,7 @@
 import type { QueueBackend } from '../contract.js';
 import { ringBackend } from '../shared/ring/ring-backend.js';
-import { MPSC_SHAPE, MpscRingConsumer, MpscRingProducer } from './ring.js';
+import { MPSC_SHAPE } from './layout.js';
+import { MpscRingConsumer, MpscRingProducer } from './ring.js';
 
 export const mpscCas: QueueBackend = ringBackend({
   id: 'mpsc-cas',

@@ -9,21 +9,7 @@
  * where records take only what each message needs. The price is that the consumer must zero
  * what it consumed (so a future record's length reads 0 until committed), as agrona does.
  *
- *   byte 0     +--------------------------------------------------+
- *              | META: capacity (i32), layout version (i32)       |  read-only after create
- *   byte 128   +--------------------------------------------------+
- *              | TAIL: next free position (i32, CAS by producers) |
- *   byte 256   +--------------------------------------------------+
- *              | HEAD_CACHE: a recent HEAD, shared by producers   |  saves each producer a read
- *   byte 384   +--------------------------------------------------+  of the consumer's line
- *              | HEAD: consumer position (i32)                    |  written by the consumer only
- *   byte 512   +--------------------------------------------------+
- *              | NOT_EMPTY event count (epoch, waiters)           |  consumer sleeps here
- *   byte 640   +--------------------------------------------------+
- *              | NOT_FULL event count (epoch, waiters)            |  producers sleep here
- *   byte 768   +--------------------------------------------------+
- *              | DATA: `capacity` bytes of records                |
- *              +--------------------------------------------------+
+ * Layout: layout.ts.
  *
  *   record:  | record length incl. header (i32, 0 = not committed) | type (i32) | message | pad to 8 |
  *
@@ -39,18 +25,9 @@
  */
 import type { BackendCounters, MessageVisitor } from '../contract.js';
 import { RecordType, RING_RECORD_HEADER_BYTES, ringRecordBytes, zeroRange } from '../shared/ring/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, type RingShape } from '../shared/ring/ring-memory.js';
+import { checkClaim } from '../shared/ring/ring-memory.js';
 import { RingConsumerSide, RingProducerSide } from '../shared/ring/ring-side.js';
-
-export { META_CAPACITY } from '../shared/ring/ring-memory.js';
-export const LAYOUT_VERSION = 1;
-export const TAIL = lineWord(1);
-export const HEAD_CACHE = lineWord(2);
-export const HEAD = lineWord(3);
-export const NOT_EMPTY = lineWord(4);
-export const NOT_FULL = lineWord(5);
-export const DATA_OFFSET = dataOffsetAfter(5);
-export const MPSC_SHAPE: RingShape = { controlLines: 5, version: LAYOUT_VERSION, positions: [TAIL, HEAD_CACHE, HEAD] };
+import { DATA_OFFSET, HEAD, HEAD_CACHE, MPSC_WORDS, TAIL } from './layout.js';
 
 /** TAIL reads (its own cache line) a consumer makes instead of re-reading an uncommitted record. */
 export const BACK_OFF_SPINS = 32;
@@ -64,8 +41,6 @@ export const STALLED_BACK_OFFS = 256;
 export const YIELD_MS = 0.05;
 /** Masks the back-off's sink into V8's small-integer range (31 bits where pointers are compressed). */
 const SMALL_INTEGER = 0x3fffffff;
-
-const MPSC_WORDS = { tail: TAIL, head: HEAD, notEmpty: NOT_EMPTY, notFull: NOT_FULL };
 
 export class MpscRingProducer extends RingProducerSide {
   private readonly mask: number;

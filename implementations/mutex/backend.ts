@@ -1,6 +1,7 @@
 import type { QueueBackend } from '../contract.js';
 import { ringBackend } from '../shared/ring/ring-backend.js';
-import { MUTEX_SHAPE, MutexQueueConsumer, MutexQueueProducer } from './queue.js';
+import { MUTEX_SHAPE } from './layout.js';
+import { MutexQueueConsumer, MutexQueueProducer } from './queue.js';
 
 export const mutex: QueueBackend = ringBackend({
   id: 'mutex',

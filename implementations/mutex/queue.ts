@@ -10,29 +10,16 @@
  *   ring happens under the lock (that is what a mutex queue is) but only once per batch.
  * Many producers and many consumers may attach.
  *
- *   byte 0     | META: capacity (i32), layout version (i32)          |
- *   byte 128   | LOCK (SharedMutex word)                             |
- *   byte 256   | HEAD (i32), TAIL (i32): changed only under LOCK     |  read without it to peek
- *   byte 384   | NOT_EMPTY condition (seq, waiters)                  |  readers sleep here
- *   byte 512   | NOT_FULL condition (seq, waiters)                   |  writers sleep here
- *   byte 640   | DATA: `capacity` bytes of records (../shared/ring/records.ts) |
+ * Layout: layout.ts.
  */
 import type { BackendCounters, Consumer, MessageVisitor, Producer, WaitOutcome } from '../contract.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
 import { RecordRun } from '../shared/ring/record-run.js';
 import { type DrainCursor, readRecords, spaceNeeded } from '../shared/ring/records.js';
-import { checkClaim, dataOffsetAfter, lineWord, META_CAPACITY, type RingShape } from '../shared/ring/ring-memory.js';
+import { checkClaim, META_CAPACITY } from '../shared/ring/ring-memory.js';
 import { Condition } from './condition.js';
+import { DATA_OFFSET, HEAD, LOCK, NOT_EMPTY, NOT_FULL, TAIL } from './layout.js';
 import { SharedMutex } from './lock.js';
-
-export const LAYOUT_VERSION = 1;
-export const LOCK = lineWord(1);
-export const HEAD = lineWord(2);
-export const TAIL = HEAD + 1;
-export const NOT_EMPTY = lineWord(3);
-export const NOT_FULL = lineWord(4);
-export const DATA_OFFSET = dataOffsetAfter(4);
-export const MUTEX_SHAPE: RingShape = { controlLines: 4, version: LAYOUT_VERSION, positions: [HEAD, TAIL] };
 
 abstract class MutexSide {
   protected readonly words: Int32Array;

@@ -9,10 +9,7 @@
  * drain keeps no try/finally for a throwing visitor (contract.ts): it carries no bytes, is
  * outside the conformance suite, and exists to show the harness's cost with nothing added.
  *
- *   control SharedArrayBuffer (Int32 words)
- *   byte 0    | PUBLISHED: messages committed (i32, wraps) |
- *   byte 128  | CONSUMED: messages drained (i32, wraps)    |
- *   byte 256  | LENGTH: message length of the last claim   |
+ * Its control words: layout.ts.
  */
 
 import { EnvelopeCodec, HEADER_BYTES } from '../../wire/envelope.js';
@@ -28,10 +25,7 @@ import {
   type WaitOutcome,
 } from '../contract.js';
 import { RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
-
-const PUBLISHED = 0;
-const CONSUMED = 128 / 4;
-const LENGTH = 256 / 4;
+import { CONSUMED, CONTROL_BYTES, LENGTH, PUBLISHED } from './layout.js';
 
 interface NullDescriptor extends QueueDescriptor {
   readonly control: SharedArrayBuffer;
@@ -149,7 +143,7 @@ export const nullBackend: QueueBackend = {
   traits: { ...SPSC_IN_SHARED_MEMORY, canBlock: false, workloads: ['throughput'], carriesBytes: false },
   available: () => ({ available: true }),
   create(options): NullDescriptor {
-    const control = new SharedArrayBuffer(384);
+    const control = new SharedArrayBuffer(CONTROL_BYTES);
     return {
       backend: 'null',
       control,

@@ -22,11 +22,7 @@
  * on an empty port. So POSTED counts batches after each postMessage, and the consumer sleeps on
  * POSTED, not on IN_FLIGHT.
  *
- *   control SharedArrayBuffer (Int32 words)
- *   byte 0    | IN_FLIGHT bytes reserved, not yet consumed  |  CAS by producers, sub by consumer
- *   byte 4    | POSTED batches, counted after postMessage   |  wraps at 2^32
- *   byte 128  | NOT_EMPTY event count (epoch, waiters)      |  consumer sleeps here
- *   byte 256  | NOT_FULL event count (epoch, waiters)       |  producers sleep here
+ * Its control words: layout.ts.
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import {
@@ -43,12 +39,7 @@ import {
 import { EventCount } from '../shared/ring/event-count.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
 import { minimumCapacity, RecordType, RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
-
-const IN_FLIGHT = 0;
-const POSTED = 1;
-const NOT_EMPTY = 128 / 4;
-const NOT_FULL = 256 / 4;
-const CONTROL_BYTES = 384;
+import { CONTROL_BYTES, IN_FLIGHT, NOT_EMPTY, NOT_FULL, POSTED } from './layout.js';
 
 interface PostMessageDescriptor extends QueueDescriptor {
   readonly control: SharedArrayBuffer;

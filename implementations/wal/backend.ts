@@ -20,9 +20,7 @@
  * consumer, as with a ring, so a throughput run does not fill the disk; segments behind both are
  * deleted (retention by size).
  *
- *   shared memory (Int32 words; a 128-byte line each):
- *   line 0 | published offset (messages, mod 2^32) | data event count (epoch, waiters) |
- *   line 1 | bytes of log the consumer has read (mod 2^32) | space event count (epoch, waiters) |
+ * The words the two threads share: layout.ts.
  *
  * The log lives in a fresh directory under NANOMQ_WAL_DIR (default: the OS temporary directory),
  * deleted by `destroy` when the trial ends. Put NANOMQ_WAL_DIR on the disk you mean to measure.
@@ -38,7 +36,8 @@ import { EventCount } from '../shared/ring/event-count.js';
 import { readOneInto, writeOneFrom } from '../shared/ring/one-message.js';
 import { RecordStaging } from '../shared/ring/record-staging.js';
 import { RING_RECORD_HEADER_BYTES, ringRecordBytes } from '../shared/ring/records.js';
-import { checkClaim, LINE_BYTES, lineWord } from '../shared/ring/ring-memory.js';
+import { checkClaim } from '../shared/ring/ring-memory.js';
+import { CONSUMED, CONTROL_BYTES, DATA_EVENTS, PUBLISHED, SPACE_EVENTS } from './layout.js';
 
 interface WalDescriptor extends QueueDescriptor {
   readonly dir: string;
@@ -48,10 +47,6 @@ interface WalDescriptor extends QueueDescriptor {
   readonly segmentBytes: number;
 }
 
-const PUBLISHED = lineWord(0);
-const DATA_EVENTS = PUBLISHED + 1;
-const CONSUMED = lineWord(1);
-const SPACE_EVENTS = CONSUMED + 1;
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 const DIR_PREFIX = 'nanomq-wal-';
 
@@ -271,7 +266,7 @@ export const wal: QueueBackend = {
     const dir = mkdtempSync(join(process.env.NANOMQ_WAL_DIR ?? tmpdir(), DIR_PREFIX));
     // The first segment exists before either side attaches, so the consumer can open it first.
     WriteAheadLog.open(dir).close();
-    const memory = new SharedArrayBuffer(2 * LINE_BYTES);
+    const memory = new SharedArrayBuffer(CONTROL_BYTES);
     const capacityBytes = Math.max(options.capacityBytes, 2 * (ringRecordBytes(options.maxMessageBytes) + 2 * LOG_RECORD_HEADER_BYTES));
     return {
       backend: 'wal',

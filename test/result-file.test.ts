@@ -10,6 +10,7 @@ import { writeNewResultFile } from '../harness/results/result-file-name.js';
 import type { ResultFile } from '../harness/results/types.js';
 import { tempDir } from './support/cli.js';
 import { runScenarioText } from './support/scenarios.js';
+import { synthCase, synthResult } from './support/synthetic-result.js';
 
 const scenarioText = `name: result-test
 duration: 300ms
@@ -123,5 +124,15 @@ describe('reading result files', () => {
     expect(() => parseResultFile('{"schema":"other/1"}', 'y.json')).toThrow(/y.json: schema is "other\/1"/);
     expect(() => parseResultFile('{"schema":"nanomq.result/1","cases":[]}', 'z.json')).toThrow(ResultFileError);
     expect(() => readResultFile('/nonexistent/r.json')).toThrow(/cannot read \(ENOENT\)/);
+  });
+
+  it('holds each case to its status: an ok case has a summary, a failed or skipped one a reason', () => {
+    const good = synthResult([synthCase('sab-spsc/throughput', [1e6])]);
+    expect(parseResultFile(JSON.stringify(good), 'ok.json').cases[0].status).toBe('ok');
+    const { summary: _dropped, ...unsummarised } = good.cases[0];
+    expect(() => parseResultFile(JSON.stringify({ ...good, cases: [unsummarised] }), 'a.json')).toThrow(/a.json: cases.0.summary/);
+    const failed = { ...unsummarised, status: 'failed' };
+    expect(() => parseResultFile(JSON.stringify({ ...good, cases: [failed] }), 'b.json')).toThrow(/b.json: cases.0.reason/);
+    expect(parseResultFile(JSON.stringify({ ...good, cases: [{ ...failed, reason: 'trial 1: lost 3' }] }), 'c.json').cases[0].reason).toBe('trial 1: lost 3');
   });
 });

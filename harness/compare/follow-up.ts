@@ -85,15 +85,12 @@ export function withFollowUps(main: ResultFile, followUp: ResultFile, record: No
     // Its server would not start again, say: the case failed, as it would have in the suite.
     if (more.trials.length === 0) return more.status === 'failed' && c.status === 'ok' ? { ...c, status: 'failed', reason: `follow-up: ${more.reason}` } : c;
     const trials = [...c.trials, ...more.trials.map((t, i) => ({ ...t, trial: c.trials.length + i, followUp: true }))];
-    const merged: CaseResult = { ...c, trials };
-    const failed = more.trials.find((t) => t.status === 'failed');
-    if (c.status === 'ok' && failed) {
-      merged.status = 'failed';
-      merged.reason = `follow-up trial ${c.trials.length + more.trials.indexOf(failed) + 1}: ${failed.reason}`;
-    }
     const summary = summarizeTrials(trials, main.scenario.slo);
-    if (summary) merged.summary = summary;
-    return merged;
+    const failed = more.trials.find((t) => t.status === 'failed');
+    if (c.status !== 'ok') return { ...c, trials, ...(summary ? { summary } : {}) };
+    if (!failed) return { ...c, trials, summary: summary ?? c.summary };
+    const reason = `follow-up trial ${c.trials.length + more.trials.indexOf(failed) + 1}: ${failed.reason}`;
+    return { ...c, status: 'failed', reason, trials, ...(summary ? { summary } : {}) };
   });
   const warnings = [...new Set([...main.environment.warnings, ...followUp.environment.warnings])];
   return {

@@ -12,7 +12,7 @@ import { buildCharts } from '../report/charts.js';
 import { escapeHtml } from '../report/escape.js';
 import { renderSvg } from '../report/render-chart.js';
 import { readResultFile } from '../results/read-result.js';
-import type { ResultFile } from '../results/types.js';
+import { isOkCase, type OkCase, type ResultFile } from '../results/types.js';
 
 export { compareResults, readResultFile as loadResult };
 
@@ -41,19 +41,19 @@ export async function chartsSvg(results: ResultFile[]): Promise<{ title: string;
 
 /** Fastest case per backend and workload: the one-line answer most readers want first. */
 export function bestPerBackend(result: ResultFile): { backend: string; workload: string; case: string; msgsPerSec: string; p99: string }[] {
-  const best = new Map<string, ResultFile['cases'][number]>();
+  const best = new Map<string, { c: OkCase; msgsPerSec: number }>();
   for (const c of result.cases) {
-    if (c.status !== 'ok' || c.summary?.msgsPerSec === undefined) continue;
+    if (!isOkCase(c) || c.summary.msgsPerSec === undefined) continue;
     const key = `${c.backend} ${c.workload}`;
     const current = best.get(key);
-    if (!current || c.summary.msgsPerSec > current.summary!.msgsPerSec!) best.set(key, c);
+    if (!current || c.summary.msgsPerSec > current.msgsPerSec) best.set(key, { c, msgsPerSec: c.summary.msgsPerSec });
   }
-  return [...best.values()].map((c) => ({
+  return [...best.values()].map(({ c, msgsPerSec }) => ({
     backend: c.backend,
     workload: c.workload,
     case: c.id,
-    msgsPerSec: formatCount(c.summary!.msgsPerSec!),
-    p99: c.summary!.latencyNs?.p99 !== undefined ? formatDuration(c.summary!.latencyNs.p99) : '–',
+    msgsPerSec: formatCount(msgsPerSec),
+    p99: c.summary.latencyNs?.p99 !== undefined ? formatDuration(c.summary.latencyNs.p99) : '–',
   }));
 }
 

@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { MIN_TAIL_SAMPLES, SCHEDULER_BOUND_PCT, TIMESTAMP_EVERY } from '../results/method.js';
 import { NEAR_BELOW_NS, placementModes, placementOf } from '../results/placement.js';
-import type { CaseResult, ResultFile } from '../results/types.js';
+import { type CaseResult, isOkCase, type OkCase, type ResultFile } from '../results/types.js';
 import { runLabels } from './case-rows.js';
 
 export interface ChartSpec {
@@ -44,23 +44,23 @@ function durabilityTag(p: CaseResult['params']): string {
   return p.durability !== undefined ? ` ${p.durability}` : '';
 }
 
-const okCases = (results: ResultFile[]) => results.flatMap((r) => r.cases).filter((c) => c.status === 'ok' && c.summary);
+const okCases = (results: ResultFile[]): OkCase[] => results.flatMap((r) => r.cases).filter(isOkCase);
 
 function distinct<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
 /** Throughput by backend, grouped by payload, one panel per batch size, with 95% CI whiskers. */
-function throughputChart(cases: CaseResult[]): ChartSpec | undefined {
+function throughputChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases
-    .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined && c.params.producers === 1 && c.params.wait === 'spin')
+    .filter((c) => c.workload === 'throughput' && c.summary.msgsPerSec !== undefined && c.params.producers === 1 && c.params.wait === 'spin')
     .map((c) => ({
       backend: c.backend,
       payload: `${c.params.payload} B`,
       batch: `batch ${c.params.batch}`,
-      msgsPerSec: c.summary!.msgsPerSec!,
-      lo: c.summary!.msgsPerSecCi95?.[0] ?? c.summary!.msgsPerSec!,
-      hi: c.summary!.msgsPerSecCi95?.[1] ?? c.summary!.msgsPerSec!,
+      msgsPerSec: c.summary.msgsPerSec!,
+      lo: c.summary.msgsPerSecCi95?.[0] ?? c.summary.msgsPerSec!,
+      hi: c.summary.msgsPerSecCi95?.[1] ?? c.summary.msgsPerSec!,
       oversubscribed: c.oversubscribed,
     }));
   if (rows.length === 0) return undefined;
@@ -111,21 +111,21 @@ const SPECTRUM_PERCENTILES = [50, 75, 90, 95, 99, 99.5, 99.9, 99.95, 99.99];
  * are evenly spaced. One line per case of the workload with the most latency data; percentiles
  * with fewer than MIN_TAIL_SAMPLES samples beyond them are left out.
  */
-function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undefined {
-  let chosen = cases.filter((c) => c.workload === workload && c.summary!.latencyNs && c.summary!.latencyNs.count > 0);
+function spectrumChart(cases: OkCase[], workload: CaseResult['workload']): ChartSpec | undefined {
+  let chosen = cases.filter((c) => c.workload === workload && c.summary.latencyNs && c.summary.latencyNs.count > 0);
   if (chosen.length === 0) return undefined;
   // Too many lines to read: keep one reference configuration per backend.
   if (chosen.length > 10) {
-    const byBackend = new Map<string, CaseResult>();
+    const byBackend = new Map<string, OkCase>();
     for (const c of chosen) {
       const best = byBackend.get(c.backend);
-      const score = (x: CaseResult) => x.params.payload + x.params.batch * 1000 + (x.params.wait === 'spin' ? 0 : 1e9) + x.params.producers * 1e7;
+      const score = (x: OkCase) => x.params.payload + x.params.batch * 1000 + (x.params.wait === 'spin' ? 0 : 1e9) + x.params.producers * 1e7;
       if (!best || score(c) < score(best)) byBackend.set(c.backend, c);
     }
     chosen = [...byBackend.values()];
   }
   const rows = chosen.flatMap((c) => {
-    const h = decodeHistogram(c.summary!.latencyNs!.histogram);
+    const h = decodeHistogram(c.summary.latencyNs!.histogram);
     const count = h.totalCount;
     const points = SPECTRUM_PERCENTILES.filter((p) => count >= MIN_TAIL_SAMPLES / (1 - p / 100)).map((p) => ({
       series: label(c),
@@ -167,13 +167,13 @@ function spectrumChart(cases: CaseResult[], workload: string): ChartSpec | undef
 }
 
 /** p99 against the offered rate, one line per backend and wait strategy (needs two rates). */
-function latencyVsRateChart(cases: CaseResult[]): ChartSpec | undefined {
+function latencyVsRateChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases
-    .filter((c) => c.workload === 'rate' && c.summary!.latencyNs?.p99 !== undefined)
+    .filter((c) => c.workload === 'rate' && c.summary.latencyNs?.p99 !== undefined)
     .map((c) => ({
       series: `${c.backend} b=${c.params.batch} ${c.params.wait}${durabilityTag(c.params)}`,
       rate: c.params.rate!,
-      p99Us: c.summary!.latencyNs!.p99! / 1000,
+      p99Us: c.summary.latencyNs!.p99! / 1000,
     }));
   if (distinct(rows.map((r) => r.rate)).length < 2) return undefined;
   return {
@@ -224,16 +224,16 @@ function p99Scatter(
   };
 }
 
-function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
+function cpuVsLatencyChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases
-    .filter((c) => c.summary!.cpu?.consumerPct !== undefined && c.summary!.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
+    .filter((c) => c.summary.cpu?.consumerPct !== undefined && c.summary.latencyNs?.p99 !== undefined && c.workload !== 'throughput')
     .map((c) => ({
       backend: c.backend,
       wait: c.params.wait,
       workload: c.workload,
       case: label(c),
-      cpu: c.summary!.cpu!.consumerPct!,
-      p99Us: c.summary!.latencyNs!.p99! / 1000,
+      cpu: c.summary.cpu!.consumerPct!,
+      p99Us: c.summary.latencyNs!.p99! / 1000,
     }));
   if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
   return p99Scatter(
@@ -251,9 +251,9 @@ function cpuVsLatencyChart(cases: CaseResult[]): ChartSpec | undefined {
  * p99 against the worst measured thread's run delay: a tail that rises with run delay is the
  * scheduler's; one high at a low run delay is the queue's (or the harness's).
  */
-function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
+function p99VsRunDelayChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases.flatMap((c) => {
-    const s = c.summary!;
+    const s = c.summary;
     const sched = s.scheduling;
     if (!sched || 'unavailable' in sched || s.latencyNs?.p99 === undefined) return [];
     return [
@@ -280,13 +280,13 @@ function p99VsRunDelayChart(cases: CaseResult[]): ChartSpec | undefined {
 }
 
 /** Throughput as producers grow, one line per backend and wait strategy (needs two counts). */
-function producersChart(cases: CaseResult[]): ChartSpec | undefined {
+function producersChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases
-    .filter((c) => c.workload === 'throughput' && c.summary!.msgsPerSec !== undefined)
+    .filter((c) => c.workload === 'throughput' && c.summary.msgsPerSec !== undefined)
     .map((c) => ({
       series: `${c.backend} ${c.params.wait}${durabilityTag(c.params)} p=${c.params.payload} b=${c.params.batch}`,
       producers: c.params.producers,
-      msgsPerSec: c.summary!.msgsPerSec!,
+      msgsPerSec: c.summary.msgsPerSec!,
       oversubscribed: c.oversubscribed,
     }));
   if (distinct(rows.map((r) => r.producers)).length < 2) return undefined;
@@ -330,23 +330,21 @@ function baseBackend(c: CaseResult): string {
   return c.backend.replace(/ \(run \d+\)$/, '');
 }
 
-function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | undefined {
+function brokersChart(results: ResultFile[], cases: OkCase[]): ChartSpec | undefined {
   // Older files name the backend only in the key (`<id>` or `<id>/durability=…`).
   const withServers = new Set(results.flatMap((r) => Object.entries(r.environment.servers ?? {}).map(([key, s]) => s.backend ?? key.split('/')[0])));
   if (withServers.size === 0) return undefined;
   const rows = cases
     .filter(
       (c) =>
-        (withServers.has(baseBackend(c)) || baseBackend(c) === 'post-message') &&
-        c.summary!.msgsPerSec !== undefined &&
-        c.summary!.latencyNs?.p99 !== undefined,
+        (withServers.has(baseBackend(c)) || baseBackend(c) === 'post-message') && c.summary.msgsPerSec !== undefined && c.summary.latencyNs?.p99 !== undefined,
     )
     .map((c) => ({
       backend: `${c.backend}${durabilityTag(c.params)}`,
       workload: c.workload,
       case: `${label(c)} ${c.workload}${c.params.subscribers !== undefined ? ` s=${c.params.subscribers}` : ''}${c.params.members !== undefined ? ` m=${c.params.members}` : ''}`,
-      msgsPerSec: c.summary!.msgsPerSec!,
-      p99Us: c.summary!.latencyNs!.p99! / 1000,
+      msgsPerSec: c.summary.msgsPerSec!,
+      p99Us: c.summary.latencyNs!.p99! / 1000,
     }));
   if (distinct(rows.map((r) => r.backend)).length < 2) return undefined;
   const chart = p99Scatter(
@@ -367,7 +365,7 @@ function brokersChart(results: ResultFile[], cases: CaseResult[]): ChartSpec | u
  * Every trial of the cases whose throughput depends on where the host had the cores: one point
  * per trial, coloured near or far, so the two modes a median would blend show as two clusters.
  */
-function placementChart(cases: CaseResult[]): ChartSpec | undefined {
+function placementChart(cases: OkCase[]): ChartSpec | undefined {
   const rows = cases.flatMap((c) => {
     const trials = c.trials.filter((t) => t.status === 'ok' && t.msgsPerSec !== undefined && t.msgsPerSec > 0);
     const placed = trials.map((t) => ({ value: t.msgsPerSec!, placement: placementOf(t.coreRoundTripNs) }));

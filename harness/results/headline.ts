@@ -16,7 +16,7 @@ import { formatCount, formatDuration } from '../../wire/units.js';
 import { MIN_TRIALS } from '../compare/compare.js';
 import { median } from '../metrics/stats.js';
 import { caseFlags } from './case-verdicts.js';
-import type { CaseResult, ResultFile } from './types.js';
+import { type CaseResult, isOkCase, type ResultFile } from './types.js';
 
 interface MainFigure {
   label: string;
@@ -100,9 +100,9 @@ function workloadPart(workload: string, cases: CaseResult[], trials: number): st
 
 /** The headline of one result: one line, parts per workload, or undefined when nothing finished. */
 export function scenarioHeadline(result: ResultFile): string | undefined {
-  const summarised = result.cases.filter((c) => c.status === 'ok' && c.summary);
+  const summarised = result.cases.filter(isOkCase);
   if (summarised.length === 0) return undefined;
-  const trials = Math.min(...summarised.map((c) => c.summary!.trials));
+  const trials = Math.min(...summarised.map((c) => c.summary.trials));
   const workloads = [...new Set(result.cases.map((c) => c.workload))];
   const parts = workloads
     .map((w) =>

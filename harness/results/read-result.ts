@@ -107,6 +107,54 @@ const figures = {
 const interval = z.tuple([num, num]);
 const scenarioName = z.string().regex(/^[a-z0-9-]+$/, 'must be a scenario name ([a-z0-9-]+)');
 
+/** A case's fields whatever became of it; `status` picks the rest (types.ts: OkCase, FailedCase, SkippedCase). */
+const caseHeader = {
+  id: text,
+  backend: text,
+  workload: z.enum(WORKLOAD_KINDS),
+  params: z.looseObject({
+    payload: count,
+    producers: count,
+    batch: count,
+    wait: z.enum(WAIT_STRATEGIES),
+    durability: z.enum(DURABILITIES).optional(),
+    rate: count.optional(),
+    subscribers: count.optional(),
+    members: count.optional(),
+    fault: z.enum(GROUP_FAULTS).optional(),
+  }),
+  oversubscribed: z.boolean(),
+  noHeadroom: z.boolean().optional(),
+  busyThreads: count.optional(),
+  pinned: z.boolean().optional(),
+  trials: z.array(
+    z.looseObject({
+      trial: count,
+      status: z.enum(['ok', 'failed']),
+      reason: text.optional(),
+      pinned: z.boolean().optional(),
+      pid: count.optional(),
+      queueCapacityBytes: count.optional(),
+      coreRoundTripNs: num.positive().optional(),
+      followUp: z.boolean().optional(),
+      ...figures,
+    }),
+  ),
+};
+const caseSummary = z.looseObject({
+  ...figures,
+  msgsPerSecCi95: interval.optional(),
+  p99Ci95: interval.optional(),
+  slo: z.record(z.string(), z.enum(['pass', 'fail'])).optional(),
+  schedulerBound: z.boolean().optional(),
+  trials: count,
+});
+const caseResult = z.discriminatedUnion('status', [
+  z.looseObject({ ...caseHeader, status: z.literal('ok'), summary: caseSummary }),
+  z.looseObject({ ...caseHeader, status: z.literal('failed'), reason: text, summary: caseSummary.optional() }),
+  z.looseObject({ ...caseHeader, status: z.literal('skipped'), reason: text, summary: caseSummary.optional() }),
+]);
+
 export const resultFileSchema = z.looseObject({
   schema: z.literal(RESULT_SCHEMA),
   scenario: z.looseObject({
@@ -192,53 +240,7 @@ export const resultFileSchema = z.looseObject({
   }),
   followUp: z.looseObject({ against: text, trials: count, cases: z.array(z.looseObject({ id: text, why: text, added: count })) }).optional(),
   ab: z.looseObject({ side: z.enum(['a', 'b']), build: text, other: text }).optional(),
-  cases: z.array(
-    z.looseObject({
-      id: text,
-      backend: text,
-      workload: z.enum(WORKLOAD_KINDS),
-      params: z.looseObject({
-        payload: count,
-        producers: count,
-        batch: count,
-        wait: z.enum(WAIT_STRATEGIES),
-        durability: z.enum(DURABILITIES).optional(),
-        rate: count.optional(),
-        subscribers: count.optional(),
-        members: count.optional(),
-        fault: z.enum(GROUP_FAULTS).optional(),
-      }),
-      status: z.enum(['ok', 'failed', 'skipped']),
-      reason: text.optional(),
-      oversubscribed: z.boolean(),
-      noHeadroom: z.boolean().optional(),
-      busyThreads: count.optional(),
-      pinned: z.boolean().optional(),
-      trials: z.array(
-        z.looseObject({
-          trial: count,
-          status: z.enum(['ok', 'failed']),
-          reason: text.optional(),
-          pinned: z.boolean().optional(),
-          pid: count.optional(),
-          queueCapacityBytes: count.optional(),
-          coreRoundTripNs: num.positive().optional(),
-          followUp: z.boolean().optional(),
-          ...figures,
-        }),
-      ),
-      summary: z
-        .looseObject({
-          ...figures,
-          msgsPerSecCi95: interval.optional(),
-          p99Ci95: interval.optional(),
-          slo: z.record(z.string(), z.enum(['pass', 'fail'])).optional(),
-          schedulerBound: z.boolean().optional(),
-          trials: count,
-        })
-        .optional(),
-    }),
-  ),
+  cases: z.array(caseResult),
 });
 
 export class ResultFileError extends Error {}

@@ -5,7 +5,7 @@
  */
 
 import type { CaseParams } from '../scenario/plan.js';
-import type { Scenario } from '../scenario/schema.js';
+import type { Scenario, Workload } from '../scenario/schema.js';
 
 export const RESULT_SCHEMA = 'nanomq.result/1';
 
@@ -336,13 +336,12 @@ export interface CaseSummary extends Figures {
   trials: number;
 }
 
-export interface CaseResult {
+/** What every case carries, whatever became of it. */
+interface CaseHeader {
   id: string;
   backend: string;
-  workload: string;
+  workload: Workload['kind'];
   params: CaseParams;
-  status: 'ok' | 'failed' | 'skipped';
-  reason?: string;
   oversubscribed: boolean;
   /** Busy threads equal the cores: the OS, the main thread and V8's helpers must preempt one. */
   noHeadroom?: boolean;
@@ -350,8 +349,34 @@ export interface CaseResult {
   /** Whether producer and consumer threads were pinned to cores (scenario `pin: true`). */
   pinned?: boolean;
   trials: TrialResult[];
+}
+
+/** Every trial ran and measured: the summary is there. */
+export interface OkCase extends CaseHeader {
+  status: 'ok';
+  /** Never set: declared so `c.reason` reads on any case. */
+  reason?: never;
+  summary: CaseSummary;
+}
+
+/** A trial failed (or the case could not start): the summary, if any, covers the trials that measured. */
+export interface FailedCase extends CaseHeader {
+  status: 'failed';
+  reason: string;
   summary?: CaseSummary;
 }
+
+/** Not run, or interrupted: `reason` says which; trials that ran before an interruption are kept. */
+export interface SkippedCase extends CaseHeader {
+  status: 'skipped';
+  reason: string;
+  summary?: CaseSummary;
+}
+
+/** One case of a run, keyed on what became of it (status). */
+export type CaseResult = OkCase | FailedCase | SkippedCase;
+
+export const isOkCase = (c: CaseResult): c is OkCase => c.status === 'ok';
 
 /** What `run --confirm-against` added: follow-up trials of the cases that looked worse than the baseline. */
 export interface FollowUpRecord {

@@ -252,14 +252,13 @@ export async function machineFloors(
 
 /** A case's result from the trials it ran: failed if any trial failed, summarised over all. */
 export function finishedCase(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
-  const base = caseHeader(p);
+  const base = { ...caseHeader(p), trials, ...(s.pin ? { pinned: trials.every((t) => t.pinned === true) } : {}) };
   const failedTrial = trials.find((t) => t.status === 'failed');
-  const result: CaseResult = { ...base, status: failedTrial ? 'failed' : 'ok', trials };
-  if (failedTrial) result.reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;
   const summary = summarizeTrials(trials, s.slo);
-  if (summary) result.summary = summary;
-  if (s.pin) result.pinned = trials.every((t) => t.pinned === true);
-  return result;
+  if (failedTrial) return { ...base, status: 'failed', reason: `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`, ...(summary ? { summary } : {}) };
+  // Every trial ok yet none carried a delivery count: nothing was verified, so nothing is reported as ok.
+  if (!summary) return { ...base, status: 'failed', reason: 'no trial reported what it delivered' };
+  return { ...base, status: 'ok', summary };
 }
 
 /** The warnings a run's cases earn it (other load, more busy threads than cores, a moving placement). */

@@ -10,7 +10,8 @@ const HISTOGRAM = (() => {
 })();
 
 export function synthCase(id: string, msgs: number[], p99s: number[] = msgs.map(() => 10_000)): CaseResult {
-  const [backend, workload] = id.split('/');
+  const [backend, kind] = id.split('/');
+  const workload = kind as CaseResult['workload'];
   const trials: TrialResult[] = msgs.map((m, i) => ({
     trial: i,
     status: 'ok',

@@ -53,34 +53,57 @@ export interface TrialSetup {
   signal?: AbortSignal;
 }
 
-function taskFor(
-  setup: TrialSetup,
-  role: Role,
-  index: number,
-  queue: QueueDescriptor,
-  control: Control,
-  reply: QueueDescriptor | undefined,
-  pinCpu: number | undefined,
-): { task: WorkerTask; transfer: unknown[] } {
+/** Where a worker sits in its trial: what taskFor needs beyond the setup. */
+interface WorkerPlace {
+  role: Role;
+  index: number;
+  queue: QueueDescriptor;
+  reply: QueueDescriptor | undefined;
+  control: Control;
+  /** The CPU for this thread when the scenario pins (not for a driver: its threads pin themselves). */
+  pinCpu: number | undefined;
+  /** consumer-group: the group a consumer joins and the ledger its members share. */
+  group: { name: string; ledger: SharedArrayBuffer } | undefined;
+  cores: number;
+}
+
+function taskFor(setup: TrialSetup, place: WorkerPlace): { task: WorkerTask; transfer: unknown[] } {
   const { backend, planned, scenario } = setup;
+  const { role, index, queue, reply } = place;
   const writes = role === 'producer' || role === 'pinger' || role === 'driver';
   const select = (d: QueueDescriptor, side: 'producer' | 'consumer') => (isNetworkBackend(backend) ? d : (backend.select?.(d, side, index) ?? d));
   const mine = select(queue, writes ? 'producer' : 'consumer');
   const myReply = reply ? select(reply, role === 'pinger' || role === 'driver' ? 'consumer' : 'producer') : undefined;
-  const task: WorkerTask = {
-    role,
+  const base = {
     index,
     backend: backend.id,
     queue: mine,
-    control: control.memory,
+    control: place.control.memory,
     workload: planned.workload,
     params: planned.params,
     verifyCrc: scenario.verify === 'crc',
+    ...(place.pinCpu !== undefined ? { pinCpu: place.pinCpu } : {}),
   };
-  if (myReply) task.reply = myReply;
-  if (scenario.stall && (role === 'consumer' || role === 'ponger')) task.stall = { every: scenario.stall.every, durationMs: scenario.stall.duration / 1e6 };
-  if (pinCpu !== undefined) task.pinCpu = pinCpu;
-  return { task, transfer: [...(mine.transfer ?? []), ...(myReply?.transfer ?? [])] };
+  const stall = scenario.stall ? { stall: { every: scenario.stall.every, durationMs: scenario.stall.duration / 1e6 } } : {};
+  const transfer = [...(mine.transfer ?? []), ...(myReply?.transfer ?? [])];
+  const needReply = (): QueueDescriptor => {
+    if (!myReply) throw new Error(`a ${role} needs a reply queue (ping-pong)`);
+    return myReply;
+  };
+  switch (role) {
+    case 'producer':
+      return { task: { ...base, role }, transfer };
+    case 'consumer':
+      return { task: { ...base, role, ...stall, ...(place.group ? { group: place.group.name, ledger: place.group.ledger } : {}) }, transfer };
+    case 'pinger':
+      return { task: { ...base, role, reply: needReply() }, transfer };
+    case 'ponger':
+      return { task: { ...base, role, reply: needReply(), ...stall }, transfer };
+    case 'driver': {
+      const pinning = scenario.pin ? { pinConsumer: 0, pinProducer: 1 % place.cores } : { pinConsumer: -1, pinProducer: -1 };
+      return { task: { ...base, role, ...(myReply ? { reply: myReply } : {}), ...pinning }, transfer };
+    }
+  }
 }
 
 export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
@@ -171,15 +194,16 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
     roles.forEach(([role, index], k) => {
       // With pinning, the reader goes on core 0 and writers spread over the others.
       const pinCpu = scenario.pin ? k % cores : undefined;
-      const { task, transfer } = taskFor(setup, role, index, queue, control, reply, selfDriven ? undefined : pinCpu);
-      if (role === 'consumer' && group !== undefined) {
-        task.group = group;
-        task.ledger = ledger;
-      }
-      if (selfDriven && scenario.pin) {
-        task.pinConsumer = 0;
-        task.pinProducer = 1 % cores;
-      }
+      const { task, transfer } = taskFor(setup, {
+        role,
+        index,
+        queue,
+        reply,
+        control,
+        pinCpu: selfDriven ? undefined : pinCpu,
+        group: group !== undefined && ledger !== undefined ? { name: group, ledger } : undefined,
+        cores,
+      });
       const label = `${role}#${index}`;
       const worker = new Worker(workerEntryPath(), { workerData: task, transferList: transfer as never[] });
       let reported = 0;

@@ -30,7 +30,7 @@ import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { GroupDeliveryCheck } from './group-delivery-check.js';
 import { MeasureWindow } from './measure-window.js';
-import type { WorkerReport, WorkerTask } from './protocol.js';
+import type { ConsumerTask, PingerTask, PongerTask, ProducerTask, WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
 import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
 import { baseReport, copyBytes, DRAIN_GRACE_NS, twoQueueCounters, WAKE_EARLY_NS } from './roles.js';
@@ -44,8 +44,8 @@ const SLEEP_SLICE_MS = 1;
 /** Longest single wait for credit or replies before the phase is looked at again. */
 const WAIT_SLICE_MS = 100;
 
-interface NetworkContext {
-  task: WorkerTask;
+interface NetworkContext<T extends WorkerTask = WorkerTask> {
+  task: T;
   backend: NetworkBackend;
   control: Control;
   ready: () => void;
@@ -103,21 +103,23 @@ class VisitorFailure {
 }
 
 export function runNetworkRole(ctx: NetworkContext): Promise<WorkerReport[]> {
-  switch (ctx.task.role) {
+  // Each role's loop gets a context whose task is that role's (a new object, once per worker).
+  const { task } = ctx;
+  switch (task.role) {
     case 'producer':
-      return (ctx.task.workload === 'rate' ? runRateProducer(ctx) : runProducer(ctx)).then((r) => [r]);
+      return (task.workload === 'rate' ? runRateProducer({ ...ctx, task }) : runProducer({ ...ctx, task })).then((r) => [r]);
     case 'consumer':
-      return runConsumer(ctx).then((r) => [r]);
+      return runConsumer({ ...ctx, task }).then((r) => [r]);
     case 'pinger':
-      return runPinger(ctx).then((r) => [r]);
+      return runPinger({ ...ctx, task }).then((r) => [r]);
     case 'ponger':
-      return runPonger(ctx).then((r) => [r]);
+      return runPonger({ ...ctx, task }).then((r) => [r]);
     default:
-      return Promise.reject(new Error(`role ${ctx.task.role} has no network loop`));
+      return Promise.reject(new Error(`role ${task.role} has no network loop`));
   }
 }
 
-async function runProducer({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
+async function runProducer({ task, backend, control, ready }: NetworkContext<ProducerTask>): Promise<WorkerReport> {
   const producer = await backend.producer(task.queue, task.index);
   const { batch, payload } = task.params;
   const writer = new EnvelopeWriter({ producerId: task.index, payload, verifyCrc: task.verifyCrc });
@@ -161,7 +163,7 @@ async function runProducer({ task, backend, control, ready }: NetworkContext): P
 }
 
 /** Open loop, as roles.ts's rate producer: latency from the intended send time. */
-async function runRateProducer({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
+async function runRateProducer({ task, backend, control, ready }: NetworkContext<ProducerTask>): Promise<WorkerReport> {
   const producer = await backend.producer(task.queue, task.index);
   const { batch, payload, producers } = task.params;
   const writer = new EnvelopeWriter({ producerId: task.index, payload, verifyCrc: task.verifyCrc });
@@ -247,7 +249,7 @@ async function watchUntilDone(
   }
 }
 
-async function runConsumer({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
+async function runConsumer({ task, backend, control, ready }: NetworkContext<ConsumerTask>): Promise<WorkerReport> {
   const consumer = await backend.consumer(task.queue, task.index, task.group !== undefined ? { group: task.group } : {});
   const { producers } = task.params;
   const check = task.ledger ? new GroupDeliveryCheck(task.ledger, producers, task.verifyCrc) : new DeliveryCheck(producers, task.verifyCrc);
@@ -286,9 +288,9 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext): P
 }
 
 /** Ping-pong client: a burst of `batch` requests, then every reply, then the next burst. */
-async function runPinger({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
+async function runPinger({ task, backend, control, ready }: NetworkContext<PingerTask>): Promise<WorkerReport> {
   const requests = await backend.producer(task.queue, 0);
-  const replies = await backend.consumer(task.reply!, 0, {});
+  const replies = await backend.consumer(task.reply, 0, {});
   const { batch, payload } = task.params;
   const writer = new EnvelopeWriter({ producerId: 0, payload, verifyCrc: task.verifyCrc });
   const check = new DeliveryCheck(1, task.verifyCrc);
@@ -355,9 +357,9 @@ async function runPinger({ task, backend, control, ready }: NetworkContext): Pro
 }
 
 /** Ping-pong server: echoes every request, as it came, as soon as it arrives. */
-async function runPonger({ task, backend, control, ready }: NetworkContext): Promise<WorkerReport> {
+async function runPonger({ task, backend, control, ready }: NetworkContext<PongerTask>): Promise<WorkerReport> {
   const requests = await backend.consumer(task.queue, 0, {});
-  const replies = await backend.producer(task.reply!, 0);
+  const replies = await backend.producer(task.reply, 0);
   const check = new DeliveryCheck(1, task.verifyCrc);
   const window = new MeasureWindow();
   let echoed = 0;

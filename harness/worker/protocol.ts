@@ -12,33 +12,65 @@ import type { CaseParams } from '../scenario/plan.js';
 import type { DeliveryCounts } from './delivery-check.js';
 import type { WindowScheduling } from './measure-window.js';
 
-/** `driver`: one worker that runs a self-driven backend's own threads and reports for both sides. */
-export type Role = 'producer' | 'consumer' | 'pinger' | 'ponger' | 'driver';
-
-export interface WorkerTask {
-  role: Role;
+/** What every worker is told, whatever its role. */
+interface TaskBase {
   index: number;
   backend: string;
   /** The queue this worker writes to (producer, pinger, ponger) or reads from (consumer). */
   queue: QueueDescriptor;
-  /** ping-pong only: the reply queue (pinger reads it, ponger writes it). */
-  reply?: QueueDescriptor;
   control: SharedArrayBuffer;
   workload: WorkloadKind;
-  /** consumer-group: the group this consumer joins. */
-  group?: string;
-  /** consumer-group: the shared record of what every member received (group-delivery-check.ts). */
-  ledger?: SharedArrayBuffer;
   params: CaseParams;
   verifyCrc: boolean;
   /** CPU to pin this thread to, when the scenario asks for pinning. */
   pinCpu?: number;
-  /** Consumer only: sleep `durationMs` after every `every` messages (scenario `stall`). */
-  stall?: { every: number; durationMs: number };
-  /** driver only: CPUs for the native producer and consumer threads (-1: no pinning). */
-  pinProducer?: number;
-  pinConsumer?: number;
 }
+
+/** Scenario `stall`: sleep `durationMs` after every `every` messages. */
+export interface Stall {
+  every: number;
+  durationMs: number;
+}
+
+export interface ProducerTask extends TaskBase {
+  role: 'producer';
+}
+
+export interface ConsumerTask extends TaskBase {
+  role: 'consumer';
+  /** consumer-group: the group this consumer joins. */
+  group?: string;
+  /** consumer-group: the shared record of what every member received (group-delivery-check.ts). */
+  ledger?: SharedArrayBuffer;
+  stall?: Stall;
+}
+
+/** ping-pong: writes `queue`, reads the replies from `reply`. */
+export interface PingerTask extends TaskBase {
+  role: 'pinger';
+  reply: QueueDescriptor;
+}
+
+/** ping-pong: reads `queue`, echoes into `reply`. */
+export interface PongerTask extends TaskBase {
+  role: 'ponger';
+  reply: QueueDescriptor;
+  stall?: Stall;
+}
+
+/** One worker that runs a self-driven backend's own threads and reports for both sides. */
+export interface DriverTask extends TaskBase {
+  role: 'driver';
+  /** ping-pong only. */
+  reply?: QueueDescriptor;
+  /** CPUs for the native producer and consumer threads; -1: not pinned. */
+  pinProducer: number;
+  pinConsumer: number;
+}
+
+/** What the coordinator hands a worker (its workerData), keyed on the worker's role. */
+export type WorkerTask = ProducerTask | ConsumerTask | PingerTask | PongerTask | DriverTask;
+export type Role = WorkerTask['role'];
 
 export interface WorkerReport {
   /** The side this report speaks for (a driver reports as producer + consumer, or pinger + ponger). */

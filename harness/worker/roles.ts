@@ -23,7 +23,7 @@ import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
 import { HeldClaimRehearsal } from './held-claim.js';
 import { MeasureWindow } from './measure-window.js';
-import type { WorkerReport, WorkerTask } from './protocol.js';
+import type { ConsumerTask, DriverTask, PingerTask, PongerTask, ProducerTask, Stall, WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
 import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
 import { WaitStrategy } from './wait-strategy.js';
@@ -61,25 +61,27 @@ function wordsOf(bytes: Uint8Array): Uint32Array {
   return words;
 }
 
-interface Context {
-  task: WorkerTask;
+interface Context<T extends WorkerTask = WorkerTask> {
+  task: T;
   backend: QueueBackend;
   control: Control;
   ready: () => void;
 }
 
 export function runRole(ctx: Context): WorkerReport[] {
-  switch (ctx.task.role) {
+  // Each role's loop gets a context whose task is that role's (a new object, once per worker).
+  const { task } = ctx;
+  switch (task.role) {
     case 'producer':
-      return [ctx.task.workload === 'rate' ? runRateProducer(ctx) : runProducer(ctx)];
+      return [task.workload === 'rate' ? runRateProducer({ ...ctx, task }) : runProducer({ ...ctx, task })];
     case 'consumer':
-      return [runConsumer(ctx)];
+      return [runConsumer({ ...ctx, task })];
     case 'pinger':
-      return [runPinger(ctx)];
+      return [runPinger({ ...ctx, task })];
     case 'ponger':
-      return [runPonger(ctx)];
+      return [runPonger({ ...ctx, task })];
     case 'driver':
-      return runDriver(ctx);
+      return runDriver({ ...ctx, task });
   }
 }
 
@@ -87,7 +89,7 @@ export function runRole(ctx: Context): WorkerReport[] {
  * A self-driven backend (native-threads) runs both sides on its own threads; this worker starts
  * them, blocks until they finish, and turns what they measured into the usual two reports.
  */
-function runDriver({ task, backend, ready }: Context): WorkerReport[] {
+function runDriver({ task, backend, ready }: Context<DriverTask>): WorkerReport[] {
   if (!isSelfDriven(backend)) throw new Error(`${backend.id} is not self-driven`);
   const pingPong = task.workload === 'ping-pong';
   ready();
@@ -98,8 +100,8 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
     pingPong,
     payload: task.params.payload,
     batch: task.params.batch,
-    pinProducer: task.pinProducer ?? -1,
-    pinConsumer: task.pinConsumer ?? -1,
+    pinProducer: task.pinProducer,
+    pinConsumer: task.pinConsumer,
   });
   const latency = createHistogram(true);
   const buckets = r.latencyBuckets;
@@ -119,7 +121,7 @@ function runDriver({ task, backend, ready }: Context): WorkerReport[] {
       backendCounters: {},
       heapUsedBytes: heap,
     };
-    if (task.pinProducer !== undefined && task.pinProducer >= 0) report.pinned = s.pinned;
+    if (task.pinProducer >= 0) report.pinned = s.pinned;
     if (s.pinError) report.pinError = s.pinError;
     return report;
   };
@@ -162,7 +164,7 @@ export function baseReport(task: WorkerTask, window: MeasureWindow, wait: WaitCo
   };
 }
 
-function runProducer({ task, backend, control, ready }: Context): WorkerReport {
+function runProducer({ task, backend, control, ready }: Context<ProducerTask>): WorkerReport {
   const producer = backend.producer(task.queue, task.index);
   const { batch, payload } = task.params;
   const writer = new EnvelopeWriter({ producerId: task.index, payload, verifyCrc: task.verifyCrc });
@@ -213,7 +215,7 @@ function runProducer({ task, backend, control, ready }: Context): WorkerReport {
  * either side shows up as latency of every message that was due during it (no coordinated
  * omission). The producer never skips ahead: it sends late messages as fast as the queue takes.
  */
-function runRateProducer({ task, backend, control, ready }: Context): WorkerReport {
+function runRateProducer({ task, backend, control, ready }: Context<ProducerTask>): WorkerReport {
   const producer = backend.producer(task.queue, task.index);
   const { batch, payload, producers } = task.params;
   const rate = task.params.rate!;
@@ -289,7 +291,7 @@ interface DrainLoop {
   max: number;
   /** Messages this side has handled so far. */
   count: () => number;
-  stall: WorkerTask['stall'];
+  stall: Stall | undefined;
 }
 
 /** Drains until STOP, then until every message producers reported is in (or the grace runs out). */
@@ -324,7 +326,7 @@ function drainLoop({ consumer, visit, control, window, wait, check, producers, m
   }
 }
 
-function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
+function runConsumer({ task, backend, control, ready }: Context<ConsumerTask>): WorkerReport {
   const consumer = backend.consumer(task.queue, task.index);
   const { producers } = task.params;
   const check = new DeliveryCheck(producers, task.verifyCrc);
@@ -353,9 +355,9 @@ function runConsumer({ task, backend, control, ready }: Context): WorkerReport {
 }
 
 /** Ping-pong client: sends a burst of `batch` (usually 1), waits for every reply, records round trips. */
-function runPinger({ task, backend, control, ready }: Context): WorkerReport {
+function runPinger({ task, backend, control, ready }: Context<PingerTask>): WorkerReport {
   const requests = backend.producer(task.queue, 0);
-  const replies = backend.consumer(task.reply!, 0);
+  const replies = backend.consumer(task.reply, 0);
   const { batch, payload } = task.params;
   const writer = new EnvelopeWriter({ producerId: 0, payload, verifyCrc: task.verifyCrc });
   const check = new DeliveryCheck(1, task.verifyCrc);
@@ -405,9 +407,9 @@ function runPinger({ task, backend, control, ready }: Context): WorkerReport {
 }
 
 /** Ping-pong server: echoes every request, as it came, onto the reply queue. */
-function runPonger({ task, backend, control, ready }: Context): WorkerReport {
+function runPonger({ task, backend, control, ready }: Context<PongerTask>): WorkerReport {
   const requests = backend.consumer(task.queue, 0);
-  const replies = backend.producer(task.reply!, 0);
+  const replies = backend.producer(task.reply, 0);
   const check = new DeliveryCheck(1, task.verifyCrc);
   const wait = new WaitStrategy(task.params.wait);
   const sleepSpace = (ms: number) => replies.awaitSpace(ms);

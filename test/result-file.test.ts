@@ -131,6 +131,7 @@ describe('reading result files', () => {
     expect(parseResultFile(JSON.stringify(good), 'ok.json').cases[0].status).toBe('ok');
     const { summary: _dropped, ...unsummarised } = good.cases[0];
     expect(() => parseResultFile(JSON.stringify({ ...good, cases: [unsummarised] }), 'a.json')).toThrow(/a.json: cases.0.summary/);
+    expect(() => parseResultFile(JSON.stringify({ ...good, cases: [{ ...good.cases[0], reason: 'but why' }] }), 'r.json')).toThrow(/r.json: cases.0.reason/);
     const failed = { ...unsummarised, status: 'failed' };
     expect(() => parseResultFile(JSON.stringify({ ...good, cases: [failed] }), 'b.json')).toThrow(/b.json: cases.0.reason/);
     expect(parseResultFile(JSON.stringify({ ...good, cases: [{ ...failed, reason: 'trial 1: lost 3' }] }), 'c.json').cases[0].reason).toBe('trial 1: lost 3');

@@ -323,7 +323,7 @@ export function fromNoiseRun(n: NoiseRun): ResultFile {
       };
       // compare reads the trials, never the summary: an ok case's summary says only how many there are.
       if (c.status === 'ok') return { ...header, status: 'ok', summary: { trials: c.trials.length } };
-      return { ...header, status: c.status, reason: 'as recorded in the noise run' };
+      return { ...header, status: c.status, reason: `${c.status} in noise run ${n.file} (noise runs keep no reason)` };
     }),
   };
 }

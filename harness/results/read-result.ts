@@ -150,7 +150,7 @@ const caseSummary = z.looseObject({
   trials: count,
 });
 const caseResult = z.discriminatedUnion('status', [
-  z.looseObject({ ...caseHeader, status: z.literal('ok'), summary: caseSummary }),
+  z.looseObject({ ...caseHeader, status: z.literal('ok'), reason: z.never().optional(), summary: caseSummary }),
   z.looseObject({ ...caseHeader, status: z.literal('failed'), reason: text, summary: caseSummary.optional() }),
   z.looseObject({ ...caseHeader, status: z.literal('skipped'), reason: text, summary: caseSummary.optional() }),
 ]);

@@ -13,7 +13,7 @@ import { measureNetworkFloor } from '../calibration/network-floor.js';
 import { OTHER_LOAD_LIMIT_PCT } from '../results/method.js';
 import type { CaseResult, Environment, ResultFile, ServerRecord, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
-import { type PlannedCase, planCases } from '../scenario/plan.js';
+import { type PlannedCase, planCases, withBackends } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 import { runTrialInChild } from './fork.js';
 import { summarizeTrials } from './summary.js';
@@ -47,14 +47,7 @@ export async function runScenario(scenario: Scenario, file: string | undefined, 
   // A suite's scenarios share the machine's description, but each has its own start: a second
   // scenario's file must not claim the whole suite's time as its own.
   const environment = options.environment ? { ...options.environment, startedAt: new Date().toISOString() } : captureEnvironment();
-  const effective: Scenario = {
-    ...scenario,
-    trials: options.trials ?? scenario.trials,
-    matrix: {
-      ...scenario.matrix,
-      backend: options.backends ? scenario.matrix.backend.filter((b) => options.backends!.includes(b)) : scenario.matrix.backend,
-    },
-  };
+  const effective: Scenario = { ...withBackends(scenario, options.backends), trials: options.trials ?? scenario.trials };
   const planned = planCases(effective, findBackend).filter((p) => !options.caseIds || options.caseIds.includes(p.id));
   options.events?.planned?.(planned, effective);
   const { floors, warnings: floorWarnings } = await machineFloors(planned, options.signal, {
@@ -252,13 +245,18 @@ export async function machineFloors(
 
 /** A case's result from the trials it ran: failed if any trial failed, summarised over all. */
 export function finishedCase(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
-  const base = { ...caseHeader(p), trials, ...(s.pin ? { pinned: trials.every((t) => t.pinned === true) } : {}) };
+  // The keys in the order the file has always had them: header, status, trials, reason, summary, pinned.
+  const pinned = s.pin ? { pinned: trials.every((t) => t.pinned === true) } : {};
   const failedTrial = trials.find((t) => t.status === 'failed');
   const summary = summarizeTrials(trials, s.slo);
-  if (failedTrial) return { ...base, status: 'failed', reason: `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`, ...(summary ? { summary } : {}) };
-  // Every trial ok yet none carried a delivery count: nothing was verified, so nothing is reported as ok.
-  if (!summary) return { ...base, status: 'failed', reason: 'no trial reported what it delivered' };
-  return { ...base, status: 'ok', summary };
+  if (failedTrial) {
+    const reason = `trial ${failedTrial.trial + 1}: ${failedTrial.reason}`;
+    return { ...caseHeader(p), status: 'failed', trials, reason, ...(summary ? { summary } : {}), ...pinned };
+  }
+  // Every trial ok yet none carried a delivery count (figures.ts always sets one): nothing was
+  // verified, so the case is not reported as ok.
+  if (!summary) return { ...caseHeader(p), status: 'failed', trials, reason: 'no trial reported what it delivered', ...pinned };
+  return { ...caseHeader(p), status: 'ok', trials, summary, ...pinned };
 }
 
 /** The warnings a run's cases earn it (other load, more busy threads than cores, a moving placement). */

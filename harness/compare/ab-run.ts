@@ -25,7 +25,7 @@ import { RESULT_SCHEMA } from '../results/types.js';
 import { runTrialInChild } from '../run/fork.js';
 import { caseHeader, finishedCase, machineFloors, type RunEvents, runWarnings } from '../run/runner.js';
 import type { TrialSetup } from '../run/trial.js';
-import { type PlannedCase, planCases } from '../scenario/plan.js';
+import { type PlannedCase, planCases, withBackends } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 
 /**
@@ -75,19 +75,15 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
   // servers: are for network backends, which ab does not run; their tokens are secrets.
   const { servers: _unused, ...withoutServers } = scenario;
   const effective: Scenario = {
-    ...withoutServers,
+    ...withBackends(withoutServers, options.backends),
     trials: options.trials,
     // Every trial a process of its own build: that is what makes the two sides two builds.
     fork: 'process',
     order: 'rounds',
-    matrix: {
-      ...scenario.matrix,
-      backend: options.backends ? scenario.matrix.backend.filter((b) => options.backends!.includes(b)) : scenario.matrix.backend,
-    },
   };
   const planned = planCases(effective, findBackend);
   options.events?.planned?.(planned, effective);
-  const runnable = planned.map((p) => p.skip ?? (isNetworkBackend(findBackend(p.backend)!) ? AB_NETWORK_SKIP : undefined));
+  const runnable = planned.map(abSkip);
   // The floors a run records beside rate and durable cases, once, for both files (ab runs no network case).
   const { floors, warnings: floorWarnings } = await machineFloors(
     planned.filter((_, index) => runnable[index] === undefined),
@@ -150,6 +146,10 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
 
 /** The cases an A/B of this scenario would run (for the up-front checks). */
 export function abCases(scenario: Scenario, backends: readonly string[] | undefined): PlannedCase[] {
-  const matrix = { ...scenario.matrix, backend: backends ? scenario.matrix.backend.filter((b) => backends.includes(b)) : scenario.matrix.backend };
-  return planCases({ ...scenario, matrix }, findBackend).filter((p) => !p.skip && !isNetworkBackend(findBackend(p.backend)!));
+  return planCases(withBackends(scenario, backends), findBackend).filter((p) => abSkip(p) === undefined);
+}
+
+/** Why ab leaves a case out (the plan's own skip, or a network backend), or undefined when it runs it. */
+function abSkip(p: PlannedCase): string | undefined {
+  return p.skip ?? (isNetworkBackend(findBackend(p.backend)!) ? AB_NETWORK_SKIP : undefined);
 }

@@ -148,12 +148,17 @@ export function worseDirection(metric: MetricComparison['metric'], ratio: number
   return metric === 'msgsPerSec' ? ratio < 1 : ratio > 1;
 }
 
+/** How compareResults was asked to compare: the smallest change that counts, and whether to compute intervals. */
+interface CompareSettings {
+  thresholdPct: number;
+  intervals: boolean;
+}
+
 function compareMetric(
   metric: MetricComparison['metric'],
   base: PlacedValue[],
   cand: PlacedValue[],
-  thresholdPct: number,
-  intervals: boolean,
+  { thresholdPct, intervals }: CompareSettings,
 ): MetricComparison | undefined {
   // A ratio needs positive, finite figures on both sides: a zero or negative one (a broken or
   // hand-edited file) would print Infinity [NaN–NaN] and decide nothing.
@@ -338,7 +343,7 @@ export function compareResults(
   thresholdPct = DEFAULT_THRESHOLD_PCT,
   options: { intervals?: boolean } = {},
 ): Comparison {
-  const intervals = options.intervals ?? true;
+  const settings: CompareSettings = { thresholdPct, intervals: options.intervals ?? true };
   const baseCases = new Map(baseline.cases.map((c) => [c.id, c]));
   const candCases = new Map(candidate.cases.map((c) => [c.id, c]));
   const cases: CaseComparison[] = [];
@@ -371,15 +376,13 @@ export function compareResults(
         'msgsPerSec',
         trialValues(base, (t) => t.msgsPerSec),
         trialValues(cand, (t) => t.msgsPerSec),
-        thresholdPct,
-        intervals,
+        settings,
       ),
       compareMetric(
         'p99',
         trialValues(base, (t) => t.latencyNs?.p99),
         trialValues(cand, (t) => t.latencyNs?.p99),
-        thresholdPct,
-        intervals,
+        settings,
       ),
     ].filter((m): m is MetricComparison => m !== undefined);
     cases.push({ id, metrics });

@@ -197,15 +197,18 @@ function latencyVsRateChart(cases: OkCase[]): ChartSpec | undefined {
  * One point per case, p99 on a log axis against `x`: the shape both "what did this tail cost or
  * come from" charts share.
  */
-function p99Scatter(
-  id: string,
-  title: string,
-  caption: string,
-  rows: Record<string, unknown>[],
-  x: { field: string; title: string; format: string },
-  color: string,
-  shape: string,
-): ChartSpec {
+interface P99Scatter {
+  id: string;
+  title: string;
+  caption: string;
+  rows: Record<string, unknown>[];
+  x: { field: string; title: string; format: string };
+  /** The row fields points are coloured and shaped by. */
+  color: string;
+  shape: string;
+}
+
+function p99Scatter({ id, title, caption, rows, x, color, shape }: P99Scatter): ChartSpec {
   return {
     id,
     title,
@@ -236,15 +239,16 @@ function cpuVsLatencyChart(cases: OkCase[]): ChartSpec | undefined {
       p99Us: c.summary.latencyNs!.p99! / 1000,
     }));
   if (distinct(rows.map((r) => r.wait)).length < 2) return undefined;
-  return p99Scatter(
-    'cpu-vs-p99',
-    'Consumer CPU against p99, by wait strategy',
-    'Each point is a case (rate and ping-pong workloads). A spinning consumer holds a core at ~100% for the lowest latency; parking and blocking save CPU and pay the wake-up. CPU from /proc/thread-self/schedstat over the window, in % of one core.',
+  return p99Scatter({
+    id: 'cpu-vs-p99',
+    title: 'Consumer CPU against p99, by wait strategy',
+    caption:
+      'Each point is a case (rate and ping-pong workloads). A spinning consumer holds a core at ~100% for the lowest latency; parking and blocking save CPU and pay the wake-up. CPU from /proc/thread-self/schedstat over the window, in % of one core.',
     rows,
-    { field: 'cpu', title: 'consumer CPU (% of one core)', format: '.1f' },
-    'wait',
-    'backend',
-  );
+    x: { field: 'cpu', title: 'consumer CPU (% of one core)', format: '.1f' },
+    color: 'wait',
+    shape: 'backend',
+  });
 }
 
 /**
@@ -268,15 +272,15 @@ function p99VsRunDelayChart(cases: OkCase[]): ChartSpec | undefined {
     ];
   });
   if (rows.length < 2) return undefined;
-  return p99Scatter(
-    'p99-vs-run-delay',
-    'p99 against run delay, by backend and wait strategy',
-    `Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at ${SCHEDULER_BOUND_PCT}% and above a missed latency SLO is flagged SCHEDULER-BOUND.`,
+  return p99Scatter({
+    id: 'p99-vs-run-delay',
+    title: 'p99 against run delay, by backend and wait strategy',
+    caption: `Each point is a case. Run delay: the share of the window the worst measured thread spent runnable but waiting for a CPU (/proc/thread-self/schedstat). Tails that climb with run delay were made by the scheduler, not the queue; at ${SCHEDULER_BOUND_PCT}% and above a missed latency SLO is flagged SCHEDULER-BOUND.`,
     rows,
-    { field: 'runDelayPct', title: 'worst thread run delay (% of window)', format: '.2f' },
-    'backend',
-    'wait',
-  );
+    x: { field: 'runDelayPct', title: 'worst thread run delay (% of window)', format: '.2f' },
+    color: 'backend',
+    shape: 'wait',
+  });
 }
 
 /** Throughput as producers grow, one line per backend and wait strategy (needs two counts). */
@@ -347,15 +351,16 @@ function brokersChart(results: ResultFile[], cases: OkCase[]): ChartSpec | undef
       p99Us: c.summary.latencyNs!.p99! / 1000,
     }));
   if (distinct(rows.map((r) => r.backend)).length < 2) return undefined;
-  const chart = p99Scatter(
-    'brokers-throughput-vs-p99',
-    'Brokers: throughput against p99',
-    "Each point is a case (median over trials) of a backend with a server, and of postMessage between two threads for reference: further right is more messages per second, lower is a shorter tail. Closed-loop workloads (throughput, fan-out, groups) trade latency for throughput, so compare a workload with itself; rate points are at the offered rate, with latency from the intended send time. A server's CPU and memory are in the table beside the clients'.",
+  const chart = p99Scatter({
+    id: 'brokers-throughput-vs-p99',
+    title: 'Brokers: throughput against p99',
+    caption:
+      "Each point is a case (median over trials) of a backend with a server, and of postMessage between two threads for reference: further right is more messages per second, lower is a shorter tail. Closed-loop workloads (throughput, fan-out, groups) trade latency for throughput, so compare a workload with itself; rate points are at the offered rate, with latency from the intended send time. A server's CPU and memory are in the table beside the clients'.",
     rows,
-    { field: 'msgsPerSec', title: 'messages per second', format: '~s' },
-    'backend',
-    'workload',
-  );
+    x: { field: 'msgsPerSec', title: 'messages per second', format: '~s' },
+    color: 'backend',
+    shape: 'workload',
+  });
   const encoding = (chart.spec as { encoding: { x: Record<string, unknown> } }).encoding;
   encoding.x = { ...encoding.x, scale: { type: 'log' }, axis: { format: '~s' } };
   return chart;

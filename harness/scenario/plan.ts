@@ -47,6 +47,12 @@ export function caseId(backend: string, workload: string, p: CaseParams): string
   return `${backend}/${workload}/payload=${p.payload}/producers=${p.producers}${readers}/batch=${p.batch}/wait=${p.wait}${durability}${rate}${fault}`;
 }
 
+/** The scenario with its backend axis cut to `backends` (CLI --backend), in the scenario's order; unchanged without. */
+export function withBackends(scenario: Scenario, backends: readonly string[] | undefined): Scenario {
+  if (!backends) return scenario;
+  return { ...scenario, matrix: { ...scenario.matrix, backend: scenario.matrix.backend.filter((b) => backends.includes(b)) } };
+}
+
 export function planCases(scenario: Scenario, lookup: (id: string) => AnyBackend | undefined, cores = availableParallelism()): PlannedCase[] {
   const cases: PlannedCase[] = [];
   const m = scenario.matrix;

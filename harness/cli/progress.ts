@@ -5,8 +5,8 @@
 import cliProgress from 'cli-progress';
 import { formatCount } from '../../wire/units.js';
 import type { CaseResult } from '../results/types.js';
+import type { RunEvents } from '../run/case-runner.js';
 import { formatEta, trialSeconds } from '../run/estimate.js';
-import type { RunEvents } from '../run/runner.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 

@@ -22,9 +22,11 @@ import { findBackend, isNetworkBackend } from '../../implementations/registry.js
 import { gitCommit } from '../calibration/environment.js';
 import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
+import { caseHeader, finishedCase, runWarnings } from '../run/case-result.js';
+import type { RunEvents } from '../run/case-runner.js';
 import { runTrialInChild } from '../run/fork.js';
-import { caseHeader, finishedCase, machineFloors, type RunEvents, runWarnings } from '../run/runner.js';
-import type { TrialSetup } from '../run/trial.js';
+import { machineFloors } from '../run/machine-floors.js';
+import type { TrialSetup } from '../run/trial-setup.js';
 import { type PlannedCase, planCases, withBackends } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
 

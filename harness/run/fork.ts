@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../../implementations/package-root.js';
 import type { TrialResult } from '../results/types.js';
-import type { TrialSetup } from './trial.js';
+import type { TrialSetup } from './trial-setup.js';
 
 /**
  * The shape and meaning of a trial request. `nanomq ab` hands one build's request to another

@@ -5,37 +5,21 @@
  * subscriber is sent only what is durable. Kills mid-publish are scripts/broker-crash-test.mjs.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BrokerClient, readMessage } from '../broker/client.js';
+import { describe, expect, it } from 'vitest';
+import { readMessage } from '../broker/client.js';
 import { LogStorage } from '../broker/log-storage.js';
-import { Broker } from '../broker/server.js';
+import type { Broker } from '../broker/server.js';
 import { nodeFiles, type OpenMode } from '../wal/files.js';
 import { LogLockedError } from '../wal/lock.js';
 import { DURABILITY_POLICIES, type DurabilityPolicy } from '../wal/log.js';
-import { until } from './support/broker-peers.js';
-import { tempDir } from './support/cli.js';
+import { brokerFixture, until } from './support/broker-peers.js';
 
-const dirs: string[] = [];
-const brokers: Broker[] = [];
-const clients: BrokerClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const b of brokers.splice(0)) await b.close(200);
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const { startBroker, stopBroker, client, tempDir: logDir } = brokerFixture();
 
-async function start(dir: string, durability: DurabilityPolicy): Promise<Broker> {
-  const broker = await Broker.start({ storage: new LogStorage(dir, { durability }) });
-  brokers.push(broker);
-  return broker;
-}
-async function client(broker: Broker): Promise<BrokerClient> {
-  const c = await BrokerClient.connect(broker.url);
-  clients.push(c);
-  return c;
+function start(dir: string, durability: DurabilityPolicy): Promise<Broker> {
+  return startBroker({ storage: new LogStorage(dir, { durability }) });
 }
 /** The real file system, counting segment opens and tracking readers' descriptors (segments opened 'r') still open. */
 function tracedFiles() {
@@ -67,8 +51,7 @@ function id(n: number): Uint8Array {
 
 describe.each(DURABILITY_POLICIES.map((p) => [p] as const))('broker --log, durability %s', (durability) => {
   it('a restarted broker resumes a consumer group at its committed offset, with every acknowledged message', async () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     let broker = await start(dir, durability);
     const seen = new Map<number, number>();
     const handler = (bytes: Uint8Array, offset: number, length: number) => {
@@ -85,8 +68,7 @@ describe.each(DURABILITY_POLICIES.map((p) => [p] as const))('broker --log, durab
     await new Promise((r) => setTimeout(r, 250));
     member.destroy();
     await publisher.send(Array.from({ length: 500 }, (_, i) => id(1000 + i)));
-    await broker.close(200);
-    brokers.length = 0;
+    await stopBroker(broker);
 
     broker = await start(dir, durability);
     const again = await client(broker);
@@ -100,8 +82,7 @@ describe.each(DURABILITY_POLICIES.map((p) => [p] as const))('broker --log, durab
 
 describe('broker --log', () => {
   it('refuses a second broker on the same directory, naming the holder', () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     const first = new LogStorage(dir, { durability: 'none' });
     first.topic('a');
     expect(() => new LogStorage(dir, { durability: 'none' })).toThrow(LogLockedError);
@@ -119,11 +100,9 @@ describe('broker --log', () => {
   });
 
   it('with group commit, a batch is acknowledged and delivered only after the fdatasync that covers it', async () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     const storage = new LogStorage(dir, { durability: 'batch', groupCommit: { maxDelayUs: 50_000, maxMessages: 1e9 } });
-    const broker = await Broker.start({ storage });
-    brokers.push(broker);
+    const broker = await startBroker({ storage });
     const log = storage.topic('t');
     let delivered = 0;
     await (await client(broker)).subscribe('t', {}, () => delivered++);
@@ -141,8 +120,7 @@ describe('broker --log', () => {
 
 describe('broker --log, a restart with a backlog', () => {
   it('keeps the backlog on disk and reads it as the group takes it: memory holds none of it, every message arrives once, in order', async () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     let broker = await start(dir, 'none');
     const got: number[] = [];
     const handler = (bytes: Uint8Array, offset: number, length: number) => {
@@ -167,12 +145,10 @@ describe('broker --log, a restart with a backlog', () => {
       const publisher = await (await client(broker)).openPublisher('orders');
       for (let batch = 0; batch < 12; batch++) await publisher.send(Array.from({ length: 256 }, (_, i) => kib(1 + p * PER + batch * 256 + i)));
     }
-    await broker.close(200);
-    brokers.length = 0;
+    await stopBroker(broker);
 
     const storage = new LogStorage(dir, { durability: 'none' });
-    broker = await Broker.start({ storage });
-    brokers.push(broker);
+    broker = await startBroker({ storage });
     // Before: the whole backlog was read into memory at start (9 MiB here).
     expect(storage.topic('orders').retainedBytes, 'bytes of the backlog in memory after the restart').toBe(0);
     const again = await client(broker);
@@ -193,8 +169,7 @@ describe('broker --log, a restart with a backlog', () => {
 
 describe('broker --log, a restart with a backlog two groups drain by turns', () => {
   it('reads each group on sequentially (no rescan of the segment at every turn), every message to each, in order', async () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     let broker = await start(dir, 'none');
     const got = { a: [] as number[], b: [] as number[] };
     const handler = (into: number[]) => (bytes: Uint8Array, offset: number, length: number) => {
@@ -211,14 +186,12 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
     const publisher = await (await client(broker)).openPublisher('orders');
     // 400 small batches: a rescan from the segment start at every turn would read them ~400 times.
     for (let batch = 0; batch < 400; batch++) await publisher.send(Array.from({ length: 8 }, (_, i) => id(1 + batch * 8 + i)));
-    await broker.close(200);
-    brokers.length = 0;
+    await stopBroker(broker);
 
     // Count the opens of log segments (each reader opens its segment once), and which readers'
     // descriptors are still open: none once the backlog is drained.
     const traced = tracedFiles();
-    broker = await Broker.start({ storage: new LogStorage(dir, { durability: 'none', files: traced.files }) });
-    brokers.push(broker);
+    broker = await startBroker({ storage: new LogStorage(dir, { durability: 'none', files: traced.files }) });
     const { readerFds } = traced;
     const opensAtStart = traced.segmentOpens;
     const again = await client(broker);
@@ -237,8 +210,7 @@ describe('broker --log, a restart with a backlog two groups drain by turns', () 
 
 describe('broker --log, backlog readers', () => {
   it('never loses a reader open: two groups that read the same batches in turn, then the backlog trimmed away', async () => {
-    const dir = tempDir('broker-log');
-    dirs.push(dir);
+    const dir = logDir('broker-log');
     const broker = await start(dir, 'none');
     let got = 0;
     const member = await client(broker);
@@ -249,8 +221,7 @@ describe('broker --log, backlog readers', () => {
     await new Promise((r) => setTimeout(r, 250));
     member.destroy();
     for (let batch = 0; batch < 3; batch++) await publisher.send(Array.from({ length: 8 }, (_, i) => id(1 + batch * 8 + i)));
-    await broker.close(200);
-    brokers.length = 0;
+    await stopBroker(broker);
 
     const { files, readerFds } = tracedFiles();
     const storage = new LogStorage(dir, { durability: 'none', files });

@@ -156,8 +156,9 @@ export function brokerFixture() {
       sockets.push(socket);
       return socket;
     },
-    tempDir(): string {
-      const d = newTempDir('broker-test');
+    /** A fresh directory, removed after the test; `purpose` names it (tempDir in cli.ts). */
+    tempDir(purpose = 'broker-test'): string {
+      const d = newTempDir(purpose);
       dirs.push(d);
       return d;
     },

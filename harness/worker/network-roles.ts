@@ -20,11 +20,13 @@
  */
 import type { MessageVisitor, WaitOutcome } from '../../implementations/contract.js';
 import type { NetworkBackend } from '../../implementations/network-contract.js';
+import { WakeUp } from '../../implementations/shared/network/wake-up.js';
 import { HEADER_BYTES } from '../../wire/envelope.js';
 import { clockCell, nowNs, tickClock } from '../metrics/clock.js';
 import { createHistogram, encodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import type { WaitCounters } from '../results/types.js';
+import { AfterStop, DRAIN_GRACE_NS } from './after-stop.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
@@ -33,7 +35,7 @@ import { MeasureWindow } from './measure-window.js';
 import type { ConsumerTask, PingerTask, PongerTask, ProducerTask, WorkerReport, WorkerTask } from './protocol.js';
 import { addRateFigures, RateSchedule } from './rate-schedule.js';
 import { IN_FLIGHT_AT_STOP, RECEIVED, receiveVisitor, roundTripVisitor } from './receive-visitor.js';
-import { baseReport, copyBytes, DRAIN_GRACE_NS, twoQueueCounters, WAKE_EARLY_NS } from './roles.js';
+import { baseReport, copyBytes, twoQueueCounters, WAKE_EARLY_NS } from './roles.js';
 
 /** Batches a producer sends between turns of the event loop while it has credit. */
 export const YIELD_EVERY = 64;
@@ -231,19 +233,16 @@ async function watchUntilDone(
   producers: number,
   failure: VisitorFailure,
 ): Promise<void> {
-  let lastProgress = 0;
+  const afterStop = new AfterStop(control, producers);
   let lastCount = -1;
   for (;;) {
     failure.rethrow();
     window.observe(control.phase(), received());
     if (window.stopped) {
-      const now = nowNs();
-      if (received() !== lastCount) {
-        lastCount = received();
-        lastProgress = now;
-      }
-      if (control.producersDone() === producers && unique() >= control.totalSent(producers)) return;
-      if (now - lastProgress > DRAIN_GRACE_NS) return;
+      const count = received();
+      const progressed = count !== lastCount;
+      lastCount = count;
+      if (afterStop.done(progressed, unique())) return;
     }
     await sleepMs(WATCH_MS);
   }
@@ -299,15 +298,13 @@ async function runPinger({ task, backend, control, ready }: NetworkContext<Pinge
   const window = new MeasureWindow(() => roundTrip.reset());
   const length = HEADER_BYTES + payload;
   let seq = 0;
-  let wake: (() => void) | null = null;
+  // Woken by the last reply of the burst, or by the slice's timer: counted as the synchronous
+  // pinger counts its waits for replies.
+  const replied = new WakeUp();
   const { visit: recordReply, tally } = roundTripVisitor(check, window, roundTrip);
   const visit: MessageVisitor = (bytes, offset, len) => {
     recordReply(bytes, offset, len);
-    if (tally[RECEIVED] >= seq && wake !== null) {
-      const w = wake;
-      wake = null;
-      w();
-    }
+    if (tally[RECEIVED] >= seq) replied.wake();
   };
   const failure = new VisitorFailure();
   await replies.start(visit, failure.record);
@@ -330,16 +327,7 @@ async function runPinger({ task, backend, control, ready }: NetworkContext<Pinge
     seq += n;
     const waitedSince = nowNs();
     while (tally[RECEIVED] < seq) {
-      // Counted as the synchronous pinger counts its waits for replies: woken by the last reply of
-      // the burst, or by the slice's timer.
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await new Promise<WaitOutcome>((resolve) => {
-        wake = () => resolve('woken');
-        timer = setTimeout(() => resolve('timed-out'), WAIT_SLICE_MS);
-      });
-      clearTimeout(timer);
-      wake = null;
-      waits.record(outcome);
+      waits.record(await replied.wait(WAIT_SLICE_MS));
       failure.rethrow();
       if (tally[RECEIVED] < seq && control.phase() >= Phase.STOP && nowNs() - waitedSince > DRAIN_GRACE_NS) break;
     }

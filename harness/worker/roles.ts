@@ -18,6 +18,7 @@ import { createHistogram, encodeHistogram, type Histogram } from '../metrics/his
 import { bucketValue } from '../metrics/log-buckets.js';
 import { SLEEP_FROM_NS, TIMESTAMP_EVERY } from '../results/method.js';
 import type { WaitCounters } from '../results/types.js';
+import { AfterStop, DRAIN_GRACE_NS } from './after-stop.js';
 import { type Control, Phase } from './control.js';
 import { DeliveryCheck } from './delivery-check.js';
 import { EnvelopeWriter, STAMP_ALL, STAMP_FIRST, STAMP_INTENDED, STAMP_NONE } from './envelope-writer.js';
@@ -32,8 +33,6 @@ import { WaitStrategy } from './wait-strategy.js';
 export const DRAIN_MAX = 1024;
 /** How early it asks to wake: the sleep's own lateness, measured ~50–100 µs on these machines. */
 export const WAKE_EARLY_NS = 110_000;
-/** After STOP, how long a consumer waits without progress for messages still in flight. */
-export const DRAIN_GRACE_NS = 2e9;
 
 /**
  * Copies a record between buffers. Short aligned records go word by word: `set(subarray(…))`
@@ -299,7 +298,7 @@ function drainLoop({ consumer, visit, control, window, wait, check, producers, m
   const sleep = (ms: number) => consumer.awaitData(ms);
   const pause = new Int32Array(new SharedArrayBuffer(4));
   let nextStall = stall ? stall.every : Infinity;
-  let lastProgress = 0;
+  const afterStop = new AfterStop(control, producers);
   let emptied = false;
   for (;;) {
     const n = consumer.drain(max, visit);
@@ -309,12 +308,7 @@ function drainLoop({ consumer, visit, control, window, wait, check, producers, m
     }
     window.observe(control.phase(), count());
     if (n > 0) wait.progressed();
-    if (window.stopped) {
-      const now = nowNs();
-      if (n > 0 || lastProgress === 0) lastProgress = now;
-      if (control.producersDone() === producers && check.unique >= control.totalSent(producers)) return;
-      if (now - lastProgress > DRAIN_GRACE_NS) return;
-    }
+    if (window.stopped && afterStop.done(n > 0, check.unique)) return;
     if (n === 0) {
       // Once: a producer that found the queue full holds back until this (Control.awaitEmptied).
       if (!emptied) {

@@ -8,6 +8,7 @@ import { seededRandom } from '../harness/metrics/stats.js';
 import type { Consumer, Producer, QueueBackend } from '../implementations/contract.js';
 import { backends } from '../implementations/registry.js';
 import { decode, EnvelopeError, encode, HEADER_BYTES, MAX_ENVELOPE_BYTES, MAX_PAYLOAD_BYTES } from '../wire/envelope.js';
+import type { ContractWorkerData } from './support/worker-data.js';
 import { workerAnswer } from './support/workers.js';
 
 const CAPACITY = 256 * 1024;
@@ -17,11 +18,11 @@ const CAPACITY = 256 * 1024;
  * deadline: a backend that deadlocks fails here instead of hanging the runner.
  */
 function inWorker<T>(job: string, backendId: string, deadlineMs = 20_000): Promise<T> {
-  return workerAnswer<T>(
-    new URL('./support/contract-worker.mjs', import.meta.url),
-    { job, backendId },
-    { what: `${job} on ${backendId}`, deadlineMs, terminateOnAnswer: true },
-  );
+  return workerAnswer<T>(new URL('./support/contract-worker.mjs', import.meta.url), { job, backendId } satisfies ContractWorkerData, {
+    what: `${job} on ${backendId}`,
+    deadlineMs,
+    terminateOnAnswer: true,
+  });
 }
 
 /** Queues made by `open`, freed after each test (the log's directory). */

@@ -4,14 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { bootstrapCi, median, quantile, seededRandom } from '../harness/metrics/stats.js';
 import type { CaseSummary } from '../harness/results/types.js';
 import { sloVerdicts } from '../harness/run/summary.js';
+import type { CpuWorkerData } from './support/worker-data.js';
 import { workerAnswer } from './support/workers.js';
 
 function cpuOf(mode: 'spin' | 'sleep'): Promise<number> {
-  return workerAnswer<{ pct: number }>(
-    new URL('./support/cpu-worker.mjs', import.meta.url),
-    { mode, ms: 400 },
-    { what: `a ${mode}ing thread`, deadlineMs: 20_000 },
-  ).then((m) => m.pct);
+  return workerAnswer<{ pct: number }>(new URL('./support/cpu-worker.mjs', import.meta.url), { mode, ms: 400 } satisfies CpuWorkerData, {
+    what: `a ${mode}ing thread`,
+    deadlineMs: 20_000,
+  }).then((m) => m.pct);
 }
 
 describe.runIf(existsSync('/proc/thread-self/schedstat'))('thread CPU from /proc/thread-self/schedstat', () => {

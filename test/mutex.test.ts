@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { backends } from '../implementations/registry.js';
+import type { MutexWorkerData } from './support/worker-data.js';
 import { workerAnswer } from './support/workers.js';
 
 const workerUrl = new URL('./support/mutex-worker.mjs', import.meta.url);
 
-function run<T>(data: Record<string, unknown>, transfer: unknown[] = []): Promise<T> {
-  return workerAnswer<T>(workerUrl, data, { what: `worker ${String(data.job)}`, deadlineMs: 70_000, transfer });
+function run<T>(data: MutexWorkerData, transfer: unknown[] = []): Promise<T> {
+  return workerAnswer<T>(workerUrl, data, { what: `worker ${data.job}`, deadlineMs: 70_000, transfer });
 }
 
 describe('mutex', () => {

@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { QueueBackend } from '../implementations/contract.js';
 import { backends, findQueueBackend } from '../implementations/registry.js';
 import { MAX_ENVELOPE_BYTES } from '../wire/envelope.js';
+import type { StressWorkerData } from './support/worker-data.js';
 import { workerAnswer } from './support/workers.js';
 
 // A ring that loses track of its records tends to spin for ever rather than fail: each test here
@@ -27,10 +28,10 @@ interface ConsumerReport {
   problems: string[];
 }
 
-function runWorker<T>(data: Record<string, unknown>, transfer: unknown[]): Promise<T> {
+function runWorker<T>(data: StressWorkerData, transfer: unknown[]): Promise<T> {
   // The workers' own deadline is 20 s from after their imports, and says where they were stuck;
   // this one, inside the test's 30 s, ends a worker that cannot keep it.
-  return workerAnswer<T>(workerUrl, data, { what: `stress ${String(data.role)} ${String(data.index)}`, deadlineMs: 27_000, transfer });
+  return workerAnswer<T>(workerUrl, data, { what: `stress ${data.role} ${data.index}`, deadlineMs: 27_000, transfer });
 }
 
 /** Producers attach through `backend`, the consumer through `reader` (the same by default). */

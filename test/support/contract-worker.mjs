@@ -1,32 +1,39 @@
+// @ts-check
 // Contract edge cases run on a worker thread, so a backend that deadlocks (a lock left held, a
 // consumer stuck behind a claim nobody will commit) fails its test by timing out instead of
 // hanging the test runner: Atomics.wait on the runner's own thread could never be interrupted.
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);
-const { findBackend } = await import(new URL('implementations/registry.js', dist));
-const { encode, decode, MAX_ENVELOPE_BYTES } = await import(new URL('wire/envelope.js', dist));
+const { findBackend } = await import(new URL('implementations/registry.js', dist).href);
+const { encode, decode, MAX_ENVELOPE_BYTES } = await import(new URL('wire/envelope.js', dist).href);
 
+/** @type {import('./worker-data.js').ContractWorkerData} */
 const { job, backendId } = workerData;
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const backend = findBackend(backendId);
 const manyProducers = backend.traits.maxProducers >= 2;
 
-/** Queues this job made, freed when it ends (the log's directory). */
+/** Queues this job made, freed when it ends (the log's directory). @type {import('../../implementations/contract.js').QueueDescriptor[]} */
 const made = [];
 
 function open(producers = 1) {
   const d = backend.create({ capacityBytes: 256 * 1024, producers, consumers: 1, maxMessageBytes: MAX_ENVELOPE_BYTES });
   made.push(d);
+  /** @type {(role: 'producer' | 'consumer', i: number) => import('../../implementations/contract.js').QueueDescriptor} */
   const part = (role, i) => backend.select?.(d, role, i) ?? d;
   return { d, part };
 }
 
+/** @param {import('../../implementations/contract.js').Consumer} consumer */
 function sequences(consumer, max = 1 << 20) {
+  /** @type {number[]} */
   const out = [];
   while (consumer.drain(max, (b, o, l) => out.push(decode(b, o, l).header.sequence)) > 0);
   return out;
 }
 
+/** @param {import('../../implementations/contract.js').Producer} producer @param {number} from @param {number} count */
 function write(producer, from, count, producerId = 0) {
   for (let s = from; s < from + count; s++) if (!producer.tryWrite(encode({ producerId, sequence: s }))) throw new Error(`full at ${s}`);
 }
@@ -38,16 +45,17 @@ const jobs = {
     const producer = backend.producer(part('producer', 0), 0);
     const consumer = backend.consumer(part('consumer', 0), 0);
     write(producer, 0, 10);
+    /** @type {number[]} */
     const visited = [];
     let thrown = null;
     try {
-      consumer.drain(10, (b, o, l) => {
+      consumer.drain(10, (/** @type {Uint8Array} */ b, /** @type {number} */ o, /** @type {number} */ l) => {
         const seq = decode(b, o, l).header.sequence;
         if (seq === 3) throw new Error('visitor failed');
         visited.push(seq);
       });
     } catch (error) {
-      thrown = error.message;
+      thrown = /** @type {Error} */ (error).message;
     }
     // The queue must still work from both ends: a lock left held would hang here.
     write(producer, 10, 2);
@@ -58,7 +66,7 @@ const jobs = {
     try {
       consumer.tryRead(new Uint8Array(8));
     } catch (error) {
-      small = error.name;
+      small = /** @type {Error} */ (error).name;
     }
     const last = sequences(consumer);
     return { thrown, visited, after, small, last };
@@ -90,7 +98,7 @@ const jobs = {
     try {
       producer.claim(1, length);
     } catch (e) {
-      error = e.name;
+      error = /** @type {Error} */ (e).name;
     }
     producer.commit();
     const delivered = sequences(consumer);
@@ -120,8 +128,8 @@ const jobs = {
 // Freed before answering: the runner terminates this thread as soon as the answer arrives.
 let answer;
 try {
-  answer = jobs[job]();
+  answer = jobs[/** @type {keyof typeof jobs} */ (job)]();
 } finally {
   for (const d of made) backend.destroy?.(d);
 }
-parentPort.postMessage(answer);
+port.postMessage(answer);

@@ -1,16 +1,19 @@
+// @ts-check
 // Workers for the mutex tests: increment a shared counter non-atomically under the lock, or
-// play one side of a blocking hand-off.
+// play one side of the tight blocking hand-off.
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);
-const { SharedMutex } = await import(new URL('implementations/mutex/lock.js', dist));
-const { findBackend } = await import(new URL('implementations/registry.js', dist));
-const { encode } = await import(new URL('wire/envelope.js', dist));
+const { SharedMutex } = await import(new URL('implementations/mutex/lock.js', dist).href);
+const { findBackend } = await import(new URL('implementations/registry.js', dist).href);
+const { encode } = await import(new URL('wire/envelope.js', dist).href);
 
-const { job } = workerData;
+/** @type {import('./worker-data.js').MutexWorkerData} */
+const data = workerData;
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 
-if (job === 'increment') {
-  const { memory, lockIndex, counterIndex, barrierIndex, workers, iterations } = workerData;
+if (data.job === 'increment') {
+  const { memory, lockIndex, counterIndex, barrierIndex, workers, iterations } = data;
   const words = new Int32Array(memory);
   const mutex = new SharedMutex(words, lockIndex);
   // Start together: threads start one by one, and a short run could finish before the next starts.
@@ -25,42 +28,15 @@ if (job === 'increment') {
     words[counterIndex] = value + 1;
     mutex.unlock();
   }
-  parentPort.postMessage({ sink, contended: mutex.contended, sleeps: mutex.sleeps });
-} else if (job === 'blocked-reader') {
-  // Sleeps on an empty queue (long timeout) and counts how it woke, for `rounds` messages.
-  const { descriptor, rounds, backendId, timeoutMs } = workerData;
-  const consumer = findBackend(backendId).consumer(descriptor, 0);
-  const outcomes = { woken: 0, 'timed-out': 0, 'not-needed': 0 };
-  let got = 0;
-  while (got < rounds) {
-    const n = consumer.drain(1, () => {});
-    if (n > 0) {
-      got++;
-      continue;
-    }
-    outcomes[consumer.awaitData(timeoutMs)]++;
-  }
-  consumer.close();
-  parentPort.postMessage(outcomes);
-} else if (job === 'slow-writer') {
-  // Writes one message at a time, pausing so the reader is asleep when each arrives.
-  const { descriptor, rounds, backendId } = workerData;
-  const producer = findBackend(backendId).producer(descriptor, 0);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; i < rounds; i++) {
-    Atomics.wait(pause, 0, 0, 2);
-    while (!producer.tryWrite(encode({ producerId: 0, sequence: i }))) {}
-  }
-  producer.close();
-  parentPort.postMessage({ sent: rounds });
+  port.postMessage({ sink, contended: mutex.contended, sleeps: mutex.sleeps });
 }
 
 // Tight hand-off for the lost-wake-up test: a tiny queue, both sides as fast as they can go, and
 // each side sleeps (block strategy) whenever it finds the queue empty (consumer) or full
 // (producer), with a short timeout. A correct queue always wakes a sleeper; a lost wake-up shows
 // as a timed-out sleep. `stop` (a shared word) ends both sides early once one has given up.
-if (job === 'tight-consumer' || job === 'tight-producer') {
-  const { descriptor, rounds, backendId, timeoutMs, stop, maxTimeouts } = workerData;
+if (data.job === 'tight-consumer' || data.job === 'tight-producer') {
+  const { job, descriptor, rounds, backendId, timeoutMs, stop, maxTimeouts } = data;
   const stopWord = new Int32Array(stop);
   const outcomes = { woken: 0, 'timed-out': 0, 'not-needed': 0, done: 0 };
   const deadline = Date.now() + 60_000;
@@ -70,7 +46,7 @@ if (job === 'tight-consumer' || job === 'tight-producer') {
     while (outcomes.done < rounds && !tooMany()) {
       const n = consumer.drain(1, () => {});
       if (n > 0) outcomes.done += n;
-      else outcomes[consumer.awaitData(timeoutMs)]++;
+      else outcomes[/** @type {import('../../implementations/contract.js').WaitOutcome} */ (consumer.awaitData(timeoutMs))]++;
     }
     consumer.close();
   } else {
@@ -78,11 +54,11 @@ if (job === 'tight-consumer' || job === 'tight-producer') {
     const message = encode({ producerId: 0, sequence: 0 });
     while (outcomes.done < rounds && !tooMany()) {
       if (producer.tryWrite(message)) outcomes.done++;
-      else outcomes[producer.awaitSpace(timeoutMs)]++;
+      else outcomes[/** @type {import('../../implementations/contract.js').WaitOutcome} */ (producer.awaitSpace(timeoutMs))]++;
     }
     producer.close();
   }
   // Only a side that gave up stops the other: one that finished leaves its peer to finish.
   if (outcomes.done < rounds) Atomics.store(stopWord, 0, 1);
-  parentPort.postMessage(outcomes);
+  port.postMessage(outcomes);
 }

@@ -1,17 +1,21 @@
+// @ts-check
 // A stress-test worker: sends or checks an exact number of messages through one backend, using
 // the compiled backends (dist/), on a real thread. Payload sizes and batch sizes vary with the
 // sequence number, so records of many sizes wrap the ring at many different offsets.
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);
-const { findBackend } = await import(new URL('implementations/registry.js', dist));
-const { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } = await import(new URL('wire/envelope.js', dist));
-const { DeliveryCheck } = await import(new URL('harness/worker/delivery-check.js', dist));
+const { findBackend } = await import(new URL('implementations/registry.js', dist).href);
+const { EnvelopeCodec, Flags, HEADER_BYTES, payloadCrc } = await import(new URL('wire/envelope.js', dist).href);
+const { DeliveryCheck } = await import(new URL('harness/worker/delivery-check.js', dist).href);
 
+/** @type {import('./worker-data.js').StressWorkerData} */
 const { role, backendId, descriptor, index, count, producers, deadlineMs } = workerData;
+const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
 const backend = findBackend(backendId);
 
 /** Mostly small payloads, now and then a large one (up to 64 KiB). */
+/** @param {number} batchNumber @param {number} producer */
 export function payloadSize(batchNumber, producer) {
   const h = (batchNumber * 2654435761 + producer * 97) >>> 0;
   if (h % 211 === 0) return 8192 + (h % 57345);
@@ -53,6 +57,7 @@ function produce() {
 function consume() {
   const consumer = backend.consumer(descriptor, index);
   const check = new DeliveryCheck(producers, true);
+  /** @type {import('../../implementations/contract.js').MessageVisitor} */
   const visit = (bytes, offset, length) => void check.check(bytes, offset, length);
   const total = count * producers;
   const deadline = Date.now() + deadlineMs;
@@ -66,4 +71,4 @@ function consume() {
   return { ...check.counts(), unique: check.unique, extra, problems: check.problems };
 }
 
-parentPort.postMessage(role === 'producer' ? produce() : consume());
+port.postMessage(role === 'producer' ? produce() : consume());

@@ -22,7 +22,7 @@ import { findBackend, isNetworkBackend } from '../../implementations/registry.js
 import { gitCommit } from '../calibration/environment.js';
 import type { CaseResult, Environment, ResultFile, TrialResult } from '../results/types.js';
 import { RESULT_SCHEMA } from '../results/types.js';
-import { caseHeader, finishedCase, runWarnings } from '../run/case-result.js';
+import { finishedCase, runWarnings, skippedCase } from '../run/case-result.js';
 import type { RunEvents } from '../run/case-runner.js';
 import { runTrialInChild } from '../run/fork.js';
 import { machineFloors } from '../run/machine-floors.js';
@@ -122,9 +122,9 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
   const sideResult = (side: 0 | 1): ResultFile => {
     const cases: CaseResult[] = planned.map((p, index) => {
       const skip = runnable[index];
-      if (skip !== undefined) return { ...caseHeader(p), status: 'skipped', reason: skip, trials: [] };
+      if (skip !== undefined) return skippedCase(p, skip);
       const own = trials[side][index];
-      if (own.length < effective.trials) return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials: own };
+      if (own.length < effective.trials) return skippedCase(p, 'interrupted', own);
       return finishedCase(p, effective, own);
     });
     const build = builds[side];

@@ -22,6 +22,11 @@ export function caseHeader(p: PlannedCase): Pick<CaseResult, 'id' | 'backend' | 
   };
 }
 
+/** A case that did not run to its end: `reason` says why (the plan's skip, or `interrupted`, keeping the trials that ran). */
+export function skippedCase(p: PlannedCase, reason: string, trials: TrialResult[] = []): CaseResult {
+  return { ...caseHeader(p), status: 'skipped', reason, trials };
+}
+
 /** A case's result from the trials it ran: failed if any trial failed, summarised over all. */
 export function finishedCase(p: PlannedCase, s: Scenario, trials: TrialResult[]): CaseResult {
   // The keys in the order the file has always had them: header, status, trials, reason, summary, pinned.

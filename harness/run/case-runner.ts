@@ -8,7 +8,7 @@ import { findBackend, isNetworkBackend } from '../../implementations/registry.js
 import type { CaseResult, TrialResult } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
-import { caseHeader, finishedCase } from './case-result.js';
+import { caseHeader, finishedCase, skippedCase } from './case-result.js';
 import { runTrialInChild } from './fork.js';
 import type { ServerPool } from './server-pool.js';
 import { runTrial } from './trial.js';
@@ -43,7 +43,7 @@ export class CaseRunner {
     const cases: CaseResult[] = [];
     for (const [index, p] of this.planned.entries()) {
       this.events?.caseStarted?.(p, index, this.planned.length);
-      const result = this.signal?.aborted ? interrupted(p, []) : await this.runCase(p);
+      const result = this.signal?.aborted ? skippedCase(p, 'interrupted') : await this.runCase(p);
       cases.push(result);
       this.events?.caseFinished?.(result, index, this.planned.length);
     }
@@ -89,7 +89,7 @@ export class CaseRunner {
       }
     }
     // Interrupted: every case not finished keeps the trials it ran.
-    return this.planned.map((p, index) => done[index] ?? interrupted(p, trials[index]));
+    return this.planned.map((p, index) => done[index] ?? skippedCase(p, 'interrupted', trials[index]));
   }
 
   private async runCase(p: PlannedCase): Promise<CaseResult> {
@@ -98,7 +98,7 @@ export class CaseRunner {
     const trials: TrialResult[] = [];
     for (let trial = 0; trial < this.scenario.trials; trial++) {
       const result = await this.trialOf(p, trial, prepared.server);
-      if (result === null) return interrupted(p, trials);
+      if (result === null) return skippedCase(p, 'interrupted', trials);
       trials.push(result);
     }
     return finishedCase(p, this.scenario, trials);
@@ -106,11 +106,10 @@ export class CaseRunner {
 
   /** Why a case cannot run at all (skipped or no server), or the server its trials use. */
   private async prepare(p: PlannedCase): Promise<CaseResult | { server?: TrialServer }> {
-    const base = caseHeader(p);
-    if (p.skip) return { ...base, status: 'skipped', reason: p.skip, trials: [] };
+    if (p.skip) return skippedCase(p, p.skip);
     if (!isNetworkBackend(findBackend(p.backend)!)) return {};
     const got = await this.servers.serverFor(p, this.scenario);
-    if (typeof got === 'string') return { ...base, status: 'failed', reason: got, trials: [] };
+    if (typeof got === 'string') return { ...caseHeader(p), status: 'failed', reason: got, trials: [] };
     return { server: got };
   }
 
@@ -124,8 +123,4 @@ export class CaseRunner {
     this.events?.trialFinished?.(p, result);
     return result;
   }
-}
-
-function interrupted(p: PlannedCase, trials: TrialResult[]): CaseResult {
-  return { ...caseHeader(p), status: 'skipped', reason: 'interrupted', trials };
 }

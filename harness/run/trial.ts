@@ -32,8 +32,9 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   let crew: Crew | undefined;
   const rssAtStartBytes = process.memoryUsage.rss();
   try {
-    const queue = createQueue(setup, made);
-    const reply = planned.workload === 'ping-pong' ? createQueue(setup, made) : undefined;
+    const options = queueOptions(setup);
+    const queue = createQueue(setup, options, made);
+    const reply = planned.workload === 'ping-pong' ? createQueue(setup, options, made) : undefined;
     crew = new Crew(setup, { queue, reply, control, group }, watch);
     crew.start();
     await watch.race(crew.allReady);
@@ -64,22 +65,23 @@ export async function runTrial(setup: TrialSetup): Promise<TrialResult> {
   }
 }
 
-/** A fresh queue for the trial, remembered in `made` so the trial frees it when it ends. */
-function createQueue({ planned, scenario, backend, server }: TrialSetup, made: QueueDescriptor[]): QueueDescriptor {
-  const options: QueueOptions = {
+/** What the case asks of its queue(s): the scenario's capacity, the case's sides and message size. */
+function queueOptions({ planned, scenario }: TrialSetup): QueueOptions {
+  return {
     capacityBytes: scenario.capacity,
     producers: planned.workload === 'ping-pong' ? 1 : planned.params.producers,
     consumers: planned.params.subscribers ?? planned.params.members ?? 1,
     maxMessageBytes: HEADER_BYTES + planned.params.payload,
     ...(planned.params.durability !== undefined ? { durability: planned.params.durability } : {}),
   };
-  if (!isNetworkBackend(backend)) {
-    const descriptor = backend.create(options);
-    made.push(descriptor);
-    return descriptor;
-  }
-  if (!server) throw new TrialFailure(`${backend.id} needs a server and none was started or named`);
-  const descriptor = backend.create({ ...options, server });
+}
+
+/** A fresh queue for the trial, remembered in `made` so the trial frees it when it ends. */
+function createQueue({ backend, server }: TrialSetup, options: QueueOptions, made: QueueDescriptor[]): QueueDescriptor {
+  let descriptor: QueueDescriptor;
+  if (!isNetworkBackend(backend)) descriptor = backend.create(options);
+  else if (!server) throw new TrialFailure(`${backend.id} needs a server and none was started or named`);
+  else descriptor = backend.create({ ...options, server });
   made.push(descriptor);
   return descriptor;
 }

@@ -146,6 +146,9 @@ export interface Producer {
 /** What a writer of envelopes needs of a claim: where the claimed records are (sync and async producers alike). */
 export type ClaimedRecords = Pick<Producer, 'buffer' | 'offsetOf'>;
 
+/** What a sending loop needs of a producer, sync or async: claim, fill, commit (waiting is the loop's own). */
+export type ClaimingSide = Pick<Producer, 'buffer' | 'offsetOf' | 'claim' | 'commit'>;
+
 /** Sees one message in place: valid only until the drain that called it returns. */
 export type MessageVisitor = (buffer: Uint8Array, offset: number, length: number) => void;
 

@@ -1,5 +1,5 @@
 /**
- * The protocol between the harness's `driver` worker role (harness/worker/roles.ts) and a
+ * The protocol between the harness's `driver` worker role (harness/worker/self-driven-role.ts) and a
  * backend whose producer and consumer loops run outside JavaScript (`traits.selfDriven`: the
  * native threads). Unlike the queue contract (contract.ts), it speaks of workloads, payloads,
  * batches and the harness's control block, because such a backend's threads play the harness's

@@ -90,7 +90,7 @@ export function unsentAtStop(schedule: RateSchedule, openedAtNs: number, stopNs:
   return { count, latency };
 }
 
-/** The rate producer's own figures, added to its report once it has stopped (both loops: roles.ts, network-roles.ts). */
+/** The rate producer's own figures, added to its report once it has stopped (loop-parts/open-loop-sender.ts). */
 export function addRateFigures(report: WorkerReport, schedule: RateSchedule, window: MeasureWindow, sendLag: Histogram, sent: number): void {
   report.totalSent = sent;
   report.sendLag = encodeHistogram(sendLag);

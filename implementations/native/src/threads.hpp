@@ -1,7 +1,7 @@
 // native-threads: producer and consumer loops on C++ threads, the native ceiling. They follow
-// the harness's protocol (harness/worker/roles.ts): poll the control PHASE word the coordinator
-// moves (WARMUP → MEASURE → STOP), count only inside the measure window, check every message's
-// sequence, and after STOP drain until everything sent has arrived (or a grace period ends).
+// the harness's protocol (harness/worker/loop-parts/, after-stop.ts): poll the control PHASE
+// word the coordinator moves (WARMUP → MEASURE → STOP), count only inside the measure window,
+// check every message's sequence, and after STOP drain until everything sent has arrived (or a grace period ends).
 #pragma once
 
 #include <pthread.h>

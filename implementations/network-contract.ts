@@ -14,7 +14,17 @@
  * - A backend may need a server, started for the suite by the harness (`server`), or named by
  *   the scenario's `servers:` map when someone else runs it.
  */
-import type { Availability, BackendCounters, Durability, MessageVisitor, QueueDescriptor, QueueOptions, QueueTraits, WaitOutcome } from './contract.js';
+import type {
+  Availability,
+  BackendCounters,
+  Durability,
+  MessageVisitor,
+  QueueDescriptor,
+  QueueOptions,
+  QueueTraits,
+  WaitOutcome,
+  WorkloadKind,
+} from './contract.js';
 
 /** Where a server listens, and what a client must present to it. */
 export interface ServerAddress {
@@ -43,7 +53,7 @@ export interface ServerOptions {
 
 /** What a case asks that a backend may not be able to give, beyond what its traits say. */
 export interface CaseDemands {
-  readonly workload: string;
+  readonly workload: WorkloadKind;
   readonly durability?: Durability;
   readonly fault?: string;
 }

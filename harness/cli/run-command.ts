@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_THRESHOLD_PCT } from '../compare/compare.js';
 import { FOLLOW_UP_CASES, FOLLOW_UP_TRIALS } from '../compare/follow-up.js';
-import { type RunFlags, runSuite } from './run-suite.js';
+import { runSuite } from './run-suite.js';
+import type { RunFlags } from './suite-inputs.js';
 import { TABLE_WIDTH } from './table.js';
 
 export function registerRun(program: Command): void {

@@ -119,31 +119,49 @@ export async function runAb(scenario: Scenario, file: string, builds: readonly [
       options.events?.pairFinished?.(p, round, trials[0][index].at(-1)!, trials[1][index].at(-1)!);
     }
   }
-  const sideResult = (side: 0 | 1): ResultFile => {
-    const cases: CaseResult[] = planned.map((p, index) => {
-      const skip = runnable[index];
-      if (skip !== undefined) return skippedCase(p, skip);
-      const own = trials[side][index];
-      if (own.length < effective.trials) return skippedCase(p, 'interrupted', own);
-      return finishedCase(p, effective, own);
-    });
-    const build = builds[side];
-    const other = builds[1 - side];
-    return {
-      schema: RESULT_SCHEMA,
-      scenario: { ...effective, file },
-      environment: {
-        ...options.environment,
-        gitCommit: gitCommit(build.dir),
-        warnings: [...options.environment.warnings, ...floorWarnings, ...runWarnings(cases, options.environment.cores)],
-        finishedAt: new Date().toISOString(),
-        ...floors,
-      },
-      cases,
-      ab: { side: side === 0 ? 'a' : 'b', build: resolve(build.dir), other: resolve(other.dir) },
-    };
+  const ran: AbRan = { planned, runnable, trials, effective, file, builds, environment: options.environment, floors, floorWarnings };
+  return [sideFile(0, ran), sideFile(1, ran)];
+}
+
+/** What both sides of an A/B ran, for their result files. */
+interface AbRan {
+  planned: PlannedCase[];
+  /** Per planned case: why ab left it out, or undefined. */
+  runnable: (string | undefined)[];
+  /** Per side, per planned case: its trials. */
+  trials: [TrialResult[][], TrialResult[][]];
+  effective: Scenario;
+  file: string;
+  builds: readonly [AbBuild, AbBuild];
+  environment: AbOptions['environment'];
+  floors: Awaited<ReturnType<typeof machineFloors>>['floors'];
+  floorWarnings: string[];
+}
+
+/** One side's result file: its trials of every case, the shared environment with its own build's commit. */
+function sideFile(side: 0 | 1, { planned, runnable, trials, effective, file, builds, environment, floors, floorWarnings }: AbRan): ResultFile {
+  const cases: CaseResult[] = planned.map((p, index) => {
+    const skip = runnable[index];
+    if (skip !== undefined) return skippedCase(p, skip);
+    const own = trials[side][index];
+    if (own.length < effective.trials) return skippedCase(p, 'interrupted', own);
+    return finishedCase(p, effective, own);
+  });
+  const build = builds[side];
+  const other = builds[1 - side];
+  return {
+    schema: RESULT_SCHEMA,
+    scenario: { ...effective, file },
+    environment: {
+      ...environment,
+      gitCommit: gitCommit(build.dir),
+      warnings: [...environment.warnings, ...floorWarnings, ...runWarnings(cases, environment.cores)],
+      finishedAt: new Date().toISOString(),
+      ...floors,
+    },
+    cases,
+    ab: { side: side === 0 ? 'a' : 'b', build: resolve(build.dir), other: resolve(other.dir) },
   };
-  return [sideResult(0), sideResult(1)];
 }
 
 /** The cases an A/B of this scenario would run (for the up-front checks). */

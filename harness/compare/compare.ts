@@ -27,6 +27,7 @@ import { PLACEMENT_RATIO, placedApart } from '../calibration/core-round-trip.js'
 import { bootstrapInterval, median } from '../metrics/stats.js';
 import { welchLogTest } from '../metrics/welch.js';
 import { byPlacement, type PlacedValue, type Placement, placementOf } from '../results/placement.js';
+import { serverKey } from '../results/server-key.js';
 import type { CaseResult, ResultFile } from '../results/types.js';
 
 export type Verdict = 'faster' | 'slower' | 'no significant change' | 'inconclusive';
@@ -277,8 +278,7 @@ function configurationDifferences(baseline: ResultFile, candidate: ResultFile, b
  */
 function serverOf(file: ResultFile, c: CaseResult): string | undefined {
   const durability = (c.params as { durability?: string }).durability;
-  const key = durability === undefined || durability === 'none' ? c.backend : `${c.backend}/durability=${durability}`;
-  const server = file.environment.servers?.[key];
+  const server = file.environment.servers?.[serverKey(c.backend, durability)];
   if (!server) return undefined;
   return server.startedByHarness ? server.description : `${server.description} at ${server.url}`;
 }

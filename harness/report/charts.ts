@@ -7,6 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { decodeHistogram } from '../metrics/histogram.js';
 import { MIN_TAIL_SAMPLES, SCHEDULER_BOUND_PCT, TIMESTAMP_EVERY } from '../results/method.js';
 import { NEAR_BELOW_NS, placementModes, placementOf } from '../results/placement.js';
+import { backendOfServerKey } from '../results/server-key.js';
 import { type CaseResult, isOkCase, type OkCase, type ResultFile } from '../results/types.js';
 import { runLabels } from './case-rows.js';
 
@@ -336,7 +337,7 @@ function baseBackend(c: CaseResult): string {
 
 function brokersChart(results: ResultFile[], cases: OkCase[]): ChartSpec | undefined {
   // Older files name the backend only in the key (`<id>` or `<id>/durability=…`).
-  const withServers = new Set(results.flatMap((r) => Object.entries(r.environment.servers ?? {}).map(([key, s]) => s.backend ?? key.split('/')[0])));
+  const withServers = new Set(results.flatMap((r) => Object.entries(r.environment.servers ?? {}).map(([key, s]) => s.backend ?? backendOfServerKey(key))));
   if (withServers.size === 0) return undefined;
   const rows = cases
     .filter(

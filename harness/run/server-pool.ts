@@ -7,6 +7,7 @@
  */
 import type { RunningServer } from '../../implementations/network-contract.js';
 import { findBackend, isNetworkBackend } from '../../implementations/registry.js';
+import { serverKey } from '../results/server-key.js';
 import type { ServerRecord } from '../results/types.js';
 import type { PlannedCase } from '../scenario/plan.js';
 import type { Scenario } from '../scenario/schema.js';
@@ -30,7 +31,7 @@ export class ServerPool {
       this.records[id] = { backend: id, url: entry.url, description: 'named by the scenario (servers:), not measured', startedByHarness: false };
       return entry.token ? { url: entry.url, token: entry.token } : { url: entry.url };
     }
-    const key = durability === 'none' ? id : `${id}/durability=${durability}`;
+    const key = serverKey(id, durability);
     const running = this.started.get(key);
     if (running) return { url: running.url, ...(running.token ? { token: running.token } : {}), pids: running.pids };
     const failed = this.failures.get(key);

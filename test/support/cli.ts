@@ -1,3 +1,8 @@
+/**
+ * Running the compiled CLI as a user does (`dist/harness/cli/main.js` in a child process):
+ * its exit code and output, a scenario written to a fresh temporary folder, and that folder.
+ * Tests of what the CLI prints, writes and refuses use this, not the harness's functions.
+ */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,9 @@
 // @ts-check
-// Contract edge cases run on a worker thread, so a backend that deadlocks (a lock left held, a
-// consumer stuck behind a claim nobody will commit) fails its test by timing out instead of
-// hanging the test runner: Atomics.wait on the runner's own thread could never be interrupted.
+/**
+ * Contract edge cases run on a worker thread, so a backend that deadlocks (a lock left held, a
+ * consumer stuck behind a claim nobody will commit) fails its test by timing out instead of
+ * hanging the test runner: Atomics.wait on the runner's own thread could never be interrupted.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);

@@ -1,5 +1,7 @@
 // @ts-check
-// Spins or sleeps for `ms` and reports its own thread CPU over that time.
+/**
+ * Spins or sleeps for `ms` and reports its own thread CPU over that time.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 const { threadCpuNs } = await import(new URL('../../dist/harness/metrics/thread-cpu.js', import.meta.url).href);
 /** @type {import('./worker-data.js').CpuWorkerData} */

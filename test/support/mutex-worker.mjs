@@ -1,6 +1,8 @@
 // @ts-check
-// Workers for the mutex tests: increment a shared counter non-atomically under the lock, or
-// play one side of the tight blocking hand-off.
+/**
+ * Workers for the mutex tests: increment a shared counter non-atomically under the lock, or
+ * play one side of the tight blocking hand-off.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);

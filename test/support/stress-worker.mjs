@@ -1,7 +1,9 @@
 // @ts-check
-// A stress-test worker: sends or checks an exact number of messages through one backend, using
-// the compiled backends (dist/), on a real thread. Payload sizes and batch sizes vary with the
-// sequence number, so records of many sizes wrap the ring at many different offsets.
+/**
+ * A stress-test worker: sends or checks an exact number of messages through one backend, using
+ * the compiled backends (dist/), on a real thread. Payload sizes and batch sizes vary with the
+ * sequence number, so records of many sizes wrap the ring at many different offsets.
+ */
 import { parentPort, workerData } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);

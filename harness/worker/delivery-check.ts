@@ -48,6 +48,11 @@ export abstract class DeliveryTally implements DeliveryCounts {
     return { received: this.received, duplicated: this.duplicated, reordered: this.reordered, corrupt: this.corrupt };
   }
 
+  /** The counts and the problems, as a worker's report carries them. */
+  report(): DeliveryCounts & { problems: string[] } {
+    return { ...this.counts(), problems: this.problems };
+  }
+
   protected fail(producer: number, problem: string): number {
     this.corrupt++;
     this.note(problem);

@@ -200,7 +200,7 @@ async function runConsumer({ task, backend, control, ready }: NetworkContext<Con
     control,
     receiver.window,
     () => receiver.received,
-    () => check.unique,
+    () => receiver.unique,
     producers,
     failure,
   );

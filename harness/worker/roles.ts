@@ -187,7 +187,7 @@ function runConsumer({ task, backend, control, ready }: Context<ConsumerTask>): 
     producers: task.params.producers,
     max: DRAIN_MAX,
     count: () => receiver.received,
-    unique: () => receiver.check.unique,
+    unique: () => receiver.unique,
     stall: task.stall,
   });
   const report = receiver.finish(wait.counters, consumer.counters());

@@ -27,7 +27,7 @@ export class ClosedLoopSender extends SendingPart<ProducerTask> {
     this.window.observe(phase, this.seq);
     if (phase >= Phase.STOP) return STOPPED;
     const producer = this.producer;
-    const n = producer.claim(this.task.params.batch, this.length);
+    const n = producer.claim(this.batch, this.length);
     if (n === 0) return 0;
     this.rehearsal?.hold();
     const seq = this.seq;

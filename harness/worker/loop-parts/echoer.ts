@@ -49,7 +49,7 @@ export class Echoer {
 
   finish(wait: WaitCounters, counters: BackendCounters): WorkerReport {
     const report = baseReport(this.task, this.window, wait, counters);
-    report.delivery = { ...this.check.counts(), problems: this.check.problems };
+    report.delivery = this.check.report();
     return report;
   }
 }

@@ -40,8 +40,8 @@ export class OpenLoopSender extends SendingPart<ProducerTask> {
 
   /** Starts the schedule now (at WARMUP). Each producer carries its share of the rate. */
   start(): void {
-    const { rate, producers, batch } = this.task.params;
-    this.schedule = new RateSchedule(rate! / producers, batch, nowNs());
+    const { rate, producers } = this.task.params;
+    this.schedule = new RateSchedule(rate! / producers, this.batch, nowNs());
   }
 
   /** One turn: STOPPED, NOT_DUE, 0 (the queue is full) or the messages sent (turn.ts). */

@@ -26,7 +26,7 @@ export class Receiver {
   /** `check`: this consumer's own (DeliveryCheck), or its share of a group's (GroupDeliveryCheck). */
   constructor(
     private readonly task: ConsumerTask,
-    readonly check: DeliveryCheck | GroupDeliveryCheck,
+    private readonly check: DeliveryCheck | GroupDeliveryCheck,
   ) {
     this.isRate = task.workload === 'rate';
     const service = this.isRate ? createHistogram(true) : null;
@@ -46,13 +46,18 @@ export class Receiver {
     return this.tally[RECEIVED];
   }
 
+  /** Distinct messages received so far (this consumer's, or its group's). */
+  get unique(): number {
+    return this.check.unique;
+  }
+
   /** After the last message: the report, with latency and delivery. Frees the histograms. */
   finish(wait: WaitCounters, counters: BackendCounters): WorkerReport {
     const report = baseReport(this.task, this.window, wait, counters);
     report.latency = encodeHistogram(this.latency);
     if (this.service !== null) report.serviceLatency = encodeHistogram(this.service);
     if (this.isRate) report.inFlightAtStop = this.tally[IN_FLIGHT_AT_STOP];
-    report.delivery = { ...this.check.counts(), problems: this.check.problems };
+    report.delivery = this.check.report();
     this.latency.destroy();
     this.service?.destroy();
     return report;

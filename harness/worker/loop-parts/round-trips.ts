@@ -44,7 +44,7 @@ export class RoundTrips extends SendingPart<PingerTask> {
     this.window.observe(phase, this.tally[RECEIVED]);
     if (phase >= Phase.STOP) return STOPPED;
     const requests = this.producer;
-    const n = requests.claim(this.task.params.batch, this.length);
+    const n = requests.claim(this.batch, this.length);
     if (n === 0) return 0;
     this.rehearsal?.hold();
     this.writer.write(requests, n, this.seq, STAMP_ALL);
@@ -74,7 +74,7 @@ export class RoundTrips extends SendingPart<PingerTask> {
     const report = baseReport(this.task, this.window, wait, counters);
     report.totalSent = this.seq;
     report.latency = encodeHistogram(this.roundTrip);
-    report.delivery = { ...this.check.counts(), problems: this.check.problems };
+    report.delivery = this.check.report();
     this.roundTrip.destroy();
     return report;
   }

@@ -15,6 +15,8 @@ export abstract class SendingPart<T extends ProducerTask | PingerTask> {
   protected readonly writer: EnvelopeWriter;
   /** Bytes of one record: header and payload. */
   protected readonly length: number;
+  /** Most records one claim asks for (a burst, for the open-loop sender's schedule). */
+  protected readonly batch: number;
 
   constructor(
     protected readonly task: T,
@@ -26,5 +28,6 @@ export abstract class SendingPart<T extends ProducerTask | PingerTask> {
     const producerId = task.role === 'pinger' ? 0 : task.index;
     this.writer = new EnvelopeWriter({ producerId, payload: task.params.payload, verifyCrc: task.verifyCrc });
     this.length = HEADER_BYTES + task.params.payload;
+    this.batch = task.params.batch;
   }
 }

@@ -33,31 +33,83 @@
  * Not bounded here: V8's helper threads' share of a collection (off the main thread's clock),
  * and a forced scavenge right after one V8 ran by itself (not observable cheaply), which moves
  * batches still in flight to the old generation sooner.
+ *
+ * What is freed goes back to glibc, which keeps it inside its heap when chunks still in use sit
+ * above it. With `trim` (glibc's malloc_trim, broker/malloc-trim.ts) the free pages go back to
+ * the system once a second (`TRIM_EVERY_MS`), right after any collection of that check, and
+ * never more often than 10 t after one that took t (a trim over this heap takes well under a
+ * millisecond). Counting array buffers in what the heap holds (heldBytes) has a cost: live
+ * buffers count as growth too, so a backlog that grows by the headroom starts a full collection
+ * that frees little; the time budget caps those at a tenth of the main thread. Measured with the 4 MiB default
+ * headroom (docs/broker.md, "What the broker's memory is"): `scenarios/brokers.yaml`'s broker
+ * cases peaked at 70–97 MiB, against 68–106 MiB with 8 MiB and no trim, at the same CPU per
+ * message within the runs' spread. Trimming at every check (50 ms) cost up to 1.8× the CPU per
+ * message at batch 256, for peaks not clearly lower (one run each).
  */
 import { getHeapStatistics } from 'node:v8';
+import type { MallocTrim } from './malloc-trim.js';
+
+/**
+ * What the heap holds, objects and the memory of array buffers together. The buffers count too:
+ * a batch the broker copied into memory of its own (larger than half an arena slab, or when every
+ * slab is held) dies in the old generation, and its memory goes back only at a full collection.
+ * Counting the heap alone, 272 KiB batches under a 1 MiB window went past the memory formula in 2
+ * of 6 runs of test/broker-memory-bound.test.ts's smaller configuration (once to 128 MiB), and in
+ * none of 6 with the buffers counted (docs/broker.md, "The bound, as a formula").
+ */
+function heldBytes(): number {
+  const s = getHeapStatistics();
+  return s.used_heap_size + s.external_memory;
+}
+
+/** `--heap-headroom`'s default. */
+export const DEFAULT_HEAP_HEADROOM_BYTES = 4 * 1024 * 1024;
+/** How often the allocator's free pages are given back (`HeapGoalOptions.trim`). */
+export const TRIM_EVERY_MS = 1000;
 
 export interface HeapGoal {
   /** Full collections this policy started. */
   readonly collections: number;
   /** Young-generation collections it started for one-use buffers (countTransient). */
   readonly scavenges: number;
+  /** malloc_trim calls it made (broker/malloc-trim.ts), and the milliseconds they took. */
+  readonly trims: number;
+  readonly trimMs: number;
   /** The broker made `bytes` outside the heap for one read or one frame (garbage once handled). */
   countTransient(bytes: number): void;
   stop(): void;
 }
 
+export interface HeapGoalOptions {
+  /** How often the heap is looked at (ms). */
+  everyMs?: number;
+  /** The clock (ms), a test's own. */
+  now?: () => number;
+  /** Gives glibc's free pages back (broker/malloc-trim.ts); null: nothing to trim with. */
+  trim?: MallocTrim | null;
+  /** At most one trim this often (ms). */
+  trimEveryMs?: number;
+}
+
 /** Starts the policy when the process exposes `gc` (the broker's V8 flags do); null otherwise. */
-export function startHeapGoal(headroomBytes: number, everyMs = 50, now: () => number = () => performance.now()): HeapGoal | null {
+export function startHeapGoal(headroomBytes: number, options: HeapGoalOptions = {}): HeapGoal | null {
   const gc = (globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void }).gc;
   if (typeof gc !== 'function' || headroomBytes <= 0) return null;
-  let alive = getHeapStatistics().used_heap_size;
+  const everyMs = options.everyMs ?? 50;
+  const now = options.now ?? (() => performance.now());
+  const trim = options.trim ?? null;
+  const trimEveryMs = options.trimEveryMs ?? TRIM_EVERY_MS;
+  let trims = 0;
+  let trimMs = 0;
+  let trimNotBefore = 0;
+  let alive = heldBytes();
   let collections = 0;
   let notBefore = 0;
   let scavenges = 0;
   let readSince = 0;
   let scavengeNotBefore = 0;
-  const timer = setInterval(() => {
-    const used = getHeapStatistics().used_heap_size;
+  const collectIfDue = (): void => {
+    const used = heldBytes();
     // What is alive is never more than what is used: V8's own collections lower the mark too.
     alive = Math.min(alive, used);
     if (used < alive + headroomBytes) return;
@@ -68,7 +120,22 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50, now: () => nu
     gc();
     notBefore = started + (now() - started) * 10;
     collections++;
-    alive = getHeapStatistics().used_heap_size;
+    alive = heldBytes();
+  };
+  // After a collection, so that what it freed goes back in the same check.
+  const trimIfDue = (): void => {
+    if (trim === null) return;
+    const started = now();
+    if (started < trimNotBefore) return;
+    trim();
+    const took = now() - started;
+    trims++;
+    trimMs += took;
+    trimNotBefore = started + Math.max(trimEveryMs, took * 10);
+  };
+  const timer = setInterval(() => {
+    collectIfDue();
+    trimIfDue();
   }, everyMs);
   timer.unref();
   return {
@@ -77,6 +144,12 @@ export function startHeapGoal(headroomBytes: number, everyMs = 50, now: () => nu
     },
     get scavenges() {
       return scavenges;
+    },
+    get trims() {
+      return trims;
+    },
+    get trimMs() {
+      return trimMs;
     },
     countTransient(bytes: number): void {
       readSince += bytes;

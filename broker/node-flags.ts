@@ -21,7 +21,13 @@
  * They must be given when the process starts: V8 sizes its heap before any script runs, and
  * `v8.setFlagsFromString` afterwards does not change it (tried).
  */
-export const BROKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--expose-gc'];
+const SEMI_SPACE_MIB = 1;
+export const BROKER_NODE_FLAGS: readonly string[] = [`--max-semi-space-size=${SEMI_SPACE_MIB}`, '--expose-gc'];
+/**
+ * V8's young generation under these flags: two semi-spaces and the young large-object space,
+ * each at most a semi-space (broker/memory-bound.ts).
+ */
+export const BROKER_YOUNG_GENERATION_BYTES = 3 * SEMI_SPACE_MIB * 1024 * 1024;
 
 /**
  * glibc's allocator settings for the broker process (GLIBC_TUNABLES; ignored by other C

@@ -15,6 +15,11 @@
 //   clockTick()                                      out[0] = CLOCK_MONOTONIC in ns, no allocation
 //   mapFile(path, writable) -> ArrayBuffer           the whole file, mmap'd shared (munmap when collected)
 //   syncMapped(buffer)                               msync(MS_SYNC) a mapped file
+//   mallocTrim() -> bool                             glibc's malloc_trim(0): free pages back to the system (glibc only)
+//
+// mallocTrim serves the broker (broker/malloc-trim.ts): glibc keeps freed memory inside its heap
+// when what is still in use sits above it, and only malloc_trim gives those pages back. On a C
+// library without it, it is not exported.
 //
 // mapFile and syncMapped serve scripts/bench-mmap.mjs, which measures mmap against plain fs
 // reads and writes for the write-ahead log (docs/wal.md); the log itself uses fs only.
@@ -22,6 +27,9 @@
 // Ring memory and the offsets/records arrays must be SharedArrayBuffer-backed: their data never
 // moves, so a handle may keep raw pointers (the JS wrapper keeps the arrays alive).
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <napi.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -249,7 +257,14 @@ Napi::Value SyncMapped(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+#if defined(__GLIBC__)
+Napi::Value MallocTrim(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0); }
+#endif
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#if defined(__GLIBC__)
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim));
+#endif
   exports.Set("mapFile", Napi::Function::New(env, MapFile));
   exports.Set("syncMapped", Napi::Function::New(env, SyncMapped));
   exports.Set("pinThread", Napi::Function::New(env, PinThread));

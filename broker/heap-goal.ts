@@ -1,8 +1,10 @@
 /**
  * The broker's garbage, bounded: a full collection once the heap has grown `headroomBytes` past
  * what the last one left alive, as Go's collector (GOGC, GOMEMLIMIT) bounds nats-server's, and
- * never more than a tenth of the main thread's time spent in them; and a young-generation one
- * for one-use buffers outside the heap (below), under a budget of its own, also a tenth.
+ * never more than a tenth of the main thread's time spent in them; a young-generation one
+ * for one-use buffers outside the heap (below), under a budget of its own, also a tenth; and a
+ * trim of glibc's heap, a third budget (below). Together at most three tenths, in practice far
+ * less: a trim takes well under a millisecond a second.
  *
  * Why: a batch stays in the broker until every reader is done with it, tens of milliseconds at
  * batch 1, long enough to outlive two young-generation collections and be moved to the old
